@@ -1,0 +1,38 @@
+//! API keys: parse → authenticate → authorize → domain → response. Nothing else lives here.
+
+use lambda_http::{Body, Request, Response};
+use raptor_shared::app::App;
+use raptor_shared::error::{ApiError, ApiResult};
+use raptor_shared::http::{self, QueryParams, Reply};
+use raptor_shared::ids::ApiKeyId;
+use raptor_shared::pagination::PageRequest;
+use raptor_shared::routes::{self, ApiKeysOperation, Function, Operation};
+use raptor_shared::{api_keys, auth};
+
+pub async fn handle(app: &App, request: Request) -> Response<Body> {
+    http::respond(dispatch(app, &request).await)
+}
+
+async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
+    let route = routes::match_request(Function::ApiKeys, request)?;
+    let Operation::ApiKeys(operation) = route.route.operation else {
+        return Err(ApiError::NotFound { resource: "route" });
+    };
+    let store = &app.store;
+    let caller = auth::authenticate(store, http::api_key(request)).await?;
+    match operation {
+        ApiKeysOperation::ListApiKeys => {
+            let query = QueryParams::parse(request, &["limit", "cursor"])?;
+            let page = PageRequest::parse(&query, caller.org(), "api-keys".into())?;
+            Reply::ok(&api_keys::list_api_keys(store, &caller, &page).await?)
+        }
+        ApiKeysOperation::CreateApiKey => {
+            let input = http::json_body(request)?;
+            Reply::created(&api_keys::create_api_key(store, &caller, input).await?)
+        }
+        ApiKeysOperation::RevokeApiKey => {
+            let id = ApiKeyId::parse("id", route.param("id")?)?;
+            Reply::ok(&api_keys::revoke_api_key(store, &caller, &id).await?)
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! Audit events: parse → authenticate → authorize → domain → response.
+
+use lambda_http::{Body, Request, Response};
+use raptor_shared::app::App;
+use raptor_shared::audit::{self, AuditFilter};
+use raptor_shared::auth;
+use raptor_shared::error::{ApiError, ApiResult};
+use raptor_shared::http::{self, QueryParams, Reply};
+use raptor_shared::pagination::PageRequest;
+use raptor_shared::routes::{self, AuditEventsOperation, Function, Operation};
+
+pub async fn handle(app: &App, request: Request) -> Response<Body> {
+    http::respond(dispatch(app, &request).await)
+}
+
+async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
+    let route = routes::match_request(Function::AuditEvents, request)?;
+    let Operation::AuditEvents(operation) = route.route.operation else {
+        return Err(ApiError::NotFound { resource: "route" });
+    };
+    let store = &app.store;
+    let caller = auth::authenticate(store, http::api_key(request)).await?;
+    match operation {
+        AuditEventsOperation::ListAuditEvents => {
+            let query = QueryParams::parse(request, &["targetId", "actorId", "from", "to", "limit", "cursor"])?;
+            let filter = AuditFilter::parse(
+                query.non_empty("targetId")?,
+                query.non_empty("actorId")?,
+                query.non_empty("from")?,
+                query.non_empty("to")?,
+            )?;
+            let page = PageRequest::parse(&query, caller.org(), filter.fingerprint())?;
+            Reply::ok(&audit::list_audit_events(store, &caller, &filter, &page).await?)
+        }
+    }
+}

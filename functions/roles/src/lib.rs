@@ -1,0 +1,39 @@
+//! Roles: parse → authenticate → authorize → domain → response. Nothing else lives here.
+
+use lambda_http::{Body, Request, Response};
+use raptor_shared::app::App;
+use raptor_shared::error::{ApiError, ApiResult};
+use raptor_shared::http::{self, QueryParams, Reply};
+use raptor_shared::pagination::PageRequest;
+use raptor_shared::routes::{self, Function, Operation, RolesOperation};
+use raptor_shared::{auth, roles};
+
+pub async fn handle(app: &App, request: Request) -> Response<Body> {
+    http::respond(dispatch(app, &request).await)
+}
+
+async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
+    let route = routes::match_request(Function::Roles, request)?;
+    let Operation::Roles(operation) = route.route.operation else {
+        return Err(ApiError::NotFound { resource: "route" });
+    };
+    let store = &app.store;
+    let caller = auth::authenticate(store, http::api_key(request)).await?;
+    match operation {
+        RolesOperation::ListRoles => {
+            let query = QueryParams::parse(request, &["limit", "cursor"])?;
+            let page = PageRequest::parse(&query, caller.org(), "roles".into())?;
+            Reply::ok(&roles::list_roles(&caller, &page)?)
+        }
+        RolesOperation::CreateRole => {
+            let input = http::json_body(request)?;
+            Reply::created(&roles::create_role(store, &caller, input).await?)
+        }
+        RolesOperation::GetRole => Reply::ok(&roles::get_role(&caller, route.param("id")?)?),
+        RolesOperation::UpdateRole => {
+            let input = http::json_body(request)?;
+            Reply::ok(&roles::update_role(store, &caller, route.param("id")?, input).await?)
+        }
+        RolesOperation::DeleteRole => Reply::ok(&roles::delete_role(store, &caller, route.param("id")?).await?),
+    }
+}

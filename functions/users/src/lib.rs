@@ -1,0 +1,57 @@
+//! Users: parse → authenticate → authorize → domain → response. Nothing else lives here.
+
+use lambda_http::{Body, Request, Response};
+use raptor_shared::app::App;
+use raptor_shared::error::{ApiError, ApiResult};
+use raptor_shared::http::{self, QueryParams, Reply};
+use raptor_shared::ids::UserId;
+use raptor_shared::pagination::PageRequest;
+use raptor_shared::routes::{self, Function, Operation, UsersOperation};
+use raptor_shared::{auth, users};
+
+pub async fn handle(app: &App, request: Request) -> Response<Body> {
+    http::respond(dispatch(app, &request).await)
+}
+
+async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
+    let route = routes::match_request(Function::Users, request)?;
+    let Operation::Users(operation) = route.route.operation else {
+        return Err(ApiError::NotFound { resource: "route" });
+    };
+    let store = &app.store;
+    let caller = auth::authenticate(store, http::api_key(request)).await?;
+    match operation {
+        UsersOperation::ListUsers => {
+            let query = QueryParams::parse(request, &["status", "role", "limit", "cursor"])?;
+            let filter = users::UserFilter::parse(query.non_empty("status")?, query.non_empty("role")?)?;
+            let page = PageRequest::parse(&query, caller.org(), filter.fingerprint())?;
+            Reply::ok(&users::list_users(store, &caller, &filter, &page).await?)
+        }
+        UsersOperation::CreateUser => {
+            let input = http::json_body(request)?;
+            Reply::created(&users::create_user(store, &caller, input).await?)
+        }
+        UsersOperation::GetCurrentUser => Reply::ok(&users::current_user(&caller)),
+        UsersOperation::GetMyOrganizations => {
+            let organizations = users::my_organizations(store, &caller).await?;
+            Reply::ok(&serde_json::json!({ "data": organizations, "nextCursor": null }))
+        }
+        UsersOperation::CheckAccess => {
+            let query = QueryParams::parse(request, &["permission"])?;
+            Reply::ok(&users::check_access(&caller, query.get("permission"))?)
+        }
+        UsersOperation::GetUser => {
+            let id = UserId::parse("id", route.param("id")?)?;
+            Reply::ok(&users::get_user(store, &caller, &id).await?)
+        }
+        UsersOperation::UpdateUser => {
+            let id = UserId::parse("id", route.param("id")?)?;
+            let input = http::json_body(request)?;
+            Reply::ok(&users::update_user(store, &caller, &id, input).await?)
+        }
+        UsersOperation::DeleteUser => {
+            let id = UserId::parse("id", route.param("id")?)?;
+            Reply::ok(&users::delete_user(store, &caller, &id).await?)
+        }
+    }
+}

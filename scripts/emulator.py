@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Local AWS emulator (moto) for DynamoDB and SES, used by scripts/lib.sh.
+
+Why not plain `moto_server`: moto's backends have no locking, so concurrent
+TransactWriteItems can interleave (HTTP 500s, or two conflicting transactions
+both committing). The API relies on transactions for its invariants, so every
+request is served under one lock, including reading the response body (Flask
+may produce it lazily).
+
+Prints `EMULATOR_PORT=<port>` once the socket is listening, so callers can
+bind port 0 and learn the real port without racing for a free one.
+"""
+
+import argparse
+import os
+import signal
+import sys
+import threading
+
+from moto.moto_server.werkzeug_app import MotoRequestHandler
+from moto.server import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import make_server
+
+
+class Serialized:
+    """WSGI middleware that runs one whole request/response at a time."""
+
+    def __init__(self, app):
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        with self.lock:
+            result = self.app(environ, start_response)
+            try:
+                body = b"".join(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+        return [body]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    args = parser.parse_args()
+
+    app = Serialized(DomainDispatcherApplication(create_backend_app))
+    server = make_server(
+        args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler
+    )
+    port = server.server_address[1]
+    # moto builds some self-referencing URLs from MOTO_PORT.
+    os.environ["MOTO_PORT"] = str(port)
+
+    def stop(signum, _frame):
+        raise SystemExit(0)
+
+    # Explicit handlers: a background job of a non-interactive shell starts
+    # with SIGINT ignored, and SIGTERM would otherwise skip server_close().
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+    print(f"EMULATOR_PORT={port}", flush=True)
+    try:
+        server.serve_forever()
+    except SystemExit:
+        pass
+    finally:
+        server.server_close()
+        print("emulator stopped", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,269 @@
+//! API keys: a member's credential in one organization, with a scope of permissions.
+//!
+//! The token is `rck_<key ulid>_<secret>`: the id lets authentication read the key in one
+//! GetItem; the secret (256 bits from the OS CSPRNG) is stored only as its SHA-256 and
+//! compared in constant time. The token is shown once, in the creation response.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::TryRngCore;
+use rand::rngs::OsRng;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::audit;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::ids::{ApiKeyId, OrgId, UserId};
+use crate::pagination::{ListPage, PageRequest};
+use crate::permissions::{Permission, PermissionSet};
+use crate::store::{self, Store, Transaction};
+use crate::time::Timestamp;
+use crate::users::{self, MemberStatus};
+use crate::validation;
+
+const TOKEN_PREFIX: &str = "rck_";
+const SECRET_BYTES: usize = 32;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKey {
+    pub id: ApiKeyId,
+    pub organization_id: OrgId,
+    pub user_id: UserId,
+    pub name: String,
+    /// The scope; the key's effective permissions are these ∩ the member's roles.
+    pub permissions: Vec<Permission>,
+    pub secret_hash: String,
+    /// The start of the token, so people can tell their keys apart.
+    pub key_prefix: String,
+    pub created_at: Timestamp,
+    pub created_by: UserId,
+    pub revoked_at: Option<Timestamp>,
+    pub revoked_by: Option<UserId>,
+    pub version: u64,
+}
+
+/// An API key as the API shows it: never the hash.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyView {
+    pub id: ApiKeyId,
+    pub name: String,
+    pub user_id: UserId,
+    pub permissions: Vec<Permission>,
+    pub key_prefix: String,
+    pub status: &'static str,
+    pub created_at: Timestamp,
+    pub created_by: UserId,
+    pub revoked_at: Option<Timestamp>,
+    pub revoked_by: Option<UserId>,
+}
+
+impl ApiKeyView {
+    pub fn of(key: &ApiKey) -> Self {
+        ApiKeyView {
+            id: key.id.clone(),
+            name: key.name.clone(),
+            user_id: key.user_id.clone(),
+            permissions: key.permissions.clone(),
+            key_prefix: key.key_prefix.clone(),
+            status: if key.revoked_at.is_some() { "revoked" } else { "active" },
+            created_at: key.created_at,
+            created_by: key.created_by.clone(),
+            revoked_at: key.revoked_at,
+            revoked_by: key.revoked_by.clone(),
+        }
+    }
+}
+
+/// The creation response: the only time the secret token is shown.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedApiKey {
+    #[serde(flatten)]
+    pub key: ApiKeyView,
+    pub secret: String,
+}
+
+pub struct IssuedSecret {
+    pub token: String,
+    pub hash: String,
+    pub prefix: String,
+}
+
+pub fn issue_secret(id: &ApiKeyId) -> ApiResult<IssuedSecret> {
+    let mut bytes = [0u8; SECRET_BYTES];
+    OsRng.try_fill_bytes(&mut bytes).map_err(ApiError::internal)?;
+    let secret = URL_SAFE_NO_PAD.encode(bytes);
+    let ulid = id.as_str().trim_start_matches(ApiKeyId::PREFIX);
+    let token = format!("{TOKEN_PREFIX}{ulid}_{secret}");
+    let prefix = token.chars().take(TOKEN_PREFIX.len() + 10).collect();
+    Ok(IssuedSecret {
+        hash: hash_secret(&secret),
+        token,
+        prefix,
+    })
+}
+
+pub fn parse_token(token: &str) -> Option<(ApiKeyId, &str)> {
+    let rest = token.strip_prefix(TOKEN_PREFIX)?;
+    let (ulid, secret) = rest.split_once('_')?;
+    let id = ApiKeyId::parse("X-API-Key", &format!("{}{ulid}", ApiKeyId::PREFIX)).ok()?;
+    (!secret.is_empty()).then_some((id, secret))
+}
+
+fn hash_secret(secret: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(secret.as_bytes()))
+}
+
+pub fn secret_matches(secret: &str, stored_hash: &str) -> bool {
+    hash_secret(secret).as_bytes().ct_eq(stored_hash.as_bytes()).into()
+}
+
+/// A new, unsaved key for a member; `scope` is what the key may use.
+pub fn new_key(
+    org: &OrgId,
+    user: &UserId,
+    name: String,
+    scope: &PermissionSet,
+    created_by: &UserId,
+) -> ApiResult<(ApiKey, String)> {
+    let id = ApiKeyId::new();
+    let secret = issue_secret(&id)?;
+    let key = ApiKey {
+        id,
+        organization_id: org.clone(),
+        user_id: user.clone(),
+        name,
+        permissions: scope.iter().copied().collect(),
+        secret_hash: secret.hash,
+        key_prefix: secret.prefix,
+        created_at: Timestamp::now(),
+        created_by: created_by.clone(),
+        revoked_at: None,
+        revoked_by: None,
+        version: 1,
+    };
+    Ok((key, secret.token))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateApiKey {
+    pub name: String,
+    /// The member the key acts as; the caller by default.
+    pub user_id: Option<UserId>,
+    /// The scope; by default everything the caller may use now, so a key never exceeds
+    /// the caller who made it.
+    pub permissions: Option<Vec<Permission>>,
+}
+
+pub async fn create_api_key(store: &Store, caller: &Caller, input: CreateApiKey) -> ApiResult<CreatedApiKey> {
+    caller.require(Permission::ApiKeysManage)?;
+    let name = validation::required_text("name", &input.name, 100)?;
+    let scope: PermissionSet = match input.permissions {
+        Some(permissions) => permissions.into_iter().collect(),
+        None => caller.permissions.clone(),
+    };
+    caller.require_all(&scope, "this API key")?;
+
+    let user_id = input.user_id.unwrap_or_else(|| caller.user().clone());
+    let member = users::get_member(store, caller.org(), &user_id).await?;
+    if member.status != MemberStatus::Active {
+        return Err(ApiError::conflict(format!(
+            "user `{user_id}` is {} and cannot be given an API key",
+            member.status.as_str()
+        )));
+    }
+
+    let (key, token) = new_key(caller.org(), &user_id, name, &scope, caller.user())?;
+    let mut transaction = Transaction::new();
+    store::api_keys::put_new(&mut transaction, &key)?;
+    audit::record(
+        &mut transaction,
+        &caller.actor,
+        "api_key.created",
+        "api_key",
+        key.id.as_str(),
+        serde_json::json!({ "name": key.name, "userId": key.user_id, "permissions": key.permissions }),
+    )?;
+    transaction.commit(store).await?;
+    Ok(CreatedApiKey {
+        key: ApiKeyView::of(&key),
+        secret: token,
+    })
+}
+
+pub async fn list_api_keys(store: &Store, caller: &Caller, page: &PageRequest) -> ApiResult<ListPage<ApiKeyView>> {
+    caller.require(Permission::ApiKeysManage)?;
+    let result = store::api_keys::list(store, caller.org(), page.limit, page.after.as_ref()).await?;
+    Ok(ListPage {
+        data: result.items.iter().map(ApiKeyView::of).collect(),
+        next_cursor: page.next_cursor(result.next),
+    })
+}
+
+/// Revokes a key at once: the next request with it is refused. Revoking twice is a no-op
+/// that answers the same final state, so retries are safe.
+pub async fn revoke_api_key(store: &Store, caller: &Caller, id: &ApiKeyId) -> ApiResult<ApiKeyView> {
+    caller.require(Permission::ApiKeysManage)?;
+    let mut key = get_key_in_org(store, caller.org(), id).await?;
+    if key.revoked_at.is_some() {
+        return Ok(ApiKeyView::of(&key));
+    }
+    let expected_version = key.version;
+    key.revoked_at = Some(Timestamp::now());
+    key.revoked_by = Some(caller.user().clone());
+    key.version += 1;
+    let mut transaction = Transaction::new();
+    store::api_keys::put_updated(&mut transaction, &key, expected_version)?;
+    audit::record(
+        &mut transaction,
+        &caller.actor,
+        "api_key.revoked",
+        "api_key",
+        key.id.as_str(),
+        serde_json::json!({ "name": key.name, "userId": key.user_id }),
+    )?;
+    transaction.commit(store).await?;
+    Ok(ApiKeyView::of(&key))
+}
+
+/// A key of another organization is indistinguishable from one that does not exist.
+async fn get_key_in_org(store: &Store, org: &OrgId, id: &ApiKeyId) -> ApiResult<ApiKey> {
+    match store::api_keys::get(store, id).await? {
+        Some(key) if &key.organization_id == org => Ok(key),
+        _ => Err(ApiError::NotFound { resource: "API key" }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_parses_back_to_its_key_and_matches_only_its_own_hash() {
+        let id = ApiKeyId::new();
+        let secret = issue_secret(&id).unwrap();
+        let (parsed_id, presented) = parse_token(&secret.token).unwrap();
+        assert_eq!(parsed_id, id);
+        assert!(secret_matches(presented, &secret.hash));
+        assert!(!secret_matches("not-the-secret", &secret.hash));
+        assert!(secret.token.starts_with(&secret.prefix));
+    }
+
+    #[test]
+    fn malformed_tokens_are_refused() {
+        for token in [
+            "",
+            "rck_",
+            "rck_abc_def",
+            "xyz_01hx2m7k3q9v8c6b5n4m3k2j1h_secret",
+            "rck_01hx2m7k3q9v8c6b5n4m3k2j1h_",
+        ] {
+            assert!(parse_token(token).is_none(), "{token}");
+        }
+    }
+}

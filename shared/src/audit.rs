@@ -1,0 +1,160 @@
+//! The audit trail: every mutation writes one immutable event in the same transaction as
+//! the change, so the record of who did what can never disagree with the data.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::auth::{Actor, Caller};
+use crate::error::{ApiError, ApiResult};
+use crate::ids::{ApiKeyId, EventId, OrgId, UserId};
+use crate::pagination::{ListPage, PageRequest};
+use crate::permissions::Permission;
+use crate::store::Store;
+use crate::store::Transaction;
+use crate::store::audit::EventQuery;
+use crate::time::Timestamp;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEvent {
+    pub id: EventId,
+    pub organization_id: OrgId,
+    /// What happened, as `<resource>.<verb>` (e.g. `user.created`).
+    pub action: String,
+    pub actor_id: UserId,
+    pub actor_api_key_id: Option<ApiKeyId>,
+    pub target_type: String,
+    pub target_id: String,
+    pub occurred_at: Timestamp,
+    /// What changed; never a secret.
+    pub summary: Value,
+}
+
+impl AuditEvent {
+    pub fn new(actor: &Actor, action: &str, target_type: &str, target_id: &str, summary: Value) -> Self {
+        AuditEvent {
+            id: EventId::new(),
+            organization_id: actor.org_id.clone(),
+            action: action.to_string(),
+            actor_id: actor.user_id.clone(),
+            actor_api_key_id: actor.api_key_id.clone(),
+            target_type: target_type.to_string(),
+            target_id: target_id.to_string(),
+            occurred_at: Timestamp::now(),
+            summary,
+        }
+    }
+
+    /// Adds this event to the transaction that makes the change it records.
+    pub fn record_in(self, transaction: &mut Transaction) -> ApiResult<()> {
+        crate::store::audit::put_event(transaction, &self)
+    }
+}
+
+/// Records a mutation: a shorthand for building an event and adding it to a transaction.
+pub fn record(
+    transaction: &mut Transaction,
+    actor: &Actor,
+    action: &str,
+    target_type: &str,
+    target_id: &str,
+    summary: Value,
+) -> ApiResult<()> {
+    AuditEvent::new(actor, action, target_type, target_id, summary).record_in(transaction)
+}
+
+/// Which events to list; every filter is optional.
+#[derive(Debug, Default)]
+pub struct AuditFilter {
+    pub target_id: Option<String>,
+    pub actor_id: Option<UserId>,
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+}
+
+impl AuditFilter {
+    pub fn parse(
+        target_id: Option<&str>,
+        actor_id: Option<&str>,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> ApiResult<AuditFilter> {
+        let target_id = match target_id {
+            Some(text) if is_resource_id(text) => Some(text.to_string()),
+            Some(_) => {
+                return Err(ApiError::validation(
+                    "targetId",
+                    "`targetId` must be a resource id like usr_01hx2m7k3q9v8c6b5n4m3k2j1h",
+                ));
+            }
+            None => None,
+        };
+        let filter = AuditFilter {
+            target_id,
+            actor_id: actor_id.map(|text| UserId::parse("actorId", text)).transpose()?,
+            from: from.map(|text| Timestamp::parse("from", text)).transpose()?,
+            to: to.map(|text| Timestamp::parse("to", text)).transpose()?,
+        };
+        if let (Some(from), Some(to)) = (filter.from, filter.to) {
+            if from > to {
+                return Err(ApiError::validation("from", "`from` must not be after `to`"));
+            }
+        }
+        Ok(filter)
+    }
+
+    pub fn fingerprint(&self) -> String {
+        format!(
+            "audit-events?targetId={}&actorId={}&from={}&to={}",
+            self.target_id.as_deref().unwrap_or_default(),
+            self.actor_id.as_ref().map(ToString::to_string).unwrap_or_default(),
+            self.from.map(|t| t.millis().to_string()).unwrap_or_default(),
+            self.to.map(|t| t.millis().to_string()).unwrap_or_default(),
+        )
+    }
+
+    /// Event ids sort by time, so a time range is an id range.
+    fn id_range(&self) -> (String, String) {
+        let low = self.from.map(|t| u64::try_from(t.millis()).unwrap_or(0)).unwrap_or(0);
+        let high = self
+            .to
+            .map(|t| u64::try_from(t.millis()).unwrap_or(0))
+            .unwrap_or(EventId::MAX_MILLIS);
+        (EventId::bounds_at(low).0, EventId::bounds_at(high).1)
+    }
+}
+
+/// `<prefix>_<ulid>`, the shape of every id we issue.
+fn is_resource_id(text: &str) -> bool {
+    match text.split_once('_') {
+        Some((prefix, rest)) => {
+            !prefix.is_empty()
+                && prefix.len() <= 8
+                && prefix.bytes().all(|b| b.is_ascii_lowercase())
+                && rest.len() == 26
+                && rest.bytes().all(|b| b.is_ascii_alphanumeric())
+        }
+        None => false,
+    }
+}
+
+/// Newest first.
+pub async fn list_audit_events(
+    store: &Store,
+    caller: &Caller,
+    filter: &AuditFilter,
+    page: &PageRequest,
+) -> ApiResult<ListPage<AuditEvent>> {
+    caller.require(Permission::AuditRead)?;
+    let query = EventQuery {
+        org: caller.org(),
+        target_id: filter.target_id.as_deref(),
+        actor_id: filter.actor_id.as_ref(),
+        id_range: filter.id_range(),
+    };
+    let result = crate::store::audit::list_events(store, &query, page.limit, page.after.as_ref()).await?;
+    Ok(ListPage {
+        data: result.items,
+        next_cursor: page.next_cursor(result.next),
+    })
+}

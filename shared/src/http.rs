@@ -1,0 +1,210 @@
+//! Request and response helpers shared by every handler: JSON bodies, query strings, the
+//! API key header, and the mapping of results to HTTP responses.
+
+use std::collections::HashMap;
+
+use lambda_http::http::header::{CONTENT_TYPE, HeaderValue};
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::error::{ApiError, ApiResult};
+
+/// API Gateway accepts larger payloads, but no request of ours needs more.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+pub const API_KEY_HEADER: &str = "x-api-key";
+
+/// A successful response, before it becomes HTTP.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json<T: Serialize>(status: u16, value: &T) -> ApiResult<Reply> {
+        let body = serde_json::to_string(value).map_err(ApiError::internal)?;
+        Ok(Reply {
+            status,
+            content_type: "application/json",
+            headers: Vec::new(),
+            body,
+        })
+    }
+
+    pub fn ok<T: Serialize>(value: &T) -> ApiResult<Reply> {
+        Reply::json(200, value)
+    }
+
+    pub fn created<T: Serialize>(value: &T) -> ApiResult<Reply> {
+        Reply::json(201, value)
+    }
+}
+
+/// Maps a handler's result to the HTTP response; the one place errors become JSON.
+pub fn respond(result: ApiResult<Reply>) -> Response<Body> {
+    let (status, content_type, headers, body) = match result {
+        Ok(reply) => (reply.status, reply.content_type, reply.headers, reply.body),
+        Err(error) => {
+            match &error {
+                ApiError::Internal { detail } => tracing::error!(%detail, "request failed"),
+                other => tracing::warn!(code = other.code(), message = %other, "request refused"),
+            }
+            let body = serde_json::to_string(&error.body())
+                .unwrap_or_else(|_| r#"{"error":{"code":"internal","message":"internal error"}}"#.to_string());
+            (error.status(), "application/json", Vec::new(), body)
+        }
+    };
+    let mut response = Response::new(Body::Text(body));
+    *response.status_mut() =
+        lambda_http::http::StatusCode::from_u16(status).unwrap_or(lambda_http::http::StatusCode::INTERNAL_SERVER_ERROR);
+    let response_headers = response.headers_mut();
+    response_headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    for (name, value) in headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response_headers.insert(name, value);
+        }
+    }
+    response
+}
+
+pub fn api_key(request: &Request) -> Option<&str> {
+    request
+        .headers()
+        .get(API_KEY_HEADER)
+        .and_then(|value| value.to_str().ok())
+}
+
+/// The request path as the client sent it, without an API Gateway stage prefix.
+pub fn path(request: &Request) -> String {
+    let raw = request.raw_http_path();
+    if raw.is_empty() {
+        request.uri().path().to_string()
+    } else {
+        raw.to_string()
+    }
+}
+
+/// Parses a JSON body into `T`, naming the offending field on any error.
+pub fn json_body<T: DeserializeOwned>(request: &Request) -> ApiResult<T> {
+    let bytes: &[u8] = match request.body() {
+        Body::Empty => b"",
+        Body::Text(text) => text.as_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => b"",
+    };
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::validation(
+            "body",
+            format!("the body must be at most {MAX_BODY_BYTES} bytes"),
+        ));
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::validation("body", "a JSON object body is required"));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let message = error.inner().to_string();
+        ApiError::validation(field_of(&path, &message), clean_message(&message))
+    })?;
+    deserializer
+        .end()
+        .map_err(|_| ApiError::validation("body", "unexpected content after the JSON value"))?;
+    Ok(value)
+}
+
+/// serde names the field in the message for missing and unknown fields, not in the path.
+fn field_of(path: &str, message: &str) -> String {
+    for marker in ["unknown field `", "missing field `"] {
+        if let Some(rest) = message.split(marker).nth(1) {
+            if let Some(name) = rest.split('`').next() {
+                return if path == "." {
+                    name.to_string()
+                } else {
+                    format!("{path}.{name}")
+                };
+            }
+        }
+    }
+    if path == "." {
+        "body".to_string()
+    } else {
+        path.to_string()
+    }
+}
+
+/// Drops serde_json's " at line 1 column 9" suffix, which means nothing to an API client.
+fn clean_message(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(index) => message[..index].to_string(),
+        None => message.to_string(),
+    }
+}
+
+/// The query string, restricted to the parameters an endpoint knows.
+#[derive(Debug, Default)]
+pub struct QueryParams {
+    values: HashMap<String, String>,
+}
+
+impl QueryParams {
+    pub fn parse(request: &Request, allowed: &[&str]) -> ApiResult<QueryParams> {
+        let map = request.query_string_parameters();
+        let mut values = HashMap::new();
+        for (name, value) in map.iter() {
+            if !allowed.contains(&name) {
+                return Err(ApiError::validation(
+                    name,
+                    format!("unknown query parameter `{name}`; allowed: {}", allowed.join(", ")),
+                ));
+            }
+            if map.all(name).is_some_and(|all| all.len() > 1) {
+                return Err(ApiError::validation(name, format!("`{name}` may be given only once")));
+            }
+            values.insert(name.to_string(), value.to_string());
+        }
+        Ok(QueryParams { values })
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(String::as_str)
+    }
+
+    /// A present parameter must not be empty.
+    pub fn non_empty(&self, name: &str) -> ApiResult<Option<&str>> {
+        match self.get(name) {
+            Some("") => Err(ApiError::validation(name, format!("`{name}` must not be empty"))),
+            other => Ok(other),
+        }
+    }
+}
+
+/// For PATCH fields that may be cleared: absent = `None`, `null` = `Some(None)`.
+pub fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_fields_come_from_the_path_or_the_message() {
+        assert_eq!(field_of(".", "unknown field `emial`, expected one of `email`"), "emial");
+        assert_eq!(field_of(".", "missing field `email`"), "email");
+        assert_eq!(field_of("roles[0]", "invalid value"), "roles[0]");
+        assert_eq!(field_of(".", "invalid type: string, expected a map"), "body");
+        assert_eq!(
+            clean_message("missing field `email` at line 1 column 2"),
+            "missing field `email`"
+        );
+    }
+}

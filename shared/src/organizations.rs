@@ -1,0 +1,129 @@
+//! Organizations, the tenancy boundary, and bootstrap: the first organization, its first
+//! admin and an admin API key, created together against any DynamoDB endpoint.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::api_keys;
+use crate::audit;
+use crate::auth::Actor;
+use crate::error::{ApiError, ApiResult};
+use crate::ids::{OrgId, UserId};
+use crate::permissions::all_permissions;
+use crate::roles::{RoleRef, SystemRole};
+use crate::store::{self, Store, Transaction};
+use crate::time::Timestamp;
+use crate::users::{MAX_NAME_LENGTH, Member, MemberStatus};
+use crate::validation;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Organization {
+    pub id: OrgId,
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+pub struct Bootstrap {
+    pub organization_name: String,
+    pub admin_email: String,
+    pub admin_name: String,
+}
+
+pub enum BootstrapOutcome {
+    Created {
+        organization: Organization,
+        admin: UserId,
+        /// The admin API key's secret token, shown once.
+        api_key: String,
+    },
+    AlreadyExists {
+        organization: OrgId,
+    },
+}
+
+pub async fn bootstrap(store: &Store, input: Bootstrap) -> ApiResult<BootstrapOutcome> {
+    let name = validation::required_text("organization", &input.organization_name, MAX_NAME_LENGTH)?;
+    let admin_email = validation::email("adminEmail", &input.admin_email)?;
+    let admin_name = validation::required_text("adminName", &input.admin_name, MAX_NAME_LENGTH)?;
+    if let Some(existing) = store::organizations::find_by_name(store, &name).await? {
+        return Ok(BootstrapOutcome::AlreadyExists { organization: existing });
+    }
+
+    let now = Timestamp::now();
+    let organization = Organization {
+        id: OrgId::new(),
+        name,
+        created_at: now,
+    };
+    let admin = Member {
+        user_id: UserId::new(),
+        organization_id: organization.id.clone(),
+        organization_name: organization.name.clone(),
+        email: admin_email,
+        display_name: admin_name,
+        title: None,
+        external_id: None,
+        roles: vec![RoleRef::System(SystemRole::Admin)],
+        status: MemberStatus::Active,
+        created_at: now,
+        updated_at: now,
+        deleted_at: None,
+        version: 1,
+    };
+    let (key, token) = api_keys::new_key(
+        &organization.id,
+        &admin.user_id,
+        "bootstrap admin key".into(),
+        &all_permissions(),
+        &admin.user_id,
+    )?;
+    // Bootstrap acts as the new admin, without an API key.
+    let actor = Actor {
+        org_id: organization.id.clone(),
+        user_id: admin.user_id.clone(),
+        api_key_id: None,
+    };
+
+    let mut transaction = Transaction::new();
+    store::organizations::put_new(&mut transaction, &organization)?;
+    store::members::put_new(&mut transaction, &admin)?;
+    store::api_keys::put_new(&mut transaction, &key)?;
+    audit::record(
+        &mut transaction,
+        &actor,
+        "organization.created",
+        "organization",
+        organization.id.as_str(),
+        json!({ "name": organization.name }),
+    )?;
+    audit::record(
+        &mut transaction,
+        &actor,
+        "user.created",
+        "user",
+        admin.user_id.as_str(),
+        json!({ "email": admin.email, "roles": admin.roles }),
+    )?;
+    audit::record(
+        &mut transaction,
+        &actor,
+        "api_key.created",
+        "api_key",
+        key.id.as_str(),
+        json!({ "name": key.name, "userId": key.user_id }),
+    )?;
+    match transaction.commit(store).await {
+        Ok(()) => Ok(BootstrapOutcome::Created {
+            organization,
+            admin: admin.user_id,
+            api_key: token,
+        }),
+        // Another bootstrap of the same name won the race.
+        Err(ApiError::Conflict { .. }) => match store::organizations::find_by_name(store, &organization.name).await? {
+            Some(existing) => Ok(BootstrapOutcome::AlreadyExists { organization: existing }),
+            None => Err(ApiError::internal("bootstrap conflicted but no organization exists")),
+        },
+        Err(other) => Err(other),
+    }
+}

@@ -1,0 +1,250 @@
+//! The route table: the one list of every HTTP route, the Lambda function that serves it
+//! and the operation it runs. `infra/template.yaml` and the `cargo lambda watch` router in
+//! `Cargo.toml` must agree with it (a test checks), and each function dispatches from it,
+//! so a route behaves the same under API Gateway, a function URL and `cargo lambda watch`.
+
+use std::collections::HashMap;
+
+use lambda_http::Request;
+
+use crate::error::{ApiError, ApiResult};
+use crate::http;
+
+/// One Lambda function per resource group; `binary` is its cargo binary name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Function {
+    Users,
+    Roles,
+    ApiKeys,
+    AuditEvents,
+}
+
+impl Function {
+    pub const ALL: [Function; 4] = [
+        Function::Users,
+        Function::Roles,
+        Function::ApiKeys,
+        Function::AuditEvents,
+    ];
+
+    pub fn binary(self) -> &'static str {
+        match self {
+            Function::Users => "users",
+            Function::Roles => "roles",
+            Function::ApiKeys => "api-keys",
+            Function::AuditEvents => "audit-events",
+        }
+    }
+
+    /// The function's logical id in `infra/template.yaml`.
+    pub fn template_resource(self) -> &'static str {
+        match self {
+            Function::Users => "UsersFunction",
+            Function::Roles => "RolesFunction",
+            Function::ApiKeys => "ApiKeysFunction",
+            Function::AuditEvents => "AuditEventsFunction",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsersOperation {
+    ListUsers,
+    CreateUser,
+    GetCurrentUser,
+    GetMyOrganizations,
+    CheckAccess,
+    GetUser,
+    UpdateUser,
+    DeleteUser,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RolesOperation {
+    ListRoles,
+    CreateRole,
+    GetRole,
+    UpdateRole,
+    DeleteRole,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiKeysOperation {
+    ListApiKeys,
+    CreateApiKey,
+    RevokeApiKey,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditEventsOperation {
+    ListAuditEvents,
+}
+
+/// Each function's operations are their own enum, so its dispatch `match` is exhaustive:
+/// a route added here without a handler does not compile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Users(UsersOperation),
+    Roles(RolesOperation),
+    ApiKeys(ApiKeysOperation),
+    AuditEvents(AuditEventsOperation),
+}
+
+impl Operation {
+    pub fn function(self) -> Function {
+        match self {
+            Operation::Users(_) => Function::Users,
+            Operation::Roles(_) => Function::Roles,
+            Operation::ApiKeys(_) => Function::ApiKeys,
+            Operation::AuditEvents(_) => Function::AuditEvents,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    pub method: &'static str,
+    /// API Gateway syntax: `{name}` is a path parameter.
+    pub path: &'static str,
+    /// The operation name of our API documents (seed 000), e.g. `listUsers`.
+    pub operation_id: &'static str,
+    pub operation: Operation,
+}
+
+const fn route(method: &'static str, path: &'static str, operation_id: &'static str, operation: Operation) -> Route {
+    Route {
+        method,
+        path,
+        operation_id,
+        operation,
+    }
+}
+
+use ApiKeysOperation as K;
+use AuditEventsOperation as A;
+use Operation::{ApiKeys, AuditEvents, Roles, Users};
+use RolesOperation as R;
+use UsersOperation as U;
+
+pub static ROUTES: &[Route] = &[
+    route("GET", "/users", "listUsers", Users(U::ListUsers)),
+    route("POST", "/users", "createUser", Users(U::CreateUser)),
+    route("GET", "/users/me", "getCurrentUser", Users(U::GetCurrentUser)),
+    route(
+        "GET",
+        "/users/me/organizations",
+        "getMyOrganizations",
+        Users(U::GetMyOrganizations),
+    ),
+    route("GET", "/users/me/check-access", "checkAccess", Users(U::CheckAccess)),
+    route("GET", "/users/{id}", "getUser", Users(U::GetUser)),
+    route("PATCH", "/users/{id}", "updateUser", Users(U::UpdateUser)),
+    route("DELETE", "/users/{id}", "deleteUser", Users(U::DeleteUser)),
+    route("GET", "/roles", "listRoles", Roles(R::ListRoles)),
+    route("POST", "/roles", "createRole", Roles(R::CreateRole)),
+    route("GET", "/roles/{id}", "getRole", Roles(R::GetRole)),
+    route("PATCH", "/roles/{id}", "updateRole", Roles(R::UpdateRole)),
+    route("DELETE", "/roles/{id}", "deleteRole", Roles(R::DeleteRole)),
+    route("GET", "/api-keys", "listApiKeys", ApiKeys(K::ListApiKeys)),
+    route("POST", "/api-keys", "createApiKey", ApiKeys(K::CreateApiKey)),
+    route("DELETE", "/api-keys/{id}", "revokeApiKey", ApiKeys(K::RevokeApiKey)),
+    route(
+        "GET",
+        "/audit-events",
+        "listAuditEvents",
+        AuditEvents(A::ListAuditEvents),
+    ),
+];
+
+/// A route matched against a request, with its path parameters.
+#[derive(Debug)]
+pub struct MatchedRoute {
+    pub route: &'static Route,
+    params: HashMap<&'static str, String>,
+}
+
+impl MatchedRoute {
+    pub fn param(&self, name: &str) -> ApiResult<&str> {
+        self.params
+            .get(name)
+            .map(String::as_str)
+            .ok_or_else(|| ApiError::internal(format!("route {} has no parameter {name}", self.route.path)))
+    }
+}
+
+/// Finds the route for a method and path. Literal segments win over parameters, so
+/// `/users/me` is never taken for `/users/{id}`.
+pub fn match_path(method: &str, path: &str) -> Option<MatchedRoute> {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    let mut best: Option<(usize, MatchedRoute)> = None;
+    for route in ROUTES.iter().filter(|route| route.method.eq_ignore_ascii_case(method)) {
+        let pattern: Vec<&'static str> = route.path.split('/').collect();
+        if pattern.len() != segments.len() {
+            continue;
+        }
+        let mut params = HashMap::new();
+        let mut literals = 0;
+        let matches = pattern.iter().zip(&segments).all(|(expected, actual)| {
+            match expected.strip_prefix('{').and_then(|name| name.strip_suffix('}')) {
+                Some(name) if !actual.is_empty() => {
+                    params.insert(name, (*actual).to_string());
+                    true
+                }
+                Some(_) => false,
+                None => {
+                    literals += 1;
+                    expected == actual
+                }
+            }
+        });
+        if matches && best.as_ref().is_none_or(|(best_literals, _)| literals > *best_literals) {
+            best = Some((literals, MatchedRoute { route, params }));
+        }
+    }
+    best.map(|(_, matched)| matched)
+}
+
+/// The route of a request, if it is one that `function` serves.
+pub fn match_request(function: Function, request: &Request) -> ApiResult<MatchedRoute> {
+    let method = request.method().as_str();
+    let path = http::path(request);
+    match match_path(method, &path) {
+        Some(matched) if matched.route.operation.function() == function => Ok(matched),
+        _ => Err(ApiError::NotFound { resource: "route" }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literal_segments_win_over_parameters() {
+        let matched = match_path("GET", "/users/me").unwrap();
+        assert_eq!(matched.route.operation_id, "getCurrentUser");
+        let matched = match_path("GET", "/users/usr_123").unwrap();
+        assert_eq!(matched.route.operation_id, "getUser");
+        assert_eq!(matched.param("id").unwrap(), "usr_123");
+    }
+
+    #[test]
+    fn unknown_paths_and_methods_match_nothing() {
+        assert!(match_path("GET", "/nope").is_none());
+        assert!(match_path("PUT", "/users").is_none());
+        assert!(match_path("GET", "/users/usr_1/extra").is_none());
+    }
+
+    #[test]
+    fn every_route_is_unique() {
+        for (index, route) in ROUTES.iter().enumerate() {
+            assert!(
+                ROUTES[index + 1..]
+                    .iter()
+                    .all(|other| (other.method, other.path) != (route.method, route.path)),
+                "duplicate route {} {}",
+                route.method,
+                route.path
+            );
+        }
+    }
+}

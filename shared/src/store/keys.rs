@@ -1,0 +1,83 @@
+//! The key design of the single table. Every partition of an organization's data starts
+//! with `ORG#<org id>`, so a key built from the caller's organization can only ever reach
+//! that organization's items.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::Item;
+use crate::ids::{ApiKeyId, OrgId, UserId};
+
+pub const PK: &str = "PK";
+pub const SK: &str = "SK";
+pub const GSI1: &str = "GSI1";
+pub const GSI1PK: &str = "GSI1PK";
+pub const GSI1SK: &str = "GSI1SK";
+pub const GSI2: &str = "GSI2";
+pub const GSI2PK: &str = "GSI2PK";
+pub const GSI2SK: &str = "GSI2SK";
+
+pub fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
+    HashMap::from([
+        (PK.to_string(), AttributeValue::S(pk.into())),
+        (SK.to_string(), AttributeValue::S(sk.into())),
+    ])
+}
+
+pub fn string_attribute(item: &Item, name: &str) -> Option<String> {
+    match item.get(name) {
+        Some(AttributeValue::S(value)) => Some(value.clone()),
+        _ => None,
+    }
+}
+
+pub fn org_partition(org: &OrgId) -> String {
+    format!("ORG#{org}")
+}
+
+pub const ORG_PROFILE: &str = "ORG";
+pub const ROLES_DOCUMENT: &str = "ROLES";
+pub const MEMBER_PREFIX: &str = "MEMBER#";
+
+pub fn member_sort_key(user: &UserId) -> String {
+    format!("{MEMBER_PREFIX}{user}")
+}
+
+/// Uniqueness marker for an email within one organization (compared case-insensitively).
+pub fn email_sort_key(email_lowercase: &str) -> String {
+    format!("EMAIL#{email_lowercase}")
+}
+
+/// GSI1 partition of one user account: its memberships across organizations.
+pub fn user_memberships_partition(user: &UserId) -> String {
+    format!("USER#{user}")
+}
+
+/// Uniqueness marker for an organization's name, used by bootstrap to be idempotent.
+pub fn organization_name_key(name_lowercase: &str) -> Item {
+    key(format!("ORGNAME#{name_lowercase}"), "ORGNAME")
+}
+
+pub fn api_key_key(id: &ApiKeyId) -> Item {
+    key(format!("APIKEY#{id}"), "APIKEY")
+}
+
+/// GSI1 partition listing an organization's API keys.
+pub fn org_api_keys_partition(org: &OrgId) -> String {
+    format!("ORG#{org}#APIKEYS")
+}
+
+pub fn audit_partition(org: &OrgId) -> String {
+    format!("ORG#{org}#AUDIT")
+}
+
+/// GSI1 partition of the audit events about one target.
+pub fn audit_target_partition(org: &OrgId, target_id: &str) -> String {
+    format!("ORG#{org}#TARGET#{target_id}")
+}
+
+/// GSI2 partition of the audit events made by one actor.
+pub fn audit_actor_partition(org: &OrgId, actor: &UserId) -> String {
+    format!("ORG#{org}#ACTOR#{actor}")
+}

@@ -1,0 +1,118 @@
+//! DynamoDB: the single table, its key design, item mapping and access patterns.
+//!
+//! Every access pattern is listed in `docs/access-patterns.md`; a new query means a new row
+//! there. Domain modules never build expressions themselves: they call the functions here.
+
+pub mod api_keys;
+pub mod audit;
+pub mod keys;
+pub mod members;
+pub mod organizations;
+pub mod query;
+pub mod roles;
+pub mod table;
+pub mod transaction;
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, ApiResult};
+
+pub use query::{Page, QuerySpec};
+pub use transaction::Transaction;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+/// The table and the client that reaches it; built once per cold start.
+#[derive(Clone, Debug)]
+pub struct Store {
+    client: Client,
+    table: String,
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Store {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// A strongly consistent read of one item: authorization and conditions depend on it.
+    pub async fn get<T: DeserializeOwned>(&self, key: Item) -> ApiResult<Option<T>> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await?;
+        match output.item {
+            Some(item) => Ok(Some(serde_dynamo::from_item(item)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Reads up to 100 items by key in one round trip (retrying only unprocessed keys).
+    /// The result is keyed by (PK, SK) so callers pick out what they asked for.
+    pub async fn get_many(&self, keys: Vec<Item>) -> ApiResult<HashMap<(String, String), Item>> {
+        let mut found = HashMap::new();
+        let mut pending = keys;
+        for _attempt in 0..5 {
+            if pending.is_empty() {
+                break;
+            }
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut pending)))
+                .consistent_read(true)
+                .build()
+                .map_err(ApiError::internal)?;
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await?;
+            for item in output
+                .responses
+                .and_then(|mut tables| tables.remove(&self.table))
+                .unwrap_or_default()
+            {
+                let pk = keys::string_attribute(&item, keys::PK).unwrap_or_default();
+                let sk = keys::string_attribute(&item, keys::SK).unwrap_or_default();
+                found.insert((pk, sk), item);
+            }
+            pending = output
+                .unprocessed_keys
+                .and_then(|mut tables| tables.remove(&self.table))
+                .map(|unprocessed| unprocessed.keys)
+                .unwrap_or_default();
+        }
+        if pending.is_empty() {
+            Ok(found)
+        } else {
+            Err(ApiError::internal("BatchGetItem left keys unprocessed after retries"))
+        }
+    }
+}
+
+pub(crate) fn to_item<T: serde::Serialize>(record: &T) -> ApiResult<Item> {
+    Ok(serde_dynamo::to_item(record)?)
+}
+
+pub(crate) fn from_item<T: DeserializeOwned>(item: Item) -> ApiResult<T> {
+    Ok(serde_dynamo::from_item(item)?)
+}

@@ -1,0 +1,238 @@
+//! One page of a Query, computed so that `nextCursor` never depends on whether DynamoDB
+//! (or the emulator) returns a `LastEvaluatedKey` on an exact last page: we read one item
+//! past the page, and only its existence says there is a next page.
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::keys::{self, PK, SK};
+use serde::de::DeserializeOwned;
+
+use super::{Item, Store, from_item};
+use crate::error::{ApiError, ApiResult};
+
+/// Filtered queries read this many items per round trip, so a sparse filter costs fewer calls.
+const FILTERED_READ_SIZE: i32 = 200;
+
+#[derive(Debug, Clone)]
+pub struct QuerySpec {
+    /// `None` for the table, or a GSI name.
+    pub index: Option<&'static str>,
+    pub partition_attribute: &'static str,
+    pub partition: String,
+    pub sort_attribute: &'static str,
+    pub sort: SortRange,
+    pub filter: Option<Filter>,
+    pub newest_first: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum SortRange {
+    All,
+    BeginsWith(String),
+    Between(String, String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Filter {
+    pub expression: String,
+    pub names: HashMap<String, String>,
+    pub values: HashMap<String, AttributeValue>,
+}
+
+impl QuerySpec {
+    pub fn table(partition: String, sort: SortRange) -> Self {
+        QuerySpec {
+            index: None,
+            partition_attribute: PK,
+            partition,
+            sort_attribute: SK,
+            sort,
+            filter: None,
+            newest_first: false,
+        }
+    }
+
+    pub fn index(
+        index: &'static str,
+        partition_attribute: &'static str,
+        sort_attribute: &'static str,
+        partition: String,
+        sort: SortRange,
+    ) -> Self {
+        QuerySpec {
+            index: Some(index),
+            partition_attribute,
+            partition,
+            sort_attribute,
+            sort,
+            filter: None,
+            newest_first: false,
+        }
+    }
+
+    pub fn with_filter(mut self, filter: Option<Filter>) -> Self {
+        self.filter = filter;
+        self
+    }
+
+    pub fn newest_first(mut self) -> Self {
+        self.newest_first = true;
+        self
+    }
+
+    /// The key attributes that locate an item in this query's order.
+    fn key_attributes(&self) -> Vec<&'static str> {
+        let mut attributes = vec![PK, SK];
+        for attribute in [self.partition_attribute, self.sort_attribute] {
+            if !attributes.contains(&attribute) {
+                attributes.push(attribute);
+            }
+        }
+        attributes
+    }
+
+    /// Turns a position taken from a client's cursor back into a start key, refusing any
+    /// position outside this query's partition and range (a forged cursor reveals nothing).
+    fn start_key(&self, position: &BTreeMap<String, String>) -> ApiResult<Item> {
+        let invalid = || ApiError::validation("cursor", "`cursor` is not valid for this query");
+        let mut key = Item::new();
+        for attribute in self.key_attributes() {
+            let value = position.get(attribute).ok_or_else(invalid)?;
+            key.insert(attribute.to_string(), AttributeValue::S(value.clone()));
+        }
+        if position.len() != key.len() || position.get(self.partition_attribute) != Some(&self.partition) {
+            return Err(invalid());
+        }
+        let sort_value = &position[self.sort_attribute];
+        let in_range = match &self.sort {
+            SortRange::All => true,
+            SortRange::BeginsWith(prefix) => sort_value.starts_with(prefix.as_str()),
+            SortRange::Between(low, high) => sort_value >= low && sort_value <= high,
+        };
+        if in_range { Ok(key) } else { Err(invalid()) }
+    }
+}
+
+/// One page of items and, if more follow, the position after its last item.
+#[derive(Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<BTreeMap<String, String>>,
+}
+
+impl Store {
+    /// One page of records mapped from their items.
+    pub async fn query_records<T: DeserializeOwned>(
+        &self,
+        spec: &QuerySpec,
+        limit: usize,
+        after: Option<&BTreeMap<String, String>>,
+    ) -> ApiResult<Page<T>> {
+        let page = self.query_page(spec, limit, after).await?;
+        let items = page.items.into_iter().map(from_item).collect::<ApiResult<Vec<T>>>()?;
+        Ok(Page { items, next: page.next })
+    }
+
+    pub async fn query_page(
+        &self,
+        spec: &QuerySpec,
+        limit: usize,
+        after: Option<&BTreeMap<String, String>>,
+    ) -> ApiResult<Page<Item>> {
+        let mut start_key = match after {
+            Some(position) => Some(spec.start_key(position)?),
+            None => None,
+        };
+        let mut items: Vec<Item> = Vec::with_capacity(limit + 1);
+        loop {
+            let wanted = limit + 1 - items.len();
+            let read_size = if spec.filter.is_some() {
+                FILTERED_READ_SIZE
+            } else {
+                i32::try_from(wanted).unwrap_or(FILTERED_READ_SIZE)
+            };
+            let output = self.query_once(spec, read_size, start_key.take()).await?;
+            items.extend(output.0);
+            if items.len() > limit {
+                items.truncate(limit);
+                let next = items.last().map(|item| position_of(spec, item));
+                return Ok(Page { items, next });
+            }
+            match output.1 {
+                Some(last_evaluated) => start_key = Some(last_evaluated),
+                None => return Ok(Page { items, next: None }),
+            }
+        }
+    }
+
+    /// Every item of a query, for small bounded collections (a user's memberships).
+    pub async fn query_all(&self, spec: &QuerySpec) -> ApiResult<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut start_key = None;
+        loop {
+            let (page, last_evaluated) = self.query_once(spec, FILTERED_READ_SIZE, start_key.take()).await?;
+            items.extend(page);
+            match last_evaluated {
+                Some(key) => start_key = Some(key),
+                None => return Ok(items),
+            }
+        }
+    }
+
+    async fn query_once(
+        &self,
+        spec: &QuerySpec,
+        limit: i32,
+        start_key: Option<Item>,
+    ) -> ApiResult<(Vec<Item>, Option<Item>)> {
+        let mut names = HashMap::from([
+            ("#pk".to_string(), spec.partition_attribute.to_string()),
+            ("#sk".to_string(), spec.sort_attribute.to_string()),
+        ]);
+        let mut values = HashMap::from([(":pk".to_string(), AttributeValue::S(spec.partition.clone()))]);
+        let key_condition = match &spec.sort {
+            SortRange::All => {
+                names.remove("#sk");
+                "#pk = :pk".to_string()
+            }
+            SortRange::BeginsWith(prefix) => {
+                values.insert(":sk".to_string(), AttributeValue::S(prefix.clone()));
+                "#pk = :pk AND begins_with(#sk, :sk)".to_string()
+            }
+            SortRange::Between(low, high) => {
+                values.insert(":low".to_string(), AttributeValue::S(low.clone()));
+                values.insert(":high".to_string(), AttributeValue::S(high.clone()));
+                "#pk = :pk AND #sk BETWEEN :low AND :high".to_string()
+            }
+        };
+        let mut request = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .set_index_name(spec.index.map(str::to_string))
+            .key_condition_expression(key_condition)
+            .scan_index_forward(!spec.newest_first)
+            .limit(limit)
+            .set_exclusive_start_key(start_key);
+        if let Some(filter) = &spec.filter {
+            names.extend(filter.names.clone());
+            values.extend(filter.values.clone());
+            request = request.filter_expression(&filter.expression);
+        }
+        let output = request
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await?;
+        Ok((output.items.unwrap_or_default(), output.last_evaluated_key))
+    }
+}
+
+fn position_of(spec: &QuerySpec, item: &Item) -> BTreeMap<String, String> {
+    spec.key_attributes()
+        .into_iter()
+        .filter_map(|attribute| keys::string_attribute(item, attribute).map(|value| (attribute.to_string(), value)))
+        .collect()
+}

@@ -1,0 +1,71 @@
+//! Creating the table where there is none (local emulator, tests, first bootstrap). In AWS
+//! the table comes from `infra/template.yaml`; both define the same keys and indexes.
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType,
+};
+
+use super::Store;
+use super::keys::{GSI1, GSI1PK, GSI1SK, GSI2, GSI2PK, GSI2SK, PK, SK};
+use crate::error::{ApiError, ApiResult};
+
+fn key_schema(partition: &str, sort: &str) -> ApiResult<Vec<KeySchemaElement>> {
+    Ok(vec![
+        KeySchemaElement::builder()
+            .attribute_name(partition)
+            .key_type(KeyType::Hash)
+            .build()
+            .map_err(ApiError::internal)?,
+        KeySchemaElement::builder()
+            .attribute_name(sort)
+            .key_type(KeyType::Range)
+            .build()
+            .map_err(ApiError::internal)?,
+    ])
+}
+
+fn index(name: &str, partition: &str, sort: &str) -> ApiResult<GlobalSecondaryIndex> {
+    GlobalSecondaryIndex::builder()
+        .index_name(name)
+        .set_key_schema(Some(key_schema(partition, sort)?))
+        .projection(Projection::builder().projection_type(ProjectionType::All).build())
+        .build()
+        .map_err(ApiError::internal)
+}
+
+/// Creates the table unless it exists; answers whether it created it.
+pub async fn ensure_table(store: &Store) -> ApiResult<bool> {
+    let mut definitions = Vec::new();
+    for name in [PK, SK, GSI1PK, GSI1SK, GSI2PK, GSI2SK] {
+        definitions.push(
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(ApiError::internal)?,
+        );
+    }
+    let result = store
+        .client()
+        .create_table()
+        .table_name(store.table())
+        .billing_mode(BillingMode::PayPerRequest)
+        .set_attribute_definitions(Some(definitions))
+        .set_key_schema(Some(key_schema(PK, SK)?))
+        .global_secondary_indexes(index(GSI1, GSI1PK, GSI1SK)?)
+        .global_secondary_indexes(index(GSI2, GSI2PK, GSI2SK)?)
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_in_use_exception()) =>
+        {
+            Ok(false)
+        }
+        Err(error) => Err(error.into()),
+    }
+}

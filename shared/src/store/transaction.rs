@@ -1,0 +1,249 @@
+//! One TransactWriteItems: the change and its audit event commit together or not at all.
+//!
+//! Each write carries the error its failed condition means, decided here in the store
+//! (a taken email is a `Conflict`, a missing item a `NotFound`), never in a handler.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
+
+use super::{Item, Store};
+use crate::error::{ApiError, ApiResult};
+
+/// DynamoDB's limit on the items of one transaction.
+pub const MAX_TRANSACTION_ITEMS: usize = 100;
+
+/// A condition expression with its placeholders.
+#[derive(Debug, Clone, Default)]
+pub struct Condition {
+    pub expression: String,
+    pub names: HashMap<String, String>,
+    pub values: HashMap<String, AttributeValue>,
+}
+
+impl Condition {
+    pub fn new(expression: impl Into<String>) -> Self {
+        Condition {
+            expression: expression.into(),
+            ..Condition::default()
+        }
+    }
+
+    pub fn name(mut self, placeholder: &str, name: &str) -> Self {
+        self.names.insert(placeholder.to_string(), name.to_string());
+        self
+    }
+
+    pub fn value(mut self, placeholder: &str, value: AttributeValue) -> Self {
+        self.values.insert(placeholder.to_string(), value);
+        self
+    }
+
+    /// The item must not exist yet (uniqueness, creation).
+    pub fn item_absent() -> Self {
+        Condition::new("attribute_not_exists(PK)")
+    }
+
+    /// The item must exist.
+    pub fn item_present() -> Self {
+        Condition::new("attribute_exists(PK)")
+    }
+
+    /// Optimistic concurrency: the item is still at the version we read (0 = absent).
+    pub fn at_version(version: u64) -> Self {
+        if version == 0 {
+            Condition::item_absent()
+        } else {
+            Condition::new("#version = :expected_version")
+                .name("#version", "version")
+                .value(":expected_version", AttributeValue::N(version.to_string()))
+        }
+    }
+
+    fn names(&self) -> Option<HashMap<String, String>> {
+        (!self.names.is_empty()).then(|| self.names.clone())
+    }
+
+    fn values(&self) -> Option<HashMap<String, AttributeValue>> {
+        (!self.values.is_empty()).then(|| self.values.clone())
+    }
+}
+
+#[derive(Default)]
+pub struct Transaction {
+    writes: Vec<TransactWriteItem>,
+    /// The error each write's failed condition means, by position.
+    on_condition_failure: Vec<Option<ApiError>>,
+}
+
+impl Transaction {
+    pub fn new() -> Self {
+        Transaction::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.writes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.writes.is_empty()
+    }
+
+    pub fn put(&mut self, item: Item, condition: Option<Condition>, on_failure: Option<ApiError>) -> ApiResult<()> {
+        let mut put = Put::builder().table_name("").set_item(Some(item));
+        if let Some(condition) = condition {
+            put = put
+                .condition_expression(&condition.expression)
+                .set_expression_attribute_names(condition.names())
+                .set_expression_attribute_values(condition.values());
+        }
+        let put = put.build().map_err(ApiError::internal)?;
+        self.push(TransactWriteItem::builder().put(put).build(), on_failure);
+        Ok(())
+    }
+
+    /// Puts an item that must not exist yet; `on_exists` is what a collision means.
+    pub fn put_new(&mut self, item: Item, on_exists: ApiError) -> ApiResult<()> {
+        self.put(item, Some(Condition::item_absent()), Some(on_exists))
+    }
+
+    pub fn delete(&mut self, key: Item, condition: Option<Condition>, on_failure: Option<ApiError>) -> ApiResult<()> {
+        let mut delete = Delete::builder().table_name("").set_key(Some(key));
+        if let Some(condition) = condition {
+            delete = delete
+                .condition_expression(&condition.expression)
+                .set_expression_attribute_names(condition.names())
+                .set_expression_attribute_values(condition.values());
+        }
+        let delete = delete.build().map_err(ApiError::internal)?;
+        self.push(TransactWriteItem::builder().delete(delete).build(), on_failure);
+        Ok(())
+    }
+
+    pub fn update(
+        &mut self,
+        key: Item,
+        update_expression: &str,
+        condition: Condition,
+        on_failure: ApiError,
+    ) -> ApiResult<()> {
+        let update = Update::builder()
+            .table_name("")
+            .set_key(Some(key))
+            .update_expression(update_expression)
+            .condition_expression(&condition.expression)
+            .set_expression_attribute_names(condition.names())
+            .set_expression_attribute_values(condition.values())
+            .build()
+            .map_err(ApiError::internal)?;
+        self.push(TransactWriteItem::builder().update(update).build(), Some(on_failure));
+        Ok(())
+    }
+
+    pub fn condition_check(&mut self, key: Item, condition: Condition, on_failure: ApiError) -> ApiResult<()> {
+        let check = ConditionCheck::builder()
+            .table_name("")
+            .set_key(Some(key))
+            .condition_expression(&condition.expression)
+            .set_expression_attribute_names(condition.names())
+            .set_expression_attribute_values(condition.values())
+            .build()
+            .map_err(ApiError::internal)?;
+        self.push(
+            TransactWriteItem::builder().condition_check(check).build(),
+            Some(on_failure),
+        );
+        Ok(())
+    }
+
+    fn push(&mut self, write: TransactWriteItem, on_failure: Option<ApiError>) {
+        self.writes.push(write);
+        self.on_condition_failure.push(on_failure);
+    }
+
+    pub async fn commit(self, store: &Store) -> ApiResult<()> {
+        if self.writes.len() > MAX_TRANSACTION_ITEMS {
+            return Err(ApiError::validation(
+                "body",
+                format!("this change touches more than {MAX_TRANSACTION_ITEMS} records; split it"),
+            ));
+        }
+        let table = store.table().to_string();
+        let writes = self.writes.into_iter().map(|write| with_table(write, &table)).collect();
+        let result = store
+            .client()
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error) => Err(classify_failure(error, self.on_condition_failure)),
+        }
+    }
+}
+
+/// Builders require a table name; it is filled in once, at commit, from the store.
+fn with_table(write: TransactWriteItem, table: &str) -> TransactWriteItem {
+    let mut write = write;
+    if let Some(put) = write.put.as_mut() {
+        put.table_name = table.to_string();
+    }
+    if let Some(delete) = write.delete.as_mut() {
+        delete.table_name = table.to_string();
+    }
+    if let Some(update) = write.update.as_mut() {
+        update.table_name = table.to_string();
+    }
+    if let Some(check) = write.condition_check.as_mut() {
+        check.table_name = table.to_string();
+    }
+    write
+}
+
+fn classify_failure(
+    error: SdkError<TransactWriteItemsError, impl std::fmt::Debug + Send + Sync + 'static>,
+    mut meanings: Vec<Option<ApiError>>,
+) -> ApiError {
+    let canceled = match &error {
+        SdkError::ServiceError(service) => match service.err() {
+            TransactWriteItemsError::TransactionCanceledException(canceled) => Some(canceled),
+            TransactWriteItemsError::TransactionInProgressException(_) => {
+                return concurrent_change();
+            }
+            _ => None,
+        },
+        _ => None,
+    };
+    let Some(canceled) = canceled else {
+        return ApiError::internal(aws_sdk_dynamodb::error::DisplayErrorContext(&error));
+    };
+    let reasons = canceled.cancellation_reasons();
+    if let Some(index) = reasons
+        .iter()
+        .position(|reason| reason.code() == Some("ConditionalCheckFailed"))
+    {
+        if let Some(meaning) = meanings.get_mut(index).and_then(Option::take) {
+            return meaning;
+        }
+    }
+    if reasons
+        .iter()
+        .any(|reason| reason.code() == Some("TransactionConflict"))
+    {
+        return concurrent_change();
+    }
+    // An emulator may cancel without per-item reasons: the first meaningful condition wins.
+    if reasons.is_empty() {
+        if let Some(meaning) = meanings.iter_mut().find_map(Option::take) {
+            return meaning;
+        }
+    }
+    ApiError::internal(format!("transaction canceled: {reasons:?}"))
+}
+
+fn concurrent_change() -> ApiError {
+    ApiError::conflict("the record was changed by a concurrent request; retry")
+}
