@@ -102,8 +102,9 @@ pub fn json_body<T: DeserializeOwned>(request: &Request) -> ApiResult<T> {
             format!("the body must be at most {MAX_BODY_BYTES} bytes"),
         ));
     }
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::validation("body", "a JSON object body is required"));
+    // serde would also accept a struct written as an array; the API speaks objects only.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::validation("body", "the body must be a JSON object"));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
@@ -117,18 +118,19 @@ pub fn json_body<T: DeserializeOwned>(request: &Request) -> ApiResult<T> {
     Ok(value)
 }
 
-/// serde names the field in the message for missing and unknown fields, not in the path.
+/// serde_path_to_error's path ends at an unknown field, but at the parent of a missing
+/// one; the missing field's name is in the message.
 fn field_of(path: &str, message: &str) -> String {
-    for marker in ["unknown field `", "missing field `"] {
-        if let Some(rest) = message.split(marker).nth(1) {
-            if let Some(name) = rest.split('`').next() {
-                return if path == "." {
-                    name.to_string()
-                } else {
-                    format!("{path}.{name}")
-                };
-            }
-        }
+    if let Some(name) = message
+        .split("missing field `")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+    {
+        return if path == "." {
+            name.to_string()
+        } else {
+            format!("{path}.{name}")
+        };
     }
     if path == "." {
         "body".to_string()
@@ -198,7 +200,10 @@ mod tests {
 
     #[test]
     fn error_fields_come_from_the_path_or_the_message() {
-        assert_eq!(field_of(".", "unknown field `emial`, expected one of `email`"), "emial");
+        assert_eq!(
+            field_of("emial", "unknown field `emial`, expected one of `email`"),
+            "emial"
+        );
         assert_eq!(field_of(".", "missing field `email`"), "email");
         assert_eq!(field_of("roles[0]", "invalid value"), "roles[0]");
         assert_eq!(field_of(".", "invalid type: string, expected a map"), "body");

@@ -1,1 +1,278 @@
+//! The test harness: each test gets its own organization in the local emulator, and
+//! calls the API the way API Gateway does, with an HTTP API (v2) event through the real
+//! handler of the function the route table names.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use aws_config::BehaviorVersion;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_types::config_bag::ConfigBag;
+use lambda_http::Body;
+use raptor_shared::app::App;
+use raptor_shared::ids::{OrgId, UserId};
+use raptor_shared::organizations::{self, Bootstrap, BootstrapOutcome};
+use raptor_shared::routes::{self, Function};
+use raptor_shared::store::{Store, table};
+use serde_json::{Value, json};
+
+/// Counts DynamoDB operations (one per API call, retries included once).
+#[derive(Debug, Clone, Default)]
+pub struct CallCounter(Arc<AtomicUsize>);
+
+impl CallCounter {
+    pub fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    pub fn reset(&self) {
+        self.0.store(0, Ordering::SeqCst);
+    }
+}
+
+impl Intercept for CallCounter {
+    fn name(&self) -> &'static str {
+        "CallCounter"
+    }
+
+    fn read_before_execution(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+pub struct TestApi {
+    pub app: App,
+    pub dynamo_calls: CallCounter,
+}
+
+/// An organization made for one test, with its bootstrap admin.
+pub struct TestOrg {
+    pub id: OrgId,
+    pub name: String,
+    pub admin_id: UserId,
+    pub admin_key: String,
+}
+
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: u16,
+    pub body: Value,
+    pub headers: lambda_http::http::HeaderMap,
+}
+
+impl TestResponse {
+    pub fn error_code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(self.status, status, "unexpected status; body: {}", self.body);
+        self.body
+    }
+
+    #[track_caller]
+    pub fn expect_error(self, status: u16, code: &str) -> Value {
+        assert_eq!(self.status, status, "unexpected status; body: {}", self.body);
+        assert_eq!(self.error_code(), code, "unexpected error code; body: {}", self.body);
+        assert!(
+            self.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "no message: {}",
+            self.body
+        );
+        self.body
+    }
+}
+
+pub const TABLE_VARIABLE: &str = "TABLE_NAME";
+
+impl TestApi {
+    /// A client to the emulator the test command started (`AWS_ENDPOINT_URL`), with the
+    /// call counter installed, and the table created if this is the first test.
+    pub async fn new() -> TestApi {
+        let endpoint = std::env::var("AWS_ENDPOINT_URL")
+            .expect("AWS_ENDPOINT_URL is not set: run the tests with scripts/test, which starts the emulator");
+        assert!(
+            endpoint.starts_with("http://127.0.0.1") || endpoint.starts_with("http://localhost"),
+            "tests only ever talk to a local emulator, not {endpoint}"
+        );
+        let table_name = std::env::var(TABLE_VARIABLE).unwrap_or_else(|_| "raptor-comply-test".into());
+        let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
+        let dynamo_calls = CallCounter::default();
+        let dynamo_config = aws_sdk_dynamodb::config::Builder::from(&config)
+            .interceptor(dynamo_calls.clone())
+            .build();
+        let store = Store::new(aws_sdk_dynamodb::Client::from_conf(dynamo_config), table_name);
+        table::ensure_table(&store).await.expect("create the test table");
+        TestApi {
+            app: App::new(store),
+            dynamo_calls,
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.app.store
+    }
+
+    /// A fresh organization with an admin and the admin's API key.
+    pub async fn new_organization(&self) -> TestOrg {
+        let name = format!("Test Utility {}", UserId::new());
+        let outcome = organizations::bootstrap(
+            self.store(),
+            Bootstrap {
+                organization_name: name.clone(),
+                admin_email: "admin@utility.example".into(),
+                admin_name: "Ada Admin".into(),
+            },
+        )
+        .await
+        .expect("bootstrap a test organization");
+        match outcome {
+            BootstrapOutcome::Created {
+                organization,
+                admin,
+                api_key,
+            } => TestOrg {
+                id: organization.id,
+                name,
+                admin_id: admin,
+                admin_key: api_key,
+            },
+            BootstrapOutcome::AlreadyExists { .. } => panic!("a fresh organization name already existed"),
+        }
+    }
+
+    /// Sends a request as API Gateway would: `path` may carry a query string.
+    pub async fn call(&self, method: &str, path: &str, api_key: Option<&str>, body: Option<Value>) -> TestResponse {
+        let body = body.map(|value| value.to_string());
+        self.call_raw(method, path, api_key, body.as_deref()).await
+    }
+
+    pub async fn call_raw(&self, method: &str, path: &str, api_key: Option<&str>, body: Option<&str>) -> TestResponse {
+        let event = api_gateway_event(method, path, api_key, body);
+        let request = lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway v2 event");
+        let (raw_path, _) = path.split_once('?').unwrap_or((path, ""));
+        let function = routes::match_path(method, raw_path)
+            .map(|matched| matched.route.operation.function())
+            .unwrap_or(Function::Users);
+        let response = self.invoke(function, request).await;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = match response.body() {
+            Body::Text(text) => text.clone(),
+            Body::Binary(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+            _ => String::new(),
+        };
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        TestResponse { status, body, headers }
+    }
+
+    /// Runs the handler of one function, as its Lambda would.
+    pub async fn invoke(&self, function: Function, request: lambda_http::Request) -> lambda_http::Response<Body> {
+        match function {
+            Function::Users => users::handle(&self.app, request).await,
+            Function::Roles => roles::handle(&self.app, request).await,
+            Function::ApiKeys => api_keys::handle(&self.app, request).await,
+            Function::AuditEvents => audit_events::handle(&self.app, request).await,
+        }
+    }
+
+    pub async fn get(&self, path: &str, api_key: &str) -> TestResponse {
+        self.call("GET", path, Some(api_key), None).await
+    }
+
+    pub async fn post(&self, path: &str, api_key: &str, body: Value) -> TestResponse {
+        self.call("POST", path, Some(api_key), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, api_key: &str, body: Value) -> TestResponse {
+        self.call("PATCH", path, Some(api_key), Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, api_key: &str) -> TestResponse {
+        self.call("DELETE", path, Some(api_key), None).await
+    }
+
+    /// Creates a member with the given roles and an API key acting as them; returns
+    /// (user id, key).
+    pub async fn member_with_key(&self, org: &TestOrg, email: &str, roles: &[&str]) -> (String, String) {
+        let user = self
+            .post(
+                "/users",
+                &org.admin_key,
+                json!({ "email": email, "displayName": email, "roles": roles }),
+            )
+            .await
+            .expect(201);
+        let user_id = user["id"].as_str().expect("user id").to_string();
+        let key = self
+            .post(
+                "/api-keys",
+                &org.admin_key,
+                json!({ "name": format!("key for {email}"), "userId": user_id }),
+            )
+            .await
+            .expect(201);
+        (user_id, key["secret"].as_str().expect("secret").to_string())
+    }
+
+    /// Every audit event about a target, newest first.
+    pub async fn audit_trail_of(&self, org: &TestOrg, target_id: &str) -> Vec<Value> {
+        let body = self
+            .get(&format!("/audit-events?targetId={target_id}&limit=100"), &org.admin_key)
+            .await
+            .expect(200);
+        body["data"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+/// An API Gateway HTTP API (payload 2.0) event, as API Gateway sends it to Lambda.
+pub fn api_gateway_event(method: &str, path: &str, api_key: Option<&str>, body: Option<&str>) -> Value {
+    let (raw_path, raw_query) = path.split_once('?').unwrap_or((path, ""));
+    let mut query = serde_json::Map::new();
+    for pair in raw_query.split('&').filter(|pair| !pair.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        // API Gateway joins repeated parameters with commas.
+        let joined = match query.get(name).and_then(Value::as_str) {
+            Some(existing) => format!("{existing},{value}"),
+            None => value.to_string(),
+        };
+        query.insert(name.to_string(), Value::String(joined));
+    }
+    let mut headers = serde_json::Map::from_iter([
+        ("content-type".to_string(), json!("application/json")),
+        ("host".to_string(), json!("api.raptorcomply.test")),
+    ]);
+    if let Some(key) = api_key {
+        headers.insert("x-api-key".into(), json!(key));
+    }
+    json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": raw_path,
+        "rawQueryString": raw_query,
+        "queryStringParameters": if query.is_empty() { Value::Null } else { Value::Object(query) },
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "domainName": "api.raptorcomply.test",
+            "domainPrefix": "api",
+            "http": { "method": method, "path": raw_path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "integration-tests" },
+            "requestId": "test",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "23/Nov/2026:18:00:00 +0000",
+            "timeEpoch": 1795456800000u64
+        },
+        "body": body,
+        "isBase64Encoded": false
+    })
+}

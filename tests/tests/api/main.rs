@@ -1,0 +1,12 @@
+//! Integration tests: every request is a real API Gateway HTTP API event, handled by the
+//! real function, stored through the real AWS SDK in the local emulator.
+
+mod api_keys;
+mod audit_events;
+mod authentication;
+mod dynamo_calls;
+mod roles;
+mod route_table;
+mod tenancy;
+mod users;
+mod validation;

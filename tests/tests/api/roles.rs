@@ -1,0 +1,174 @@
+use integration_tests::TestApi;
+use serde_json::json;
+
+#[tokio::test]
+async fn roles_list_the_system_roles_then_custom_ones() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    let listed = api.get("/roles", &org.admin_key).await.expect(200);
+    let names: Vec<_> = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].clone())
+        .collect();
+    assert_eq!(
+        names,
+        vec![json!("admin"), json!("auditor"), json!("developer"), json!("viewer")]
+    );
+    assert_eq!(listed["data"][3]["system"], true);
+    assert!(
+        listed["data"][3]["permissions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("users:read"))
+    );
+}
+
+#[tokio::test]
+async fn a_custom_role_can_be_created_read_updated_assigned_and_deleted() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    let role = api
+        .post(
+            "/roles",
+            &org.admin_key,
+            json!({ "name": "LMS sync", "description": "Posts completions", "permissions": ["training:write", "training:read", "training:read"] }),
+        )
+        .await
+        .expect(201);
+    let id = role["id"].as_str().unwrap();
+    assert!(id.starts_with("role_"));
+    assert_eq!(role["permissions"], json!(["training:read", "training:write"]));
+    assert_eq!(role["system"], false);
+    assert_eq!(api.get(&format!("/roles/{id}"), &org.admin_key).await.expect(200), role);
+
+    api.post(
+        "/roles",
+        &org.admin_key,
+        json!({ "name": "lms SYNC", "permissions": [] }),
+    )
+    .await
+    .expect_error(409, "conflict");
+
+    let updated = api
+        .patch(
+            &format!("/roles/{id}"),
+            &org.admin_key,
+            json!({ "permissions": ["training:read"], "description": null }),
+        )
+        .await
+        .expect(200);
+    assert_eq!(updated["permissions"], json!(["training:read"]));
+    assert_eq!(updated["description"], serde_json::Value::Null);
+
+    // A member holding it gets its permissions; a held role cannot be deleted.
+    let (user_id, key) = api.member_with_key(&org, "lms@utility.example", &[id]).await;
+    let check = api
+        .get("/users/me/check-access?permission=training:read", &key)
+        .await
+        .expect(200);
+    assert_eq!(check["allowed"], true);
+    assert_eq!(
+        api.get(&format!("/roles/{id}"), &org.admin_key).await.expect(200)["memberCount"],
+        1
+    );
+    api.delete(&format!("/roles/{id}"), &org.admin_key)
+        .await
+        .expect_error(409, "conflict");
+
+    // Once nobody holds it, it can go; the member keeps a dangling reference granting nothing.
+    api.patch(
+        &format!("/users/{user_id}"),
+        &org.admin_key,
+        json!({ "roles": ["viewer"] }),
+    )
+    .await
+    .expect(200);
+    api.delete(&format!("/roles/{id}"), &org.admin_key).await.expect(200);
+    api.get(&format!("/roles/{id}"), &org.admin_key)
+        .await
+        .expect_error(404, "not_found");
+
+    let actions: Vec<_> = api
+        .audit_trail_of(&org, id)
+        .await
+        .iter()
+        .map(|e| e["action"].clone())
+        .collect();
+    assert_eq!(
+        actions,
+        vec![json!("role.deleted"), json!("role.updated"), json!("role.created")]
+    );
+}
+
+#[tokio::test]
+async fn deleting_a_member_releases_their_custom_role() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    let role = api
+        .post(
+            "/roles",
+            &org.admin_key,
+            json!({ "name": "Reviewer", "permissions": ["cip:read"] }),
+        )
+        .await
+        .expect(201);
+    let role_id = role["id"].as_str().unwrap();
+    let user = api
+        .post(
+            "/users",
+            &org.admin_key,
+            json!({ "email": "r@utility.example", "displayName": "R", "roles": [role_id] }),
+        )
+        .await
+        .expect(201);
+    api.delete(&format!("/roles/{role_id}"), &org.admin_key)
+        .await
+        .expect_error(409, "conflict");
+    api.delete(&format!("/users/{}", user["id"].as_str().unwrap()), &org.admin_key)
+        .await
+        .expect(200);
+    api.delete(&format!("/roles/{role_id}"), &org.admin_key)
+        .await
+        .expect(200);
+}
+
+#[tokio::test]
+async fn system_roles_cannot_be_changed_or_deleted() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    api.patch(
+        "/roles/viewer",
+        &org.admin_key,
+        json!({ "permissions": ["users:write"] }),
+    )
+    .await
+    .expect_error(403, "forbidden");
+    api.delete("/roles/admin", &org.admin_key)
+        .await
+        .expect_error(403, "forbidden");
+    assert_eq!(
+        api.get("/roles/auditor", &org.admin_key).await.expect(200)["system"],
+        true
+    );
+}
+
+#[tokio::test]
+async fn unknown_roles_are_refused_when_assigned() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    let missing = raptor_shared::ids::RoleId::new();
+    let body = api
+        .post(
+            "/users",
+            &org.admin_key,
+            json!({ "email": "x@utility.example", "displayName": "X", "roles": [missing.as_str()] }),
+        )
+        .await
+        .expect_error(400, "validation_error");
+    assert_eq!(body["error"]["field"], "roles");
+    api.get(&format!("/roles/{missing}"), &org.admin_key)
+        .await
+        .expect_error(404, "not_found");
+}

@@ -1,0 +1,127 @@
+//! The route table in `shared/src/routes.rs`, the API Gateway routes of
+//! `infra/template.yaml`, the `cargo lambda watch` router of `Cargo.toml` and each
+//! function's dispatch must all agree.
+
+use std::collections::BTreeSet;
+
+use integration_tests::{TestApi, api_gateway_event};
+use raptor_shared::routes::{Function, ROUTES};
+use serde_norway::Value as Yaml;
+
+type RouteSet = BTreeSet<(String, String, String)>;
+
+fn route_table() -> RouteSet {
+    ROUTES
+        .iter()
+        .map(|route| {
+            (
+                route.method.to_string(),
+                route.path.to_string(),
+                route.operation.function().binary().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn workspace_file(path: &str) -> String {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    std::fs::read_to_string(format!("{root}/{path}")).unwrap_or_else(|error| panic!("read {path}: {error}"))
+}
+
+fn template_routes() -> RouteSet {
+    let template: Yaml = serde_norway::from_str(&workspace_file("infra/template.yaml")).expect("template parses");
+    let mut routes = RouteSet::new();
+    let resources = template["Resources"].as_mapping().expect("Resources");
+    for (_, resource) in resources {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .expect("each function names its binary");
+        assert_eq!(resource["Metadata"]["BuildMethod"].as_str(), Some("rust-cargolambda"));
+        let Some(events) = resource["Properties"]["Events"].as_mapping() else {
+            continue;
+        };
+        for (_, event) in events {
+            if event["Type"].as_str() != Some("HttpApi") {
+                continue;
+            }
+            let properties = &event["Properties"];
+            routes.insert((
+                properties["Method"].as_str().expect("Method").to_uppercase(),
+                properties["Path"].as_str().expect("Path").to_string(),
+                binary.to_string(),
+            ));
+        }
+    }
+    routes
+}
+
+fn watch_router_routes() -> RouteSet {
+    let manifest: toml::Table = workspace_file("Cargo.toml").parse().expect("Cargo.toml parses");
+    let router = manifest["workspace"]["metadata"]["lambda"]["watch"]["router"]
+        .as_table()
+        .expect("watch router");
+    let mut routes = RouteSet::new();
+    for (path, targets) in router {
+        for target in targets.as_array().expect("a list of {method, function}") {
+            routes.insert((
+                target["method"].as_str().expect("method").to_string(),
+                path.clone(),
+                target["function"].as_str().expect("function").to_string(),
+            ));
+        }
+    }
+    routes
+}
+
+#[test]
+fn the_template_serves_exactly_the_route_table_with_the_named_functions() {
+    assert_eq!(template_routes(), route_table());
+}
+
+#[test]
+fn the_local_router_serves_exactly_the_route_table_with_the_named_functions() {
+    assert_eq!(watch_router_routes(), route_table());
+}
+
+#[test]
+fn every_function_binary_exists_in_the_workspace() {
+    for function in Function::ALL {
+        let manifest = workspace_file(&format!("functions/{}/Cargo.toml", function.binary()));
+        assert!(
+            manifest.contains(&format!("name = \"{}\"", function.binary())),
+            "{}",
+            function.binary()
+        );
+    }
+}
+
+/// Each function answers its own routes (here 401: it reached authentication) and none of
+/// another function's (404), so the route table is what every dispatch follows.
+#[tokio::test]
+async fn each_function_handles_its_own_routes_and_only_those() {
+    let api = TestApi::new().await;
+    for route in ROUTES {
+        let path = route.path.replace("{id}", "usr_01hx2m7k3q9v8c6b5n4m3k2j1h");
+        for function in Function::ALL {
+            let event = api_gateway_event(route.method, &path, None, None);
+            let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+            let status = api.invoke(function, request).await.status().as_u16();
+            let expected = if function == route.operation.function() {
+                401
+            } else {
+                404
+            };
+            assert_eq!(
+                status,
+                expected,
+                "{} {} sent to {}",
+                route.method,
+                route.path,
+                function.binary()
+            );
+        }
+    }
+}

@@ -1,0 +1,405 @@
+use futures::future::join_all;
+use integration_tests::TestApi;
+use serde_json::json;
+
+#[tokio::test]
+async fn an_admin_can_create_a_user_and_read_it_back() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+
+    let created = api
+        .post(
+            "/users",
+            &org.admin_key,
+            json!({ "email": "Jane.Doe@Utility.example", "displayName": "Jane Doe", "title": "Substation technician", "externalId": "okta-00u1", "roles": ["developer"] }),
+        )
+        .await
+        .expect(201);
+    let id = created["id"].as_str().unwrap();
+    assert!(id.starts_with("usr_"));
+    assert_eq!(created["email"], "Jane.Doe@Utility.example");
+    assert_eq!(created["displayName"], "Jane Doe");
+    assert_eq!(created["roles"], json!(["developer"]));
+    assert_eq!(created["status"], "active");
+    assert_eq!(created["externalId"], "okta-00u1");
+    assert!(created["createdAt"].as_str().unwrap().ends_with('Z'));
+
+    let read = api.get(&format!("/users/{id}"), &org.admin_key).await.expect(200);
+    assert_eq!(read, created);
+}
+
+#[tokio::test]
+async fn a_user_created_without_roles_is_a_viewer() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    let created = api
+        .post(
+            "/users",
+            &org.admin_key,
+            json!({ "email": "v@utility.example", "displayName": "V" }),
+        )
+        .await
+        .expect(201);
+    assert_eq!(created["roles"], json!(["viewer"]));
+}
+
+#[tokio::test]
+async fn email_is_unique_within_an_organization_ignoring_case() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    api.post(
+        "/users",
+        &org.admin_key,
+        json!({ "email": "sam@utility.example", "displayName": "Sam" }),
+    )
+    .await
+    .expect(201);
+    api.post(
+        "/users",
+        &org.admin_key,
+        json!({ "email": "SAM@utility.example", "displayName": "Sam again" }),
+    )
+    .await
+    .expect_error(409, "conflict");
+
+    let other_org = api.new_organization().await;
+    api.post(
+        "/users",
+        &other_org.admin_key,
+        json!({ "email": "sam@utility.example", "displayName": "Sam" }),
+    )
+    .await
+    .expect(201);
+}
+
+#[tokio::test]
+async fn concurrent_creation_of_the_same_email_lets_exactly_one_win() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    let attempts = (0..8).map(|n| {
+        api.post(
+            "/users",
+            &org.admin_key,
+            json!({ "email": "race@utility.example", "displayName": format!("Racer {n}") }),
+        )
+    });
+    let responses = join_all(attempts).await;
+    let created = responses.iter().filter(|r| r.status == 201).count();
+    let conflicts = responses
+        .iter()
+        .filter(|r| r.status == 409 && r.error_code() == "conflict")
+        .count();
+    assert_eq!((created, conflicts), (1, 7), "{responses:#?}");
+
+    let listed = api.get("/users?limit=100", &org.admin_key).await.expect(200);
+    let racers = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["email"] == "race@utility.example")
+        .count();
+    assert_eq!(racers, 1);
+}
+
+#[tokio::test]
+async fn users_can_be_listed_page_by_page_without_gaps_or_duplicates() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    for n in 0..11 {
+        api.post(
+            "/users",
+            &org.admin_key,
+            json!({ "email": format!("u{n}@utility.example"), "displayName": format!("U{n}") }),
+        )
+        .await
+        .expect(201);
+    }
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let path = match &cursor {
+            Some(cursor) => format!("/users?limit=4&cursor={cursor}"),
+            None => "/users?limit=4".to_string(),
+        };
+        let page = api.get(&path, &org.admin_key).await.expect(200);
+        pages += 1;
+        let data = page["data"].as_array().unwrap();
+        assert!(data.len() <= 4);
+        seen.extend(data.iter().map(|u| u["id"].as_str().unwrap().to_string()));
+        match page["nextCursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => break,
+        }
+    }
+    // 11 created + the bootstrap admin = 12 = exactly 3 full pages, and no 4th empty page.
+    assert_eq!(pages, 3);
+    assert_eq!(seen.len(), 12);
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 12);
+    assert_eq!(seen, unique, "users come in creation (id) order");
+}
+
+#[tokio::test]
+async fn users_can_be_filtered_by_status_and_role() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    let auditor = api
+        .post(
+            "/users",
+            &org.admin_key,
+            json!({ "email": "aud@utility.example", "displayName": "Aud", "roles": ["auditor"] }),
+        )
+        .await
+        .expect(201);
+    let suspended = api
+        .post(
+            "/users",
+            &org.admin_key,
+            json!({ "email": "sus@utility.example", "displayName": "Sus" }),
+        )
+        .await
+        .expect(201);
+    let sus_id = suspended["id"].as_str().unwrap();
+    api.patch(
+        &format!("/users/{sus_id}"),
+        &org.admin_key,
+        json!({ "status": "suspended" }),
+    )
+    .await
+    .expect(200);
+
+    let auditors = api.get("/users?role=auditor", &org.admin_key).await.expect(200);
+    assert_eq!(auditors["data"].as_array().unwrap().len(), 1);
+    assert_eq!(auditors["data"][0]["id"], auditor["id"]);
+
+    let only_suspended = api.get("/users?status=suspended", &org.admin_key).await.expect(200);
+    assert_eq!(only_suspended["data"].as_array().unwrap().len(), 1);
+    assert_eq!(only_suspended["data"][0]["id"], sus_id);
+
+    api.get("/users?status=retired", &org.admin_key)
+        .await
+        .expect_error(400, "validation_error");
+    api.get("/users?role=superuser", &org.admin_key)
+        .await
+        .expect_error(400, "validation_error");
+}
+
+#[tokio::test]
+async fn a_patch_changes_profile_roles_and_status_and_is_audited() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    let user = api
+        .post(
+            "/users",
+            &org.admin_key,
+            json!({ "email": "p@utility.example", "displayName": "P", "title": "Operator" }),
+        )
+        .await
+        .expect(201);
+    let id = user["id"].as_str().unwrap();
+
+    let updated = api
+        .patch(
+            &format!("/users/{id}"),
+            &org.admin_key,
+            json!({ "displayName": "Pat", "email": "pat@utility.example", "title": null, "roles": ["auditor"], "status": "suspended" }),
+        )
+        .await
+        .expect(200);
+    assert_eq!(updated["displayName"], "Pat");
+    assert_eq!(updated["email"], "pat@utility.example");
+    assert_eq!(updated["title"], serde_json::Value::Null);
+    assert_eq!(updated["roles"], json!(["auditor"]));
+    assert_eq!(updated["status"], "suspended");
+    assert_eq!(
+        api.get(&format!("/users/{id}"), &org.admin_key).await.expect(200),
+        updated
+    );
+
+    // The old email is free again, the new one is taken.
+    api.post(
+        "/users",
+        &org.admin_key,
+        json!({ "email": "p@utility.example", "displayName": "New P" }),
+    )
+    .await
+    .expect(201);
+    api.post(
+        "/users",
+        &org.admin_key,
+        json!({ "email": "PAT@utility.example", "displayName": "Dup" }),
+    )
+    .await
+    .expect_error(409, "conflict");
+
+    let trail = api.audit_trail_of(&org, id).await;
+    let update = trail
+        .iter()
+        .find(|e| e["action"] == "user.updated")
+        .expect("an update event");
+    assert_eq!(update["summary"]["displayName"], json!({ "from": "P", "to": "Pat" }));
+    assert_eq!(
+        update["summary"]["status"],
+        json!({ "from": "active", "to": "suspended" })
+    );
+    assert_eq!(update["actorId"], org.admin_id.as_str());
+}
+
+#[tokio::test]
+async fn deleting_a_user_is_a_soft_delete_that_keeps_the_record_and_history() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    let (id, key) = api.member_with_key(&org, "leaver@utility.example", &["viewer"]).await;
+    api.get("/users/me", &key).await.expect(200);
+
+    let deleted = api.delete(&format!("/users/{id}"), &org.admin_key).await.expect(200);
+    assert_eq!(deleted["status"], "deleted");
+    assert!(deleted["deletedAt"].is_string());
+
+    // Access is revoked at once.
+    api.get("/users/me", &key).await.expect_error(401, "unauthenticated");
+    // The record is kept, hidden from the default list, shown with status=deleted.
+    assert_eq!(
+        api.get(&format!("/users/{id}"), &org.admin_key).await.expect(200)["status"],
+        "deleted"
+    );
+    let default_list = api.get("/users", &org.admin_key).await.expect(200);
+    assert!(
+        default_list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|u| u["id"] != id.as_str())
+    );
+    let deleted_list = api.get("/users?status=deleted", &org.admin_key).await.expect(200);
+    assert_eq!(deleted_list["data"][0]["id"], id.as_str());
+    // A deleted user cannot be patched back to life, but can be created again.
+    api.patch(&format!("/users/{id}"), &org.admin_key, json!({ "status": "active" }))
+        .await
+        .expect_error(409, "conflict");
+    api.post(
+        "/users",
+        &org.admin_key,
+        json!({ "email": "leaver@utility.example", "displayName": "Back" }),
+    )
+    .await
+    .expect(201);
+    // Deleting again is a safe retry.
+    assert_eq!(
+        api.delete(&format!("/users/{id}"), &org.admin_key).await.expect(200)["status"],
+        "deleted"
+    );
+
+    let actions: Vec<_> = api
+        .audit_trail_of(&org, &id)
+        .await
+        .iter()
+        .map(|e| e["action"].clone())
+        .collect();
+    assert_eq!(actions, vec![json!("user.deleted"), json!("user.created")]);
+}
+
+#[tokio::test]
+async fn a_suspended_members_key_is_refused_until_reactivated() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    let (id, key) = api.member_with_key(&org, "s@utility.example", &["viewer"]).await;
+    api.patch(
+        &format!("/users/{id}"),
+        &org.admin_key,
+        json!({ "status": "suspended" }),
+    )
+    .await
+    .expect(200);
+    api.get("/users/me", &key).await.expect_error(401, "unauthenticated");
+    api.patch(&format!("/users/{id}"), &org.admin_key, json!({ "status": "active" }))
+        .await
+        .expect(200);
+    api.get("/users/me", &key).await.expect(200);
+}
+
+#[tokio::test]
+async fn me_answers_who_the_key_acts_as_and_which_organizations_it_belongs_to() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    let me = api.get("/users/me", &org.admin_key).await.expect(200);
+    assert_eq!(me["id"], org.admin_id.as_str());
+    assert_eq!(me["roles"], json!(["admin"]));
+
+    let organizations = api.get("/users/me/organizations", &org.admin_key).await.expect(200);
+    assert_eq!(
+        organizations["data"],
+        json!([{ "id": org.id.as_str(), "name": org.name, "roles": ["admin"], "status": "active", "current": true }])
+    );
+    assert_eq!(organizations["nextCursor"], serde_json::Value::Null);
+}
+
+#[tokio::test]
+async fn check_access_answers_yes_or_no_for_the_calling_key() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    let (_, viewer_key) = api.member_with_key(&org, "viewer@utility.example", &["viewer"]).await;
+
+    let allowed = api
+        .get("/users/me/check-access?permission=users:read", &viewer_key)
+        .await
+        .expect(200);
+    assert_eq!(allowed, json!({ "permission": "users:read", "allowed": true }));
+    let denied = api
+        .get("/users/me/check-access?permission=users:write", &viewer_key)
+        .await
+        .expect(200);
+    assert_eq!(denied, json!({ "permission": "users:write", "allowed": false }));
+
+    api.get("/users/me/check-access?permission=users:fly", &viewer_key)
+        .await
+        .expect_error(400, "validation_error");
+    api.get("/users/me/check-access", &viewer_key)
+        .await
+        .expect_error(400, "validation_error");
+}
+
+#[tokio::test]
+async fn a_well_formed_unknown_user_is_404_and_a_malformed_id_is_400() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    let missing = raptor_shared::ids::UserId::new();
+    api.get(&format!("/users/{missing}"), &org.admin_key)
+        .await
+        .expect_error(404, "not_found");
+    let body = api
+        .get("/users/not-an-id", &org.admin_key)
+        .await
+        .expect_error(400, "validation_error");
+    assert_eq!(body["error"]["field"], "id");
+    api.patch(
+        &format!("/users/{missing}"),
+        &org.admin_key,
+        json!({ "displayName": "x" }),
+    )
+    .await
+    .expect_error(404, "not_found");
+    api.delete(&format!("/users/{missing}"), &org.admin_key)
+        .await
+        .expect_error(404, "not_found");
+}
+
+#[tokio::test]
+async fn an_admin_cannot_delete_or_suspend_themselves() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    let me = org.admin_id.as_str();
+    api.delete(&format!("/users/{me}"), &org.admin_key)
+        .await
+        .expect_error(409, "conflict");
+    api.patch(
+        &format!("/users/{me}"),
+        &org.admin_key,
+        json!({ "status": "suspended" }),
+    )
+    .await
+    .expect_error(409, "conflict");
+}
