@@ -95,10 +95,10 @@ impl AuditFilter {
             from: from.map(|text| Timestamp::parse("from", text)).transpose()?,
             to: to.map(|text| Timestamp::parse("to", text)).transpose()?,
         };
-        if let (Some(from), Some(to)) = (filter.from, filter.to) {
-            if from > to {
-                return Err(ApiError::validation("from", "`from` must not be after `to`"));
-            }
+        if let (Some(from), Some(to)) = (filter.from, filter.to)
+            && from > to
+        {
+            return Err(ApiError::validation("from", "`from` must not be after `to`"));
         }
         Ok(filter)
     }

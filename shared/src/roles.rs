@@ -180,13 +180,13 @@ impl RolesDocument {
     /// Checks every custom role exists; a missing one is a 400 naming it.
     pub fn check_exist(&self, held: &[RoleRef]) -> ApiResult<()> {
         for role in held {
-            if let RoleRef::Custom(id) = role {
-                if self.get(id).is_none() {
-                    return Err(ApiError::validation(
-                        "roles",
-                        format!("role `{id}` does not exist in this organization"),
-                    ));
-                }
+            if let RoleRef::Custom(id) = role
+                && self.get(id).is_none()
+            {
+                return Err(ApiError::validation(
+                    "roles",
+                    format!("role `{id}` does not exist in this organization"),
+                ));
             }
         }
         Ok(())
@@ -195,17 +195,17 @@ impl RolesDocument {
     /// Moves holder counts when a member's roles change from `before` to `after`.
     pub fn move_holders(&mut self, before: &[RoleRef], after: &[RoleRef]) {
         for role in before.iter().filter(|role| !after.contains(role)) {
-            if let RoleRef::Custom(id) = role {
-                if let Some(custom) = self.roles.get_mut(id.as_str()) {
-                    custom.member_count = custom.member_count.saturating_sub(1);
-                }
+            if let RoleRef::Custom(id) = role
+                && let Some(custom) = self.roles.get_mut(id.as_str())
+            {
+                custom.member_count = custom.member_count.saturating_sub(1);
             }
         }
         for role in after.iter().filter(|role| !before.contains(role)) {
-            if let RoleRef::Custom(id) = role {
-                if let Some(custom) = self.roles.get_mut(id.as_str()) {
-                    custom.member_count += 1;
-                }
+            if let RoleRef::Custom(id) = role
+                && let Some(custom) = self.roles.get_mut(id.as_str())
+            {
+                custom.member_count += 1;
             }
         }
     }

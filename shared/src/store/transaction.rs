@@ -224,10 +224,9 @@ fn classify_failure(
     if let Some(index) = reasons
         .iter()
         .position(|reason| reason.code() == Some("ConditionalCheckFailed"))
+        && let Some(meaning) = meanings.get_mut(index).and_then(Option::take)
     {
-        if let Some(meaning) = meanings.get_mut(index).and_then(Option::take) {
-            return meaning;
-        }
+        return meaning;
     }
     if reasons
         .iter()
@@ -236,10 +235,10 @@ fn classify_failure(
         return concurrent_change();
     }
     // An emulator may cancel without per-item reasons: the first meaningful condition wins.
-    if reasons.is_empty() {
-        if let Some(meaning) = meanings.iter_mut().find_map(Option::take) {
-            return meaning;
-        }
+    if reasons.is_empty()
+        && let Some(meaning) = meanings.iter_mut().find_map(Option::take)
+    {
+        return meaning;
     }
     ApiError::internal(format!("transaction canceled: {reasons:?}"))
 }

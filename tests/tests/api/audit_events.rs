@@ -111,7 +111,7 @@ async fn audit_events_filter_by_target_actor_and_time() {
 
     let created_at = by_dev["createdAt"].as_str().unwrap();
     let after = api
-        .get(&format!("/audit-events?from=2999-01-01T00:00:00Z"), &org.admin_key)
+        .get("/audit-events?from=2999-01-01T00:00:00Z", &org.admin_key)
         .await
         .expect(200);
     assert_eq!(after["data"].as_array().unwrap().len(), 0);
