@@ -87,6 +87,7 @@ typed_id!(UserId, "usr_", "a user");
 typed_id!(RoleId, "role_", "a role");
 typed_id!(ApiKeyId, "key_", "an API key");
 typed_id!(EventId, "evt_", "an audit event");
+typed_id!(CsmAssignmentId, "csm_", "a CIP Senior Manager assignment");
 
 impl EventId {
     /// The largest time a ULID can hold (48 bits of milliseconds).

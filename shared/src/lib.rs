@@ -4,6 +4,7 @@ pub mod api_keys;
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod cip_senior_manager;
 pub mod error;
 pub mod http;
 pub mod ids;

@@ -355,6 +355,21 @@ fn custom_role_for_change<'a>(caller: &'a Caller, id: &str) -> ApiResult<&'a Cus
     }
 }
 
+/// Saves the roles document as the caller read it at authentication, with the audit event.
+async fn commit_roles_change(
+    store: &Store,
+    caller: &Caller,
+    document: &RolesDocument,
+    action: &str,
+    role: &RoleId,
+    summary: serde_json::Value,
+) -> ApiResult<()> {
+    let mut transaction = Transaction::new();
+    store::roles::put_document(&mut transaction, caller.org(), document)?;
+    audit::record(&mut transaction, &caller.actor, action, "role", role.as_str(), summary)?;
+    transaction.commit(store).await
+}
+
 pub async fn create_role(store: &Store, caller: &Caller, input: CreateRole) -> ApiResult<RoleView> {
     caller.require(Permission::RolesWrite)?;
     let name = role_name(&caller.roles, &input.name, None)?;
@@ -379,17 +394,15 @@ pub async fn create_role(store: &Store, caller: &Caller, input: CreateRole) -> A
     };
     let mut document = caller.roles.clone();
     document.roles.insert(role.id.to_string(), role.clone());
-    let mut transaction = Transaction::new();
-    store::roles::put_document(&mut transaction, caller.org(), &document)?;
-    audit::record(
-        &mut transaction,
-        &caller.actor,
+    commit_roles_change(
+        store,
+        caller,
+        &document,
         "role.created",
-        "role",
-        role.id.as_str(),
+        &role.id,
         json!({ "name": role.name, "permissions": role.permissions }),
-    )?;
-    transaction.commit(store).await?;
+    )
+    .await?;
     Ok(RoleView::custom(&role))
 }
 
@@ -429,17 +442,15 @@ pub async fn update_role(store: &Store, caller: &Caller, id: &str, input: Update
     after.updated_at = Timestamp::now();
     let mut document = caller.roles.clone();
     document.roles.insert(after.id.to_string(), after.clone());
-    let mut transaction = Transaction::new();
-    store::roles::put_document(&mut transaction, caller.org(), &document)?;
-    audit::record(
-        &mut transaction,
-        &caller.actor,
+    commit_roles_change(
+        store,
+        caller,
+        &document,
         "role.updated",
-        "role",
-        after.id.as_str(),
+        &after.id,
         serde_json::Value::Object(changes),
-    )?;
-    transaction.commit(store).await?;
+    )
+    .await?;
     Ok(RoleView::custom(&after))
 }
 
@@ -456,17 +467,15 @@ pub async fn delete_role(store: &Store, caller: &Caller, id: &str) -> ApiResult<
     }
     let mut document = caller.roles.clone();
     document.roles.remove(role.id.as_str());
-    let mut transaction = Transaction::new();
-    store::roles::put_document(&mut transaction, caller.org(), &document)?;
-    audit::record(
-        &mut transaction,
-        &caller.actor,
+    commit_roles_change(
+        store,
+        caller,
+        &document,
         "role.deleted",
-        "role",
-        role.id.as_str(),
+        &role.id,
         json!({ "name": role.name, "permissions": role.permissions }),
-    )?;
-    transaction.commit(store).await?;
+    )
+    .await?;
     Ok(RoleView::custom(&role))
 }
 

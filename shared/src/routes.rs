@@ -17,14 +17,16 @@ pub enum Function {
     Roles,
     ApiKeys,
     AuditEvents,
+    CipSeniorManager,
 }
 
 impl Function {
-    pub const ALL: [Function; 4] = [
+    pub const ALL: [Function; 5] = [
         Function::Users,
         Function::Roles,
         Function::ApiKeys,
         Function::AuditEvents,
+        Function::CipSeniorManager,
     ];
 
     pub fn binary(self) -> &'static str {
@@ -33,6 +35,7 @@ impl Function {
             Function::Roles => "roles",
             Function::ApiKeys => "api-keys",
             Function::AuditEvents => "audit-events",
+            Function::CipSeniorManager => "cip-senior-manager",
         }
     }
 
@@ -43,6 +46,7 @@ impl Function {
             Function::Roles => "RolesFunction",
             Function::ApiKeys => "ApiKeysFunction",
             Function::AuditEvents => "AuditEventsFunction",
+            Function::CipSeniorManager => "CipSeniorManagerFunction",
         }
     }
 }
@@ -80,6 +84,15 @@ pub enum AuditEventsOperation {
     ListAuditEvents,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CipSeniorManagerOperation {
+    GetCurrentCipSeniorManager,
+    ListCipSeniorManagerAssignments,
+    CreateCipSeniorManagerAssignment,
+    GetCipSeniorManagerAssignment,
+    UpdateCipSeniorManagerAssignment,
+}
+
 /// Each function's operations are their own enum, so its dispatch `match` is exhaustive:
 /// a route added here without a handler does not compile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +101,7 @@ pub enum Operation {
     Roles(RolesOperation),
     ApiKeys(ApiKeysOperation),
     AuditEvents(AuditEventsOperation),
+    CipSeniorManager(CipSeniorManagerOperation),
 }
 
 impl Operation {
@@ -97,6 +111,7 @@ impl Operation {
             Operation::Roles(_) => Function::Roles,
             Operation::ApiKeys(_) => Function::ApiKeys,
             Operation::AuditEvents(_) => Function::AuditEvents,
+            Operation::CipSeniorManager(_) => Function::CipSeniorManager,
         }
     }
 }
@@ -122,7 +137,8 @@ const fn route(method: &'static str, path: &'static str, operation_id: &'static 
 
 use ApiKeysOperation as K;
 use AuditEventsOperation as A;
-use Operation::{ApiKeys, AuditEvents, Roles, Users};
+use CipSeniorManagerOperation as C;
+use Operation::{ApiKeys, AuditEvents, CipSeniorManager, Roles, Users};
 use RolesOperation as R;
 use UsersOperation as U;
 
@@ -153,6 +169,36 @@ pub static ROUTES: &[Route] = &[
         "/audit-events",
         "listAuditEvents",
         AuditEvents(A::ListAuditEvents),
+    ),
+    route(
+        "GET",
+        "/cip-senior-manager-assignments/current",
+        "getCurrentCipSeniorManager",
+        CipSeniorManager(C::GetCurrentCipSeniorManager),
+    ),
+    route(
+        "GET",
+        "/cip-senior-manager-assignments",
+        "listCipSeniorManagerAssignments",
+        CipSeniorManager(C::ListCipSeniorManagerAssignments),
+    ),
+    route(
+        "POST",
+        "/cip-senior-manager-assignments",
+        "createCipSeniorManagerAssignment",
+        CipSeniorManager(C::CreateCipSeniorManagerAssignment),
+    ),
+    route(
+        "GET",
+        "/cip-senior-manager-assignments/{id}",
+        "getCipSeniorManagerAssignment",
+        CipSeniorManager(C::GetCipSeniorManagerAssignment),
+    ),
+    route(
+        "PATCH",
+        "/cip-senior-manager-assignments/{id}",
+        "updateCipSeniorManagerAssignment",
+        CipSeniorManager(C::UpdateCipSeniorManagerAssignment),
     ),
 ];
 

@@ -61,3 +61,70 @@ impl<'de> Deserialize<'de> for Timestamp {
             .map_err(|_| serde::de::Error::custom("expected an RFC 3339 timestamp like 2025-04-10T14:15:00Z"))
     }
 }
+
+/// A calendar date, `YYYY-MM-DD` (effective dates, due dates).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Date(chrono::NaiveDate);
+
+impl Date {
+    pub fn today() -> Self {
+        Date(Utc::now().date_naive())
+    }
+
+    pub fn parse(field: &str, text: &str) -> Result<Self, ApiError> {
+        Self::from_text(text)
+            .ok_or_else(|| ApiError::validation(field, format!("`{field}` must be a date like 2025-04-30")))
+    }
+
+    fn from_text(text: &str) -> Option<Self> {
+        // Strict: exactly YYYY-MM-DD, so `2025-4-1` or a timestamp is refused, not guessed.
+        if text.len() != 10 {
+            return None;
+        }
+        chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().map(Date)
+    }
+
+    pub fn previous_day(self) -> Option<Self> {
+        self.0.pred_opt().map(Date)
+    }
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0.format("%Y-%m-%d"))
+    }
+}
+
+impl Serialize for Date {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Date {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Date::from_text(&text).ok_or_else(|| serde::de::Error::custom("expected a date like 2025-04-30"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_strict_yyyy_mm_dd() {
+        assert_eq!(Date::parse("d", "2025-04-30").unwrap().to_string(), "2025-04-30");
+        for bad in ["2025-4-30", "2025-02-30", "30/04/2025", "2025-04-30T00:00:00Z", ""] {
+            assert!(Date::parse("d", bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            Date::parse("d", "2025-03-01")
+                .unwrap()
+                .previous_day()
+                .unwrap()
+                .to_string(),
+            "2025-02-28"
+        );
+    }
+}

@@ -369,6 +369,9 @@ pub async fn update_user(store: &Store, caller: &Caller, user: &UserId, input: U
     let mut transaction = Transaction::new();
     store::members::put_updated(&mut transaction, &before, &after)?;
     update_role_holders(&mut transaction, caller, &before.roles, &after.roles)?;
+    if after.status != MemberStatus::Active {
+        store::cip_senior_manager::check_not_current_designee(&mut transaction, caller.org(), user)?;
+    }
     audit::record(
         &mut transaction,
         &caller.actor,
@@ -404,6 +407,7 @@ pub async fn delete_user(store: &Store, caller: &Caller, user: &UserId) -> ApiRe
     let mut transaction = Transaction::new();
     store::members::put_updated(&mut transaction, &before, &after)?;
     update_role_holders(&mut transaction, caller, &before.roles, &[])?;
+    store::cip_senior_manager::check_not_current_designee(&mut transaction, caller.org(), user)?;
     audit::record(
         &mut transaction,
         &caller.actor,

@@ -181,6 +181,7 @@ impl TestApi {
             Function::Roles => roles::handle(&self.app, request).await,
             Function::ApiKeys => api_keys::handle(&self.app, request).await,
             Function::AuditEvents => audit_events::handle(&self.app, request).await,
+            Function::CipSeniorManager => cip_senior_manager::handle(&self.app, request).await,
         }
     }
 

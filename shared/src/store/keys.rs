@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::Item;
-use crate::ids::{ApiKeyId, OrgId, UserId};
+use crate::ids::{ApiKeyId, CsmAssignmentId, OrgId, UserId};
 
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
@@ -80,4 +80,13 @@ pub fn audit_target_partition(org: &OrgId, target_id: &str) -> String {
 /// GSI2 partition of the audit events made by one actor.
 pub fn audit_actor_partition(org: &OrgId, actor: &UserId) -> String {
     format!("ORG#{org}#ACTOR#{actor}")
+}
+
+pub const CSM_ASSIGNMENT_PREFIX: &str = "CSM#";
+/// Points at the current CIP Senior Manager assignment; every designation change is
+/// conditioned on it, so there is never more than one current designation.
+pub const CSM_CURRENT: &str = "CSM_CURRENT";
+
+pub fn csm_assignment_sort_key(id: &CsmAssignmentId) -> String {
+    format!("{CSM_ASSIGNMENT_PREFIX}{id}")
 }

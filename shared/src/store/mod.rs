@@ -5,6 +5,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod cip_senior_manager;
 pub mod keys;
 pub mod members;
 pub mod organizations;

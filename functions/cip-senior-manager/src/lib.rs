@@ -1,0 +1,49 @@
+//! CIP Senior Manager: parse → authenticate → authorize → domain → response.
+
+use lambda_http::{Body, Request, Response};
+use raptor_shared::app::App;
+use raptor_shared::cip_senior_manager as csm;
+use raptor_shared::error::{ApiError, ApiResult};
+use raptor_shared::http::{self, QueryParams, Reply};
+use raptor_shared::ids::CsmAssignmentId;
+use raptor_shared::pagination::PageRequest;
+use raptor_shared::routes::{self, CipSeniorManagerOperation, Function, Operation};
+use raptor_shared::time::Date;
+
+pub async fn handle(app: &App, request: Request) -> Response<Body> {
+    http::respond(dispatch(app, &request).await)
+}
+
+async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
+    let route = routes::match_request(Function::CipSeniorManager, request)?;
+    let Operation::CipSeniorManager(operation) = route.route.operation else {
+        return Err(ApiError::NotFound { resource: "route" });
+    };
+    let store = &app.store;
+    let caller = raptor_shared::auth::authenticate(store, http::api_key(request)).await?;
+    match operation {
+        CipSeniorManagerOperation::GetCurrentCipSeniorManager => {
+            let query = QueryParams::parse(request, &["asOf"])?;
+            let as_of = query.get("asOf").map(|text| Date::parse("asOf", text)).transpose()?;
+            Reply::ok(&csm::current(store, &caller, as_of).await?)
+        }
+        CipSeniorManagerOperation::ListCipSeniorManagerAssignments => {
+            let query = QueryParams::parse(request, &["limit", "cursor"])?;
+            let page = PageRequest::parse(&query, caller.org(), "cip-senior-manager-assignments".into())?;
+            Reply::ok(&csm::list_assignments(store, &caller, &page).await?)
+        }
+        CipSeniorManagerOperation::CreateCipSeniorManagerAssignment => {
+            let input = http::json_body(request)?;
+            Reply::created(&csm::designate(store, &caller, input).await?)
+        }
+        CipSeniorManagerOperation::GetCipSeniorManagerAssignment => {
+            let id = CsmAssignmentId::parse("id", route.param("id")?)?;
+            Reply::ok(&csm::get_assignment(store, &caller, &id).await?)
+        }
+        CipSeniorManagerOperation::UpdateCipSeniorManagerAssignment => {
+            let id = CsmAssignmentId::parse("id", route.param("id")?)?;
+            let input = http::json_body(request)?;
+            Reply::ok(&csm::correct(store, &caller, &id, input).await?)
+        }
+    }
+}
