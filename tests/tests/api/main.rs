@@ -4,6 +4,7 @@
 mod api_keys;
 mod audit_events;
 mod authentication;
+mod bootstrap;
 mod cip_senior_manager;
 mod dynamo_calls;
 mod roles;

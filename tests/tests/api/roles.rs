@@ -172,3 +172,52 @@ async fn unknown_roles_are_refused_when_assigned() {
         .await
         .expect_error(404, "not_found");
 }
+
+#[tokio::test]
+async fn a_role_being_assigned_while_it_is_deleted_is_never_left_held_and_deleted() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    for round in 0..3 {
+        let role = api
+            .post(
+                "/roles",
+                &org.admin_key,
+                json!({ "name": format!("Temp {round}"), "permissions": [] }),
+            )
+            .await
+            .expect(201);
+        let role_id = role["id"].as_str().unwrap().to_string();
+        let assign = api.post(
+            "/users",
+            &org.admin_key,
+            json!({ "email": format!("t{round}@utility.example"), "displayName": "T", "roles": [role_id] }),
+        );
+        let role_path = format!("/roles/{role_id}");
+        let delete = api.delete(&role_path, &org.admin_key);
+        let (assigned, deleted) = tokio::join!(assign, delete);
+        // Either may win, or one may lose to the other with a conflict; never both.
+        assert!(
+            !(assigned.status == 201 && deleted.status == 200),
+            "{assigned:?} {deleted:?}"
+        );
+        let role_now = api.get(&role_path, &org.admin_key).await;
+        if assigned.status == 201 {
+            assert_eq!(deleted.error_code(), "conflict");
+            assert_eq!(role_now.expect(200)["memberCount"], 1);
+        } else {
+            // Lost to the deletion: either the commit conflicted or the role was already gone.
+            assert!(
+                ["conflict", "validation_error"].contains(&assigned.error_code()),
+                "{assigned:?}"
+            );
+            let users = api.get("/users?limit=100", &org.admin_key).await.expect(200);
+            assert!(
+                users["data"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|u| u["roles"] != json!([role_id]))
+            );
+        }
+    }
+}
