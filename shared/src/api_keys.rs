@@ -171,6 +171,10 @@ pub async fn create_api_key(store: &Store, caller: &Caller, input: CreateApiKey)
 
     let user_id = input.user_id.unwrap_or_else(|| caller.user().clone());
     let member = users::get_member(store, caller.org(), &user_id).await?;
+    // A key acts as its member in the audit trail: only someone as privileged may mint one.
+    if &user_id != caller.user() {
+        users::require_can_manage(caller, &member)?;
+    }
     if member.status != MemberStatus::Active {
         return Err(ApiError::conflict(format!(
             "user `{user_id}` is {} and cannot be given an API key",
@@ -212,6 +216,10 @@ pub async fn revoke_api_key(store: &Store, caller: &Caller, id: &ApiKeyId) -> Ap
     let mut key = get_key_in_org(store, caller.org(), id).await?;
     if key.revoked_at.is_some() {
         return Ok(ApiKeyView::of(&key));
+    }
+    if &key.user_id != caller.user() {
+        let owner = users::get_member(store, caller.org(), &key.user_id).await?;
+        users::require_can_manage(caller, &owner)?;
     }
     let expected_version = key.version;
     key.revoked_at = Some(Timestamp::now());

@@ -247,8 +247,9 @@ pub async fn my_organizations(store: &Store, caller: &Caller) -> ApiResult<Vec<M
 }
 
 /// Members are managed only by callers who hold every permission the member holds, so
-/// nobody can demote, suspend or delete someone more privileged than themselves.
-fn require_can_manage(caller: &Caller, member: &Member) -> ApiResult<()> {
+/// nobody can demote, suspend, delete, or mint or revoke keys for someone more privileged
+/// than themselves.
+pub fn require_can_manage(caller: &Caller, member: &Member) -> ApiResult<()> {
     let held: PermissionSet = caller.roles.permissions_of(&member.roles);
     caller.require_all(&held, "managing this user")
 }
