@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::keys::{self, PK, SK};
@@ -11,6 +12,13 @@ use serde::de::DeserializeOwned;
 
 use super::{Item, Store, from_item};
 use crate::error::{ApiError, ApiResult};
+
+/// DynamoDB caps a sort key at 1024 bytes (a partition key at 2048).
+const MAX_KEY_VALUE_BYTES: usize = 1024;
+
+fn invalid_cursor() -> ApiError {
+    ApiError::validation("cursor", "`cursor` is not valid for this query")
+}
 
 /// Filtered queries read this many items per round trip, so a sparse filter costs fewer calls.
 const FILTERED_READ_SIZE: i32 = 200;
@@ -96,10 +104,14 @@ impl QuerySpec {
     /// Turns a position taken from a client's cursor back into a start key, refusing any
     /// position outside this query's partition and range (a forged cursor reveals nothing).
     fn start_key(&self, position: &BTreeMap<String, String>) -> ApiResult<Item> {
-        let invalid = || ApiError::validation("cursor", "`cursor` is not valid for this query");
+        let invalid = invalid_cursor;
         let mut key = Item::new();
         for attribute in self.key_attributes() {
             let value = position.get(attribute).ok_or_else(invalid)?;
+            // DynamoDB's own limits on key values.
+            if value.is_empty() || value.len() > MAX_KEY_VALUE_BYTES {
+                return Err(invalid());
+            }
             key.insert(attribute.to_string(), AttributeValue::S(value.clone()));
         }
         if position.len() != key.len() || position.get(self.partition_attribute) != Some(&self.partition) {
@@ -221,11 +233,23 @@ impl Store {
             values.extend(filter.values.clone());
             request = request.filter_expression(&filter.expression);
         }
+        let resuming = request.get_exclusive_start_key().is_some();
         let output = request
             .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(values))
             .send()
-            .await?;
+            .await
+            .map_err(|error| {
+                // Our own start keys are always valid, so DynamoDB refusing one means the
+                // client's cursor was tampered with: their mistake, not a fault of ours.
+                let refused_key = error.raw_response().is_some_and(|raw| raw.status().as_u16() == 400)
+                    && error.code() == Some("ValidationException");
+                if resuming && refused_key {
+                    invalid_cursor()
+                } else {
+                    error.into()
+                }
+            })?;
         Ok((output.items.unwrap_or_default(), output.last_evaluated_key))
     }
 }

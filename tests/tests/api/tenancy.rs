@@ -150,3 +150,29 @@ fn forge_cursor(org: &str, query: &str, pk: &str, sk: &str) -> String {
     let content = json!({ "o": org, "q": query, "k": { "PK": pk, "SK": sk } }).to_string();
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(content)
 }
+
+#[tokio::test]
+async fn a_tampered_cursor_in_my_own_organization_is_never_a_server_error() {
+    use base64::Engine;
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    let target = org.admin_id.as_str();
+    let audit_query = format!("audit-events?targetId={target}&actorId=&from=&to=");
+    let positions = [
+        json!({ "PK": format!("ORG#{}#AUDIT", org.id), "SK": "evt_x", "GSI1PK": format!("ORG#{}#TARGET#{target}", org.id), "GSI1SK": "evt_01hx2m7k3q9v8c6b5n4m3k2j1h" }),
+        json!({ "PK": "APIKEY#whatever", "SK": "", "GSI1PK": format!("ORG#{}#TARGET#{target}", org.id), "GSI1SK": "evt_01hx2m7k3q9v8c6b5n4m3k2j1h" }),
+        json!({ "PK": "x".repeat(3000), "SK": "y", "GSI1PK": format!("ORG#{}#TARGET#{target}", org.id), "GSI1SK": "evt_01hx2m7k3q9v8c6b5n4m3k2j1h" }),
+        json!({ "PK": 1, "SK": "y" }),
+    ];
+    for position in positions {
+        let cursor = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(json!({ "o": org.id.as_str(), "q": audit_query, "k": position }).to_string());
+        let response = api
+            .get(
+                &format!("/audit-events?targetId={target}&cursor={cursor}"),
+                &org.admin_key,
+            )
+            .await;
+        assert!(matches!(response.status, 200 | 400), "{position}: {response:?}");
+    }
+}
