@@ -22,6 +22,27 @@ async fn designate(api: &TestApi, org: &TestOrg, user: &str, effective: &str) ->
     .expect(201)
 }
 
+/// Two designations: "A" from 2024-01-15, replaced by "B" from 2024-03-01.
+struct TwoDesignations {
+    first: String,
+    second: String,
+    old: Value,
+    new: Value,
+}
+
+async fn two_designations(api: &TestApi, org: &TestOrg) -> TwoDesignations {
+    let first = member(api, org, "a@utility.example", "A").await;
+    let second = member(api, org, "b@utility.example", "B").await;
+    let old = designate(api, org, &first, "2024-01-15").await;
+    let new = designate(api, org, &second, "2024-03-01").await;
+    TwoDesignations {
+        first,
+        second,
+        old,
+        new,
+    }
+}
+
 async fn designee_on(api: &TestApi, org: &TestOrg, date: &str) -> Option<String> {
     let response = api.get(&format!("{PATH}/current?asOf={date}"), &org.admin_key).await;
     match response.status {
@@ -82,10 +103,7 @@ async fn the_first_designation_becomes_current_with_name_and_email() {
 async fn a_replacement_ends_the_previous_designation_the_day_before() {
     let api = TestApi::new().await;
     let org = api.new_organization().await;
-    let first = member(&api, &org, "first@utility.example", "First").await;
-    let second = member(&api, &org, "second@utility.example", "Second").await;
-    let old = designate(&api, &org, &first, "2024-01-15").await;
-    let new = designate(&api, &org, &second, "2024-03-01").await;
+    let TwoDesignations { old, new, .. } = two_designations(&api, &org).await;
 
     let old_now = api
         .get(&format!("{PATH}/{}", old["id"].as_str().unwrap()), &org.admin_key)
@@ -116,10 +134,7 @@ async fn a_replacement_ends_the_previous_designation_the_day_before() {
 async fn as_of_answers_who_was_designated_on_any_date() {
     let api = TestApi::new().await;
     let org = api.new_organization().await;
-    let first = member(&api, &org, "a@utility.example", "A").await;
-    let second = member(&api, &org, "b@utility.example", "B").await;
-    designate(&api, &org, &first, "2024-01-15").await;
-    designate(&api, &org, &second, "2024-03-01").await;
+    let TwoDesignations { first, second, .. } = two_designations(&api, &org).await;
 
     assert_eq!(
         designee_on(&api, &org, "2024-01-14").await,
@@ -160,10 +175,7 @@ async fn as_of_answers_who_was_designated_on_any_date() {
 async fn a_correction_moves_the_effective_date_and_keeps_the_history_contiguous() {
     let api = TestApi::new().await;
     let org = api.new_organization().await;
-    let first = member(&api, &org, "a@utility.example", "A").await;
-    let second = member(&api, &org, "b@utility.example", "B").await;
-    let old = designate(&api, &org, &first, "2024-01-15").await;
-    let new = designate(&api, &org, &second, "2024-03-01").await;
+    let TwoDesignations { second, old, new, .. } = two_designations(&api, &org).await;
     let new_id = new["id"].as_str().unwrap();
 
     let corrected = api
@@ -198,10 +210,7 @@ async fn a_correction_moves_the_effective_date_and_keeps_the_history_contiguous(
 async fn a_correction_can_not_overlap_designations_or_change_the_person() {
     let api = TestApi::new().await;
     let org = api.new_organization().await;
-    let first = member(&api, &org, "a@utility.example", "A").await;
-    let second = member(&api, &org, "b@utility.example", "B").await;
-    let old = designate(&api, &org, &first, "2024-01-15").await;
-    let new = designate(&api, &org, &second, "2024-03-01").await;
+    let TwoDesignations { first, old, new, .. } = two_designations(&api, &org).await;
     let (old_id, new_id) = (old["id"].as_str().unwrap(), new["id"].as_str().unwrap());
 
     for date in ["2024-01-15", "2024-01-01"] {
