@@ -403,3 +403,57 @@ async fn an_admin_cannot_delete_or_suspend_themselves() {
     .await
     .expect_error(409, "conflict");
 }
+
+#[tokio::test]
+async fn one_account_in_two_organizations_sees_both_and_acts_in_one_per_key() {
+    let api = TestApi::new().await;
+    let home = api.new_organization().await;
+    let other = api.new_organization().await;
+    // Arrange: the home admin's account also joins the other organization (as invitations
+    // will do), written through the real store.
+    let mut membership = raptor_shared::users::get_member(api.store(), &home.id, &home.admin_id)
+        .await
+        .unwrap();
+    membership.organization_id = other.id.clone();
+    membership.organization_name = other.name.clone();
+    membership.email = "ada@other.example".into();
+    membership.roles = vec![raptor_shared::roles::RoleRef::System(
+        raptor_shared::roles::SystemRole::Viewer,
+    )];
+    let mut transaction = raptor_shared::store::Transaction::new();
+    raptor_shared::store::members::put_new(&mut transaction, &membership).unwrap();
+    transaction.commit(api.store()).await.unwrap();
+
+    let mine = api.get("/users/me/organizations", &home.admin_key).await.expect(200);
+    let mut listed: Vec<(String, bool)> = mine["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["id"].as_str().unwrap().to_string(), o["current"].as_bool().unwrap()))
+        .collect();
+    listed.sort();
+    let mut expected = vec![(home.id.to_string(), true), (other.id.to_string(), false)];
+    expected.sort();
+    assert_eq!(listed, expected);
+
+    // The other organization sees the account as its own member, with its own profile.
+    let seen = api
+        .get(&format!("/users/{}", home.admin_id), &other.admin_key)
+        .await
+        .expect(200);
+    assert_eq!(seen["email"], "ada@other.example");
+    assert_eq!(seen["roles"], json!(["viewer"]));
+    // The home key still acts only in the home organization, with the home roles.
+    assert_eq!(
+        api.get("/users/me", &home.admin_key).await.expect(200)["roles"],
+        json!(["admin"])
+    );
+    let home_users = api.get("/users", &home.admin_key).await.expect(200);
+    assert!(
+        home_users["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|u| u["id"] != other.admin_id.as_str())
+    );
+}
