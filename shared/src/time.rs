@@ -17,14 +17,6 @@ impl Timestamp {
         Timestamp(DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now))
     }
 
-    pub fn from_datetime(value: DateTime<Utc>) -> Self {
-        Timestamp(value)
-    }
-
-    pub fn datetime(&self) -> DateTime<Utc> {
-        self.0
-    }
-
     pub fn millis(&self) -> i64 {
         self.0.timestamp_millis()
     }

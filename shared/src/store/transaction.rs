@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem};
 
 use super::{Item, Store};
 use crate::error::{ApiError, ApiResult};
@@ -46,11 +46,6 @@ impl Condition {
         Condition::new("attribute_not_exists(PK)")
     }
 
-    /// The item must exist.
-    pub fn item_present() -> Self {
-        Condition::new("attribute_exists(PK)")
-    }
-
     /// Optimistic concurrency: the item is still at the version we read (0 = absent).
     pub fn at_version(version: u64) -> Self {
         if version == 0 {
@@ -83,14 +78,6 @@ impl Transaction {
         Transaction::default()
     }
 
-    pub fn len(&self) -> usize {
-        self.writes.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.writes.is_empty()
-    }
-
     pub fn put(&mut self, item: Item, condition: Option<Condition>, on_failure: Option<ApiError>) -> ApiResult<()> {
         let mut put = Put::builder().table_name("").set_item(Some(item));
         if let Some(condition) = condition {
@@ -119,26 +106,6 @@ impl Transaction {
         }
         let delete = delete.build().map_err(ApiError::internal)?;
         self.push(TransactWriteItem::builder().delete(delete).build(), on_failure);
-        Ok(())
-    }
-
-    pub fn update(
-        &mut self,
-        key: Item,
-        update_expression: &str,
-        condition: Condition,
-        on_failure: ApiError,
-    ) -> ApiResult<()> {
-        let update = Update::builder()
-            .table_name("")
-            .set_key(Some(key))
-            .update_expression(update_expression)
-            .condition_expression(&condition.expression)
-            .set_expression_attribute_names(condition.names())
-            .set_expression_attribute_values(condition.values())
-            .build()
-            .map_err(ApiError::internal)?;
-        self.push(TransactWriteItem::builder().update(update).build(), Some(on_failure));
         Ok(())
     }
 
@@ -193,9 +160,6 @@ fn with_table(write: TransactWriteItem, table: &str) -> TransactWriteItem {
     }
     if let Some(delete) = write.delete.as_mut() {
         delete.table_name = table.to_string();
-    }
-    if let Some(update) = write.update.as_mut() {
-        update.table_name = table.to_string();
     }
     if let Some(check) = write.condition_check.as_mut() {
         check.table_name = table.to_string();

@@ -87,8 +87,20 @@ fn the_local_router_serves_exactly_the_route_table_with_the_named_functions() {
 }
 
 #[test]
-fn every_function_binary_exists_in_the_workspace() {
+fn every_function_is_a_template_resource_and_a_workspace_binary() {
+    let template: Yaml = serde_norway::from_str(&workspace_file("infra/template.yaml")).expect("template parses");
     for function in Function::ALL {
+        let resource = &template["Resources"][function.template_resource()];
+        assert_eq!(
+            resource["Type"].as_str(),
+            Some("AWS::Serverless::Function"),
+            "{}",
+            function.template_resource()
+        );
+        assert_eq!(
+            resource["Metadata"]["BuildProperties"]["Binary"].as_str(),
+            Some(function.binary())
+        );
         let manifest = workspace_file(&format!("functions/{}/Cargo.toml", function.binary()));
         assert!(
             manifest.contains(&format!("name = \"{}\"", function.binary())),
