@@ -170,11 +170,15 @@ pub async fn create_api_key(store: &Store, caller: &Caller, input: CreateApiKey)
     caller.require_all(&scope, "this API key")?;
 
     let user_id = input.user_id.unwrap_or_else(|| caller.user().clone());
-    let member = users::get_member(store, caller.org(), &user_id).await?;
-    // A key acts as its member in the audit trail: only someone as privileged may mint one.
-    if &user_id != caller.user() {
+    // The caller's own record was read at authentication; another member's is read now.
+    let member = if &user_id == caller.user() {
+        caller.member.clone()
+    } else {
+        let member = users::get_member(store, caller.org(), &user_id).await?;
+        // A key acts as its member in the audit trail: only someone as privileged may mint one.
         users::require_can_manage(caller, &member)?;
-    }
+        member
+    };
     if member.status != MemberStatus::Active {
         return Err(ApiError::conflict(format!(
             "user `{user_id}` is {} and cannot be given an API key",

@@ -201,6 +201,19 @@ impl TestApi {
         self.call("DELETE", path, Some(api_key), None).await
     }
 
+    /// Creates a viewer in the organization, as its admin; returns the user id.
+    pub async fn create_user(&self, org: &TestOrg, email: &str, display_name: &str) -> String {
+        let user = self
+            .post(
+                "/users",
+                &org.admin_key,
+                json!({ "email": email, "displayName": display_name }),
+            )
+            .await
+            .expect(201);
+        user["id"].as_str().expect("user id").to_string()
+    }
+
     /// Creates a member with the given roles and an API key acting as them; returns
     /// (user id, key).
     pub async fn member_with_key(&self, org: &TestOrg, email: &str, roles: &[&str]) -> (String, String) {

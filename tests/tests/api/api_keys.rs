@@ -115,15 +115,7 @@ async fn a_key_of_another_organization_cannot_be_revoked_or_seen() {
 async fn a_key_cannot_be_issued_to_a_suspended_member_or_a_stranger() {
     let api = TestApi::new().await;
     let org = api.new_organization().await;
-    let user = api
-        .post(
-            "/users",
-            &org.admin_key,
-            json!({ "email": "z@utility.example", "displayName": "Z" }),
-        )
-        .await
-        .expect(201);
-    let user_id = user["id"].as_str().unwrap();
+    let user_id = api.create_user(&org, "z@utility.example", "Z").await;
     api.patch(
         &format!("/users/{user_id}"),
         &org.admin_key,

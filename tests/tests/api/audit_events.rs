@@ -5,15 +5,7 @@ use serde_json::json;
 async fn every_mutation_leaves_an_audit_event_with_actor_key_and_target() {
     let api = TestApi::new().await;
     let org = api.new_organization().await;
-    let user = api
-        .post(
-            "/users",
-            &org.admin_key,
-            json!({ "email": "a@utility.example", "displayName": "A" }),
-        )
-        .await
-        .expect(201);
-    let user_id = user["id"].as_str().unwrap();
+    let user_id = api.create_user(&org, "a@utility.example", "A").await;
     api.patch(
         &format!("/users/{user_id}"),
         &org.admin_key,

@@ -4,14 +4,6 @@ use serde_json::{Value, json};
 
 const PATH: &str = "/cip-senior-manager-assignments";
 
-async fn member(api: &TestApi, org: &TestOrg, email: &str, name: &str) -> String {
-    let user = api
-        .post("/users", &org.admin_key, json!({ "email": email, "displayName": name }))
-        .await
-        .expect(201);
-    user["id"].as_str().unwrap().to_string()
-}
-
 async fn designate(api: &TestApi, org: &TestOrg, user: &str, effective: &str) -> Value {
     api.post(
         PATH,
@@ -31,8 +23,8 @@ struct TwoDesignations {
 }
 
 async fn two_designations(api: &TestApi, org: &TestOrg) -> TwoDesignations {
-    let first = member(api, org, "a@utility.example", "A").await;
-    let second = member(api, org, "b@utility.example", "B").await;
+    let first = api.create_user(org, "a@utility.example", "A").await;
+    let second = api.create_user(org, "b@utility.example", "B").await;
     let old = designate(api, org, &first, "2024-01-15").await;
     let new = designate(api, org, &second, "2024-03-01").await;
     TwoDesignations {
@@ -67,7 +59,7 @@ async fn the_first_designation_becomes_current_with_name_and_email() {
             .contains("none is designated")
     );
 
-    let grace = member(&api, &org, "grace@utility.example", "Grace Hopper").await;
+    let grace = api.create_user(&org, "grace@utility.example", "Grace Hopper").await;
     let created = api
         .post(
             PATH,
@@ -257,7 +249,7 @@ async fn a_correction_can_not_overlap_designations_or_change_the_person() {
 async fn only_an_active_member_of_the_organization_can_be_designated() {
     let api = TestApi::new().await;
     let org = api.new_organization().await;
-    let suspended = member(&api, &org, "s@utility.example", "S").await;
+    let suspended = api.create_user(&org, "s@utility.example", "S").await;
     api.patch(
         &format!("/users/{suspended}"),
         &org.admin_key,
@@ -274,7 +266,7 @@ async fn only_an_active_member_of_the_organization_can_be_designated() {
     .expect_error(409, "conflict");
 
     let other = api.new_organization().await;
-    let stranger = member(&api, &other, "x@utility.example", "X").await;
+    let stranger = api.create_user(&other, "x@utility.example", "X").await;
     api.post(
         PATH,
         &org.admin_key,
@@ -310,11 +302,11 @@ async fn only_an_active_member_of_the_organization_can_be_designated() {
 async fn concurrent_replacements_leave_exactly_one_current_designation() {
     let api = TestApi::new().await;
     let org = api.new_organization().await;
-    let first = member(&api, &org, "first@utility.example", "First").await;
+    let first = api.create_user(&org, "first@utility.example", "First").await;
     designate(&api, &org, &first, "2024-01-01").await;
     let mut candidates = Vec::new();
     for n in 0..6 {
-        candidates.push(member(&api, &org, &format!("c{n}@utility.example"), "C").await);
+        candidates.push(api.create_user(&org, &format!("c{n}@utility.example"), "C").await);
     }
     let attempts = candidates.iter().map(|candidate| {
         api.post(
@@ -347,8 +339,8 @@ async fn concurrent_replacements_leave_exactly_one_current_designation() {
 async fn the_current_designee_can_not_be_deleted_or_suspended() {
     let api = TestApi::new().await;
     let org = api.new_organization().await;
-    let first = member(&api, &org, "first@utility.example", "First").await;
-    let second = member(&api, &org, "second@utility.example", "Second").await;
+    let first = api.create_user(&org, "first@utility.example", "First").await;
+    let second = api.create_user(&org, "second@utility.example", "Second").await;
     designate(&api, &org, &first, "2024-01-01").await;
 
     let body = api
@@ -445,7 +437,7 @@ async fn the_history_pages_newest_first() {
     let org = api.new_organization().await;
     let mut dates = Vec::new();
     for month in 1..=5 {
-        let user = member(&api, &org, &format!("m{month}@utility.example"), "M").await;
+        let user = api.create_user(&org, &format!("m{month}@utility.example"), "M").await;
         let date = format!("2024-0{month}-01");
         designate(&api, &org, &user, &date).await;
         dates.push(date);

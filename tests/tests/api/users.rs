@@ -154,15 +154,7 @@ async fn users_can_be_filtered_by_status_and_role() {
         )
         .await
         .expect(201);
-    let suspended = api
-        .post(
-            "/users",
-            &org.admin_key,
-            json!({ "email": "sus@utility.example", "displayName": "Sus" }),
-        )
-        .await
-        .expect(201);
-    let sus_id = suspended["id"].as_str().unwrap();
+    let sus_id = api.create_user(&org, "sus@utility.example", "Sus").await;
     api.patch(
         &format!("/users/{sus_id}"),
         &org.admin_key,
