@@ -5,10 +5,12 @@ use std::collections::HashMap;
 
 use lambda_http::http::header::{CONTENT_TYPE, HeaderValue};
 use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::error::{ApiError, ApiResult};
+use crate::ids::OrgId;
+use crate::pagination::PageRequest;
 
 /// API Gateway accepts larger payloads, but no request of ours needs more.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -176,6 +178,11 @@ impl QueryParams {
         self.values.get(name).map(String::as_str)
     }
 
+    /// `limit` and `cursor`; `query` names the list and its filters, to bind the cursor.
+    pub fn page(&self, org: &OrgId, query: String) -> ApiResult<PageRequest> {
+        PageRequest::parse(self.get("limit"), self.get("cursor"), org, query)
+    }
+
     /// A present parameter must not be empty.
     pub fn non_empty(&self, name: &str) -> ApiResult<Option<&str>> {
         match self.get(name) {
@@ -183,15 +190,6 @@ impl QueryParams {
             other => Ok(other),
         }
     }
-}
-
-/// For PATCH fields that may be cleared: absent = `None`, `null` = `Some(None)`.
-pub fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 #[cfg(test)]

@@ -1,19 +1,27 @@
 //! The Raptor Comply domain crate: everything true of the product, whichever Lambda runs it.
+//!
+//! Layers, each importing only those below it (`docs/architecture.md`; `tests/layers.rs`
+//! checks it):
+//! 1. the ground floor: `error`, `ids`, `time`, `permissions`, `validation`, `patch`, `pagination`;
+//! 2. `model`: the records and the rules that need no I/O;
+//! 3. `store`: DynamoDB keys, item mapping, queries and transactions;
+//! 4. `operations`: what a handler calls (authorize, load, decide, write);
+//! 5. the edge for handlers: `http`, `routes`, `app`.
 
-pub mod api_keys;
-pub mod app;
-pub mod audit;
-pub mod auth;
-pub mod cip_senior_manager;
 pub mod error;
-pub mod http;
 pub mod ids;
-pub mod organizations;
 pub mod pagination;
+pub mod patch;
 pub mod permissions;
-pub mod roles;
-pub mod routes;
-pub mod store;
 pub mod time;
-pub mod users;
 pub mod validation;
+
+pub mod model;
+
+pub mod store;
+
+pub mod operations;
+
+pub mod app;
+pub mod http;
+pub mod routes;

@@ -8,7 +8,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
-use crate::http::QueryParams;
 use crate::ids::OrgId;
 
 pub const DEFAULT_LIMIT: usize = 50;
@@ -43,8 +42,8 @@ struct CursorContent {
 impl PageRequest {
     /// `query` names the list and its filters (e.g. `users?status=active`): a cursor only
     /// continues the query it came from.
-    pub fn parse(params: &QueryParams, org: &OrgId, query: String) -> ApiResult<PageRequest> {
-        let limit = match params.get("limit") {
+    pub fn parse(limit: Option<&str>, cursor: Option<&str>, org: &OrgId, query: String) -> ApiResult<PageRequest> {
+        let limit = match limit {
             None => DEFAULT_LIMIT,
             Some(text) => match text.parse::<usize>() {
                 Ok(limit) if (1..=MAX_LIMIT).contains(&limit) => limit,
@@ -56,7 +55,7 @@ impl PageRequest {
                 }
             },
         };
-        let after = match params.get("cursor") {
+        let after = match cursor {
             None => None,
             Some(cursor) => Some(decode(cursor, org, &query)?),
         };

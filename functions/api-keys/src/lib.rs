@@ -5,9 +5,8 @@ use raptor_shared::app::App;
 use raptor_shared::error::{ApiError, ApiResult};
 use raptor_shared::http::{self, QueryParams, Reply};
 use raptor_shared::ids::ApiKeyId;
-use raptor_shared::pagination::PageRequest;
+use raptor_shared::operations::{api_keys, authentication};
 use raptor_shared::routes::{self, ApiKeysOperation, Function, Operation};
-use raptor_shared::{api_keys, auth};
 
 pub async fn handle(app: &App, request: Request) -> Response<Body> {
     http::respond(dispatch(app, &request).await)
@@ -19,11 +18,11 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
         return Err(ApiError::NotFound { resource: "route" });
     };
     let store = &app.store;
-    let caller = auth::authenticate(store, http::api_key(request)).await?;
+    let caller = authentication::authenticate(store, http::api_key(request)).await?;
     match operation {
         ApiKeysOperation::ListApiKeys => {
             let query = QueryParams::parse(request, &["limit", "cursor"])?;
-            let page = PageRequest::parse(&query, caller.org(), "api-keys".into())?;
+            let page = query.page(caller.org(), "api-keys".into())?;
             Reply::ok(&api_keys::list_api_keys(store, &caller, &page).await?)
         }
         ApiKeysOperation::CreateApiKey => {

@@ -2,11 +2,11 @@
 
 use lambda_http::{Body, Request, Response};
 use raptor_shared::app::App;
-use raptor_shared::audit::{self, AuditFilter};
-use raptor_shared::auth;
 use raptor_shared::error::{ApiError, ApiResult};
 use raptor_shared::http::{self, QueryParams, Reply};
-use raptor_shared::pagination::PageRequest;
+use raptor_shared::model::audit::AuditFilter;
+use raptor_shared::operations::audit_events;
+use raptor_shared::operations::authentication;
 use raptor_shared::routes::{self, AuditEventsOperation, Function, Operation};
 
 pub async fn handle(app: &App, request: Request) -> Response<Body> {
@@ -19,7 +19,7 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
         return Err(ApiError::NotFound { resource: "route" });
     };
     let store = &app.store;
-    let caller = auth::authenticate(store, http::api_key(request)).await?;
+    let caller = authentication::authenticate(store, http::api_key(request)).await?;
     match operation {
         AuditEventsOperation::ListAuditEvents => {
             let query = QueryParams::parse(request, &["targetId", "actorId", "from", "to", "limit", "cursor"])?;
@@ -29,8 +29,8 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
                 query.non_empty("from")?,
                 query.non_empty("to")?,
             )?;
-            let page = PageRequest::parse(&query, caller.org(), filter.fingerprint())?;
-            Reply::ok(&audit::list_audit_events(store, &caller, &filter, &page).await?)
+            let page = query.page(caller.org(), filter.fingerprint())?;
+            Reply::ok(&audit_events::list_audit_events(store, &caller, &filter, &page).await?)
         }
     }
 }

@@ -2,11 +2,10 @@
 
 use lambda_http::{Body, Request, Response};
 use raptor_shared::app::App;
-use raptor_shared::cip_senior_manager as csm;
 use raptor_shared::error::{ApiError, ApiResult};
 use raptor_shared::http::{self, QueryParams, Reply};
 use raptor_shared::ids::CsmAssignmentId;
-use raptor_shared::pagination::PageRequest;
+use raptor_shared::operations::cip_senior_manager as csm;
 use raptor_shared::routes::{self, CipSeniorManagerOperation, Function, Operation};
 use raptor_shared::time::Date;
 
@@ -20,7 +19,7 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
         return Err(ApiError::NotFound { resource: "route" });
     };
     let store = &app.store;
-    let caller = raptor_shared::auth::authenticate(store, http::api_key(request)).await?;
+    let caller = raptor_shared::operations::authentication::authenticate(store, http::api_key(request)).await?;
     match operation {
         CipSeniorManagerOperation::GetCurrentCipSeniorManager => {
             let query = QueryParams::parse(request, &["asOf"])?;
@@ -29,7 +28,7 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
         }
         CipSeniorManagerOperation::ListCipSeniorManagerAssignments => {
             let query = QueryParams::parse(request, &["limit", "cursor"])?;
-            let page = PageRequest::parse(&query, caller.org(), "cip-senior-manager-assignments".into())?;
+            let page = query.page(caller.org(), "cip-senior-manager-assignments".into())?;
             Reply::ok(&csm::list_assignments(store, &caller, &page).await?)
         }
         CipSeniorManagerOperation::CreateCipSeniorManagerAssignment => {

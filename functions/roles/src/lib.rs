@@ -4,9 +4,8 @@ use lambda_http::{Body, Request, Response};
 use raptor_shared::app::App;
 use raptor_shared::error::{ApiError, ApiResult};
 use raptor_shared::http::{self, QueryParams, Reply};
-use raptor_shared::pagination::PageRequest;
+use raptor_shared::operations::{authentication, roles};
 use raptor_shared::routes::{self, Function, Operation, RolesOperation};
-use raptor_shared::{auth, roles};
 
 pub async fn handle(app: &App, request: Request) -> Response<Body> {
     http::respond(dispatch(app, &request).await)
@@ -18,11 +17,11 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
         return Err(ApiError::NotFound { resource: "route" });
     };
     let store = &app.store;
-    let caller = auth::authenticate(store, http::api_key(request)).await?;
+    let caller = authentication::authenticate(store, http::api_key(request)).await?;
     match operation {
         RolesOperation::ListRoles => {
             let query = QueryParams::parse(request, &["limit", "cursor"])?;
-            let page = PageRequest::parse(&query, caller.org(), "roles".into())?;
+            let page = query.page(caller.org(), "roles".into())?;
             Reply::ok(&roles::list_roles(&caller, &page)?)
         }
         RolesOperation::CreateRole => {

@@ -5,9 +5,9 @@ use raptor_shared::app::App;
 use raptor_shared::error::{ApiError, ApiResult};
 use raptor_shared::http::{self, QueryParams, Reply};
 use raptor_shared::ids::UserId;
-use raptor_shared::pagination::PageRequest;
+use raptor_shared::model::users::UserFilter;
+use raptor_shared::operations::{authentication, users};
 use raptor_shared::routes::{self, Function, Operation, UsersOperation};
-use raptor_shared::{auth, users};
 
 pub async fn handle(app: &App, request: Request) -> Response<Body> {
     http::respond(dispatch(app, &request).await)
@@ -19,12 +19,12 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
         return Err(ApiError::NotFound { resource: "route" });
     };
     let store = &app.store;
-    let caller = auth::authenticate(store, http::api_key(request)).await?;
+    let caller = authentication::authenticate(store, http::api_key(request)).await?;
     match operation {
         UsersOperation::ListUsers => {
             let query = QueryParams::parse(request, &["status", "role", "limit", "cursor"])?;
-            let filter = users::UserFilter::parse(query.non_empty("status")?, query.non_empty("role")?)?;
-            let page = PageRequest::parse(&query, caller.org(), filter.fingerprint())?;
+            let filter = UserFilter::parse(query.non_empty("status")?, query.non_empty("role")?)?;
+            let page = query.page(caller.org(), filter.fingerprint())?;
             Reply::ok(&users::list_users(store, &caller, &filter, &page).await?)
         }
         UsersOperation::CreateUser => {

@@ -8,7 +8,8 @@
 use std::process::ExitCode;
 
 use raptor_shared::app::App;
-use raptor_shared::organizations::{self, Bootstrap, BootstrapOutcome};
+use raptor_shared::model::organizations::{Bootstrap, BootstrapOutcome};
+use raptor_shared::operations::organizations;
 use raptor_shared::store::table;
 
 struct Arguments {

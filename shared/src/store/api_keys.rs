@@ -9,9 +9,9 @@ use super::keys::{self, GSI1, GSI1PK, GSI1SK};
 use super::query::{QuerySpec, SortRange};
 use super::transaction::Condition;
 use super::{Item, Page, Store, Transaction, to_item};
-use crate::api_keys::ApiKey;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{ApiKeyId, OrgId};
+use crate::model::api_keys::ApiKey;
 
 fn key_item(key: &ApiKey) -> ApiResult<Item> {
     let mut item = to_item(key)?;

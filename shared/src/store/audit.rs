@@ -9,9 +9,10 @@ use std::collections::BTreeMap;
 
 use super::query::Filter;
 use super::{Page, Store, Transaction, to_item};
-use crate::audit::AuditEvent;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{OrgId, UserId};
+use crate::model::audit::AuditEvent;
+use crate::model::caller::Actor;
 
 pub fn put_event(transaction: &mut Transaction, event: &AuditEvent) -> ApiResult<()> {
     let org = &event.organization_id;
@@ -29,6 +30,21 @@ pub fn put_event(transaction: &mut Transaction, event: &AuditEvent) -> ApiResult
     );
     item.insert(GSI2SK.into(), AttributeValue::S(event.id.to_string()));
     transaction.put_new(item, ApiError::internal("audit event id collision"))
+}
+
+/// Records a mutation: the event joins the transaction that makes the change it records.
+pub fn record(
+    transaction: &mut Transaction,
+    actor: &Actor,
+    action: &str,
+    target_type: &str,
+    target_id: &str,
+    summary: serde_json::Value,
+) -> ApiResult<()> {
+    put_event(
+        transaction,
+        &AuditEvent::new(actor, action, target_type, target_id, summary),
+    )
 }
 
 /// Which events: all of an organization's, or those about one target or by one actor,

@@ -10,9 +10,9 @@ use super::keys;
 use super::query::{QuerySpec, SortRange};
 use super::transaction::Condition;
 use super::{Item, Page, Store, Transaction, from_item, to_item};
-use crate::cip_senior_manager::CsmAssignment;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{CsmAssignmentId, OrgId, UserId};
+use crate::model::cip_senior_manager::CsmAssignment;
 
 fn assignment_key(org: &OrgId, id: &CsmAssignmentId) -> Item {
     keys::key(keys::org_partition(org), keys::csm_assignment_sort_key(id))

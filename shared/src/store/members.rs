@@ -12,8 +12,8 @@ use super::transaction::Condition;
 use super::{Page, Store, Transaction, from_item, to_item};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{OrgId, UserId};
-use crate::roles::RolesDocument;
-use crate::users::{Member, MemberStatus, UserFilter};
+use crate::model::roles::RolesDocument;
+use crate::model::users::{Member, MemberStatus, UserFilter};
 
 fn member_key(org: &OrgId, user: &UserId) -> super::Item {
     keys::key(keys::org_partition(org), keys::member_sort_key(user))

@@ -7,7 +7,7 @@ use super::keys::{self, PK, SK};
 use super::{Store, Transaction, to_item};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::OrgId;
-use crate::organizations::Organization;
+use crate::model::organizations::Organization;
 
 pub fn put_new(transaction: &mut Transaction, organization: &Organization) -> ApiResult<()> {
     let mut item = to_item(organization)?;

@@ -8,7 +8,7 @@ use super::transaction::Condition;
 use super::{Item, Transaction, to_item};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::OrgId;
-use crate::roles::RolesDocument;
+use crate::model::roles::RolesDocument;
 
 pub fn document_key(org: &OrgId) -> Item {
     keys::key(keys::org_partition(org), keys::ROLES_DOCUMENT)

@@ -1,5 +1,6 @@
 use integration_tests::TestApi;
-use raptor_shared::organizations::{self, Bootstrap, BootstrapOutcome};
+use raptor_shared::model::organizations::{Bootstrap, BootstrapOutcome};
+use raptor_shared::operations::organizations;
 
 #[tokio::test]
 async fn bootstrapping_the_same_organization_twice_changes_nothing_the_second_time() {

@@ -403,14 +403,14 @@ async fn one_account_in_two_organizations_sees_both_and_acts_in_one_per_key() {
     let other = api.new_organization().await;
     // Arrange: the home admin's account also joins the other organization (as invitations
     // will do), written through the real store.
-    let mut membership = raptor_shared::users::get_member(api.store(), &home.id, &home.admin_id)
+    let mut membership = raptor_shared::operations::users::get_member(api.store(), &home.id, &home.admin_id)
         .await
         .unwrap();
     membership.organization_id = other.id.clone();
     membership.organization_name = other.name.clone();
     membership.email = "ada@other.example".into();
-    membership.roles = vec![raptor_shared::roles::RoleRef::System(
-        raptor_shared::roles::SystemRole::Viewer,
+    membership.roles = vec![raptor_shared::model::roles::RoleRef::System(
+        raptor_shared::model::roles::SystemRole::Viewer,
     )];
     let mut transaction = raptor_shared::store::Transaction::new();
     raptor_shared::store::members::put_new(&mut transaction, &membership).unwrap();

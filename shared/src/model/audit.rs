@@ -2,16 +2,11 @@
 //! the change, so the record of who did what can never disagree with the data.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value, json};
 
-use crate::auth::{Actor, Caller};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{ApiKeyId, EventId, OrgId, UserId};
-use crate::pagination::{ListPage, PageRequest};
-use crate::permissions::Permission;
-use crate::store::Store;
-use crate::store::Transaction;
-use crate::store::audit::EventQuery;
+use crate::model::caller::Actor;
 use crate::time::Timestamp;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -44,23 +39,6 @@ impl AuditEvent {
             summary,
         }
     }
-
-    /// Adds this event to the transaction that makes the change it records.
-    pub fn record_in(self, transaction: &mut Transaction) -> ApiResult<()> {
-        crate::store::audit::put_event(transaction, &self)
-    }
-}
-
-/// Records a mutation: a shorthand for building an event and adding it to a transaction.
-pub fn record(
-    transaction: &mut Transaction,
-    actor: &Actor,
-    action: &str,
-    target_type: &str,
-    target_id: &str,
-    summary: Value,
-) -> ApiResult<()> {
-    AuditEvent::new(actor, action, target_type, target_id, summary).record_in(transaction)
 }
 
 /// Which events to list; every filter is optional.
@@ -114,7 +92,7 @@ impl AuditFilter {
     }
 
     /// Event ids sort by time, so a time range is an id range.
-    fn id_range(&self) -> (String, String) {
+    pub fn id_range(&self) -> (String, String) {
         let low = self.from.map(|t| u64::try_from(t.millis()).unwrap_or(0)).unwrap_or(0);
         let high = self
             .to
@@ -138,23 +116,9 @@ fn is_resource_id(text: &str) -> bool {
     }
 }
 
-/// Newest first.
-pub async fn list_audit_events(
-    store: &Store,
-    caller: &Caller,
-    filter: &AuditFilter,
-    page: &PageRequest,
-) -> ApiResult<ListPage<AuditEvent>> {
-    caller.require(Permission::AuditRead)?;
-    let query = EventQuery {
-        org: caller.org(),
-        target_id: filter.target_id.as_deref(),
-        actor_id: filter.actor_id.as_ref(),
-        id_range: filter.id_range(),
-    };
-    let result = crate::store::audit::list_events(store, &query, page.limit, page.after.as_ref()).await?;
-    Ok(ListPage {
-        data: result.items,
-        next_cursor: page.next_cursor(result.next),
-    })
+/// Adds `field: {from, to}` to an event's summary when the value changed.
+pub fn note_change<T: Serialize + PartialEq>(changes: &mut Map<String, Value>, field: &str, before: &T, after: &T) {
+    if before != after {
+        changes.insert(field.to_string(), json!({ "from": before, "to": after }));
+    }
 }

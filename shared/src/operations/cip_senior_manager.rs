@@ -1,122 +1,21 @@
-//! The CIP Senior Manager (CIP-003 R3): the one named individual accountable for the
-//! organization's CIP program. Designations form a dated, contiguous history that answers
-//! "who was it on date D", with who recorded each change and when. Nothing is ever deleted;
-//! a new designation ends the previous one the day before it takes effect.
+//! The CIP Senior Manager (CIP-003 R3): read the current designation or the one in force
+//! on a date, designate a new one, correct one. See `model::cip_senior_manager`.
 
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::audit;
-use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::http::double_option;
-use crate::ids::{CsmAssignmentId, OrgId, UserId};
+use crate::ids::CsmAssignmentId;
+use crate::model::caller::Caller;
+use crate::model::cip_senior_manager::{
+    Correct, CsmAssignment, CsmAssignmentView, Designate, MAX_NOTES_LENGTH, effective_date_not_in_future, end_previous,
+};
+use crate::model::users::MemberStatus;
+use crate::operations::users::get_member;
 use crate::pagination::{ListPage, PageRequest};
 use crate::permissions::Permission;
 use crate::store::{self, Store, Transaction};
 use crate::time::{Date, Timestamp};
-use crate::users::{self, MemberStatus};
 use crate::validation;
-
-const MAX_NOTES_LENGTH: usize = 2000;
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct CsmAssignment {
-    pub id: CsmAssignmentId,
-    pub organization_id: OrgId,
-    pub user_id: UserId,
-    pub effective_date: Date,
-    /// The day before the next designation took effect; `None` while current.
-    pub end_date: Option<Date>,
-    pub notes: Option<String>,
-    pub recorded_by: UserId,
-    pub recorded_at: Timestamp,
-    pub updated_by: UserId,
-    pub updated_at: Timestamp,
-    pub version: u64,
-}
-
-impl CsmAssignment {
-    /// Whether this designation was in force on `date`.
-    pub fn in_force_on(&self, date: Date) -> bool {
-        self.effective_date <= date && self.end_date.is_none_or(|end| date <= end)
-    }
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CsmAssignmentView {
-    pub id: CsmAssignmentId,
-    pub user_id: UserId,
-    /// The designee's name and email, on answers about who holds (or held) the role.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_display_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_email: Option<String>,
-    pub status: &'static str,
-    pub effective_date: Date,
-    pub end_date: Option<Date>,
-    pub notes: Option<String>,
-    pub recorded_by: UserId,
-    pub recorded_at: Timestamp,
-    pub updated_by: UserId,
-    pub updated_at: Timestamp,
-}
-
-impl CsmAssignmentView {
-    pub fn of(assignment: &CsmAssignment) -> Self {
-        CsmAssignmentView {
-            id: assignment.id.clone(),
-            user_id: assignment.user_id.clone(),
-            user_display_name: None,
-            user_email: None,
-            status: if assignment.end_date.is_none() {
-                "current"
-            } else {
-                "ended"
-            },
-            effective_date: assignment.effective_date,
-            end_date: assignment.end_date,
-            notes: assignment.notes.clone(),
-            recorded_by: assignment.recorded_by.clone(),
-            recorded_at: assignment.recorded_at,
-            updated_by: assignment.updated_by.clone(),
-            updated_at: assignment.updated_at,
-        }
-    }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Designate {
-    pub user_id: UserId,
-    pub effective_date: Date,
-    pub notes: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Correct {
-    pub effective_date: Option<Date>,
-    #[serde(default, deserialize_with = "double_option")]
-    pub notes: Option<Option<String>>,
-    /// Accepted only to explain why it cannot change.
-    pub user_id: Option<serde_json::Value>,
-}
-
-/// A designation is recorded once it takes effect (CIP-003 R3 asks for changes to be
-/// documented within 30 days of them), never ahead of time, so the latest designation is
-/// always the current one.
-fn effective_date_not_in_future(date: Date) -> ApiResult<()> {
-    if date > Date::today() {
-        return Err(ApiError::validation(
-            "effectiveDate",
-            "`effectiveDate` must not be in the future: record a designation once it takes effect",
-        ));
-    }
-    Ok(())
-}
 
 /// Who was designated on `as_of` (today by default), with their name and email.
 pub async fn current(store: &Store, caller: &Caller, as_of: Option<Date>) -> ApiResult<CsmAssignmentView> {
@@ -171,7 +70,7 @@ pub async fn designate(store: &Store, caller: &Caller, input: Designate) -> ApiR
     caller.require(Permission::CipWrite)?;
     let notes = validation::optional_text("notes", input.notes.as_deref(), MAX_NOTES_LENGTH)?;
     effective_date_not_in_future(input.effective_date)?;
-    let member = users::get_member(store, caller.org(), &input.user_id).await?;
+    let member = get_member(store, caller.org(), &input.user_id).await?;
     if member.status != MemberStatus::Active {
         return Err(ApiError::conflict(format!(
             "user `{}` is {}; only an active member can be designated",
@@ -204,7 +103,7 @@ pub async fn designate(store: &Store, caller: &Caller, input: Designate) -> ApiR
     let mut transaction = Transaction::new();
     store::cip_senior_manager::put_designation(&mut transaction, &designated, previous.zip(ended.as_ref()))?;
     store::cip_senior_manager::check_member_active(&mut transaction, caller.org(), &designated.user_id)?;
-    audit::record(
+    store::audit::record(
         &mut transaction,
         &caller.actor,
         "cip_senior_manager.designated",
@@ -218,7 +117,7 @@ pub async fn designate(store: &Store, caller: &Caller, input: Designate) -> ApiR
         }),
     )?;
     if let Some(ended) = &ended {
-        audit::record(
+        store::audit::record(
             &mut transaction,
             &caller.actor,
             "cip_senior_manager.ended",
@@ -232,32 +131,6 @@ pub async fn designate(store: &Store, caller: &Caller, input: Designate) -> ApiR
     view.user_display_name = Some(member.display_name);
     view.user_email = Some(member.email);
     Ok(view)
-}
-
-fn end_previous(
-    previous: &CsmAssignment,
-    designated: &CsmAssignment,
-    caller: &Caller,
-    now: Timestamp,
-) -> ApiResult<CsmAssignment> {
-    if previous.user_id == designated.user_id {
-        return Err(ApiError::conflict(format!(
-            "user `{}` is already the current CIP Senior Manager",
-            designated.user_id
-        )));
-    }
-    if designated.effective_date <= previous.effective_date {
-        return Err(ApiError::conflict(format!(
-            "`effectiveDate` must be after {}, when the current designation took effect",
-            previous.effective_date
-        )));
-    }
-    let mut ended = previous.clone();
-    ended.end_date = designated.effective_date.previous_day();
-    ended.updated_by = caller.user().clone();
-    ended.updated_at = now;
-    ended.version += 1;
-    Ok(ended)
 }
 
 /// Corrects an assignment's effective date or notes. The history stays contiguous and
@@ -326,7 +199,7 @@ pub async fn correct(
 
     let mut transaction = Transaction::new();
     store::cip_senior_manager::put_corrected(&mut transaction, before, &after)?;
-    audit::record(
+    store::audit::record(
         &mut transaction,
         &caller.actor,
         "cip_senior_manager.corrected",
@@ -339,7 +212,7 @@ pub async fn correct(
     )?;
     if let (Some(earlier), Some(moved)) = (earlier, &earlier_after) {
         store::cip_senior_manager::put_corrected(&mut transaction, earlier, moved)?;
-        audit::record(
+        store::audit::record(
             &mut transaction,
             &caller.actor,
             "cip_senior_manager.corrected",
@@ -350,38 +223,4 @@ pub async fn correct(
     }
     transaction.commit(store).await?;
     Ok(CsmAssignmentView::of(&after))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn assignment(effective: &str, end: Option<&str>) -> CsmAssignment {
-        let user = UserId::new();
-        CsmAssignment {
-            id: CsmAssignmentId::new(),
-            organization_id: OrgId::new(),
-            user_id: user.clone(),
-            effective_date: Date::parse("d", effective).unwrap(),
-            end_date: end.map(|end| Date::parse("d", end).unwrap()),
-            notes: None,
-            recorded_by: user.clone(),
-            recorded_at: Timestamp::now(),
-            updated_by: user,
-            updated_at: Timestamp::now(),
-            version: 1,
-        }
-    }
-
-    #[test]
-    fn a_designation_is_in_force_from_its_effective_date_through_its_end_date() {
-        let ended = assignment("2025-01-10", Some("2025-03-31"));
-        let on = |text| ended.in_force_on(Date::parse("d", text).unwrap());
-        assert!(!on("2025-01-09"));
-        assert!(on("2025-01-10"));
-        assert!(on("2025-03-31"));
-        assert!(!on("2025-04-01"));
-        let current = assignment("2025-04-01", None);
-        assert!(current.in_force_on(Date::parse("d", "2099-01-01").unwrap()));
-    }
 }

@@ -1,193 +1,22 @@
-//! Users: members of an organization. One account (`usr_…`) may belong to several
-//! organizations; each membership carries that organization's view of the person (profile,
-//! roles, status), so an organization sees and manages only its own members.
+//! Users: list, read, create, update and (soft) delete the members of the caller's
+//! organization, and what a caller can ask about itself.
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::audit;
-use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::http::double_option;
 use crate::ids::{OrgId, UserId};
+use crate::model::audit::note_change;
+use crate::model::caller::Caller;
+use crate::model::roles::{RoleRef, RolesDocument, SystemRole};
+use crate::model::users::{
+    AccessCheck, CreateUser, MAX_NAME_LENGTH, Member, MemberStatus, MembershipView, UpdateUser, UserFilter, UserView,
+    normalize_roles,
+};
 use crate::pagination::{ListPage, PageRequest};
-use crate::permissions::{Permission, PermissionSet};
-use crate::roles::{RoleRef, RolesDocument, SystemRole};
+use crate::permissions::Permission;
 use crate::store::{self, Store, Transaction};
 use crate::time::Timestamp;
 use crate::validation;
-
-pub const MAX_NAME_LENGTH: usize = 200;
-pub const MAX_ROLES_PER_MEMBER: usize = 20;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MemberStatus {
-    Active,
-    Suspended,
-    /// Soft-deleted: access revoked, record and history kept.
-    Deleted,
-}
-
-impl MemberStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MemberStatus::Active => "active",
-            MemberStatus::Suspended => "suspended",
-            MemberStatus::Deleted => "deleted",
-        }
-    }
-
-    pub fn parse(field: &str, text: &str) -> ApiResult<MemberStatus> {
-        match text {
-            "active" => Ok(MemberStatus::Active),
-            "suspended" => Ok(MemberStatus::Suspended),
-            "deleted" => Ok(MemberStatus::Deleted),
-            _ => Err(ApiError::validation(
-                field,
-                format!("`{field}` must be active, suspended or deleted"),
-            )),
-        }
-    }
-}
-
-/// A membership as stored; also the user object of the API (minus `version`).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct Member {
-    #[serde(rename = "id")]
-    pub user_id: UserId,
-    pub organization_id: OrgId,
-    pub organization_name: String,
-    pub email: String,
-    pub display_name: String,
-    pub title: Option<String>,
-    /// The person's id in the customer's identity directory (Okta, Entra ID, HR system).
-    pub external_id: Option<String>,
-    pub roles: Vec<RoleRef>,
-    pub status: MemberStatus,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-    pub deleted_at: Option<Timestamp>,
-    pub version: u64,
-}
-
-/// The user object of the API.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UserView {
-    pub id: UserId,
-    pub email: String,
-    pub display_name: String,
-    pub title: Option<String>,
-    pub external_id: Option<String>,
-    pub roles: Vec<RoleRef>,
-    pub status: MemberStatus,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-    pub deleted_at: Option<Timestamp>,
-}
-
-impl UserView {
-    pub fn of(member: &Member) -> Self {
-        UserView {
-            id: member.user_id.clone(),
-            email: member.email.clone(),
-            display_name: member.display_name.clone(),
-            title: member.title.clone(),
-            external_id: member.external_id.clone(),
-            roles: member.roles.clone(),
-            status: member.status,
-            created_at: member.created_at,
-            updated_at: member.updated_at,
-            deleted_at: member.deleted_at,
-        }
-    }
-}
-
-/// An organization the caller's account belongs to.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct MembershipView {
-    pub id: OrgId,
-    pub name: String,
-    pub roles: Vec<RoleRef>,
-    pub status: MemberStatus,
-    pub current: bool,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AccessCheck {
-    pub permission: Permission,
-    pub allowed: bool,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CreateUser {
-    pub email: String,
-    pub display_name: String,
-    pub title: Option<String>,
-    pub external_id: Option<String>,
-    /// Defaults to `["viewer"]`.
-    pub roles: Option<Vec<RoleRef>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct UpdateUser {
-    pub email: Option<String>,
-    pub display_name: Option<String>,
-    #[serde(default, deserialize_with = "double_option")]
-    pub title: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
-    pub external_id: Option<Option<String>>,
-    pub roles: Option<Vec<RoleRef>>,
-    /// `active` or `suspended`; deletion is `DELETE /users/{id}`.
-    pub status: Option<MemberStatus>,
-}
-
-/// Which members a list shows; by default those not deleted.
-#[derive(Debug, Clone, PartialEq)]
-pub struct UserFilter {
-    pub statuses: Vec<MemberStatus>,
-    pub role: Option<RoleRef>,
-}
-
-impl UserFilter {
-    pub fn parse(status: Option<&str>, role: Option<&str>) -> ApiResult<UserFilter> {
-        let statuses = match status {
-            None => vec![MemberStatus::Active, MemberStatus::Suspended],
-            Some(text) => vec![MemberStatus::parse("status", text)?],
-        };
-        let role = role.map(|text| RoleRef::parse("role", text)).transpose()?;
-        Ok(UserFilter { statuses, role })
-    }
-
-    /// Names the query for cursor binding.
-    pub fn fingerprint(&self) -> String {
-        let statuses: Vec<&str> = self.statuses.iter().map(|s| s.as_str()).collect();
-        let role = self.role.as_ref().map(ToString::to_string).unwrap_or_default();
-        format!("users?status={}&role={role}", statuses.join(","))
-    }
-}
-
-fn normalize_roles(roles: Vec<RoleRef>) -> ApiResult<Vec<RoleRef>> {
-    if roles.len() > MAX_ROLES_PER_MEMBER {
-        return Err(ApiError::validation(
-            "roles",
-            format!("a member can hold at most {MAX_ROLES_PER_MEMBER} roles"),
-        ));
-    }
-    let mut unique: Vec<RoleRef> = Vec::with_capacity(roles.len());
-    for role in roles {
-        if !unique.contains(&role) {
-            unique.push(role);
-        }
-    }
-    Ok(unique)
-}
 
 pub async fn get_member(store: &Store, org: &OrgId, user: &UserId) -> ApiResult<Member> {
     store::members::get(store, org, user)
@@ -246,20 +75,6 @@ pub async fn my_organizations(store: &Store, caller: &Caller) -> ApiResult<Vec<M
         .collect())
 }
 
-/// Members are managed only by callers who hold every permission the member holds, so
-/// nobody can demote, suspend, delete, or mint or revoke keys for someone more privileged
-/// than themselves.
-pub fn require_can_manage(caller: &Caller, member: &Member) -> ApiResult<()> {
-    let held: PermissionSet = caller.roles.permissions_of(&member.roles);
-    caller.require_all(&held, "managing this user")
-}
-
-/// Roles may only be given if they exist and grant nothing the caller lacks.
-fn require_can_grant(caller: &Caller, roles: &[RoleRef]) -> ApiResult<()> {
-    caller.roles.check_exist(roles)?;
-    caller.require_all(&caller.roles.permissions_of(roles), "these roles")
-}
-
 pub async fn create_user(store: &Store, caller: &Caller, input: CreateUser) -> ApiResult<UserView> {
     caller.require(Permission::UsersWrite)?;
     let email = validation::email("email", &input.email)?;
@@ -267,7 +82,7 @@ pub async fn create_user(store: &Store, caller: &Caller, input: CreateUser) -> A
     let title = validation::optional_text("title", input.title.as_deref(), MAX_NAME_LENGTH)?;
     let external_id = validation::optional_text("externalId", input.external_id.as_deref(), MAX_NAME_LENGTH)?;
     let roles = normalize_roles(input.roles.unwrap_or_else(|| vec![RoleRef::System(SystemRole::Viewer)]))?;
-    require_can_grant(caller, &roles)?;
+    caller.require_can_grant(&roles)?;
 
     let now = Timestamp::now();
     let member = Member {
@@ -288,7 +103,7 @@ pub async fn create_user(store: &Store, caller: &Caller, input: CreateUser) -> A
     let mut transaction = Transaction::new();
     store::members::put_new(&mut transaction, &member)?;
     update_role_holders(&mut transaction, caller, &[], &member.roles)?;
-    audit::record(
+    store::audit::record(
         &mut transaction,
         &caller.actor,
         "user.created",
@@ -323,7 +138,7 @@ pub async fn update_user(store: &Store, caller: &Caller, user: &UserId, input: U
             "this user is deleted; create the user again to restore access",
         ));
     }
-    require_can_manage(caller, &before)?;
+    caller.require_can_manage(&before)?;
 
     let mut after = before.clone();
     let mut changes = Map::new();
@@ -341,7 +156,7 @@ pub async fn update_user(store: &Store, caller: &Caller, user: &UserId, input: U
     }
     if let Some(roles) = input.roles {
         after.roles = normalize_roles(roles)?;
-        require_can_grant(caller, &after.roles)?;
+        caller.require_can_grant(&after.roles)?;
     }
     if let Some(status) = input.status {
         if status == MemberStatus::Deleted {
@@ -355,12 +170,12 @@ pub async fn update_user(store: &Store, caller: &Caller, user: &UserId, input: U
         }
         after.status = status;
     }
-    record_change(&mut changes, "email", &before.email, &after.email);
-    record_change(&mut changes, "displayName", &before.display_name, &after.display_name);
-    record_change(&mut changes, "title", &before.title, &after.title);
-    record_change(&mut changes, "externalId", &before.external_id, &after.external_id);
-    record_change(&mut changes, "roles", &before.roles, &after.roles);
-    record_change(&mut changes, "status", &before.status, &after.status);
+    note_change(&mut changes, "email", &before.email, &after.email);
+    note_change(&mut changes, "displayName", &before.display_name, &after.display_name);
+    note_change(&mut changes, "title", &before.title, &after.title);
+    note_change(&mut changes, "externalId", &before.external_id, &after.external_id);
+    note_change(&mut changes, "roles", &before.roles, &after.roles);
+    note_change(&mut changes, "status", &before.status, &after.status);
     if changes.is_empty() {
         return Ok(UserView::of(&before));
     }
@@ -373,7 +188,7 @@ pub async fn update_user(store: &Store, caller: &Caller, user: &UserId, input: U
     if after.status != MemberStatus::Active {
         store::cip_senior_manager::check_not_current_designee(&mut transaction, caller.org(), user)?;
     }
-    audit::record(
+    store::audit::record(
         &mut transaction,
         &caller.actor,
         "user.updated",
@@ -397,7 +212,7 @@ pub async fn delete_user(store: &Store, caller: &Caller, user: &UserId) -> ApiRe
     if user == caller.user() {
         return Err(ApiError::conflict("you cannot delete yourself"));
     }
-    require_can_manage(caller, &before)?;
+    caller.require_can_manage(&before)?;
 
     let now = Timestamp::now();
     let mut after = before.clone();
@@ -409,7 +224,7 @@ pub async fn delete_user(store: &Store, caller: &Caller, user: &UserId) -> ApiRe
     store::members::put_updated(&mut transaction, &before, &after)?;
     update_role_holders(&mut transaction, caller, &before.roles, &[])?;
     store::cip_senior_manager::check_not_current_designee(&mut transaction, caller.org(), user)?;
-    audit::record(
+    store::audit::record(
         &mut transaction,
         &caller.actor,
         "user.deleted",
@@ -419,10 +234,4 @@ pub async fn delete_user(store: &Store, caller: &Caller, user: &UserId) -> ApiRe
     )?;
     transaction.commit(store).await?;
     Ok(UserView::of(&after))
-}
-
-fn record_change<T: Serialize + PartialEq>(changes: &mut Map<String, Value>, field: &str, before: &T, after: &T) {
-    if before != after {
-        changes.insert(field.to_string(), json!({ "from": before, "to": after }));
-    }
 }

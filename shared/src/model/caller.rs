@@ -1,14 +1,11 @@
-//! Authentication and authorization: an `X-API-Key` becomes a `Caller` with the
-//! permissions it may use, in at most two DynamoDB round trips (the key by id, then the
-//! member and the organization's roles document together). See `docs/authorization.md`.
+//! Who is calling: an authenticated request's identity and effective permissions, and the
+//! rules that keep a caller from handing out more than it holds.
 
-use crate::api_keys::{self, ApiKey};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{ApiKeyId, OrgId, UserId};
+use crate::model::roles::{RoleRef, RolesDocument};
+use crate::model::users::Member;
 use crate::permissions::{Permission, PermissionSet};
-use crate::roles::RolesDocument;
-use crate::store::{self, Store};
-use crate::users::{Member, MemberStatus};
 
 /// Who made a change, as the audit trail records it.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,42 +60,18 @@ impl Caller {
             )))
         }
     }
-}
 
-pub async fn authenticate(store: &Store, presented: Option<&str>) -> ApiResult<Caller> {
-    let presented = presented.ok_or(ApiError::Unauthenticated)?;
-    let (key_id, secret) = api_keys::parse_token(presented).ok_or(ApiError::Unauthenticated)?;
-
-    // Round trip 1: the key, by the id embedded in the token.
-    let key: ApiKey = store::api_keys::get(store, &key_id)
-        .await?
-        .ok_or(ApiError::Unauthenticated)?;
-    if key.revoked_at.is_some() || !api_keys::secret_matches(secret, &key.secret_hash) {
-        return Err(ApiError::Unauthenticated);
+    /// Members are managed only by callers who hold every permission the member holds, so
+    /// nobody can demote, suspend, delete, or mint or revoke keys for someone more
+    /// privileged than themselves.
+    pub fn require_can_manage(&self, member: &Member) -> ApiResult<()> {
+        let held: PermissionSet = self.roles.permissions_of(&member.roles);
+        self.require_all(&held, "managing this user")
     }
 
-    // Round trip 2: the member and every role definition of the organization.
-    let (member, roles) = store::members::get_with_roles(store, &key.organization_id, &key.user_id).await?;
-    let member = member.ok_or(ApiError::Unauthenticated)?;
-    if member.status != MemberStatus::Active {
-        return Err(ApiError::Unauthenticated);
+    /// Roles may only be given if they exist and grant nothing the caller lacks.
+    pub fn require_can_grant(&self, roles: &[RoleRef]) -> ApiResult<()> {
+        self.roles.check_exist(roles)?;
+        self.require_all(&self.roles.permissions_of(roles), "these roles")
     }
-
-    let granted = roles.permissions_of(&member.roles);
-    let permissions = key
-        .permissions
-        .iter()
-        .copied()
-        .filter(|p| granted.contains(p))
-        .collect();
-    Ok(Caller {
-        actor: Actor {
-            org_id: key.organization_id,
-            user_id: key.user_id,
-            api_key_id: Some(key.id),
-        },
-        member,
-        roles,
-        permissions,
-    })
 }

@@ -1,46 +1,19 @@
-//! Organizations, the tenancy boundary, and bootstrap: the first organization, its first
-//! admin and an admin API key, created together against any DynamoDB endpoint.
+//! Bootstrap: the first organization, its first admin and an admin API key, created
+//! together against any DynamoDB endpoint.
 
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::api_keys;
-use crate::audit;
-use crate::auth::Actor;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{OrgId, UserId};
+use crate::model::api_keys::new_key;
+use crate::model::caller::Actor;
+use crate::model::organizations::{Bootstrap, BootstrapOutcome, Organization};
+use crate::model::roles::{RoleRef, SystemRole};
+use crate::model::users::{MAX_NAME_LENGTH, Member, MemberStatus};
 use crate::permissions::all_permissions;
-use crate::roles::{RoleRef, SystemRole};
 use crate::store::{self, Store, Transaction};
 use crate::time::Timestamp;
-use crate::users::{MAX_NAME_LENGTH, Member, MemberStatus};
 use crate::validation;
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Organization {
-    pub id: OrgId,
-    pub name: String,
-    pub created_at: Timestamp,
-}
-
-pub struct Bootstrap {
-    pub organization_name: String,
-    pub admin_email: String,
-    pub admin_name: String,
-}
-
-pub enum BootstrapOutcome {
-    Created {
-        organization: Organization,
-        admin: UserId,
-        /// The admin API key's secret token, shown once.
-        api_key: String,
-    },
-    AlreadyExists {
-        organization: OrgId,
-    },
-}
 
 pub async fn bootstrap(store: &Store, input: Bootstrap) -> ApiResult<BootstrapOutcome> {
     let name = validation::required_text("organization", &input.organization_name, MAX_NAME_LENGTH)?;
@@ -71,7 +44,7 @@ pub async fn bootstrap(store: &Store, input: Bootstrap) -> ApiResult<BootstrapOu
         deleted_at: None,
         version: 1,
     };
-    let (key, token) = api_keys::new_key(
+    let (key, token) = new_key(
         &organization.id,
         &admin.user_id,
         "bootstrap admin key".into(),
@@ -89,7 +62,7 @@ pub async fn bootstrap(store: &Store, input: Bootstrap) -> ApiResult<BootstrapOu
     store::organizations::put_new(&mut transaction, &organization)?;
     store::members::put_new(&mut transaction, &admin)?;
     store::api_keys::put_new(&mut transaction, &key)?;
-    audit::record(
+    store::audit::record(
         &mut transaction,
         &actor,
         "organization.created",
@@ -97,7 +70,7 @@ pub async fn bootstrap(store: &Store, input: Bootstrap) -> ApiResult<BootstrapOu
         organization.id.as_str(),
         json!({ "name": organization.name }),
     )?;
-    audit::record(
+    store::audit::record(
         &mut transaction,
         &actor,
         "user.created",
@@ -105,7 +78,7 @@ pub async fn bootstrap(store: &Store, input: Bootstrap) -> ApiResult<BootstrapOu
         admin.user_id.as_str(),
         json!({ "email": admin.email, "roles": admin.roles }),
     )?;
-    audit::record(
+    store::audit::record(
         &mut transaction,
         &actor,
         "api_key.created",

@@ -1,0 +1,10 @@
+//! The records as stored and returned, and the rules that need no I/O. Nothing here is
+//! `async` or touches the store: the store maps these records, operations decide with them.
+
+pub mod api_keys;
+pub mod audit;
+pub mod caller;
+pub mod cip_senior_manager;
+pub mod organizations;
+pub mod roles;
+pub mod users;

@@ -1,0 +1,30 @@
+//! The audit trail, as an auditor reads it.
+
+use crate::error::ApiResult;
+use crate::model::audit::{AuditEvent, AuditFilter};
+use crate::model::caller::Caller;
+use crate::pagination::{ListPage, PageRequest};
+use crate::permissions::Permission;
+use crate::store::Store;
+use crate::store::audit::EventQuery;
+
+/// Newest first.
+pub async fn list_audit_events(
+    store: &Store,
+    caller: &Caller,
+    filter: &AuditFilter,
+    page: &PageRequest,
+) -> ApiResult<ListPage<AuditEvent>> {
+    caller.require(Permission::AuditRead)?;
+    let query = EventQuery {
+        org: caller.org(),
+        target_id: filter.target_id.as_deref(),
+        actor_id: filter.actor_id.as_ref(),
+        id_range: filter.id_range(),
+    };
+    let result = crate::store::audit::list_events(store, &query, page.limit, page.after.as_ref()).await?;
+    Ok(ListPage {
+        data: result.items,
+        next_cursor: page.next_cursor(result.next),
+    })
+}

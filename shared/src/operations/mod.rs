@@ -1,0 +1,10 @@
+//! What a handler calls, one module per resource: authorize, load, decide (with the
+//! model's rules), write in one transaction with the audit event.
+
+pub mod api_keys;
+pub mod audit_events;
+pub mod authentication;
+pub mod cip_senior_manager;
+pub mod organizations;
+pub mod roles;
+pub mod users;
