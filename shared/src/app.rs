@@ -5,6 +5,10 @@ use std::future::Future;
 use aws_config::BehaviorVersion;
 use lambda_http::{Body, Request, Response, service_fn};
 
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::fmt::format::{Format, Json, JsonFields};
+
 use crate::error::ApiError;
 use crate::store::Store;
 
@@ -33,15 +37,22 @@ impl App {
 
 /// Structured JSON logs for CloudWatch; `RUST_LOG` sets the level.
 pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let _ = json_logs(std::io::stdout).try_init();
+}
+
+/// One JSON object per line, one key per field (Logs Insights keeps only one of two).
+fn json_logs<W>(writer: W) -> tracing_subscriber::fmt::SubscriberBuilder<JsonFields, Format<Json, ()>, EnvFilter, W>
+where
+    W: for<'writer> MakeWriter<'writer> + Send + Sync + 'static,
+{
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
         .with_current_span(false)
         .without_time()
         .with_target(false)
-        .try_init();
+        .with_writer(writer)
 }
 
 /// Runs a function's handler on the Lambda runtime: tracing and clients are set up once,
@@ -60,4 +71,48 @@ where
         Ok::<_, std::convert::Infallible>(handler(app, request).await)
     }))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::error::ApiError;
+    use crate::http::respond;
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("log buffer").extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_refused_request_logs_one_json_line_with_one_key_per_field() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = json_logs(move || writer.clone()).finish();
+        tracing::subscriber::with_default(subscriber, || {
+            respond(Err(ApiError::validation(
+                "email",
+                "`email` must be a valid email address",
+            )));
+        });
+        let output = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let line = output.lines().next().expect("one log line");
+        assert_eq!(line.matches("\"message\":").count(), 1, "{line}");
+        let event: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(event["level"], "WARN");
+        assert_eq!(event["fields"]["message"], "request refused");
+        assert_eq!(event["fields"]["code"], "validation_error");
+        assert_eq!(event["fields"]["reason"], "`email` must be a valid email address");
+    }
 }

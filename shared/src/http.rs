@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::OrgId;
 use crate::pagination::PageRequest;
+use crate::patch;
 
 /// API Gateway accepts larger payloads, but no request of ours needs more.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -53,7 +54,10 @@ pub fn respond(result: ApiResult<Reply>) -> Response<Body> {
         Err(error) => {
             match &error {
                 ApiError::Internal { detail } => tracing::error!(%detail, "request failed"),
-                other => tracing::warn!(code = other.code(), message = %other, "request refused"),
+                // `message` is the event's own key; the refusal's text goes under `reason`.
+                other => {
+                    tracing::warn!(code = other.code(), status = other.status(), reason = %other, "request refused")
+                }
             }
             let body = serde_json::to_string(&error.body())
                 .unwrap_or_else(|_| r#"{"error":{"code":"internal","message":"internal error"}}"#.to_string());
@@ -111,8 +115,12 @@ pub fn json_body<T: DeserializeOwned>(request: &Request) -> ApiResult<T> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
-        let message = error.inner().to_string();
-        ApiError::validation(field_of(&path, &message), clean_message(&message))
+        let message = clean_message(&error.inner().to_string());
+        let field = field_of(&path, &message);
+        if message == patch::NULL_REFUSED {
+            return ApiError::validation(&field, format!("`{field}` {message}"));
+        }
+        ApiError::validation(field, message)
     })?;
     deserializer
         .end()
@@ -161,10 +169,12 @@ impl QueryParams {
         let mut values = HashMap::new();
         for (name, value) in map.iter() {
             if !allowed.contains(&name) {
-                return Err(ApiError::validation(
-                    name,
-                    format!("unknown query parameter `{name}`; allowed: {}", allowed.join(", ")),
-                ));
+                let message = if allowed.is_empty() {
+                    format!("unknown query parameter `{name}`; this endpoint takes none")
+                } else {
+                    format!("unknown query parameter `{name}`; allowed: {}", allowed.join(", "))
+                };
+                return Err(ApiError::validation(name, message));
             }
             if map.all(name).is_some_and(|all| all.len() > 1) {
                 return Err(ApiError::validation(name, format!("`{name}` may be given only once")));

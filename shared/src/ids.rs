@@ -137,4 +137,24 @@ mod tests {
             }
         }
     }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Every id the parser accepts serialises to the same text and parses back equal.
+        #[test]
+        fn accepted_ids_round_trip(text in "usr_[0-9a-z]{26}|usr_\\PC{0,30}|\\PC{0,34}") {
+            if let Ok(id) = UserId::parse("id", &text) {
+                prop_assert_eq!(id.as_str(), text.as_str());
+                let stored = serde_json::to_value(&id).unwrap();
+                prop_assert_eq!(serde_json::from_value::<UserId>(stored).unwrap(), id);
+            }
+        }
+
+        #[test]
+        fn new_ids_always_parse(_seed in 0u8..) {
+            let id = CsmAssignmentId::new();
+            prop_assert_eq!(CsmAssignmentId::parse("id", id.as_str()).unwrap(), id);
+        }
+    }
 }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use lambda_http::Request;
 
 use crate::error::{ApiError, ApiResult};
-use crate::http;
+use crate::http::{self, QueryParams};
 
 /// One Lambda function per resource group; `binary` is its cargo binary name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -124,6 +124,9 @@ pub struct Route {
     /// The operation name of our API documents (seed 000), e.g. `listUsers`.
     pub operation_id: &'static str,
     pub operation: Operation,
+    /// The query parameters the operation reads; any other is refused, so a typo or a
+    /// parameter another API has (`?dryRun=true`) never silently does nothing.
+    pub query: &'static [&'static str],
 }
 
 const fn route(method: &'static str, path: &'static str, operation_id: &'static str, operation: Operation) -> Route {
@@ -132,8 +135,19 @@ const fn route(method: &'static str, path: &'static str, operation_id: &'static 
         path,
         operation_id,
         operation,
+        query: &[],
     }
 }
+
+impl Route {
+    const fn with_query(mut self, query: &'static [&'static str]) -> Route {
+        self.query = query;
+        self
+    }
+}
+
+/// What every list takes.
+const PAGE: &[&str] = &["limit", "cursor"];
 
 use ApiKeysOperation as K;
 use AuditEventsOperation as A;
@@ -143,7 +157,7 @@ use RolesOperation as R;
 use UsersOperation as U;
 
 pub static ROUTES: &[Route] = &[
-    route("GET", "/users", "listUsers", Users(U::ListUsers)),
+    route("GET", "/users", "listUsers", Users(U::ListUsers)).with_query(&["status", "role", "limit", "cursor"]),
     route("POST", "/users", "createUser", Users(U::CreateUser)),
     route("GET", "/users/me", "getCurrentUser", Users(U::GetCurrentUser)),
     route(
@@ -152,16 +166,16 @@ pub static ROUTES: &[Route] = &[
         "getMyOrganizations",
         Users(U::GetMyOrganizations),
     ),
-    route("GET", "/users/me/check-access", "checkAccess", Users(U::CheckAccess)),
+    route("GET", "/users/me/check-access", "checkAccess", Users(U::CheckAccess)).with_query(&["permission"]),
     route("GET", "/users/{id}", "getUser", Users(U::GetUser)),
     route("PATCH", "/users/{id}", "updateUser", Users(U::UpdateUser)),
     route("DELETE", "/users/{id}", "deleteUser", Users(U::DeleteUser)),
-    route("GET", "/roles", "listRoles", Roles(R::ListRoles)),
+    route("GET", "/roles", "listRoles", Roles(R::ListRoles)).with_query(PAGE),
     route("POST", "/roles", "createRole", Roles(R::CreateRole)),
     route("GET", "/roles/{id}", "getRole", Roles(R::GetRole)),
     route("PATCH", "/roles/{id}", "updateRole", Roles(R::UpdateRole)),
     route("DELETE", "/roles/{id}", "deleteRole", Roles(R::DeleteRole)),
-    route("GET", "/api-keys", "listApiKeys", ApiKeys(K::ListApiKeys)),
+    route("GET", "/api-keys", "listApiKeys", ApiKeys(K::ListApiKeys)).with_query(PAGE),
     route("POST", "/api-keys", "createApiKey", ApiKeys(K::CreateApiKey)),
     route("DELETE", "/api-keys/{id}", "revokeApiKey", ApiKeys(K::RevokeApiKey)),
     route(
@@ -169,19 +183,22 @@ pub static ROUTES: &[Route] = &[
         "/audit-events",
         "listAuditEvents",
         AuditEvents(A::ListAuditEvents),
-    ),
+    )
+    .with_query(&["targetId", "actorId", "from", "to", "limit", "cursor"]),
     route(
         "GET",
         "/cip-senior-manager-assignments/current",
         "getCurrentCipSeniorManager",
         CipSeniorManager(C::GetCurrentCipSeniorManager),
-    ),
+    )
+    .with_query(&["asOf"]),
     route(
         "GET",
         "/cip-senior-manager-assignments",
         "listCipSeniorManagerAssignments",
         CipSeniorManager(C::ListCipSeniorManagerAssignments),
-    ),
+    )
+    .with_query(PAGE),
     route(
         "POST",
         "/cip-senior-manager-assignments",
@@ -215,6 +232,11 @@ impl MatchedRoute {
             .get(name)
             .map(String::as_str)
             .ok_or_else(|| ApiError::internal(format!("route {} has no parameter {name}", self.route.path)))
+    }
+
+    /// The request's query string, refusing any parameter this route does not read.
+    pub fn query(&self, request: &Request) -> ApiResult<QueryParams> {
+        QueryParams::parse(request, self.route.query)
     }
 }
 

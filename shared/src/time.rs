@@ -1,8 +1,25 @@
-//! Timestamps in RFC 3339 UTC (`2025-04-10T14:15:00Z`), as every API object shows them.
+//! Timestamps in RFC 3339 UTC (`2025-04-10T14:15:00Z`) and calendar dates (`2025-04-30`),
+//! as every API object shows them.
+//!
+//! Both parsers accept only what they can write back and read again: a value stored is
+//! always a value the API can read (a date that the parser accepted but the store could not
+//! map back would make every later read of its record fail).
+
+/// Years a compliance record can name: CIP evidence starts long after 1900, and a year
+/// needs exactly four digits to sort and round-trip as text.
+pub const MIN_YEAR: i32 = 1900;
+pub const MAX_YEAR: i32 = 2999;
+
+fn invalid_timestamp(field: &str) -> ApiError {
+    ApiError::validation(
+        field,
+        format!("`{field}` must be an RFC 3339 timestamp like 2025-04-10T14:15:00Z, between {MIN_YEAR} and {MAX_YEAR}"),
+    )
+}
 
 use std::fmt;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, SecondsFormat, Timelike, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::ApiError;
@@ -22,14 +39,24 @@ impl Timestamp {
     }
 
     pub fn parse(field: &str, text: &str) -> Result<Self, ApiError> {
-        DateTime::parse_from_rfc3339(text)
-            .map(|value| Timestamp(value.with_timezone(&Utc)))
-            .map_err(|_| {
-                ApiError::validation(
-                    field,
-                    format!("`{field}` must be an RFC 3339 timestamp like 2025-04-10T14:15:00Z"),
-                )
-            })
+        Self::from_text(text).ok_or_else(|| invalid_timestamp(field))
+    }
+
+    /// RFC 3339 with an upper-case `T` and a four-digit year in range; any offset is turned
+    /// into UTC. A leap second (`:60`) is refused: it would not survive a round trip.
+    fn from_text(text: &str) -> Option<Self> {
+        let bytes = text.as_bytes();
+        let shaped = bytes.len() >= 20
+            && bytes[..4].iter().all(u8::is_ascii_digit)
+            && bytes[4] == b'-'
+            && bytes[10] == b'T'
+            && text.is_ascii();
+        if !shaped {
+            return None;
+        }
+        let parsed = DateTime::parse_from_rfc3339(text).ok()?.with_timezone(&Utc);
+        let in_range = (MIN_YEAR..=MAX_YEAR).contains(&parsed.year()) && parsed.nanosecond() < 1_000_000_000;
+        in_range.then_some(Timestamp(parsed))
     }
 }
 
@@ -48,9 +75,11 @@ impl Serialize for Timestamp {
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        DateTime::parse_from_rfc3339(&text)
-            .map(|value| Timestamp(value.with_timezone(&Utc)))
-            .map_err(|_| serde::de::Error::custom("expected an RFC 3339 timestamp like 2025-04-10T14:15:00Z"))
+        Timestamp::from_text(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "expected an RFC 3339 timestamp like 2025-04-10T14:15:00Z, between {MIN_YEAR} and {MAX_YEAR}"
+            ))
+        })
     }
 }
 
@@ -64,16 +93,28 @@ impl Date {
     }
 
     pub fn parse(field: &str, text: &str) -> Result<Self, ApiError> {
-        Self::from_text(text)
-            .ok_or_else(|| ApiError::validation(field, format!("`{field}` must be a date like 2025-04-30")))
+        Self::from_text(text).ok_or_else(|| {
+            ApiError::validation(
+                field,
+                format!("`{field}` must be a date like 2025-04-30 (YYYY-MM-DD, years {MIN_YEAR} to {MAX_YEAR})"),
+            )
+        })
     }
 
+    /// Exactly `YYYY-MM-DD` in ASCII digits, so `2025-4-1`, `+025-01-01`, `-001-01-01` or
+    /// a timestamp is refused, not guessed.
     fn from_text(text: &str) -> Option<Self> {
-        // Strict: exactly YYYY-MM-DD, so `2025-4-1` or a timestamp is refused, not guessed.
-        if text.len() != 10 {
+        let bytes = text.as_bytes();
+        let shaped = bytes.len() == 10
+            && bytes.iter().enumerate().all(|(index, byte)| match index {
+                4 | 7 => *byte == b'-',
+                _ => byte.is_ascii_digit(),
+            });
+        if !shaped {
             return None;
         }
-        chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().map(Date)
+        let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
+        (MIN_YEAR..=MAX_YEAR).contains(&date.year()).then_some(Date(date))
     }
 
     pub fn previous_day(self) -> Option<Self> {
@@ -96,7 +137,11 @@ impl Serialize for Date {
 impl<'de> Deserialize<'de> for Date {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        Date::from_text(&text).ok_or_else(|| serde::de::Error::custom("expected a date like 2025-04-30"))
+        Date::from_text(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "expected a date like 2025-04-30 (YYYY-MM-DD, years {MIN_YEAR} to {MAX_YEAR})"
+            ))
+        })
     }
 }
 
@@ -107,7 +152,20 @@ mod tests {
     #[test]
     fn dates_are_strict_yyyy_mm_dd() {
         assert_eq!(Date::parse("d", "2025-04-30").unwrap().to_string(), "2025-04-30");
-        for bad in ["2025-4-30", "2025-02-30", "30/04/2025", "2025-04-30T00:00:00Z", ""] {
+        for bad in [
+            "2025-4-30",
+            "2025-02-30",
+            "30/04/2025",
+            "2025-04-30T00:00:00Z",
+            "",
+            "-001-01-01",
+            "+025-01-01",
+            " 025-01-01",
+            "0025-01-01",
+            "1899-12-31",
+            "3000-01-01",
+            "２０２５-01-01",
+        ] {
             assert!(Date::parse("d", bad).is_err(), "{bad}");
         }
         assert_eq!(
@@ -118,5 +176,66 @@ mod tests {
                 .to_string(),
             "2025-02-28"
         );
+    }
+
+    #[test]
+    fn a_date_with_a_signed_year_is_refused() {
+        for bad in ["-001-01-01", "+025-01-01", "-0001-01-01", "+2025-01-01"] {
+            assert!(Date::parse("effectiveDate", bad).is_err(), "{bad}");
+            assert!(serde_json::from_value::<Date>(serde_json::json!(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn timestamps_are_strict_rfc_3339_in_range() {
+        let parsed = Timestamp::parse("t", "2025-04-10T09:15:00-05:00").unwrap();
+        assert_eq!(parsed.to_string(), "2025-04-10T14:15:00Z");
+        for bad in [
+            "2025-04-10 14:15:00Z",
+            "2025-04-10t14:15:00Z",
+            "2025-06-30T23:59:60Z",
+            "+2025-04-10T14:15:00Z",
+            "0025-04-10T14:15:00Z",
+            "3000-01-01T00:00:00Z",
+            "2025-04-10",
+            "2025-04-10T14:15:00",
+        ] {
+            assert!(Timestamp::parse("t", bad).is_err(), "{bad}");
+        }
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever the date parser accepts, it writes back as the same text and reads again.
+        #[test]
+        fn every_accepted_date_round_trips(text in "\\PC{0,12}|[-+ 0-9]{0,3}[0-9]{1,5}-[0-9]{1,2}-[0-9]{1,2}") {
+            if let Ok(date) = Date::parse("d", &text) {
+                prop_assert_eq!(date.to_string(), text.clone());
+                let stored = serde_json::to_value(date).unwrap();
+                prop_assert_eq!(serde_json::from_value::<Date>(stored).unwrap(), date);
+            }
+        }
+
+        #[test]
+        fn every_valid_calendar_date_in_range_is_accepted(year in MIN_YEAR..=MAX_YEAR, ordinal in 1u32..=366) {
+            if let Some(naive) = chrono::NaiveDate::from_yo_opt(year, ordinal) {
+                let text = naive.format("%Y-%m-%d").to_string();
+                prop_assert_eq!(Date::parse("d", &text).unwrap().to_string(), text);
+            }
+        }
+
+        /// Whatever the timestamp parser accepts reads back equal after a trip through its
+        /// stored text.
+        #[test]
+        fn every_accepted_timestamp_round_trips(
+            text in "\\PC{0,30}|[-+0-9]{0,2}[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?(Z|z|[-+][0-9]{2}:[0-9]{2})"
+        ) {
+            if let Ok(timestamp) = Timestamp::parse("t", &text) {
+                let stored = serde_json::to_value(timestamp).unwrap();
+                let read_back: Timestamp = serde_json::from_value(stored).unwrap();
+                prop_assert_eq!(read_back, timestamp);
+            }
+        }
     }
 }

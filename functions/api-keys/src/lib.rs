@@ -3,7 +3,7 @@
 use lambda_http::{Body, Request, Response};
 use raptor_shared::app::App;
 use raptor_shared::error::{ApiError, ApiResult};
-use raptor_shared::http::{self, QueryParams, Reply};
+use raptor_shared::http::{self, Reply};
 use raptor_shared::ids::ApiKeyId;
 use raptor_shared::operations::{api_keys, authentication};
 use raptor_shared::routes::{self, ApiKeysOperation, Function, Operation};
@@ -19,9 +19,9 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
     };
     let store = &app.store;
     let caller = authentication::authenticate(store, http::api_key(request)).await?;
+    let query = route.query(request)?;
     match operation {
         ApiKeysOperation::ListApiKeys => {
-            let query = QueryParams::parse(request, &["limit", "cursor"])?;
             let page = query.page(caller.org(), "api-keys".into())?;
             Reply::ok(&api_keys::list_api_keys(store, &caller, &page).await?)
         }

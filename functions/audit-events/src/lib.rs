@@ -3,7 +3,7 @@
 use lambda_http::{Body, Request, Response};
 use raptor_shared::app::App;
 use raptor_shared::error::{ApiError, ApiResult};
-use raptor_shared::http::{self, QueryParams, Reply};
+use raptor_shared::http::{self, Reply};
 use raptor_shared::model::audit::AuditFilter;
 use raptor_shared::operations::audit_events;
 use raptor_shared::operations::authentication;
@@ -20,9 +20,9 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
     };
     let store = &app.store;
     let caller = authentication::authenticate(store, http::api_key(request)).await?;
+    let query = route.query(request)?;
     match operation {
         AuditEventsOperation::ListAuditEvents => {
-            let query = QueryParams::parse(request, &["targetId", "actorId", "from", "to", "limit", "cursor"])?;
             let filter = AuditFilter::parse(
                 query.non_empty("targetId")?,
                 query.non_empty("actorId")?,

@@ -3,7 +3,7 @@
 use lambda_http::{Body, Request, Response};
 use raptor_shared::app::App;
 use raptor_shared::error::{ApiError, ApiResult};
-use raptor_shared::http::{self, QueryParams, Reply};
+use raptor_shared::http::{self, Reply};
 use raptor_shared::ids::CsmAssignmentId;
 use raptor_shared::operations::cip_senior_manager as csm;
 use raptor_shared::routes::{self, CipSeniorManagerOperation, Function, Operation};
@@ -20,14 +20,13 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
     };
     let store = &app.store;
     let caller = raptor_shared::operations::authentication::authenticate(store, http::api_key(request)).await?;
+    let query = route.query(request)?;
     match operation {
         CipSeniorManagerOperation::GetCurrentCipSeniorManager => {
-            let query = QueryParams::parse(request, &["asOf"])?;
             let as_of = query.get("asOf").map(|text| Date::parse("asOf", text)).transpose()?;
             Reply::ok(&csm::current(store, &caller, as_of).await?)
         }
         CipSeniorManagerOperation::ListCipSeniorManagerAssignments => {
-            let query = QueryParams::parse(request, &["limit", "cursor"])?;
             let page = query.page(caller.org(), "cip-senior-manager-assignments".into())?;
             Reply::ok(&csm::list_assignments(store, &caller, &page).await?)
         }

@@ -3,7 +3,7 @@
 use lambda_http::{Body, Request, Response};
 use raptor_shared::app::App;
 use raptor_shared::error::{ApiError, ApiResult};
-use raptor_shared::http::{self, QueryParams, Reply};
+use raptor_shared::http::{self, Reply};
 use raptor_shared::operations::{authentication, roles};
 use raptor_shared::routes::{self, Function, Operation, RolesOperation};
 
@@ -18,9 +18,9 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
     };
     let store = &app.store;
     let caller = authentication::authenticate(store, http::api_key(request)).await?;
+    let query = route.query(request)?;
     match operation {
         RolesOperation::ListRoles => {
-            let query = QueryParams::parse(request, &["limit", "cursor"])?;
             let page = query.page(caller.org(), "roles".into())?;
             Reply::ok(&roles::list_roles(&caller, &page)?)
         }

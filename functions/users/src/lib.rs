@@ -3,7 +3,7 @@
 use lambda_http::{Body, Request, Response};
 use raptor_shared::app::App;
 use raptor_shared::error::{ApiError, ApiResult};
-use raptor_shared::http::{self, QueryParams, Reply};
+use raptor_shared::http::{self, Reply};
 use raptor_shared::ids::UserId;
 use raptor_shared::model::users::UserFilter;
 use raptor_shared::operations::{authentication, users};
@@ -20,9 +20,9 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
     };
     let store = &app.store;
     let caller = authentication::authenticate(store, http::api_key(request)).await?;
+    let query = route.query(request)?;
     match operation {
         UsersOperation::ListUsers => {
-            let query = QueryParams::parse(request, &["status", "role", "limit", "cursor"])?;
             let filter = UserFilter::parse(query.non_empty("status")?, query.non_empty("role")?)?;
             let page = query.page(caller.org(), filter.fingerprint())?;
             Reply::ok(&users::list_users(store, &caller, &filter, &page).await?)
@@ -36,10 +36,7 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
             let organizations = users::my_organizations(store, &caller).await?;
             Reply::ok(&serde_json::json!({ "data": organizations, "nextCursor": null }))
         }
-        UsersOperation::CheckAccess => {
-            let query = QueryParams::parse(request, &["permission"])?;
-            Reply::ok(&users::check_access(&caller, query.get("permission"))?)
-        }
+        UsersOperation::CheckAccess => Reply::ok(&users::check_access(&caller, query.get("permission"))?),
         UsersOperation::GetUser => {
             let id = UserId::parse("id", route.param("id")?)?;
             Reply::ok(&users::get_user(store, &caller, &id).await?)

@@ -14,6 +14,7 @@ use subtle::ConstantTimeEq;
 
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{ApiKeyId, OrgId, UserId};
+use crate::patch;
 use crate::permissions::{Permission, PermissionSet};
 use crate::time::Timestamp;
 
@@ -148,9 +149,11 @@ pub fn new_key(
 pub struct CreateApiKey {
     pub name: String,
     /// The member the key acts as; the caller by default.
+    #[serde(default, deserialize_with = "patch::not_null")]
     pub user_id: Option<UserId>,
     /// The scope; by default everything the caller may use now, so a key never exceeds
     /// the caller who made it.
+    #[serde(default, deserialize_with = "patch::not_null")]
     pub permissions: Option<Vec<Permission>>,
 }
 

@@ -91,11 +91,13 @@ pub struct Designate {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Correct {
+    #[serde(default, deserialize_with = "patch::not_null")]
     pub effective_date: Option<Date>,
     #[serde(default, deserialize_with = "patch::clearable")]
     pub notes: Option<Option<String>>,
-    /// Accepted only to explain why it cannot change.
-    pub user_id: Option<serde_json::Value>,
+    /// Accepted only to explain why it cannot change: present at all (even `null`) is a 400.
+    #[serde(default, deserialize_with = "patch::clearable")]
+    pub user_id: Option<Option<serde_json::Value>>,
 }
 
 /// A designation is recorded once it takes effect (CIP-003 R3 asks for changes to be

@@ -271,9 +271,11 @@ pub struct CreateRole {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateRole {
+    #[serde(default, deserialize_with = "patch::not_null")]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "patch::clearable")]
     pub description: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::not_null")]
     pub permissions: Option<Vec<Permission>>,
 }
 

@@ -125,20 +125,25 @@ pub struct CreateUser {
     pub title: Option<String>,
     pub external_id: Option<String>,
     /// Defaults to `["viewer"]`.
+    #[serde(default, deserialize_with = "patch::not_null")]
     pub roles: Option<Vec<RoleRef>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateUser {
+    #[serde(default, deserialize_with = "patch::not_null")]
     pub email: Option<String>,
+    #[serde(default, deserialize_with = "patch::not_null")]
     pub display_name: Option<String>,
     #[serde(default, deserialize_with = "patch::clearable")]
     pub title: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch::clearable")]
     pub external_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::not_null")]
     pub roles: Option<Vec<RoleRef>>,
     /// `active` or `suspended`; deletion is `DELETE /users/{id}`.
+    #[serde(default, deserialize_with = "patch::not_null")]
     pub status: Option<MemberStatus>,
 }
 

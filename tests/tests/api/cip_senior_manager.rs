@@ -461,3 +461,45 @@ async fn the_history_pages_newest_first() {
     dates.reverse();
     assert_eq!(seen, dates);
 }
+
+#[tokio::test]
+async fn a_date_with_a_signed_year_is_refused_and_the_history_stays_readable() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    let designations = two_designations(&api, &org).await;
+    let first_id = designations.old["id"].as_str().unwrap();
+
+    for bad in ["-001-01-01", "+025-01-01", "0025-01-01", "1899-12-31"] {
+        let refused = api
+            .post(
+                PATH,
+                &org.admin_key,
+                json!({ "userId": designations.first, "effectiveDate": bad }),
+            )
+            .await
+            .expect_error(400, "validation_error");
+        assert_eq!(refused["error"]["field"], "effectiveDate", "{bad}");
+        api.patch(
+            &format!("{PATH}/{first_id}"),
+            &org.admin_key,
+            json!({ "effectiveDate": bad }),
+        )
+        .await
+        .expect_error(400, "validation_error");
+    }
+    for bad in ["+025-01-01", "%20025-01-01", "-001-01-01"] {
+        api.get(&format!("{PATH}/current?asOf={bad}"), &org.admin_key)
+            .await
+            .expect_error(400, "validation_error");
+    }
+
+    // Every read still works and the history is as it was.
+    let history = api.get(PATH, &org.admin_key).await.expect(200);
+    assert_eq!(history["data"].as_array().unwrap().len(), 2);
+    assert_eq!(history["data"][1]["effectiveDate"], "2024-01-15");
+    assert_eq!(
+        designee_on(&api, &org, "2024-02-01").await.as_deref(),
+        Some(designations.first.as_str())
+    );
+    api.get(&format!("{PATH}/current"), &org.admin_key).await.expect(200);
+}

@@ -131,3 +131,109 @@ async fn malformed_ids_in_paths_and_bodies_are_validation_errors() {
         .expect_error(400, "validation_error");
     assert_eq!(error["error"]["field"], "permissions[0]");
 }
+
+#[tokio::test]
+async fn every_route_refuses_query_parameters_it_does_not_read() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    let key = org.admin_key.as_str();
+    let refused = api
+        .call(
+            "POST",
+            "/users?dryRun=true",
+            Some(key),
+            Some(json!({ "email": "dry@utility.example", "displayName": "Dry Run" })),
+        )
+        .await
+        .expect_error(400, "validation_error");
+    assert_eq!(refused["error"]["field"], "dryRun");
+    for path in [
+        "/users/me?bogus=1",
+        "/users/me/organizations?limit=5",
+        "/roles/admin?expand=1",
+        "/cip-senior-manager-assignments/current?date=2025-01-01",
+    ] {
+        api.get(path, key).await.expect_error(400, "validation_error");
+    }
+    // The dry run created nobody.
+    let users = api.get("/users", key).await.expect(200);
+    assert_eq!(users["data"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn null_is_refused_where_a_field_cannot_be_cleared() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    let key = org.admin_key.as_str();
+    let user = api.create_user(&org, "nul@utility.example", "Nul").await;
+    for field in ["email", "displayName", "roles", "status"] {
+        let mut body = serde_json::Map::new();
+        body.insert(field.to_string(), serde_json::Value::Null);
+        let error = api
+            .patch(&format!("/users/{user}"), key, serde_json::Value::Object(body))
+            .await
+            .expect_error(400, "validation_error");
+        assert_eq!(error["error"]["field"], field);
+        assert!(error["error"]["message"].as_str().unwrap().contains("null"));
+    }
+    api.post(
+        "/users",
+        key,
+        json!({ "email": "b@utility.example", "displayName": "B", "roles": null }),
+    )
+    .await
+    .expect_error(400, "validation_error");
+    api.post("/api-keys", key, json!({ "name": "k", "permissions": null }))
+        .await
+        .expect_error(400, "validation_error");
+    let csm = api
+        .post(
+            "/cip-senior-manager-assignments",
+            key,
+            json!({ "userId": user, "effectiveDate": "2024-01-01" }),
+        )
+        .await
+        .expect(201);
+    let csm_path = format!("/cip-senior-manager-assignments/{}", csm["id"].as_str().unwrap());
+    for body in [json!({ "userId": null }), json!({ "effectiveDate": null })] {
+        api.patch(&csm_path, key, body)
+            .await
+            .expect_error(400, "validation_error");
+    }
+
+    // A field that can be cleared still can.
+    api.patch(&format!("/users/{user}"), key, json!({ "title": "Engineer" }))
+        .await
+        .expect(200);
+    let cleared = api
+        .patch(&format!("/users/{user}"), key, json!({ "title": null }))
+        .await
+        .expect(200);
+    assert_eq!(cleared["title"], serde_json::Value::Null);
+    let stored = api.get(&format!("/users/{user}"), key).await.expect(200);
+    assert_eq!(stored["email"], "nul@utility.example");
+    assert_eq!(stored["status"], "active");
+}
+
+#[tokio::test]
+async fn names_with_bidi_overrides_or_invisible_characters_are_refused() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    let key = org.admin_key.as_str();
+    for name in ["a\u{202e}b", "admin\u{200b}", "\u{2066}Ada\u{2069}"] {
+        let error = api
+            .post(
+                "/users",
+                key,
+                json!({ "email": "spoof@utility.example", "displayName": name }),
+            )
+            .await
+            .expect_error(400, "validation_error");
+        assert_eq!(error["error"]["field"], "displayName");
+        api.post("/roles", key, json!({ "name": name, "permissions": [] }))
+            .await
+            .expect_error(400, "validation_error");
+    }
+    let users = api.get("/users", key).await.expect(200);
+    assert_eq!(users["data"].as_array().unwrap().len(), 1);
+}
