@@ -238,6 +238,22 @@ impl TestApi {
         (user_id, key["secret"].as_str().expect("secret").to_string())
     }
 
+    /// Like `member_with_key`, but the key is one the member minted for themselves, so it
+    /// does not depend on the admin who created them (a key never outranks its creator).
+    /// The organization's bootstrap admin must still be an admin.
+    pub async fn member_with_own_key(&self, org: &TestOrg, email: &str, roles: &[&str]) -> (String, String) {
+        let (user_id, minted_by_admin) = self.member_with_key(org, email, roles).await;
+        let own = self
+            .post(
+                "/api-keys",
+                &minted_by_admin,
+                json!({ "name": format!("own key of {email}") }),
+            )
+            .await
+            .expect(201);
+        (user_id, own["secret"].as_str().expect("secret").to_string())
+    }
+
     /// Every audit event about a target, newest first.
     pub async fn audit_trail_of(&self, org: &TestOrg, target_id: &str) -> Vec<Value> {
         let body = self

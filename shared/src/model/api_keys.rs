@@ -14,6 +14,7 @@ use subtle::ConstantTimeEq;
 
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{ApiKeyId, OrgId, UserId};
+use crate::model::users::{Member, MemberStatus};
 use crate::patch;
 use crate::permissions::{Permission, PermissionSet};
 use crate::time::Timestamp;
@@ -40,6 +41,34 @@ pub struct ApiKey {
     pub version: u64,
 }
 
+/// Whether a key can be used now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyStatus {
+    Active,
+    /// Not revoked, but its member or the member who minted it is not active.
+    Inactive,
+    Revoked,
+}
+
+/// Why a key that is not revoked cannot be used now: its member, or the member who minted
+/// it for them, is not an active member (`None` = missing). Offboarding a person ends every
+/// access they created, without touching each key they minted.
+pub fn unusable_because(key: &ApiKey, member: Option<&Member>, creator: Option<&Member>) -> Option<String> {
+    let status = |member: Option<&Member>| member.map_or("not a member", |m| m.status.as_str());
+    if member.is_none_or(|member| member.status != MemberStatus::Active) {
+        return Some(format!("its user `{}` is {}", key.user_id, status(member)));
+    }
+    if key.created_by != key.user_id && creator.is_none_or(|creator| creator.status != MemberStatus::Active) {
+        return Some(format!(
+            "the member who created it, `{}`, is {}",
+            key.created_by,
+            status(creator)
+        ));
+    }
+    None
+}
+
 /// An API key as the API shows it: never the hash.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -49,7 +78,10 @@ pub struct ApiKeyView {
     pub user_id: UserId,
     pub permissions: Vec<Permission>,
     pub key_prefix: String,
-    pub status: &'static str,
+    pub status: KeyStatus,
+    /// Why an `inactive` key cannot be used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inactive_reason: Option<String>,
     pub created_at: Timestamp,
     pub created_by: UserId,
     pub revoked_at: Option<Timestamp>,
@@ -57,14 +89,26 @@ pub struct ApiKeyView {
 }
 
 impl ApiKeyView {
+    /// A key whose member and creator are known to be active (just created or revoked).
     pub fn of(key: &ApiKey) -> Self {
+        ApiKeyView::with_reason(key, None)
+    }
+
+    /// A key as listed, with `unusable_because` for its member and creator as they are now.
+    pub fn with_reason(key: &ApiKey, inactive_reason: Option<String>) -> Self {
+        let status = match (&key.revoked_at, &inactive_reason) {
+            (Some(_), _) => KeyStatus::Revoked,
+            (None, Some(_)) => KeyStatus::Inactive,
+            (None, None) => KeyStatus::Active,
+        };
         ApiKeyView {
             id: key.id.clone(),
             name: key.name.clone(),
             user_id: key.user_id.clone(),
             permissions: key.permissions.clone(),
             key_prefix: key.key_prefix.clone(),
-            status: if key.revoked_at.is_some() { "revoked" } else { "active" },
+            status,
+            inactive_reason: inactive_reason.filter(|_| status == KeyStatus::Inactive),
             created_at: key.created_at,
             created_by: key.created_by.clone(),
             revoked_at: key.revoked_at,

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{OrgId, UserId};
-use crate::model::roles::RoleRef;
+use crate::model::roles::{RoleRef, SystemRole};
 use crate::patch;
 use crate::permissions::Permission;
 use crate::time::Timestamp;
@@ -64,6 +64,14 @@ pub struct Member {
     pub updated_at: Timestamp,
     pub deleted_at: Option<Timestamp>,
     pub version: u64,
+}
+
+impl Member {
+    /// An active member holding the `admin` system role: every permission there is, so
+    /// somebody can always grant roles, read the audit trail and manage keys.
+    pub fn is_active_admin(&self) -> bool {
+        self.status == MemberStatus::Active && self.roles.contains(&RoleRef::System(SystemRole::Admin))
+    }
 }
 
 /// The user object of the API.

@@ -1,10 +1,12 @@
 //! API keys: create, list and revoke a member's credentials.
 
+use std::collections::HashMap;
+
 use crate::error::{ApiError, ApiResult};
-use crate::ids::{ApiKeyId, OrgId};
-use crate::model::api_keys::{ApiKey, ApiKeyView, CreateApiKey, CreatedApiKey, new_key};
+use crate::ids::{ApiKeyId, OrgId, UserId};
+use crate::model::api_keys::{ApiKey, ApiKeyView, CreateApiKey, CreatedApiKey, new_key, unusable_because};
 use crate::model::caller::Caller;
-use crate::model::users::MemberStatus;
+use crate::model::users::{Member, MemberStatus};
 use crate::operations::users::get_member;
 use crate::pagination::{ListPage, PageRequest};
 use crate::permissions::{Permission, PermissionSet};
@@ -56,11 +58,31 @@ pub async fn create_api_key(store: &Store, caller: &Caller, input: CreateApiKey)
     })
 }
 
+/// The organization's keys, each with whether it can be used now (its member and the
+/// member who minted it are read in one BatchGetItem per page).
 pub async fn list_api_keys(store: &Store, caller: &Caller, page: &PageRequest) -> ApiResult<ListPage<ApiKeyView>> {
     caller.require(Permission::ApiKeysManage)?;
     let result = store::api_keys::list(store, caller.org(), page.limit, page.after.as_ref()).await?;
+    let people: Vec<UserId> = result
+        .items
+        .iter()
+        .flat_map(|key| [key.user_id.clone(), key.created_by.clone()])
+        .collect();
+    let members: HashMap<UserId, Member> = store::members::get_many(store, caller.org(), &people)
+        .await?
+        .into_iter()
+        .map(|member| (member.user_id.clone(), member))
+        .collect();
+    let data = result
+        .items
+        .iter()
+        .map(|key| {
+            let reason = unusable_because(key, members.get(&key.user_id), members.get(&key.created_by));
+            ApiKeyView::with_reason(key, reason)
+        })
+        .collect();
     Ok(ListPage {
-        data: result.items.iter().map(ApiKeyView::of).collect(),
+        data,
         next_cursor: page.next_cursor(result.next),
     })
 }

@@ -3,9 +3,8 @@
 //! roles document together). See `docs/authorization.md`.
 
 use crate::error::{ApiError, ApiResult};
-use crate::model::api_keys::{self, ApiKey};
+use crate::model::api_keys::{self, ApiKey, unusable_because};
 use crate::model::caller::{Actor, Caller};
-use crate::model::users::MemberStatus;
 use crate::store::{self, Store};
 
 pub async fn authenticate(store: &Store, presented: Option<&str>) -> ApiResult<Caller> {
@@ -20,19 +19,30 @@ pub async fn authenticate(store: &Store, presented: Option<&str>) -> ApiResult<C
         return Err(ApiError::Unauthenticated);
     }
 
-    // Round trip 2: the member and every role definition of the organization.
-    let (member, roles) = store::members::get_with_roles(store, &key.organization_id, &key.user_id).await?;
-    let member = member.ok_or(ApiError::Unauthenticated)?;
-    if member.status != MemberStatus::Active {
+    // Round trip 2: the member, every role definition of the organization and, for a key
+    // minted by someone else, that member: offboarding the creator ends the key's use.
+    let creator_id = (key.created_by != key.user_id).then_some(&key.created_by);
+    let records = store::members::get_for_authentication(store, &key.organization_id, &key.user_id, creator_id).await?;
+    if unusable_because(&key, records.member.as_ref(), records.creator.as_ref()).is_some() {
         return Err(ApiError::Unauthenticated);
     }
+    let Some(member) = records.member else {
+        return Err(ApiError::Unauthenticated);
+    };
+    let roles = records.roles;
 
+    // A key never outranks its member, nor the member who minted it, as they are now.
     let granted = roles.permissions_of(&member.roles);
+    let creator_grants = records
+        .creator
+        .as_ref()
+        .map(|creator| roles.permissions_of(&creator.roles));
     let permissions = key
         .permissions
         .iter()
         .copied()
         .filter(|p| granted.contains(p))
+        .filter(|p| creator_grants.as_ref().is_none_or(|creator| creator.contains(p)))
         .collect();
     Ok(Caller {
         actor: Actor {

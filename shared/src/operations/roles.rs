@@ -90,6 +90,7 @@ async fn commit_roles_change(
     role: &RoleId,
     summary: serde_json::Value,
 ) -> ApiResult<()> {
+    store::roles::check_document_fits(caller.org(), document)?;
     let mut transaction = Transaction::new();
     store::roles::put_document(&mut transaction, caller.org(), document)?;
     store::audit::record(&mut transaction, &caller.actor, action, "role", role.as_str(), summary)?;

@@ -39,6 +39,8 @@ pub fn org_partition(org: &OrgId) -> String {
 pub const ORG_PROFILE: &str = "ORG";
 pub const ROLES_DOCUMENT: &str = "ROLES";
 pub const MEMBER_PREFIX: &str = "MEMBER#";
+/// How many active members hold the admin role; never below one.
+pub const ADMIN_COUNT: &str = "ADMINS";
 
 pub fn member_sort_key(user: &UserId) -> String {
     format!("{MEMBER_PREFIX}{user}")

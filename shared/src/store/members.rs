@@ -64,22 +64,58 @@ pub async fn get(store: &Store, org: &OrgId, user: &UserId) -> ApiResult<Option<
     store.get(member_key(org, user)).await
 }
 
-/// The member and the organization's roles document in one BatchGetItem (authorization).
-pub async fn get_with_roles(store: &Store, org: &OrgId, user: &UserId) -> ApiResult<(Option<Member>, RolesDocument)> {
-    let member_key = member_key(org, user);
-    let roles_key = super::roles::document_key(org);
-    let mut found = store.get_many(vec![member_key, roles_key]).await?;
+/// What authentication reads in its second round trip.
+pub struct AuthenticationRecords {
+    pub member: Option<Member>,
+    pub roles: RolesDocument,
+    /// The member who minted the key, when it is someone else.
+    pub creator: Option<Member>,
+}
+
+/// The key's member, the organization's roles document and, for a key minted by another
+/// member, that member too: one BatchGetItem (authorization).
+pub async fn get_for_authentication(
+    store: &Store,
+    org: &OrgId,
+    user: &UserId,
+    creator: Option<&UserId>,
+) -> ApiResult<AuthenticationRecords> {
+    let mut wanted = vec![member_key(org, user), super::roles::document_key(org)];
+    wanted.extend(creator.map(|creator| member_key(org, creator)));
+    let mut found = store.get_many(wanted).await?;
     let partition = keys::org_partition(org);
-    let member = found
-        .remove(&(partition.clone(), keys::member_sort_key(user)))
-        .map(from_item)
-        .transpose()?;
+    let mut take_member = |user: &UserId| -> ApiResult<Option<Member>> {
+        found
+            .remove(&(partition.clone(), keys::member_sort_key(user)))
+            .map(from_item)
+            .transpose()
+    };
+    let member = take_member(user)?;
+    let creator = creator.map(&mut take_member).transpose()?.flatten();
     let roles = found
-        .remove(&(partition, keys::ROLES_DOCUMENT.to_string()))
+        .remove(&(partition.clone(), keys::ROLES_DOCUMENT.to_string()))
         .map(from_item)
         .transpose()?
         .unwrap_or_default();
-    Ok((member, roles))
+    Ok(AuthenticationRecords { member, roles, creator })
+}
+
+/// Several members of one organization by id (BatchGetItem, 100 keys per call); those
+/// that do not exist are left out.
+pub async fn get_many(store: &Store, org: &OrgId, users: &[UserId]) -> ApiResult<Vec<Member>> {
+    let mut unique: Vec<&UserId> = users.iter().collect();
+    unique.sort();
+    unique.dedup();
+    let mut members = Vec::with_capacity(unique.len());
+    for chunk in unique.chunks(100) {
+        let found = store
+            .get_many(chunk.iter().map(|user| member_key(org, user)).collect())
+            .await?;
+        for item in found.into_values() {
+            members.push(from_item(item)?);
+        }
+    }
+    Ok(members)
 }
 
 /// A new member and its email marker; the email must be free in the organization.
@@ -88,7 +124,30 @@ pub fn put_new(transaction: &mut Transaction, member: &Member) -> ApiResult<()> 
         member_item(member)?,
         ApiError::conflict("this user is already a member of the organization"),
     )?;
-    put_email_marker(transaction, member)
+    put_email_marker(transaction, member)?;
+    count_admins(transaction, &member.organization_id, false, member.is_active_admin())
+}
+
+/// Keeps `ORG#<org> / ADMINS` equal to the number of active admins, in the transaction
+/// of every member write; a write that would take it to zero fails its condition, so
+/// two concurrent demotions of the last two admins cannot both commit.
+fn count_admins(transaction: &mut Transaction, org: &OrgId, was_admin: bool, is_admin: bool) -> ApiResult<()> {
+    let key = keys::key(keys::org_partition(org), keys::ADMIN_COUNT);
+    match (was_admin, is_admin) {
+        (false, true) => transaction.add_to_counter(key, "count", 1, None),
+        (true, false) => transaction.add_to_counter(
+            key,
+            "count",
+            -1,
+            Some((
+                1,
+                ApiError::conflict(
+                    "this change would leave the organization with no active admin; give another member the admin role first",
+                ),
+            )),
+        ),
+        _ => Ok(()),
+    }
 }
 
 /// Replaces a member read at `before.version`, moving the email marker if the email
@@ -110,7 +169,12 @@ pub fn put_updated(transaction: &mut Transaction, before: &Member, after: &Membe
     if holds && (!was_holding || email_moved) {
         put_email_marker(transaction, after)?;
     }
-    Ok(())
+    count_admins(
+        transaction,
+        &after.organization_id,
+        before.is_active_admin(),
+        after.is_active_admin(),
+    )
 }
 
 pub async fn list(

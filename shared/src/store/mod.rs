@@ -110,6 +110,32 @@ impl Store {
     }
 }
 
+/// DynamoDB refuses an item over 400 KB (names and values, UTF-8 bytes).
+pub const MAX_ITEM_BYTES: usize = 400 * 1024;
+
+/// An upper bound of an item's size as DynamoDB counts it, so a write that would be refused
+/// is answered with a clear error before it is sent.
+pub fn item_size(item: &Item) -> usize {
+    item.iter()
+        .map(|(name, value)| name.len() + attribute_size(value))
+        .sum()
+}
+
+fn attribute_size(value: &AttributeValue) -> usize {
+    match value {
+        AttributeValue::S(text) => text.len(),
+        // At most one byte per two digits plus one; the text length bounds it.
+        AttributeValue::N(number) => number.len() + 1,
+        AttributeValue::B(bytes) => bytes.as_ref().len(),
+        AttributeValue::Ss(texts) => texts.iter().map(String::len).sum(),
+        AttributeValue::Ns(numbers) => numbers.iter().map(|n| n.len() + 1).sum(),
+        AttributeValue::Bs(blobs) => blobs.iter().map(|b| b.as_ref().len()).sum(),
+        AttributeValue::L(values) => 3 + values.iter().map(|v| 1 + attribute_size(v)).sum::<usize>(),
+        AttributeValue::M(map) => 3 + map.iter().map(|(k, v)| k.len() + 1 + attribute_size(v)).sum::<usize>(),
+        _ => 1,
+    }
+}
+
 pub(crate) fn to_item<T: serde::Serialize>(record: &T) -> ApiResult<Item> {
     Ok(serde_dynamo::to_item(record)?)
 }

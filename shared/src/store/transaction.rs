@@ -7,9 +7,9 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
 
-use super::{Item, Store};
+use super::{Item, MAX_ITEM_BYTES, Store, item_size};
 use crate::error::{ApiError, ApiResult};
 
 /// DynamoDB's limit on the items of one transaction.
@@ -79,6 +79,12 @@ impl Transaction {
     }
 
     pub fn put(&mut self, item: Item, condition: Option<Condition>, on_failure: Option<ApiError>) -> ApiResult<()> {
+        if item_size(&item) > MAX_ITEM_BYTES {
+            return Err(ApiError::validation(
+                "body",
+                "this change would make a record larger than the 400 KB one record can hold; shorten its text",
+            ));
+        }
         let mut put = Put::builder().table_name("").set_item(Some(item));
         if let Some(condition) = condition {
             put = put
@@ -106,6 +112,34 @@ impl Transaction {
         }
         let delete = delete.build().map_err(ApiError::internal)?;
         self.push(TransactWriteItem::builder().delete(delete).build(), on_failure);
+        Ok(())
+    }
+
+    /// Adds `delta` to a numeric attribute (created at `delta` if absent). With
+    /// `at_least_after`, the write is conditioned on the result staying at or above it,
+    /// so concurrent decrements can never take a counter below its floor.
+    pub fn add_to_counter(
+        &mut self,
+        key: Item,
+        attribute: &str,
+        delta: i64,
+        at_least_after: Option<(i64, ApiError)>,
+    ) -> ApiResult<()> {
+        let mut update = Update::builder()
+            .table_name("")
+            .set_key(Some(key))
+            .update_expression("ADD #counter :delta")
+            .expression_attribute_names("#counter", attribute)
+            .expression_attribute_values(":delta", AttributeValue::N(delta.to_string()));
+        let mut on_failure = None;
+        if let Some((floor, error)) = at_least_after {
+            update = update
+                .condition_expression("#counter >= :needed")
+                .expression_attribute_values(":needed", AttributeValue::N((floor - delta).to_string()));
+            on_failure = Some(error);
+        }
+        let update = update.build().map_err(ApiError::internal)?;
+        self.push(TransactWriteItem::builder().update(update).build(), on_failure);
         Ok(())
     }
 
@@ -160,6 +194,9 @@ fn with_table(write: TransactWriteItem, table: &str) -> TransactWriteItem {
     }
     if let Some(delete) = write.delete.as_mut() {
         delete.table_name = table.to_string();
+    }
+    if let Some(update) = write.update.as_mut() {
+        update.table_name = table.to_string();
     }
     if let Some(check) = write.condition_check.as_mut() {
         check.table_name = table.to_string();

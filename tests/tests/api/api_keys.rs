@@ -1,5 +1,5 @@
-use integration_tests::TestApi;
-use serde_json::json;
+use integration_tests::{TestApi, TestOrg};
+use serde_json::{Value, json};
 
 #[tokio::test]
 async fn a_key_is_shown_once_then_listed_without_its_secret_and_can_be_revoked() {
@@ -134,4 +134,117 @@ async fn a_key_cannot_be_issued_to_a_suspended_member_or_a_stranger() {
     )
     .await
     .expect_error(404, "not_found");
+}
+
+/// A developer mints a key for a peer (a viewer); returns (developer id, developer key,
+/// peer id, the key minted for the peer).
+async fn key_minted_for_a_peer(api: &TestApi, org: &TestOrg) -> (String, String, String, String) {
+    let (developer, developer_key) = api.member_with_key(org, "dev@utility.example", &["developer"]).await;
+    let peer = api.create_user(org, "peer@utility.example", "Peer").await;
+    let minted = api
+        .post(
+            "/api-keys",
+            &developer_key,
+            json!({ "name": "minted for peer", "userId": peer }),
+        )
+        .await
+        .expect(201);
+    assert_eq!(minted["createdBy"], developer.as_str());
+    let secret = minted["secret"].as_str().unwrap().to_string();
+    api.get("/users/me", &secret).await.expect(200);
+    (developer, developer_key, peer, secret)
+}
+
+async fn listed_key(api: &TestApi, org: &TestOrg, user: &str) -> Value {
+    let keys = api.get("/api-keys?limit=100", &org.admin_key).await.expect(200);
+    keys["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|key| key["userId"] == user)
+        .cloned()
+        .expect("the key is listed")
+}
+
+#[tokio::test]
+async fn a_key_stops_working_when_its_creator_is_deleted() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    let (developer, developer_key, peer, minted) = key_minted_for_a_peer(&api, &org).await;
+
+    api.delete(&format!("/users/{developer}"), &org.admin_key)
+        .await
+        .expect(200);
+
+    api.get("/users/me", &developer_key)
+        .await
+        .expect_error(401, "unauthenticated");
+    api.get("/users/me", &minted).await.expect_error(401, "unauthenticated");
+    api.post("/api-keys", &minted, json!({ "name": "escape hatch" }))
+        .await
+        .expect_error(401, "unauthenticated");
+    let listed = listed_key(&api, &org, &peer).await;
+    assert_eq!(listed["status"], "inactive");
+    assert!(listed["inactiveReason"].as_str().unwrap().contains(&developer));
+    let developer_own = listed_key(&api, &org, &developer).await;
+    assert_eq!(developer_own["status"], "inactive");
+    assert!(developer_own["inactiveReason"].as_str().unwrap().contains("deleted"));
+
+    // The peer keeps their own access: the admin can mint them a new key.
+    let fresh = api
+        .post("/api-keys", &org.admin_key, json!({ "name": "fresh", "userId": peer }))
+        .await
+        .expect(201);
+    api.get("/users/me", fresh["secret"].as_str().unwrap())
+        .await
+        .expect(200);
+}
+
+#[tokio::test]
+async fn a_key_follows_its_creator_suspension_and_demotion() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    let (developer, _, peer, minted) = key_minted_for_a_peer(&api, &org).await;
+    let developer_path = format!("/users/{developer}");
+
+    api.patch(&developer_path, &org.admin_key, json!({ "status": "suspended" }))
+        .await
+        .expect(200);
+    api.get("/users/me", &minted).await.expect_error(401, "unauthenticated");
+    assert_eq!(listed_key(&api, &org, &peer).await["status"], "inactive");
+
+    api.patch(&developer_path, &org.admin_key, json!({ "status": "active" }))
+        .await
+        .expect(200);
+    api.get("/users/me", &minted).await.expect(200);
+    assert_eq!(listed_key(&api, &org, &peer).await["status"], "active");
+
+    // The peer is promoted to developer, but the key never outranks its creator now:
+    // demote the creator to viewer and the key loses users:write.
+    api.patch(
+        &format!("/users/{peer}"),
+        &org.admin_key,
+        json!({ "roles": ["developer"] }),
+    )
+    .await
+    .expect(200);
+    let allowed = |body: Value| body["allowed"].as_bool().unwrap();
+    assert!(allowed(
+        api.get("/users/me/check-access?permission=users:write", &minted)
+            .await
+            .expect(200)
+    ));
+    api.patch(&developer_path, &org.admin_key, json!({ "roles": ["viewer"] }))
+        .await
+        .expect(200);
+    assert!(!allowed(
+        api.get("/users/me/check-access?permission=users:write", &minted)
+            .await
+            .expect(200)
+    ));
+    assert!(allowed(
+        api.get("/users/me/check-access?permission=users:read", &minted)
+            .await
+            .expect(200)
+    ));
 }

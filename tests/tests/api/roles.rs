@@ -221,3 +221,41 @@ async fn a_role_being_assigned_while_it_is_deleted_is_never_left_held_and_delete
         }
     }
 }
+
+#[tokio::test]
+async fn custom_roles_are_bounded_in_bytes_with_a_clear_conflict_not_a_500() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    let description = "🔥".repeat(1000);
+    let mut refused = None;
+    for index in 0..100 {
+        let name = format!("{index:02}{}", "🛡".repeat(97));
+        let response = api
+            .post(
+                "/roles",
+                &org.admin_key,
+                json!({ "name": name, "description": description, "permissions": ["users:read"] }),
+            )
+            .await;
+        match response.status {
+            201 => continue,
+            _ => {
+                refused = Some((index, response.expect_error(409, "conflict")));
+                break;
+            }
+        }
+    }
+    let (index, body) = refused.expect("100 roles of 4 KB each exceed what one organization may store");
+    assert!(index > 50, "refused too early, at role {index}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("KB"));
+
+    // The organization still works: roles list, users are created, a role can be deleted.
+    let roles = api.get("/roles?limit=100", &org.admin_key).await.expect(200);
+    assert_eq!(roles["data"].as_array().unwrap().len(), 4 + index);
+    api.create_user(&org, "still@utility.example", "Still Works").await;
+    let last = roles["data"].as_array().unwrap().last().unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    api.delete(&format!("/roles/{last}"), &org.admin_key).await.expect(200);
+}

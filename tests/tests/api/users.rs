@@ -449,3 +449,90 @@ async fn one_account_in_two_organizations_sees_both_and_acts_in_one_per_key() {
             .all(|u| u["id"] != other.admin_id.as_str())
     );
 }
+
+#[tokio::test]
+async fn the_last_active_admin_can_not_be_demoted_suspended_or_deleted() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    let me = format!("/users/{}", org.admin_id);
+    let refused = api
+        .patch(&me, &org.admin_key, json!({ "roles": ["viewer"] }))
+        .await
+        .expect_error(409, "conflict");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no active admin")
+    );
+    assert_eq!(
+        api.get(&me, &org.admin_key).await.expect(200)["roles"],
+        json!(["admin"])
+    );
+
+    // Two more admins, with keys of their own (a key minted by someone else ends with its
+    // creator's access). While others remain, admins may be demoted, suspended, deleted.
+    let (second, second_key) = api
+        .member_with_own_key(&org, "second@utility.example", &["admin"])
+        .await;
+    let (third, third_key) = api.member_with_own_key(&org, "third@utility.example", &["admin"]).await;
+    api.patch(&me, &second_key, json!({ "roles": ["auditor", "developer"] }))
+        .await
+        .expect(200);
+    let second_path = format!("/users/{second}");
+    api.patch(&second_path, &third_key, json!({ "status": "suspended" }))
+        .await
+        .expect(200);
+
+    // The demoted member no longer acts as an admin.
+    api.post("/roles", &org.admin_key, json!({ "name": "r", "permissions": [] }))
+        .await
+        .expect_error(403, "forbidden");
+
+    // Third is the last active admin: no demotion, and no way to suspend or delete it
+    // (nobody else may manage an admin, and it may not remove itself).
+    let third_path = format!("/users/{third}");
+    api.patch(&third_path, &third_key, json!({ "roles": ["viewer"] }))
+        .await
+        .expect_error(409, "conflict");
+    // Reactivating the suspended admin makes the demotion possible again.
+    api.patch(&second_path, &third_key, json!({ "status": "active" }))
+        .await
+        .expect(200);
+    api.delete(&third_path, &second_key).await.expect(200);
+    api.patch(&second_path, &second_key, json!({ "roles": ["developer"] }))
+        .await
+        .expect_error(409, "conflict");
+    let admins = api.get("/users?role=admin", &second_key).await.expect(200);
+    assert_eq!(admins["data"].as_array().unwrap().len(), 1);
+    assert_eq!(admins["data"][0]["id"], second.as_str());
+}
+
+#[tokio::test]
+async fn concurrent_demotions_of_the_last_two_admins_leave_one() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    let (second, second_key) = api
+        .member_with_own_key(&org, "second@utility.example", &["admin"])
+        .await;
+    let (first_path, second_path) = (format!("/users/{}", org.admin_id), format!("/users/{second}"));
+    let demote_first = api.patch(&first_path, &second_key, json!({ "roles": ["viewer"] }));
+    let demote_second = api.patch(&second_path, &org.admin_key, json!({ "roles": ["viewer"] }));
+    let (first, other) = futures::join!(demote_first, demote_second);
+    let statuses = [first.status, other.status];
+    assert_eq!(
+        statuses.iter().filter(|status| **status == 200).count(),
+        1,
+        "{statuses:?}: {} / {}",
+        first.body,
+        other.body
+    );
+    assert!(statuses.contains(&409));
+    let admin_key = if first.status == 200 {
+        &second_key
+    } else {
+        &org.admin_key
+    };
+    let admins = api.get("/users?role=admin", admin_key).await.expect(200);
+    assert_eq!(admins["data"].as_array().unwrap().len(), 1);
+}
