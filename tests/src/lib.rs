@@ -2,10 +2,11 @@
 //! calls the API the way API Gateway does, with an HTTP API (v2) event through the real
 //! handler of the function the route table names.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use aws_config::BehaviorVersion;
+use aws_sdk_dynamodb::operation::query::QueryInput;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
@@ -19,17 +20,24 @@ use raptor_shared::routes::{self, Function};
 use raptor_shared::store::{Store, table};
 use serde_json::{Value, json};
 
-/// Counts DynamoDB operations (one per API call, retries included once).
+/// Counts DynamoDB operations (one per API call, retries included once), and keeps the
+/// `Limit` of every Query, so a test can tell a bounded read from a whole-partition one.
 #[derive(Debug, Clone, Default)]
-pub struct CallCounter(Arc<AtomicUsize>);
+pub struct CallCounter(Arc<AtomicUsize>, Arc<Mutex<Vec<Option<i32>>>>);
 
 impl CallCounter {
     pub fn count(&self) -> usize {
         self.0.load(Ordering::SeqCst)
     }
 
+    /// The `Limit` of each Query since the last reset, in order.
+    pub fn query_limits(&self) -> Vec<Option<i32>> {
+        self.1.lock().expect("query log").clone()
+    }
+
     pub fn reset(&self) {
         self.0.store(0, Ordering::SeqCst);
+        self.1.lock().expect("query log").clear();
     }
 }
 
@@ -40,10 +48,13 @@ impl Intercept for CallCounter {
 
     fn read_before_execution(
         &self,
-        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        context: &BeforeSerializationInterceptorContextRef<'_>,
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         self.0.fetch_add(1, Ordering::SeqCst);
+        if let Some(query) = context.input().downcast_ref::<QueryInput>() {
+            self.1.lock().expect("query log").push(query.limit);
+        }
         Ok(())
     }
 }

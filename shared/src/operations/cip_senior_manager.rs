@@ -20,10 +20,9 @@ use crate::validation;
 /// Who was designated on `as_of` (today by default), with their name and email.
 pub async fn current(store: &Store, caller: &Caller, as_of: Option<Date>) -> ApiResult<CsmAssignmentView> {
     caller.require(Permission::CipRead)?;
-    let history = store::cip_senior_manager::history(store, caller.org()).await?;
     let found = match as_of {
-        Some(date) => history.iter().rev().find(|assignment| assignment.in_force_on(date)),
-        None => history.last().filter(|assignment| assignment.end_date.is_none()),
+        Some(date) => store::cip_senior_manager::in_force_on(store, caller.org(), date).await?,
+        None => store::cip_senior_manager::current(store, caller.org()).await?,
     };
     let Some(assignment) = found else {
         return Err(ApiError::NotFound {
@@ -33,7 +32,7 @@ pub async fn current(store: &Store, caller: &Caller, as_of: Option<Date>) -> Api
             },
         });
     };
-    let mut view = CsmAssignmentView::of(assignment);
+    let mut view = CsmAssignmentView::of(&assignment);
     // The designee's record is kept even after deletion, so the name is always there.
     if let Some(member) = store::members::get(store, caller.org(), &assignment.user_id).await? {
         view.user_display_name = Some(member.display_name);
@@ -79,8 +78,8 @@ pub async fn designate(store: &Store, caller: &Caller, input: Designate) -> ApiR
         )));
     }
 
-    let history = store::cip_senior_manager::history(store, caller.org()).await?;
-    let previous = history.last().filter(|assignment| assignment.end_date.is_none());
+    let current = store::cip_senior_manager::current(store, caller.org()).await?;
+    let previous = current.as_ref();
     let now = Timestamp::now();
     let designated = CsmAssignment {
         id: CsmAssignmentId::new(),
@@ -149,16 +148,13 @@ pub async fn correct(
             "the designated user cannot be changed; designate the new CIP Senior Manager with POST /cip-senior-manager-assignments",
         ));
     }
-    let history = store::cip_senior_manager::history(store, caller.org()).await?;
-    let position = history
-        .iter()
-        .position(|assignment| &assignment.id == id)
+    let before = &store::cip_senior_manager::get(store, caller.org(), id)
+        .await?
         .ok_or(ApiError::NotFound {
             resource: "CIP Senior Manager assignment",
         })?;
-    let before = &history[position];
-    let earlier = position.checked_sub(1).map(|index| &history[index]);
-    let later = history.get(position + 1);
+    let (earlier, later) = store::cip_senior_manager::neighbours(store, before).await?;
+    let (earlier, later) = (earlier.as_ref(), later.as_ref());
 
     let now = Timestamp::now();
     let mut after = before.clone();

@@ -1,18 +1,21 @@
 //! CIP Senior Manager assignments: `ORG#<org> / CSM#<csm id>` (creation order, which the
-//! domain keeps equal to effective-date order), and the `ORG#<org> / CSM_CURRENT` pointer
-//! that every designation is conditioned on.
+//! domain keeps equal to effective-date order), with GSI1 `ORG#<org>#CSM / <effective
+//! date>#<csm id>` for "in force on date D", and the `ORG#<org> / CSM_CURRENT` pointer that
+//! every designation is conditioned on. Every read is bounded: a history of any length
+//! costs the same.
 
 use std::collections::BTreeMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::keys;
+use super::keys::{self, GSI1, GSI1PK, GSI1SK};
 use super::query::{QuerySpec, SortRange};
 use super::transaction::Condition;
-use super::{Item, Page, Store, Transaction, from_item, to_item};
+use super::{Item, Page, Store, Transaction, to_item};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{CsmAssignmentId, OrgId, UserId};
 use crate::model::cip_senior_manager::CsmAssignment;
+use crate::time::Date;
 
 fn assignment_key(org: &OrgId, id: &CsmAssignmentId) -> Item {
     keys::key(keys::org_partition(org), keys::csm_assignment_sort_key(id))
@@ -25,6 +28,14 @@ fn current_pointer_key(org: &OrgId) -> Item {
 fn assignment_item(assignment: &CsmAssignment) -> ApiResult<Item> {
     let mut item = to_item(assignment)?;
     item.extend(assignment_key(&assignment.organization_id, &assignment.id));
+    item.insert(
+        GSI1PK.into(),
+        AttributeValue::S(keys::csm_by_date_partition(&assignment.organization_id)),
+    );
+    item.insert(
+        GSI1SK.into(),
+        AttributeValue::S(format!("{}#{}", assignment.effective_date, assignment.id)),
+    );
     Ok(item)
 }
 
@@ -35,6 +46,12 @@ fn history_spec(org: &OrgId) -> QuerySpec {
     )
 }
 
+/// The first assignment of a query other than `except`: a query bounded to two items.
+async fn first_other(store: &Store, spec: &QuerySpec, except: &CsmAssignmentId) -> ApiResult<Option<CsmAssignment>> {
+    let page: Page<CsmAssignment> = store.query_records(spec, 2, None).await?;
+    Ok(page.items.into_iter().find(|assignment| &assignment.id != except))
+}
+
 fn concurrent_designation() -> ApiError {
     ApiError::conflict("the CIP Senior Manager designation was changed by a concurrent request; retry")
 }
@@ -43,15 +60,61 @@ pub async fn get(store: &Store, org: &OrgId, id: &CsmAssignmentId) -> ApiResult<
     store.get(assignment_key(org, id)).await
 }
 
-/// The whole history, oldest first. A designation changes a few times a decade, so this
-/// stays small.
-pub async fn history(store: &Store, org: &OrgId) -> ApiResult<Vec<CsmAssignment>> {
-    store
-        .query_all(&history_spec(org))
-        .await?
+/// The current designation: the pointer, then the assignment it names (both consistent).
+pub async fn current(store: &Store, org: &OrgId) -> ApiResult<Option<CsmAssignment>> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Pointer {
+        assignment_id: CsmAssignmentId,
+    }
+    let Some(pointer) = store.get::<Pointer>(current_pointer_key(org)).await? else {
+        return Ok(None);
+    };
+    get(store, org, &pointer.assignment_id).await
+}
+
+/// The designation in force on `date`: the one with the latest effective date on or before
+/// it (GSI1, newest first, two items at most), if it had not ended by then.
+pub async fn in_force_on(store: &Store, org: &OrgId, date: Date) -> ApiResult<Option<CsmAssignment>> {
+    let spec = QuerySpec::index(
+        GSI1,
+        GSI1PK,
+        GSI1SK,
+        keys::csm_by_date_partition(org),
+        // `#` sorts below every id character, `~` above: the whole day `date` is included.
+        SortRange::Between("0".into(), format!("{date}#~")),
+    )
+    .newest_first();
+    let page: Page<CsmAssignment> = store.query_records(&spec, 1, None).await?;
+    Ok(page
+        .items
         .into_iter()
-        .map(from_item)
-        .collect()
+        .next()
+        .filter(|assignment| assignment.in_force_on(date)))
+}
+
+/// The designations just before and just after `assignment` (creation order is
+/// effective-date order): two queries of at most two items, strongly consistent.
+pub async fn neighbours(
+    store: &Store,
+    assignment: &CsmAssignment,
+) -> ApiResult<(Option<CsmAssignment>, Option<CsmAssignment>)> {
+    let org = &assignment.organization_id;
+    let own = keys::csm_assignment_sort_key(&assignment.id);
+    let partition = keys::org_partition(org);
+    let before = QuerySpec::table(
+        partition.clone(),
+        SortRange::Between(keys::CSM_ASSIGNMENT_PREFIX.into(), own.clone()),
+    )
+    .newest_first();
+    let after = QuerySpec::table(
+        partition,
+        SortRange::Between(own, format!("{}~", keys::CSM_ASSIGNMENT_PREFIX)),
+    );
+    Ok((
+        first_other(store, &before, &assignment.id).await?,
+        first_other(store, &after, &assignment.id).await?,
+    ))
 }
 
 /// The history page by page, newest first.

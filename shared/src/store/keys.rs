@@ -89,6 +89,11 @@ pub const CSM_ASSIGNMENT_PREFIX: &str = "CSM#";
 /// conditioned on it, so there is never more than one current designation.
 pub const CSM_CURRENT: &str = "CSM_CURRENT";
 
+/// GSI1 partition of an organization's CIP Senior Manager assignments, by effective date.
+pub fn csm_by_date_partition(org: &OrgId) -> String {
+    format!("ORG#{org}#CSM")
+}
+
 pub fn csm_assignment_sort_key(id: &CsmAssignmentId) -> String {
     format!("{CSM_ASSIGNMENT_PREFIX}{id}")
 }

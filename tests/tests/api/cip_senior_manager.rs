@@ -503,3 +503,97 @@ async fn a_date_with_a_signed_year_is_refused_and_the_history_stays_readable() {
     );
     api.get(&format!("{PATH}/current"), &org.admin_key).await.expect(200);
 }
+
+#[tokio::test]
+async fn current_as_of_and_corrections_read_a_bounded_slice_of_a_long_history() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    let mut ids = Vec::new();
+    for year in 2000..2015 {
+        let user = api
+            .create_user(&org, &format!("csm{year}@utility.example"), &format!("CSM {year}"))
+            .await;
+        ids.push(
+            designate(&api, &org, &user, &format!("{year}-03-01")).await["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    let bounded = |what: &str| {
+        let limits = api.dynamo_calls.query_limits();
+        assert!(
+            limits.iter().all(|limit| limit.is_some_and(|limit| limit <= 3)),
+            "{what} read more than a bounded slice: {limits:?}"
+        );
+        api.dynamo_calls.count()
+    };
+
+    api.dynamo_calls.reset();
+    let current = api.get(&format!("{PATH}/current"), &org.admin_key).await.expect(200);
+    assert_eq!(current["id"], ids[14].as_str());
+    assert_eq!(bounded("current"), 5, "auth (2) + pointer + assignment + designee");
+
+    api.dynamo_calls.reset();
+    let then = api
+        .get(&format!("{PATH}/current?asOf=2007-02-28"), &org.admin_key)
+        .await
+        .expect(200);
+    assert_eq!(then["id"], ids[6].as_str());
+    assert_eq!(then["effectiveDate"], "2006-03-01");
+    assert_eq!(bounded("asOf"), 4, "auth (2) + one GSI query + designee");
+    let first_day = api
+        .get(&format!("{PATH}/current?asOf=2007-03-01"), &org.admin_key)
+        .await
+        .expect(200);
+    assert_eq!(first_day["id"], ids[7].as_str());
+    api.get(&format!("{PATH}/current?asOf=1999-12-31"), &org.admin_key)
+        .await
+        .expect_error(404, "not_found");
+
+    api.dynamo_calls.reset();
+    let corrected = api
+        .patch(
+            &format!("{PATH}/{}", ids[7]),
+            &org.admin_key,
+            json!({ "effectiveDate": "2007-01-15" }),
+        )
+        .await
+        .expect(200);
+    assert_eq!(corrected["effectiveDate"], "2007-01-15");
+    assert_eq!(
+        bounded("a correction"),
+        6,
+        "auth (2) + assignment + two neighbour queries + write"
+    );
+    let earlier = api.get(&format!("{PATH}/{}", ids[6]), &org.admin_key).await.expect(200);
+    assert_eq!(earlier["endDate"], "2007-01-14");
+    assert_eq!(
+        designee_on(&api, &org, "2007-02-28").await,
+        current_designee_of(&api, &org, &ids[7]).await
+    );
+
+    // The neighbours still bound a correction.
+    api.patch(
+        &format!("{PATH}/{}", ids[7]),
+        &org.admin_key,
+        json!({ "effectiveDate": "2008-03-01" }),
+    )
+    .await
+    .expect_error(409, "conflict");
+    api.patch(
+        &format!("{PATH}/{}", ids[7]),
+        &org.admin_key,
+        json!({ "effectiveDate": "2006-03-01" }),
+    )
+    .await
+    .expect_error(409, "conflict");
+}
+
+async fn current_designee_of(api: &TestApi, org: &TestOrg, assignment: &str) -> Option<String> {
+    let body = api
+        .get(&format!("{PATH}/{assignment}"), &org.admin_key)
+        .await
+        .expect(200);
+    body["userId"].as_str().map(str::to_string)
+}
