@@ -21,7 +21,12 @@ fn invalid_cursor() -> ApiError {
 }
 
 /// Filtered queries read this many items per round trip, so a sparse filter costs fewer calls.
-const FILTERED_READ_SIZE: i32 = 200;
+const FILTERED_READ_SIZE: i32 = 100;
+
+/// A filtered page stops after this many reads (400 items examined) even if it found fewer
+/// than `limit` matches, and returns a cursor from where it stopped: one request never
+/// reads a whole partition, however sparse the filter.
+pub const MAX_FILTERED_READS: usize = 4;
 
 #[derive(Debug, Clone)]
 pub struct QuerySpec {
@@ -158,6 +163,7 @@ impl Store {
             None => None,
         };
         let mut items: Vec<Item> = Vec::with_capacity(limit + 1);
+        let mut reads = 0;
         loop {
             let wanted = limit + 1 - items.len();
             let read_size = if spec.filter.is_some() {
@@ -166,6 +172,7 @@ impl Store {
                 i32::try_from(wanted).unwrap_or(FILTERED_READ_SIZE)
             };
             let output = self.query_once(spec, read_size, start_key.take()).await?;
+            reads += 1;
             items.extend(output.0);
             if items.len() > limit {
                 items.truncate(limit);
@@ -173,6 +180,11 @@ impl Store {
                 return Ok(Page { items, next });
             }
             match output.1 {
+                // The read budget is spent: a shorter page, and a cursor from where it stopped.
+                Some(last_evaluated) if spec.filter.is_some() && reads >= MAX_FILTERED_READS => {
+                    let next = Some(position_of(spec, &last_evaluated));
+                    return Ok(Page { items, next });
+                }
                 Some(last_evaluated) => start_key = Some(last_evaluated),
                 None => return Ok(Page { items, next: None }),
             }

@@ -536,3 +536,62 @@ async fn concurrent_demotions_of_the_last_two_admins_leave_one() {
     let admins = api.get("/users?role=admin", admin_key).await.expect(200);
     assert_eq!(admins["data"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_sparse_filter_reads_a_bounded_slice_per_request_and_pages_on_with_a_cursor() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    // Arrange: 450 viewers written straight through the store (faster than 450 requests),
+    // then one auditor, the only match of `role=auditor`, at the end of the partition.
+    let template = raptor_shared::operations::users::get_member(api.store(), &org.id, &org.admin_id)
+        .await
+        .unwrap();
+    let viewer = vec![raptor_shared::model::roles::RoleRef::System(
+        raptor_shared::model::roles::SystemRole::Viewer,
+    )];
+    for batch in 0..9 {
+        let mut transaction = raptor_shared::store::Transaction::new();
+        for index in 0..50 {
+            let mut member = template.clone();
+            member.user_id = raptor_shared::ids::UserId::new();
+            member.email = format!("viewer{batch}-{index}@utility.example");
+            member.roles = viewer.clone();
+            raptor_shared::store::members::put_new(&mut transaction, &member).unwrap();
+        }
+        transaction.commit(api.store()).await.unwrap();
+    }
+    let auditor = api
+        .post(
+            "/users",
+            &org.admin_key,
+            json!({ "email": "auditor@utility.example", "displayName": "Auditor", "roles": ["auditor"] }),
+        )
+        .await
+        .expect(201);
+
+    let mut found = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut requests = 0;
+    loop {
+        let path = match &cursor {
+            Some(cursor) => format!("/users?role=auditor&limit=10&cursor={cursor}"),
+            None => "/users?role=auditor&limit=10".to_string(),
+        };
+        api.dynamo_calls.reset();
+        let page = api.get(&path, &org.admin_key).await.expect(200);
+        requests += 1;
+        assert!(
+            api.dynamo_calls.count() <= 2 + raptor_shared::store::query::MAX_FILTERED_READS,
+            "one request read {} times",
+            api.dynamo_calls.count()
+        );
+        found.extend(page["data"].as_array().unwrap().iter().map(|user| user["id"].clone()));
+        match page["nextCursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => break,
+        }
+        assert!(requests < 10, "the cursor does not advance");
+    }
+    assert_eq!(found, vec![auditor["id"].clone()]);
+    assert!(requests >= 2, "452 members cannot be examined in one bounded request");
+}
