@@ -77,11 +77,18 @@ pub fn respond(result: ApiResult<Reply>) -> Response<Body> {
     response
 }
 
-pub fn api_key(request: &Request) -> Option<&str> {
-    request
-        .headers()
-        .get(API_KEY_HEADER)
-        .and_then(|value| value.to_str().ok())
+/// The `X-API-Key` header: absent is `None` (401 later); present but not visible ASCII
+/// (a key is always ASCII) is a 400, never a failure further down.
+pub fn api_key(request: &Request) -> ApiResult<Option<&str>> {
+    match request.headers().get(API_KEY_HEADER) {
+        None => Ok(None),
+        Some(value) => value.to_str().map(Some).map_err(|_| {
+            ApiError::validation(
+                "X-API-Key",
+                "the `X-API-Key` header must be printable ASCII, as every key is",
+            )
+        }),
+    }
 }
 
 /// The request path as the client sent it, without an API Gateway stage prefix.
@@ -107,6 +114,11 @@ pub fn json_body<T: DeserializeOwned>(request: &Request) -> ApiResult<T> {
             "body",
             format!("the body must be at most {MAX_BODY_BYTES} bytes"),
         ));
+    }
+    // API Gateway base64-encodes a body that is not UTF-8 text; lambda_http decodes it to
+    // bytes, which must then be UTF-8 JSON.
+    if std::str::from_utf8(bytes).is_err() {
+        return Err(ApiError::validation("body", "the body must be JSON encoded as UTF-8"));
     }
     // serde would also accept a struct written as an array; the API speaks objects only.
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {

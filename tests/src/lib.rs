@@ -168,10 +168,19 @@ impl TestApi {
     }
 
     pub async fn call_raw(&self, method: &str, path: &str, api_key: Option<&str>, body: Option<&str>) -> TestResponse {
-        let event = api_gateway_event(method, path, api_key, body);
+        self.call_event(api_gateway_event(method, path, api_key, body)).await
+    }
+
+    /// Sends an API Gateway event as given (e.g. a base64-encoded body), to the function
+    /// the route table names for its method and path.
+    pub async fn call_event(&self, event: Value) -> TestResponse {
+        let method = event["requestContext"]["http"]["method"]
+            .as_str()
+            .unwrap_or("GET")
+            .to_string();
+        let raw_path = event["rawPath"].as_str().unwrap_or("/").to_string();
         let request = lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway v2 event");
-        let (raw_path, _) = path.split_once('?').unwrap_or((path, ""));
-        let function = routes::match_path(method, raw_path)
+        let function = routes::match_path(&method, &raw_path)
             .map(|matched| matched.route.operation.function())
             .unwrap_or(Function::Users);
         let response = self.invoke(function, request).await;

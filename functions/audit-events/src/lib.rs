@@ -19,7 +19,7 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
         return Err(ApiError::NotFound { resource: "route" });
     };
     let store = &app.store;
-    let caller = authentication::authenticate(store, http::api_key(request)).await?;
+    let caller = authentication::authenticate(store, http::api_key(request)?).await?;
     let query = route.query(request)?;
     match operation {
         AuditEventsOperation::ListAuditEvents => {

@@ -237,3 +237,36 @@ async fn names_with_bidi_overrides_or_invisible_characters_are_refused() {
     let users = api.get("/users", key).await.expect(200);
     assert_eq!(users["data"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_body_that_is_not_utf8_or_a_key_that_is_not_ascii_is_a_validation_error() {
+    use base64::Engine;
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    let user = api.create_user(&org, "utf@utility.example", "Utf").await;
+    // API Gateway base64-encodes a body that is not UTF-8 text and says so in the event.
+    let not_utf8 = base64::engine::general_purpose::STANDARD.encode([0xff, 0xfe, b'{', b'}']);
+    for (method, path) in [
+        ("POST", "/users".to_string()),
+        ("PATCH", format!("/users/{user}")),
+        ("POST", "/cip-senior-manager-assignments".to_string()),
+        ("POST", "/roles".to_string()),
+    ] {
+        let mut event = integration_tests::api_gateway_event(method, &path, Some(&org.admin_key), None);
+        event["body"] = json!(not_utf8);
+        event["isBase64Encoded"] = json!(true);
+        let error = api.call_event(event).await.expect_error(400, "validation_error");
+        assert_eq!(error["error"]["field"], "body", "{method} {path}");
+        assert!(error["error"]["message"].as_str().unwrap().contains("UTF-8"));
+    }
+    let mut event = integration_tests::api_gateway_event("GET", "/users/me", None, None);
+    event["headers"]["x-api-key"] = json!("rck_é");
+    let error = api.call_event(event).await.expect_error(400, "validation_error");
+    assert_eq!(error["error"]["field"], "X-API-Key");
+    // A well-formed base64 JSON body works, as API Gateway may also send one.
+    let mut event =
+        integration_tests::api_gateway_event("PATCH", &format!("/users/{user}"), Some(&org.admin_key), None);
+    event["body"] = json!(base64::engine::general_purpose::STANDARD.encode(r#"{"title":"Ünïcode"}"#));
+    event["isBase64Encoded"] = json!(true);
+    assert_eq!(api.call_event(event).await.expect(200)["title"], "Ünïcode");
+}
