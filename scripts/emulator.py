@@ -12,10 +12,12 @@ bind port 0 and learn the real port without racing for a free one.
 """
 
 import argparse
+import json
 import os
 import signal
 import sys
 import threading
+from urllib.parse import parse_qs
 
 from moto.moto_server.werkzeug_app import MotoRequestHandler
 from moto.server import DomainDispatcherApplication, create_backend_app
@@ -41,13 +43,53 @@ class Serialized:
         return [body]
 
 
+class OneServiceState:
+    """`/moto-api/data.json?service=ses`: moto's state dump, of one service only.
+
+    moto's own data.json walks every model instance ever created, DynamoDB items
+    included, which grows with every test; tests that read sent emails need SES only.
+    Same shape as moto's answer: {"ses": {"Message": [{...}, ...]}}.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        if environ.get("PATH_INFO") != "/moto-api/data.json" or "service" not in query:
+            return self.app(environ, start_response)
+        from moto.core.model_instances import model_data
+
+        service = query["service"][0]
+        models = model_data.get(service, {})
+        state = {service: {name: [public_fields(i) for i in models[name].instances_tracked] for name in sorted(models)}}
+        body = json.dumps(state).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+
+def public_fields(instance):
+    """The JSON-serialisable public attributes of a model, as moto's data.json lists them."""
+    fields = {}
+    for attr in dir(instance):
+        if attr.startswith("_"):
+            continue
+        try:
+            value = getattr(instance, attr)
+            json.dumps(value)
+        except (TypeError, AttributeError, ValueError):
+            continue
+        fields[attr] = value
+    return fields
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     args = parser.parse_args()
 
-    app = Serialized(DomainDispatcherApplication(create_backend_app))
+    app = Serialized(OneServiceState(DomainDispatcherApplication(create_backend_app)))
     server = make_server(
         args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler
     )

@@ -94,7 +94,7 @@ start_emulator() {
       return 1
     fi
     port="$(sed -n 's/^EMULATOR_PORT=\([0-9][0-9]*\)$/\1/p' "$log")"
-    if [[ -n $port ]] && curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$port/moto-api/data.json"; then
+    if [[ -n $port ]] && curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$port/moto-api/data.json?service=ses"; then
       break
     fi
     port=""

@@ -10,6 +10,9 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::format::{Format, Json, JsonFields};
 
 use crate::error::ApiError;
+use crate::mail::Mailer;
+use crate::model::invitations::DEFAULT_DAILY_EMAIL_CAP;
+use crate::operations::invitations::{InvitationSettings, Outbox};
 use crate::store::Store;
 
 pub const TABLE_NAME_VARIABLE: &str = "TABLE_NAME";
@@ -27,11 +30,59 @@ impl App {
     /// Loads AWS configuration from the environment; `AWS_ENDPOINT_URL` points the same
     /// binary at the local emulator or at AWS.
     pub async fn from_env() -> Result<App, ApiError> {
-        let table = std::env::var(TABLE_NAME_VARIABLE)
-            .map_err(|_| ApiError::internal(format!("{TABLE_NAME_VARIABLE} is not set")))?;
+        App::from_config(&aws_config::load_defaults(BehaviorVersion::latest()).await)
+    }
+
+    fn from_config(config: &aws_config::SdkConfig) -> Result<App, ApiError> {
+        let table = required_variable(TABLE_NAME_VARIABLE)?;
+        Ok(App::new(Store::new(aws_sdk_dynamodb::Client::new(config), table)))
+    }
+}
+
+fn required_variable(name: &str) -> Result<String, ApiError> {
+    std::env::var(name).map_err(|_| ApiError::internal(format!("{name} is not set")))
+}
+
+pub const INVITATION_SENDER_VARIABLE: &str = "INVITATION_SENDER";
+pub const INVITATION_ACCEPT_URL_VARIABLE: &str = "INVITATION_ACCEPT_URL";
+pub const INVITATION_DAILY_EMAIL_CAP_VARIABLE: &str = "INVITATION_DAILY_EMAIL_CAP";
+
+/// The invitations function's clients and settings: the store, and SES to send from the
+/// configured sender.
+#[derive(Debug)]
+pub struct InvitationsApp {
+    pub app: App,
+    pub mailer: Mailer,
+    pub settings: InvitationSettings,
+}
+
+impl InvitationsApp {
+    pub async fn from_env() -> Result<InvitationsApp, ApiError> {
         let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
-        let client = aws_sdk_dynamodb::Client::new(&config);
-        Ok(App::new(Store::new(client, table)))
+        let daily_email_cap = match std::env::var(INVITATION_DAILY_EMAIL_CAP_VARIABLE) {
+            Ok(text) => text.parse().map_err(|_| {
+                ApiError::internal(format!("{INVITATION_DAILY_EMAIL_CAP_VARIABLE} must be a whole number"))
+            })?,
+            Err(_) => DEFAULT_DAILY_EMAIL_CAP,
+        };
+        Ok(InvitationsApp {
+            app: App::from_config(&config)?,
+            mailer: Mailer::new(
+                aws_sdk_ses::Client::new(&config),
+                required_variable(INVITATION_SENDER_VARIABLE)?,
+            ),
+            settings: InvitationSettings {
+                accept_url: required_variable(INVITATION_ACCEPT_URL_VARIABLE)?,
+                daily_email_cap,
+            },
+        })
+    }
+
+    pub fn outbox(&self) -> Outbox<'_> {
+        Outbox {
+            mailer: &self.mailer,
+            settings: &self.settings,
+        }
     }
 }
 
@@ -63,9 +114,23 @@ where
     Handler: Fn(&'static App, Request) -> Outcome + Sync,
     Outcome: Future<Output = Response<Body>> + Send,
 {
+    serve_with(App::from_env(), handler).await
+}
+
+/// `serve`, for a function whose state is more than the store (built by `build`).
+pub async fn serve_with<State, Build, Handler, Outcome>(
+    build: Build,
+    handler: Handler,
+) -> Result<(), lambda_http::Error>
+where
+    State: Sync + 'static,
+    Build: Future<Output = Result<State, ApiError>>,
+    Handler: Fn(&'static State, Request) -> Outcome + Sync,
+    Outcome: Future<Output = Response<Body>> + Send,
+{
     init_tracing();
-    // The app lives as long as the process: leaking it gives handlers a plain `&'static`.
-    let app: &'static App = Box::leak(Box::new(App::from_env().await?));
+    // The state lives as long as the process: leaking it gives handlers a plain `&'static`.
+    let app: &'static State = Box::leak(Box::new(build.await?));
     let handler = &handler;
     lambda_http::run(service_fn(move |request: Request| async move {
         Ok::<_, std::convert::Infallible>(handler(app, request).await)

@@ -20,6 +20,12 @@ pub enum ApiError {
     NotFound { resource: &'static str },
     #[error("{message}")]
     Conflict { message: String },
+    /// A quota is used up; the client may retry after `retry_after_seconds`.
+    #[error("{message}")]
+    RateLimited { message: String, retry_after_seconds: u64 },
+    /// A service we depend on (the email service) refused or failed; nothing was changed.
+    #[error("{message}")]
+    Unavailable { message: String },
     /// The only 5xx: details are logged, never returned.
     #[error("internal error")]
     Internal { detail: String },
@@ -58,7 +64,9 @@ impl ApiError {
             ApiError::Forbidden { .. } | ApiError::ForbiddenAction { .. } => 403,
             ApiError::NotFound { .. } => 404,
             ApiError::Conflict { .. } => 409,
+            ApiError::RateLimited { .. } => 429,
             ApiError::Internal { .. } => 500,
+            ApiError::Unavailable { .. } => 503,
         }
     }
 
@@ -69,7 +77,19 @@ impl ApiError {
             ApiError::Forbidden { .. } | ApiError::ForbiddenAction { .. } => "forbidden",
             ApiError::NotFound { .. } => "not_found",
             ApiError::Conflict { .. } => "conflict",
+            ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Internal { .. } => "internal",
+            ApiError::Unavailable { .. } => "unavailable",
+        }
+    }
+
+    /// Headers the response carries besides the body (`Retry-After` on 429).
+    pub fn headers(&self) -> Vec<(&'static str, String)> {
+        match self {
+            ApiError::RateLimited {
+                retry_after_seconds, ..
+            } => vec![("retry-after", retry_after_seconds.to_string())],
+            _ => Vec::new(),
         }
     }
 

@@ -10,8 +10,8 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, ApiResult};
 use crate::ids::OrgId;
+use crate::json;
 use crate::pagination::PageRequest;
-use crate::patch;
 
 /// API Gateway accepts larger payloads, but no request of ours needs more.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -54,6 +54,7 @@ pub fn respond(result: ApiResult<Reply>) -> Response<Body> {
         Err(error) => {
             match &error {
                 ApiError::Internal { detail } => tracing::error!(%detail, "request failed"),
+                ApiError::Unavailable { message } => tracing::error!(reason = %message, "a dependency failed"),
                 // `message` is the event's own key; the refusal's text goes under `reason`.
                 other => {
                     tracing::warn!(code = other.code(), status = other.status(), reason = %other, "request refused")
@@ -61,7 +62,7 @@ pub fn respond(result: ApiResult<Reply>) -> Response<Body> {
             }
             let body = serde_json::to_string(&error.body())
                 .unwrap_or_else(|_| r#"{"error":{"code":"internal","message":"internal error"}}"#.to_string());
-            (error.status(), "application/json", Vec::new(), body)
+            (error.status(), "application/json", error.headers(), body)
         }
     };
     let mut response = Response::new(Body::Text(body));
@@ -124,49 +125,7 @@ pub fn json_body<T: DeserializeOwned>(request: &Request) -> ApiResult<T> {
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(ApiError::validation("body", "the body must be a JSON object"));
     }
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let path = error.path().to_string();
-        let message = clean_message(&error.inner().to_string());
-        let field = field_of(&path, &message);
-        if message == patch::NULL_REFUSED {
-            return ApiError::validation(&field, format!("`{field}` {message}"));
-        }
-        ApiError::validation(field, message)
-    })?;
-    deserializer
-        .end()
-        .map_err(|_| ApiError::validation("body", "unexpected content after the JSON value"))?;
-    Ok(value)
-}
-
-/// serde_path_to_error's path ends at an unknown field, but at the parent of a missing
-/// one; the missing field's name is in the message.
-fn field_of(path: &str, message: &str) -> String {
-    if let Some(name) = message
-        .split("missing field `")
-        .nth(1)
-        .and_then(|rest| rest.split('`').next())
-    {
-        return if path == "." {
-            name.to_string()
-        } else {
-            format!("{path}.{name}")
-        };
-    }
-    if path == "." {
-        "body".to_string()
-    } else {
-        path.to_string()
-    }
-}
-
-/// Drops serde_json's " at line 1 column 9" suffix, which means nothing to an API client.
-fn clean_message(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(index) => message[..index].to_string(),
-        None => message.to_string(),
-    }
+    json::from_slice(bytes)
 }
 
 /// The query string, restricted to the parameters an endpoint knows.
@@ -211,25 +170,5 @@ impl QueryParams {
             Some("") => Err(ApiError::validation(name, format!("`{name}` must not be empty"))),
             other => Ok(other),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn error_fields_come_from_the_path_or_the_message() {
-        assert_eq!(
-            field_of("emial", "unknown field `emial`, expected one of `email`"),
-            "emial"
-        );
-        assert_eq!(field_of(".", "missing field `email`"), "email");
-        assert_eq!(field_of("roles[0]", "invalid value"), "roles[0]");
-        assert_eq!(field_of(".", "invalid type: string, expected a map"), "body");
-        assert_eq!(
-            clean_message("missing field `email` at line 1 column 2"),
-            "missing field `email`"
-        );
     }
 }

@@ -88,6 +88,7 @@ typed_id!(RoleId, "role_", "a role");
 typed_id!(ApiKeyId, "key_", "an API key");
 typed_id!(EventId, "evt_", "an audit event");
 typed_id!(CsmAssignmentId, "csm_", "a CIP Senior Manager assignment");
+typed_id!(InvitationId, "inv_", "an invitation");
 
 impl EventId {
     /// The largest time a ULID can hold (48 bits of milliseconds).

@@ -2,14 +2,15 @@
 //!
 //! Layers, each importing only those below it (`docs/architecture.md`; `tests/layers.rs`
 //! checks it):
-//! 1. the ground floor: `error`, `ids`, `time`, `permissions`, `validation`, `patch`, `pagination`;
+//! 1. the ground floor: `error`, `ids`, `time`, `permissions`, `validation`, `patch`, `json`, `pagination`;
 //! 2. `model`: the records and the rules that need no I/O;
-//! 3. `store`: DynamoDB keys, item mapping, queries and transactions;
+//! 3. `store`: DynamoDB keys, item mapping, queries and transactions; `mail` (SES) beside it;
 //! 4. `operations`: what a handler calls (authorize, load, decide, write);
 //! 5. the edge for handlers: `http`, `routes`, `app`.
 
 pub mod error;
 pub mod ids;
+pub mod json;
 pub mod pagination;
 pub mod patch;
 pub mod permissions;
@@ -18,6 +19,7 @@ pub mod validation;
 
 pub mod model;
 
+pub mod mail;
 pub mod store;
 
 pub mod operations;

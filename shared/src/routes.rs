@@ -18,15 +18,17 @@ pub enum Function {
     ApiKeys,
     AuditEvents,
     CipSeniorManager,
+    Invitations,
 }
 
 impl Function {
-    pub const ALL: [Function; 5] = [
+    pub const ALL: [Function; 6] = [
         Function::Users,
         Function::Roles,
         Function::ApiKeys,
         Function::AuditEvents,
         Function::CipSeniorManager,
+        Function::Invitations,
     ];
 
     pub fn binary(self) -> &'static str {
@@ -36,6 +38,7 @@ impl Function {
             Function::ApiKeys => "api-keys",
             Function::AuditEvents => "audit-events",
             Function::CipSeniorManager => "cip-senior-manager",
+            Function::Invitations => "invitations",
         }
     }
 
@@ -47,6 +50,7 @@ impl Function {
             Function::ApiKeys => "ApiKeysFunction",
             Function::AuditEvents => "AuditEventsFunction",
             Function::CipSeniorManager => "CipSeniorManagerFunction",
+            Function::Invitations => "InvitationsFunction",
         }
     }
 }
@@ -93,6 +97,16 @@ pub enum CipSeniorManagerOperation {
     UpdateCipSeniorManagerAssignment,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvitationsOperation {
+    ListInvitations,
+    CreateInvitation,
+    ValidateInvitation,
+    AcceptInvitation,
+    CancelInvitation,
+    ResendInvitation,
+}
+
 /// Each function's operations are their own enum, so its dispatch `match` is exhaustive:
 /// a route added here without a handler does not compile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +116,7 @@ pub enum Operation {
     ApiKeys(ApiKeysOperation),
     AuditEvents(AuditEventsOperation),
     CipSeniorManager(CipSeniorManagerOperation),
+    Invitations(InvitationsOperation),
 }
 
 impl Operation {
@@ -112,6 +127,7 @@ impl Operation {
             Operation::ApiKeys(_) => Function::ApiKeys,
             Operation::AuditEvents(_) => Function::AuditEvents,
             Operation::CipSeniorManager(_) => Function::CipSeniorManager,
+            Operation::Invitations(_) => Function::Invitations,
         }
     }
 }
@@ -127,6 +143,8 @@ pub struct Route {
     /// The query parameters the operation reads; any other is refused, so a typo or a
     /// parameter another API has (`?dryRun=true`) never silently does nothing.
     pub query: &'static [&'static str],
+    /// Served without an API key (the invitee has none); throttled in the template.
+    pub public: bool,
 }
 
 const fn route(method: &'static str, path: &'static str, operation_id: &'static str, operation: Operation) -> Route {
@@ -136,12 +154,18 @@ const fn route(method: &'static str, path: &'static str, operation_id: &'static 
         operation_id,
         operation,
         query: &[],
+        public: false,
     }
 }
 
 impl Route {
     const fn with_query(mut self, query: &'static [&'static str]) -> Route {
         self.query = query;
+        self
+    }
+
+    const fn public(mut self) -> Route {
+        self.public = true;
         self
     }
 }
@@ -152,7 +176,8 @@ const PAGE: &[&str] = &["limit", "cursor"];
 use ApiKeysOperation as K;
 use AuditEventsOperation as A;
 use CipSeniorManagerOperation as C;
-use Operation::{ApiKeys, AuditEvents, CipSeniorManager, Roles, Users};
+use InvitationsOperation as I;
+use Operation::{ApiKeys, AuditEvents, CipSeniorManager, Invitations, Roles, Users};
 use RolesOperation as R;
 use UsersOperation as U;
 
@@ -216,6 +241,46 @@ pub static ROUTES: &[Route] = &[
         "/cip-senior-manager-assignments/{id}",
         "updateCipSeniorManagerAssignment",
         CipSeniorManager(C::UpdateCipSeniorManagerAssignment),
+    ),
+    route(
+        "GET",
+        "/invitations",
+        "listInvitations",
+        Invitations(I::ListInvitations),
+    )
+    .with_query(&["status", "email", "limit", "cursor"]),
+    route(
+        "POST",
+        "/invitations",
+        "createInvitation",
+        Invitations(I::CreateInvitation),
+    ),
+    route(
+        "GET",
+        "/invitations/validate",
+        "validateInvitation",
+        Invitations(I::ValidateInvitation),
+    )
+    .with_query(&["token"])
+    .public(),
+    route(
+        "POST",
+        "/invitations/accept",
+        "acceptInvitation",
+        Invitations(I::AcceptInvitation),
+    )
+    .public(),
+    route(
+        "DELETE",
+        "/invitations/{id}",
+        "cancelInvitation",
+        Invitations(I::CancelInvitation),
+    ),
+    route(
+        "POST",
+        "/invitations/{id}/resend",
+        "resendInvitation",
+        Invitations(I::ResendInvitation),
     ),
 ];
 

@@ -38,6 +38,15 @@ impl Timestamp {
         self.0.timestamp_millis()
     }
 
+    pub fn plus_days(self, days: u32) -> Timestamp {
+        Timestamp(self.0 + chrono::TimeDelta::days(i64::from(days)))
+    }
+
+    /// The UTC calendar day.
+    pub fn date(self) -> Date {
+        Date(self.0.date_naive())
+    }
+
     pub fn parse(field: &str, text: &str) -> Result<Self, ApiError> {
         Self::from_text(text).ok_or_else(|| invalid_timestamp(field))
     }

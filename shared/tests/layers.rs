@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 
 fn layer_of(file: &str) -> usize {
     match file.split('/').next().unwrap_or_default() {
-        "error.rs" | "ids.rs" | "time.rs" | "permissions.rs" | "validation.rs" | "patch.rs" | "pagination.rs" => 0,
+        "error.rs" | "ids.rs" | "time.rs" | "permissions.rs" | "validation.rs" | "patch.rs" | "json.rs"
+        | "pagination.rs" => 0,
         "model" => 1,
-        "store" => 2,
+        "store" | "mail.rs" => 2,
         "operations" => 3,
         "http.rs" | "routes.rs" | "app.rs" | "lib.rs" | "bin" => 4,
         other => panic!("{file}: `{other}` belongs to no layer; add it to docs/architecture.md and this test"),

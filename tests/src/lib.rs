@@ -12,12 +12,16 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
 use aws_smithy_types::config_bag::ConfigBag;
 use lambda_http::Body;
-use raptor_shared::app::App;
+use raptor_shared::app::{App, InvitationsApp};
 use raptor_shared::ids::{OrgId, UserId};
+use raptor_shared::mail::Mailer;
+use raptor_shared::model::invitations::DEFAULT_DAILY_EMAIL_CAP;
 use raptor_shared::model::organizations::{Bootstrap, BootstrapOutcome};
-use raptor_shared::operations::organizations;
+use raptor_shared::model::roles::{RoleRef, SystemRole};
+use raptor_shared::operations::invitations::InvitationSettings;
+use raptor_shared::operations::{self, organizations};
 use raptor_shared::routes::{self, Function};
-use raptor_shared::store::{Store, table};
+use raptor_shared::store::{self, Store, Transaction, table};
 use serde_json::{Value, json};
 
 /// Counts DynamoDB operations (one per API call, retries included once), and keeps the
@@ -61,8 +65,15 @@ impl Intercept for CallCounter {
 
 pub struct TestApi {
     pub app: App,
+    /// The invitations function's state: the same store, SES in the emulator.
+    pub invitations: InvitationsApp,
+    pub ses: aws_sdk_ses::Client,
     pub dynamo_calls: CallCounter,
 }
+
+/// The verified sender of invitation emails in the emulator, and the accept page.
+pub const INVITATION_SENDER: &str = "invitations@raptorcomply.test";
+pub const ACCEPT_URL: &str = "https://app.raptorcomply.test/accept";
 
 /// An organization made for one test, with its bootstrap admin.
 pub struct TestOrg {
@@ -123,10 +134,38 @@ impl TestApi {
             .build();
         let store = Store::new(aws_sdk_dynamodb::Client::from_conf(dynamo_config), table_name);
         table::ensure_table(&store).await.expect("create the test table");
+        let ses = aws_sdk_ses::Client::new(&config);
+        ses.verify_email_identity()
+            .email_address(INVITATION_SENDER)
+            .send()
+            .await
+            .expect("verify the invitation sender in the emulator");
+        let app = App::new(store);
         TestApi {
-            app: App::new(store),
+            invitations: InvitationsApp {
+                app: app.clone(),
+                mailer: Mailer::new(ses.clone(), INVITATION_SENDER),
+                settings: InvitationSettings {
+                    accept_url: ACCEPT_URL.into(),
+                    daily_email_cap: DEFAULT_DAILY_EMAIL_CAP,
+                },
+            },
+            app,
+            ses,
             dynamo_calls,
         }
+    }
+
+    /// Invitations limited to `cap` emails a day per organization.
+    pub fn with_daily_email_cap(mut self, cap: u64) -> TestApi {
+        self.invitations.settings.daily_email_cap = cap;
+        self
+    }
+
+    /// Invitations sent from an address the emulator never verified: SES refuses them.
+    pub fn with_unverified_sender(mut self) -> TestApi {
+        self.invitations.mailer = Mailer::new(self.ses.clone(), "nobody@unverified.test");
+        self
     }
 
     pub fn store(&self) -> &Store {
@@ -203,6 +242,7 @@ impl TestApi {
             Function::ApiKeys => api_keys::handle(&self.app, request).await,
             Function::AuditEvents => audit_events::handle(&self.app, request).await,
             Function::CipSeniorManager => cip_senior_manager::handle(&self.app, request).await,
+            Function::Invitations => invitations::handle(&self.invitations, request).await,
         }
     }
 
@@ -274,6 +314,25 @@ impl TestApi {
         (user_id, own["secret"].as_str().expect("secret").to_string())
     }
 
+    /// Gives the bootstrap admin's account of `home` a membership in `other` too, with
+    /// `email` and one system role there, written through the real store (as accepting
+    /// an invitation would, without the email round trip).
+    pub async fn join_with_home_admin_account(&self, home: &TestOrg, other: &TestOrg, email: &str, role: SystemRole) {
+        let mut membership = operations::users::get_member(self.store(), &home.id, &home.admin_id)
+            .await
+            .expect("the home admin's membership");
+        membership.organization_id = other.id.clone();
+        membership.organization_name = other.name.clone();
+        membership.email = email.into();
+        membership.roles = vec![RoleRef::System(role)];
+        let mut transaction = Transaction::new();
+        store::members::put_new(&mut transaction, &membership).expect("a membership write");
+        transaction
+            .commit(self.store())
+            .await
+            .expect("join the other organization");
+    }
+
     /// Every audit event about a target, newest first.
     pub async fn audit_trail_of(&self, org: &TestOrg, target_id: &str) -> Vec<Value> {
         let body = self
@@ -326,4 +385,71 @@ pub fn api_gateway_event(method: &str, path: &str, api_key: Option<&str>, body: 
         "body": body,
         "isBase64Encoded": false
     })
+}
+
+/// An email the emulator's SES accepted: its recipients, subject and body (moto keeps the
+/// HTML part when there is one).
+#[derive(Debug, Clone)]
+pub struct SentEmail {
+    pub to: Vec<String>,
+    pub source: String,
+    pub subject: String,
+    pub body: String,
+}
+
+impl SentEmail {
+    /// The invitation token of the accept link in the body.
+    pub fn token(&self) -> String {
+        let start = self.body.find("token=").expect("an accept link with a token") + "token=".len();
+        self.body[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+            .collect()
+    }
+}
+
+/// Every email the emulator's SES has sent to `address`, oldest first.
+pub fn sent_emails_to(address: &str) -> Vec<SentEmail> {
+    sent_emails()
+        .into_iter()
+        .filter(|email| email.to.iter().any(|to| to.eq_ignore_ascii_case(address)))
+        .collect()
+}
+
+/// Every email the emulator's SES has sent, oldest first, read back from moto's state
+/// (`/moto-api/data.json`, key `ses`; `?service=ses` asks `scripts/emulator.py` for that
+/// part alone).
+pub fn sent_emails() -> Vec<SentEmail> {
+    use std::io::{Read, Write};
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL");
+    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(host).expect("connect to the emulator");
+    write!(
+        stream,
+        "GET /moto-api/data.json?service=ses HTTP/1.0\r\nHost: {host}\r\n\r\n"
+    )
+    .expect("send");
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).expect("read");
+    let response = String::from_utf8(response).expect("UTF-8");
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body)
+        .unwrap_or_default();
+    let state: Value = serde_json::from_str(body).expect("moto state is JSON");
+    state["ses"]["Message"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|message| SentEmail {
+            to: message["destinations"]["ToAddresses"]
+                .as_array()
+                .map(|list| list.iter().filter_map(|a| a.as_str().map(str::to_string)).collect())
+                .unwrap_or_default(),
+            source: message["source"].as_str().unwrap_or_default().to_string(),
+            subject: message["subject"].as_str().unwrap_or_default().to_string(),
+            body: message["body"].as_str().unwrap_or_default().to_string(),
+        })
+        .collect()
 }

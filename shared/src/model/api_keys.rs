@@ -1,26 +1,19 @@
 //! API keys: a member's credential in one organization, with a scope of permissions.
 //!
-//! The token is `rck_<key ulid>_<secret>`: the id lets authentication read the key in one
-//! GetItem; the secret (256 bits from the OS CSPRNG) is stored only as its SHA-256 and
-//! compared in constant time. The token is shown once, in the creation response.
+//! The token is `rck_<key ulid>_<secret>` (`model::secret_tokens`): the id lets
+//! authentication read the key in one GetItem. It is shown once, in the creation response.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::TryRngCore;
-use rand::rngs::OsRng;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::ids::{ApiKeyId, OrgId, UserId};
+use crate::model::secret_tokens::{self, IssuedToken};
 use crate::model::users::{Member, MemberStatus};
 use crate::patch;
 use crate::permissions::{Permission, PermissionSet};
 use crate::time::Timestamp;
 
 const TOKEN_PREFIX: &str = "rck_";
-const SECRET_BYTES: usize = 32;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -126,39 +119,18 @@ pub struct CreatedApiKey {
     pub secret: String,
 }
 
-pub struct IssuedSecret {
-    pub token: String,
-    pub hash: String,
-    pub prefix: String,
-}
-
-pub fn issue_secret(id: &ApiKeyId) -> ApiResult<IssuedSecret> {
-    let mut bytes = [0u8; SECRET_BYTES];
-    OsRng.try_fill_bytes(&mut bytes).map_err(ApiError::internal)?;
-    let secret = URL_SAFE_NO_PAD.encode(bytes);
-    let ulid = id.as_str().trim_start_matches(ApiKeyId::PREFIX);
-    let token = format!("{TOKEN_PREFIX}{ulid}_{secret}");
-    let prefix = token.chars().take(TOKEN_PREFIX.len() + 10).collect();
-    Ok(IssuedSecret {
-        hash: hash_secret(&secret),
-        token,
-        prefix,
-    })
+pub fn issue_secret(id: &ApiKeyId) -> ApiResult<IssuedToken> {
+    secret_tokens::issue(TOKEN_PREFIX, id.as_str().trim_start_matches(ApiKeyId::PREFIX))
 }
 
 pub fn parse_token(token: &str) -> Option<(ApiKeyId, &str)> {
-    let rest = token.strip_prefix(TOKEN_PREFIX)?;
-    let (ulid, secret) = rest.split_once('_')?;
+    let (ulid, secret) = secret_tokens::split(TOKEN_PREFIX, token)?;
     let id = ApiKeyId::parse("X-API-Key", &format!("{}{ulid}", ApiKeyId::PREFIX)).ok()?;
-    (!secret.is_empty()).then_some((id, secret))
-}
-
-fn hash_secret(secret: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(secret.as_bytes()))
+    Some((id, secret))
 }
 
 pub fn secret_matches(secret: &str, stored_hash: &str) -> bool {
-    hash_secret(secret).as_bytes().ct_eq(stored_hash.as_bytes()).into()
+    secret_tokens::matches(secret, stored_hash)
 }
 
 /// A new, unsaved key for a member; `scope` is what the key may use.

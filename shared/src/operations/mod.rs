@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod audit_events;
 pub mod authentication;
 pub mod cip_senior_manager;
+pub mod invitations;
 pub mod organizations;
 pub mod roles;
 pub mod users;

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::Item;
-use crate::ids::{ApiKeyId, CsmAssignmentId, OrgId, UserId};
+use crate::ids::{ApiKeyId, CsmAssignmentId, InvitationId, OrgId, UserId};
 
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
@@ -54,6 +54,32 @@ pub fn email_sort_key(email_lowercase: &str) -> String {
 /// GSI1 partition of one user account: its memberships across organizations.
 pub fn user_memberships_partition(user: &UserId) -> String {
     format!("USER#{user}")
+}
+
+/// GSI2 partition of the memberships with one email, across organizations (invitations
+/// join an existing account).
+pub fn account_email_partition(email_lowercase: &str) -> String {
+    format!("ACCOUNT_EMAIL#{email_lowercase}")
+}
+
+/// An invitation, read by the id its token names (validate and accept take no API key).
+pub fn invitation_key(id: &InvitationId) -> Item {
+    key(format!("INV#{id}"), "INV")
+}
+
+/// GSI1 partition listing an organization's invitations, newest first by id.
+pub fn org_invitations_partition(org: &OrgId) -> String {
+    format!("ORG#{org}#INVITATIONS")
+}
+
+/// At most one pending invitation per email in an organization.
+pub fn pending_invitation_sort_key(email_lowercase: &str) -> String {
+    format!("INVITE_EMAIL#{email_lowercase}")
+}
+
+/// Invitation emails sent on one UTC day, for the daily cap.
+pub fn invitation_emails_sort_key(day: &str) -> String {
+    format!("INVITE_SENDS#{day}")
 }
 
 /// Uniqueness marker for an organization's name, used by bootstrap to be idempotent.

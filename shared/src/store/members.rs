@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::keys::{self, GSI1, GSI1PK, GSI1SK};
+use super::keys::{self, GSI1, GSI1PK, GSI1SK, GSI2, GSI2PK, GSI2SK};
 use super::query::{Filter, QuerySpec, SortRange};
-use super::transaction::Condition;
+use super::transaction::{Condition, CounterLimit};
 use super::{Page, Store, Transaction, from_item, to_item};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{OrgId, UserId};
@@ -33,6 +33,18 @@ fn member_item(member: &Member) -> ApiResult<super::Item> {
     item.insert(
         GSI1SK.into(),
         AttributeValue::S(keys::org_partition(&member.organization_id)),
+    );
+    item.insert(
+        GSI2PK.into(),
+        AttributeValue::S(keys::account_email_partition(&member.email.to_lowercase())),
+    );
+    item.insert(
+        GSI2SK.into(),
+        AttributeValue::S(format!(
+            "{}#{}",
+            member.user_id,
+            keys::org_partition(&member.organization_id)
+        )),
     );
     Ok(item)
 }
@@ -70,6 +82,16 @@ pub struct AuthenticationRecords {
     pub roles: RolesDocument,
     /// The member who minted the key, when it is someone else.
     pub creator: Option<Member>,
+}
+
+/// Part of a transaction that relied on `member` as read (its status and roles): it
+/// commits only if the member record is still at that version.
+pub fn check_unchanged(transaction: &mut Transaction, member: &Member) -> ApiResult<()> {
+    transaction.condition_check(
+        member_key(&member.organization_id, &member.user_id),
+        Condition::at_version(member.version),
+        ApiError::conflict("a member this change relies on changed at the same time; retry"),
+    )
 }
 
 /// The key's member, the organization's roles document and, for a key minted by another
@@ -140,7 +162,7 @@ fn count_admins(transaction: &mut Transaction, org: &OrgId, was_admin: bool, is_
             "count",
             -1,
             Some((
-                1,
+                CounterLimit::AtLeast(1),
                 ApiError::conflict(
                     "this change would leave the organization with no active admin; give another member the admin role first",
                 ),
@@ -220,4 +242,39 @@ pub async fn memberships_of(store: &Store, user: &UserId) -> ApiResult<Vec<Membe
         SortRange::BeginsWith("ORG#".into()),
     );
     store.query_all(&spec).await?.into_iter().map(from_item).collect()
+}
+
+/// The account an invitation to `email` joins in `org`: the oldest account with that email
+/// in any organization that has no membership in `org` yet (a deleted membership stays
+/// with its history, so re-inviting that person makes a new account). GSI2, a few items.
+pub async fn account_to_join(store: &Store, email: &str, org: &OrgId) -> ApiResult<Option<UserId>> {
+    let spec = QuerySpec::index(
+        GSI2,
+        GSI2PK,
+        GSI2SK,
+        keys::account_email_partition(&email.to_lowercase()),
+        SortRange::BeginsWith(UserId::PREFIX.into()),
+    );
+    let here = format!("#{}", keys::org_partition(org));
+    let mut accounts: Vec<(UserId, bool)> = Vec::new();
+    for item in store.query_all(&spec).await? {
+        let Some(sort) = keys::string_attribute(&item, GSI2SK) else {
+            continue;
+        };
+        let Some((user, _)) = sort.split_once('#') else {
+            continue;
+        };
+        let Ok(user) = UserId::parse("userId", user) else {
+            continue;
+        };
+        let member_here = sort.ends_with(&here);
+        match accounts.iter_mut().find(|(known, _)| known == &user) {
+            Some((_, is_here)) => *is_here |= member_here,
+            None => accounts.push((user, member_here)),
+        }
+    }
+    Ok(accounts
+        .into_iter()
+        .find(|(_, member_here)| !member_here)
+        .map(|(user, _)| user))
 }

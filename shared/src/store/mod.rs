@@ -6,6 +6,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod cip_senior_manager;
+pub mod invitations;
 pub mod keys;
 pub mod members;
 pub mod organizations;

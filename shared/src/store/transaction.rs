@@ -66,6 +66,13 @@ impl Condition {
     }
 }
 
+/// Where a counter must stay after an `add_to_counter`.
+#[derive(Debug, Clone, Copy)]
+pub enum CounterLimit {
+    AtLeast(i64),
+    AtMost(i64),
+}
+
 #[derive(Default)]
 pub struct Transaction {
     writes: Vec<TransactWriteItem>,
@@ -115,15 +122,15 @@ impl Transaction {
         Ok(())
     }
 
-    /// Adds `delta` to a numeric attribute (created at `delta` if absent). With
-    /// `at_least_after`, the write is conditioned on the result staying at or above it,
-    /// so concurrent decrements can never take a counter below its floor.
+    /// Adds `delta` to a numeric attribute (created at `delta` if absent), conditioned on
+    /// the result staying within `limit`, so concurrent writes can never take a counter
+    /// past it; `on_failure` is what crossing it means.
     pub fn add_to_counter(
         &mut self,
         key: Item,
         attribute: &str,
         delta: i64,
-        at_least_after: Option<(i64, ApiError)>,
+        limit: Option<(CounterLimit, ApiError)>,
     ) -> ApiResult<()> {
         let mut update = Update::builder()
             .table_name("")
@@ -132,10 +139,16 @@ impl Transaction {
             .expression_attribute_names("#counter", attribute)
             .expression_attribute_values(":delta", AttributeValue::N(delta.to_string()));
         let mut on_failure = None;
-        if let Some((floor, error)) = at_least_after {
+        if let Some((limit, error)) = limit {
+            let (condition, bound) = match limit {
+                CounterLimit::AtLeast(floor) => ("#counter >= :bound", floor - delta),
+                CounterLimit::AtMost(ceiling) => {
+                    ("attribute_not_exists(#counter) OR #counter <= :bound", ceiling - delta)
+                }
+            };
             update = update
-                .condition_expression("#counter >= :needed")
-                .expression_attribute_values(":needed", AttributeValue::N((floor - delta).to_string()));
+                .condition_expression(condition)
+                .expression_attribute_values(":bound", AttributeValue::N(bound.to_string()));
             on_failure = Some(error);
         }
         let update = update.build().map_err(ApiError::internal)?;

@@ -7,6 +7,7 @@ mod authentication;
 mod bootstrap;
 mod cip_senior_manager;
 mod dynamo_calls;
+mod invitations;
 mod roles;
 mod route_table;
 mod tenancy;

@@ -1,5 +1,6 @@
 use futures::future::join_all;
 use integration_tests::TestApi;
+use raptor_shared::model::roles::SystemRole;
 use serde_json::json;
 
 #[tokio::test]
@@ -401,20 +402,9 @@ async fn one_account_in_two_organizations_sees_both_and_acts_in_one_per_key() {
     let api = TestApi::new().await;
     let home = api.new_organization().await;
     let other = api.new_organization().await;
-    // Arrange: the home admin's account also joins the other organization (as invitations
-    // will do), written through the real store.
-    let mut membership = raptor_shared::operations::users::get_member(api.store(), &home.id, &home.admin_id)
-        .await
-        .unwrap();
-    membership.organization_id = other.id.clone();
-    membership.organization_name = other.name.clone();
-    membership.email = "ada@other.example".into();
-    membership.roles = vec![raptor_shared::model::roles::RoleRef::System(
-        raptor_shared::model::roles::SystemRole::Viewer,
-    )];
-    let mut transaction = raptor_shared::store::Transaction::new();
-    raptor_shared::store::members::put_new(&mut transaction, &membership).unwrap();
-    transaction.commit(api.store()).await.unwrap();
+    // Arrange: the home admin's account also joins the other organization.
+    api.join_with_home_admin_account(&home, &other, "ada@other.example", SystemRole::Viewer)
+        .await;
 
     let mine = api.get("/users/me/organizations", &home.admin_key).await.expect(200);
     let mut listed: Vec<(String, bool)> = mine["data"]

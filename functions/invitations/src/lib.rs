@@ -1,0 +1,74 @@
+//! Invitations: parse → authenticate (except validate and accept, which the invitee calls
+//! with the token instead of a key) → authorize → domain → response.
+
+use lambda_http::{Body, Request, Response};
+use raptor_shared::app::InvitationsApp;
+use raptor_shared::error::{ApiError, ApiResult};
+use raptor_shared::http::{self, Reply};
+use raptor_shared::ids::InvitationId;
+use raptor_shared::model::invitations::InvitationFilter;
+use raptor_shared::operations::{authentication, invitations};
+use raptor_shared::routes::{self, Function, InvitationsOperation, Operation};
+use serde_json::{Value, json};
+
+pub async fn handle(app: &InvitationsApp, request: Request) -> Response<Body> {
+    http::respond(dispatch(app, &request).await)
+}
+
+async fn dispatch(app: &InvitationsApp, request: &Request) -> ApiResult<Reply> {
+    let route = routes::match_request(Function::Invitations, request)?;
+    let Operation::Invitations(operation) = route.route.operation else {
+        return Err(ApiError::NotFound { resource: "route" });
+    };
+    let store = &app.app.store;
+    if route.route.public {
+        let query = route.query(request)?;
+        return match operation {
+            InvitationsOperation::ValidateInvitation => {
+                Reply::ok(&invitations::validate(store, query.get("token")).await?)
+            }
+            InvitationsOperation::AcceptInvitation => {
+                let input = http::json_body(request)?;
+                Reply::created(&invitations::accept(store, input).await?)
+            }
+            _ => Err(ApiError::internal("a public route without a public operation")),
+        };
+    }
+    let caller = authentication::authenticate(store, http::api_key(request)?).await?;
+    let query = route.query(request)?;
+    match operation {
+        InvitationsOperation::ListInvitations => {
+            let filter = InvitationFilter::parse(query.non_empty("status")?, query.non_empty("email")?)?;
+            let page = query.page(caller.org(), filter.fingerprint())?;
+            Reply::ok(&invitations::list_invitations(store, &caller, &filter, &page).await?)
+        }
+        InvitationsOperation::CreateInvitation => {
+            let mut body: Value = http::json_body(request)?;
+            match body.get_mut("invitations").map(Value::take) {
+                Some(Value::Array(items)) if body.as_object().is_some_and(|fields| fields.len() == 1) => {
+                    let results = invitations::create_batch(store, &app.outbox(), &caller, items).await?;
+                    Reply::ok(&json!({ "results": results }))
+                }
+                Some(_) => Err(ApiError::validation(
+                    "invitations",
+                    "a batch is {\"invitations\": [ ... ]} with nothing beside it",
+                )),
+                None => {
+                    let input = raptor_shared::json::from_value(body)?;
+                    Reply::created(&invitations::create_one(store, &app.outbox(), &caller, input).await?)
+                }
+            }
+        }
+        InvitationsOperation::CancelInvitation => {
+            let id = InvitationId::parse("id", route.param("id")?)?;
+            Reply::ok(&invitations::cancel(store, &caller, &id).await?)
+        }
+        InvitationsOperation::ResendInvitation => {
+            let id = InvitationId::parse("id", route.param("id")?)?;
+            Reply::ok(&invitations::resend(store, &app.outbox(), &caller, &id).await?)
+        }
+        InvitationsOperation::ValidateInvitation | InvitationsOperation::AcceptInvitation => {
+            Err(ApiError::internal("a public operation on a route that needs a key"))
+        }
+    }
+}

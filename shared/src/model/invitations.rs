@@ -1,0 +1,472 @@
+//! Invitations: an email, the roles the person will get, and a link whose token lets them
+//! create their membership. The token (`rci_<invitation ulid>_<secret>`) is stored only
+//! as a hash; resending rotates it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ApiError, ApiResult};
+use crate::ids::{InvitationId, OrgId, UserId};
+use crate::model::roles::RoleRef;
+use crate::model::secret_tokens::{self, IssuedToken};
+use crate::model::users::MAX_NAME_LENGTH;
+use crate::patch;
+use crate::time::Timestamp;
+use crate::validation;
+
+const TOKEN_PREFIX: &str = "rci_";
+pub const DEFAULT_EXPIRES_IN_DAYS: u32 = 7;
+pub const MAX_EXPIRES_IN_DAYS: u32 = 30;
+/// Seed 002's bulk invite; also what one request may send through SES.
+pub const MAX_BATCH: usize = 100;
+/// Invitation emails an organization may send per UTC day (OWASP API4/API6), unless
+/// configured otherwise.
+pub const DEFAULT_DAILY_EMAIL_CAP: u64 = 500;
+
+/// As stored: `pending`, `accepted` or `cancelled`. `expired` is never stored: a pending
+/// invitation past `expiresAt` reads as expired, with no job having run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InvitationStatus {
+    Pending,
+    Accepted,
+    Cancelled,
+    Expired,
+}
+
+impl InvitationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvitationStatus::Pending => "pending",
+            InvitationStatus::Accepted => "accepted",
+            InvitationStatus::Cancelled => "cancelled",
+            InvitationStatus::Expired => "expired",
+        }
+    }
+
+    pub fn parse(field: &str, text: &str) -> ApiResult<InvitationStatus> {
+        [
+            InvitationStatus::Pending,
+            InvitationStatus::Accepted,
+            InvitationStatus::Cancelled,
+            InvitationStatus::Expired,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == text)
+        .ok_or_else(|| {
+            ApiError::validation(
+                field,
+                format!("`{field}` must be pending, accepted, cancelled or expired"),
+            )
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Invitation {
+    pub id: InvitationId,
+    pub organization_id: OrgId,
+    pub organization_name: String,
+    pub email: String,
+    pub display_name: Option<String>,
+    pub roles: Vec<RoleRef>,
+    /// Where an onboarding screen sends the person to sign in (`okta`, `entra`, …).
+    pub identity_provider: Option<String>,
+    /// `pending`, `accepted` or `cancelled` (see `InvitationStatus`).
+    pub status: InvitationStatus,
+    pub token_hash: String,
+    pub expires_in_days: u32,
+    pub expires_at: Timestamp,
+    pub invited_by: UserId,
+    pub invited_by_name: String,
+    /// False when the client asked for the token instead of an email.
+    pub email_sent: bool,
+    pub send_count: u32,
+    pub last_sent_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub accepted_at: Option<Timestamp>,
+    pub accepted_user_id: Option<UserId>,
+    pub cancelled_at: Option<Timestamp>,
+    pub cancelled_by: Option<UserId>,
+    pub version: u64,
+}
+
+impl Invitation {
+    /// The status a reader sees at `now`: a pending invitation past its expiry is expired.
+    pub fn status_at(&self, now: Timestamp) -> InvitationStatus {
+        match self.status {
+            InvitationStatus::Pending if now >= self.expires_at => InvitationStatus::Expired,
+            status => status,
+        }
+    }
+
+    /// The token's secret matches and the invitation can still be accepted.
+    pub fn admits(&self, secret: &str, now: Timestamp) -> bool {
+        // Hash first, whatever the status, so timing says nothing about the invitation.
+        let matches = secret_tokens::matches(secret, &self.token_hash);
+        matches && self.status_at(now) == InvitationStatus::Pending
+    }
+
+    /// A new token and expiry (create and resend); the old token stops working.
+    pub fn rotate_token(&mut self, now: Timestamp) -> ApiResult<String> {
+        let issued = issue_token(&self.id)?;
+        self.token_hash = issued.hash;
+        self.expires_at = now.plus_days(self.expires_in_days);
+        Ok(issued.token)
+    }
+}
+
+fn issue_token(id: &InvitationId) -> ApiResult<IssuedToken> {
+    secret_tokens::issue(TOKEN_PREFIX, id.as_str().trim_start_matches(InvitationId::PREFIX))
+}
+
+/// The invitation a token names, and its secret; `None` for anything not shaped like one
+/// of our tokens (checked before any lookup).
+pub fn parse_token(token: &str) -> Option<(InvitationId, &str)> {
+    let (ulid, secret) = secret_tokens::split(TOKEN_PREFIX, token)?;
+    let id = InvitationId::parse("token", &format!("{}{ulid}", InvitationId::PREFIX)).ok()?;
+    Some((id, secret))
+}
+
+/// The one answer for every token that cannot be used (unknown, expired, cancelled, used,
+/// replaced by a resend): nothing tells them apart.
+pub fn invalid_token() -> ApiError {
+    ApiError::NotFound {
+        resource: "valid invitation for this token (it may have expired, been used, cancelled or resent)",
+    }
+}
+
+/// An invitation as the API shows it: never the token or its hash.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InvitationView {
+    pub id: InvitationId,
+    pub organization_id: OrgId,
+    pub email: String,
+    pub display_name: Option<String>,
+    pub roles: Vec<RoleRef>,
+    pub identity_provider: Option<String>,
+    pub status: InvitationStatus,
+    pub expires_at: Timestamp,
+    pub email_sent: bool,
+    pub send_count: u32,
+    pub last_sent_at: Option<Timestamp>,
+    pub invited_by: UserId,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub accepted_at: Option<Timestamp>,
+    pub accepted_user_id: Option<UserId>,
+    pub cancelled_at: Option<Timestamp>,
+    pub cancelled_by: Option<UserId>,
+    /// Only on creation with `"sendEmail": false`, for a custom onboarding flow.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+impl InvitationView {
+    pub fn of(invitation: &Invitation, now: Timestamp) -> Self {
+        InvitationView {
+            id: invitation.id.clone(),
+            organization_id: invitation.organization_id.clone(),
+            email: invitation.email.clone(),
+            display_name: invitation.display_name.clone(),
+            roles: invitation.roles.clone(),
+            identity_provider: invitation.identity_provider.clone(),
+            status: invitation.status_at(now),
+            expires_at: invitation.expires_at,
+            email_sent: invitation.email_sent,
+            send_count: invitation.send_count,
+            last_sent_at: invitation.last_sent_at,
+            invited_by: invitation.invited_by.clone(),
+            created_at: invitation.created_at,
+            updated_at: invitation.updated_at,
+            accepted_at: invitation.accepted_at,
+            accepted_user_id: invitation.accepted_user_id.clone(),
+            cancelled_at: invitation.cancelled_at,
+            cancelled_by: invitation.cancelled_by.clone(),
+            token: None,
+        }
+    }
+}
+
+/// What `GET /invitations/validate` tells the person holding a valid token.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ValidInvitation {
+    pub organization_id: OrgId,
+    pub organization_name: String,
+    pub email: String,
+    pub display_name: Option<String>,
+    pub roles: Vec<RoleRef>,
+    pub identity_provider: Option<String>,
+    pub expires_at: Timestamp,
+}
+
+impl ValidInvitation {
+    pub fn of(invitation: &Invitation) -> Self {
+        ValidInvitation {
+            organization_id: invitation.organization_id.clone(),
+            organization_name: invitation.organization_name.clone(),
+            email: invitation.email.clone(),
+            display_name: invitation.display_name.clone(),
+            roles: invitation.roles.clone(),
+            identity_provider: invitation.identity_provider.clone(),
+            expires_at: invitation.expires_at,
+        }
+    }
+}
+
+/// One invitation to create (`POST /invitations`, alone or as an item of a batch).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewInvitation {
+    pub email: String,
+    pub display_name: Option<String>,
+    /// Defaults to `["viewer"]`.
+    #[serde(default, deserialize_with = "patch::not_null")]
+    pub roles: Option<Vec<RoleRef>>,
+    #[serde(default, deserialize_with = "patch::not_null")]
+    pub expires_in_days: Option<u32>,
+    pub identity_provider: Option<String>,
+    /// `false`: no email; the response carries the token (needs `users:write` too).
+    #[serde(default, deserialize_with = "patch::not_null")]
+    pub send_email: Option<bool>,
+    /// Batch items only; by default the caller's organization.
+    #[serde(default, deserialize_with = "patch::not_null")]
+    pub organization_ids: Option<Vec<OrgId>>,
+}
+
+/// `{"invitations": [...]}`: up to `MAX_BATCH` items (seed 002).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InvitationBatch {
+    pub invitations: Vec<NewInvitation>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AcceptInvitation {
+    pub token: String,
+    /// Required unless the invitation names one.
+    pub display_name: Option<String>,
+    pub title: Option<String>,
+}
+
+/// The validated fields of a `NewInvitation`.
+#[derive(Debug, Clone)]
+pub struct InvitationTerms {
+    pub email: String,
+    pub display_name: Option<String>,
+    pub roles: Vec<RoleRef>,
+    pub expires_in_days: u32,
+    pub identity_provider: Option<String>,
+    pub send_email: bool,
+}
+
+impl NewInvitation {
+    pub fn terms(&self) -> ApiResult<InvitationTerms> {
+        let expires_in_days = self.expires_in_days.unwrap_or(DEFAULT_EXPIRES_IN_DAYS);
+        if !(1..=MAX_EXPIRES_IN_DAYS).contains(&expires_in_days) {
+            return Err(ApiError::validation(
+                "expiresInDays",
+                format!("`expiresInDays` must be from 1 to {MAX_EXPIRES_IN_DAYS}"),
+            ));
+        }
+        let roles = crate::model::users::normalize_roles(
+            self.roles
+                .clone()
+                .unwrap_or_else(|| vec![RoleRef::System(crate::model::roles::SystemRole::Viewer)]),
+        )?;
+        Ok(InvitationTerms {
+            email: validation::email("email", &self.email)?,
+            display_name: validation::optional_text("displayName", self.display_name.as_deref(), MAX_NAME_LENGTH)?,
+            roles,
+            expires_in_days,
+            identity_provider: self.identity_provider.as_deref().map(identity_provider).transpose()?,
+            send_email: self.send_email.unwrap_or(true),
+        })
+    }
+}
+
+/// A short slug (`okta`, `entra`, `azure-ad`): it is shown to an onboarding screen, and
+/// never used to build a URL here.
+fn identity_provider(text: &str) -> ApiResult<String> {
+    let valid = !text.is_empty()
+        && text.len() <= 40
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.'));
+    if valid {
+        Ok(text.to_string())
+    } else {
+        Err(ApiError::validation(
+            "identityProvider",
+            "`identityProvider` must be a short lowercase name like okta or entra (a-z, 0-9, - _ .)",
+        ))
+    }
+}
+
+/// A new pending invitation and its token (not yet saved or sent).
+pub fn new_invitation(
+    terms: &InvitationTerms,
+    organization: (&OrgId, &str),
+    inviter: (&UserId, &str),
+    now: Timestamp,
+) -> ApiResult<(Invitation, String)> {
+    let mut invitation = Invitation {
+        id: InvitationId::new(),
+        organization_id: organization.0.clone(),
+        organization_name: organization.1.to_string(),
+        email: terms.email.clone(),
+        display_name: terms.display_name.clone(),
+        roles: terms.roles.clone(),
+        identity_provider: terms.identity_provider.clone(),
+        status: InvitationStatus::Pending,
+        token_hash: String::new(),
+        expires_in_days: terms.expires_in_days,
+        expires_at: now,
+        invited_by: inviter.0.clone(),
+        invited_by_name: inviter.1.to_string(),
+        email_sent: terms.send_email,
+        send_count: u32::from(terms.send_email),
+        last_sent_at: terms.send_email.then_some(now),
+        created_at: now,
+        updated_at: now,
+        accepted_at: None,
+        accepted_user_id: None,
+        cancelled_at: None,
+        cancelled_by: None,
+        version: 1,
+    };
+    let token = invitation.rotate_token(now)?;
+    Ok((invitation, token))
+}
+
+/// Which invitations a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct InvitationFilter {
+    pub status: Option<InvitationStatus>,
+    pub email: Option<String>,
+}
+
+impl InvitationFilter {
+    pub fn parse(status: Option<&str>, email: Option<&str>) -> ApiResult<InvitationFilter> {
+        Ok(InvitationFilter {
+            status: status.map(|text| InvitationStatus::parse("status", text)).transpose()?,
+            email: email.map(|text| validation::email("email", text)).transpose()?,
+        })
+    }
+
+    pub fn fingerprint(&self) -> String {
+        format!(
+            "invitations?status={}&email={}",
+            self.status.map(InvitationStatus::as_str).unwrap_or_default(),
+            self.email.as_deref().map(str::to_lowercase).unwrap_or_default()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn terms() -> InvitationTerms {
+        NewInvitation {
+            email: "new@utility.example".into(),
+            display_name: None,
+            roles: None,
+            expires_in_days: Some(2),
+            identity_provider: Some("okta".into()),
+            send_email: None,
+            organization_ids: None,
+        }
+        .terms()
+        .unwrap()
+    }
+
+    #[test]
+    fn an_invitation_admits_its_token_until_it_expires_and_never_after_a_resend() {
+        let now = Timestamp::parse("t", "2025-04-10T12:00:00Z").unwrap();
+        let (mut invitation, token) =
+            new_invitation(&terms(), (&OrgId::new(), "Utility"), (&UserId::new(), "Ada"), now).unwrap();
+        let (id, secret) = parse_token(&token).unwrap();
+        assert_eq!(id, invitation.id);
+        assert!(invitation.admits(secret, now));
+        assert!(!invitation.admits("wrong", now));
+        let later = Timestamp::parse("t", "2025-04-12T12:00:00Z").unwrap();
+        assert_eq!(invitation.status_at(later), InvitationStatus::Expired);
+        assert!(!invitation.admits(secret, later));
+
+        let fresh = invitation.rotate_token(later).unwrap();
+        assert!(!invitation.admits(secret, later));
+        let (_, fresh_secret) = parse_token(&fresh).unwrap();
+        assert!(invitation.admits(fresh_secret, later));
+        invitation.status = InvitationStatus::Cancelled;
+        assert!(!invitation.admits(fresh_secret, later));
+    }
+
+    #[test]
+    fn terms_default_to_a_viewer_for_seven_days_and_refuse_bad_values() {
+        let mut input = NewInvitation {
+            email: " New@Utility.example ".into(),
+            display_name: None,
+            roles: None,
+            expires_in_days: None,
+            identity_provider: None,
+            send_email: None,
+            organization_ids: None,
+        };
+        let terms = input.terms().unwrap();
+        assert_eq!(terms.email, "New@Utility.example");
+        assert_eq!(terms.expires_in_days, 7);
+        assert_eq!(
+            terms.roles,
+            vec![RoleRef::System(crate::model::roles::SystemRole::Viewer)]
+        );
+        assert!(terms.send_email);
+        for days in [0, 31] {
+            input.expires_in_days = Some(days);
+            assert!(input.terms().is_err());
+        }
+        input.expires_in_days = None;
+        input.identity_provider = Some("https://evil.example".into());
+        assert!(input.terms().is_err());
+        for bad in ["", "rci_", "rci_x_y", &format!("rci_{}", "a".repeat(300))] {
+            assert!(parse_token(bad).is_none(), "{bad}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever `parse_token` accepts names one invitation id, and rebuilding the
+        /// token from that id and the secret parses back to the same pair.
+        #[test]
+        fn an_accepted_token_round_trips_through_its_id(
+            token in proptest::prop_oneof![
+                ".{0,240}",
+                "rci_[0-9a-zA-Z]{20,30}_[A-Za-z0-9_-]{0,60}",
+                "rci_.{0,40}_.{0,40}",
+            ]
+        ) {
+            if let Some((id, secret)) = parse_token(&token) {
+                let ulid = id.as_str().trim_start_matches(InvitationId::PREFIX);
+                let rebuilt = format!("{TOKEN_PREFIX}{ulid}_{secret}");
+                proptest::prop_assert_eq!(parse_token(&rebuilt), Some((id.clone(), secret)));
+                proptest::prop_assert_eq!(InvitationId::parse("id", id.as_str()).ok(), Some(id));
+            }
+        }
+
+        #[test]
+        fn every_issued_token_parses_to_its_invitation(days in 1u32..=MAX_EXPIRES_IN_DAYS) {
+            let now = Timestamp::parse("t", "2025-04-10T12:00:00Z").unwrap();
+            let mut input = terms();
+            input.expires_in_days = days;
+            let (invitation, token) =
+                new_invitation(&input, (&OrgId::new(), "Utility"), (&UserId::new(), "Ada"), now).unwrap();
+            let (id, secret) = parse_token(&token).unwrap();
+            proptest::prop_assert_eq!(id, invitation.id.clone());
+            proptest::prop_assert!(invitation.admits(secret, now));
+            proptest::prop_assert_eq!(invitation.expires_at, now.plus_days(days));
+        }
+    }
+}
