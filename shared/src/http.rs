@@ -164,6 +164,15 @@ impl QueryParams {
         PageRequest::parse(self.get("limit"), self.get("cursor"), org, query)
     }
 
+    /// A `true`/`false` parameter; absent is `false`.
+    pub fn flag(&self, name: &str) -> ApiResult<bool> {
+        match self.get(name) {
+            None | Some("false") => Ok(false),
+            Some("true") => Ok(true),
+            Some(_) => Err(ApiError::validation(name, format!("`{name}` must be true or false"))),
+        }
+    }
+
     /// A present parameter must not be empty.
     pub fn non_empty(&self, name: &str) -> ApiResult<Option<&str>> {
         match self.get(name) {

@@ -89,6 +89,9 @@ typed_id!(ApiKeyId, "key_", "an API key");
 typed_id!(EventId, "evt_", "an audit event");
 typed_id!(CsmAssignmentId, "csm_", "a CIP Senior Manager assignment");
 typed_id!(InvitationId, "inv_", "an invitation");
+typed_id!(FacilityId, "fac_", "a facility");
+typed_id!(TrainingModuleId, "tm_", "a training module");
+typed_id!(TrainingAssignmentId, "ta_", "a training assignment");
 
 impl EventId {
     /// The largest time a ULID can hold (48 bits of milliseconds).

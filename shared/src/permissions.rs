@@ -39,6 +39,7 @@ permissions! {
     CipWrite => "cip:write",
     TrainingRead => "training:read",
     TrainingWrite => "training:write",
+    TrainingWaive => "training:waive",
 }
 
 impl fmt::Display for Permission {

@@ -19,16 +19,20 @@ pub enum Function {
     AuditEvents,
     CipSeniorManager,
     Invitations,
+    Facilities,
+    TrainingModules,
 }
 
 impl Function {
-    pub const ALL: [Function; 6] = [
+    pub const ALL: [Function; 8] = [
         Function::Users,
         Function::Roles,
         Function::ApiKeys,
         Function::AuditEvents,
         Function::CipSeniorManager,
         Function::Invitations,
+        Function::Facilities,
+        Function::TrainingModules,
     ];
 
     pub fn binary(self) -> &'static str {
@@ -39,6 +43,8 @@ impl Function {
             Function::AuditEvents => "audit-events",
             Function::CipSeniorManager => "cip-senior-manager",
             Function::Invitations => "invitations",
+            Function::Facilities => "facilities",
+            Function::TrainingModules => "training-modules",
         }
     }
 
@@ -51,6 +57,8 @@ impl Function {
             Function::AuditEvents => "AuditEventsFunction",
             Function::CipSeniorManager => "CipSeniorManagerFunction",
             Function::Invitations => "InvitationsFunction",
+            Function::Facilities => "FacilitiesFunction",
+            Function::TrainingModules => "TrainingModulesFunction",
         }
     }
 }
@@ -107,6 +115,24 @@ pub enum InvitationsOperation {
     ResendInvitation,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FacilitiesOperation {
+    ListFacilities,
+    CreateFacility,
+    GetFacility,
+    UpdateFacility,
+    DeleteFacility,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrainingModulesOperation {
+    GetTrainingModules,
+    CreateTrainingModule,
+    GetTrainingModule,
+    UpdateTrainingModule,
+    DeleteTrainingModule,
+}
+
 /// Each function's operations are their own enum, so its dispatch `match` is exhaustive:
 /// a route added here without a handler does not compile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,6 +143,8 @@ pub enum Operation {
     AuditEvents(AuditEventsOperation),
     CipSeniorManager(CipSeniorManagerOperation),
     Invitations(InvitationsOperation),
+    Facilities(FacilitiesOperation),
+    TrainingModules(TrainingModulesOperation),
 }
 
 impl Operation {
@@ -128,6 +156,8 @@ impl Operation {
             Operation::AuditEvents(_) => Function::AuditEvents,
             Operation::CipSeniorManager(_) => Function::CipSeniorManager,
             Operation::Invitations(_) => Function::Invitations,
+            Operation::Facilities(_) => Function::Facilities,
+            Operation::TrainingModules(_) => Function::TrainingModules,
         }
     }
 }
@@ -176,9 +206,11 @@ const PAGE: &[&str] = &["limit", "cursor"];
 use ApiKeysOperation as K;
 use AuditEventsOperation as A;
 use CipSeniorManagerOperation as C;
+use FacilitiesOperation as F;
 use InvitationsOperation as I;
-use Operation::{ApiKeys, AuditEvents, CipSeniorManager, Invitations, Roles, Users};
+use Operation::{ApiKeys, AuditEvents, CipSeniorManager, Facilities, Invitations, Roles, TrainingModules, Users};
 use RolesOperation as R;
+use TrainingModulesOperation as M;
 use UsersOperation as U;
 
 pub static ROUTES: &[Route] = &[
@@ -281,6 +313,52 @@ pub static ROUTES: &[Route] = &[
         "/invitations/{id}/resend",
         "resendInvitation",
         Invitations(I::ResendInvitation),
+    ),
+    route("GET", "/facilities", "listFacilities", Facilities(F::ListFacilities)).with_query(PAGE),
+    route("POST", "/facilities", "createFacility", Facilities(F::CreateFacility)),
+    route("GET", "/facilities/{id}", "getFacility", Facilities(F::GetFacility)),
+    route(
+        "PATCH",
+        "/facilities/{id}",
+        "updateFacility",
+        Facilities(F::UpdateFacility),
+    ),
+    route(
+        "DELETE",
+        "/facilities/{id}",
+        "deleteFacility",
+        Facilities(F::DeleteFacility),
+    ),
+    route(
+        "GET",
+        "/training-modules",
+        "getTrainingModules",
+        TrainingModules(M::GetTrainingModules),
+    )
+    .with_query(&["includeRetired", "limit", "cursor"]),
+    route(
+        "POST",
+        "/training-modules",
+        "createTrainingModule",
+        TrainingModules(M::CreateTrainingModule),
+    ),
+    route(
+        "GET",
+        "/training-modules/{id}",
+        "getTrainingModule",
+        TrainingModules(M::GetTrainingModule),
+    ),
+    route(
+        "PATCH",
+        "/training-modules/{id}",
+        "updateTrainingModule",
+        TrainingModules(M::UpdateTrainingModule),
+    ),
+    route(
+        "DELETE",
+        "/training-modules/{id}",
+        "deleteTrainingModule",
+        TrainingModules(M::DeleteTrainingModule),
     ),
 ];
 

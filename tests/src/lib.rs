@@ -243,6 +243,8 @@ impl TestApi {
             Function::AuditEvents => audit_events::handle(&self.app, request).await,
             Function::CipSeniorManager => cip_senior_manager::handle(&self.app, request).await,
             Function::Invitations => invitations::handle(&self.invitations, request).await,
+            Function::Facilities => facilities::handle(&self.app, request).await,
+            Function::TrainingModules => training_modules::handle(&self.app, request).await,
         }
     }
 

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::Item;
-use crate::ids::{ApiKeyId, CsmAssignmentId, InvitationId, OrgId, UserId};
+use crate::ids::{ApiKeyId, CsmAssignmentId, FacilityId, InvitationId, OrgId, TrainingModuleId, UserId};
 
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
@@ -122,4 +122,33 @@ pub fn csm_by_date_partition(org: &OrgId) -> String {
 
 pub fn csm_assignment_sort_key(id: &CsmAssignmentId) -> String {
     format!("{CSM_ASSIGNMENT_PREFIX}{id}")
+}
+
+pub const FACILITY_PREFIX: &str = "FAC#";
+
+pub fn facility_sort_key(id: &FacilityId) -> String {
+    format!("{FACILITY_PREFIX}{id}")
+}
+
+/// Uniqueness marker for a facility's name within one organization (case-insensitive).
+pub fn facility_name_sort_key(name_key: &str) -> String {
+    format!("FACNAME#{name_key}")
+}
+
+/// How many open training assignments have the facility in their scope; a facility is
+/// deleted only while this is zero.
+pub fn facility_open_scopes_sort_key(id: &FacilityId) -> String {
+    format!("FAC_OPEN#{id}")
+}
+
+pub const TRAINING_MODULE_PREFIX: &str = "TM#";
+
+pub fn training_module_sort_key(id: &TrainingModuleId) -> String {
+    format!("{TRAINING_MODULE_PREFIX}{id}")
+}
+
+/// How many open training assignments name the module; a module is retired only while
+/// this is zero.
+pub fn training_module_open_sort_key(id: &TrainingModuleId) -> String {
+    format!("TM_OPEN#{id}")
 }

@@ -6,6 +6,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod cip_senior_manager;
+pub mod facilities;
 pub mod invitations;
 pub mod keys;
 pub mod members;
@@ -13,6 +14,7 @@ pub mod organizations;
 pub mod query;
 pub mod roles;
 pub mod table;
+pub mod training_modules;
 pub mod transaction;
 
 use std::collections::HashMap;

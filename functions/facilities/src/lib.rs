@@ -1,0 +1,39 @@
+//! Facilities: parse → authenticate → authorize → domain → response.
+
+use lambda_http::{Body, Request, Response};
+use raptor_shared::app::App;
+use raptor_shared::error::{ApiError, ApiResult};
+use raptor_shared::http::{self, Reply};
+use raptor_shared::ids::FacilityId;
+use raptor_shared::operations::facilities;
+use raptor_shared::routes::{self, FacilitiesOperation, Function, Operation};
+
+pub async fn handle(app: &App, request: Request) -> Response<Body> {
+    http::respond(dispatch(app, &request).await)
+}
+
+async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
+    let route = routes::match_request(Function::Facilities, request)?;
+    let Operation::Facilities(operation) = route.route.operation else {
+        return Err(ApiError::NotFound { resource: "route" });
+    };
+    let store = &app.store;
+    let caller = raptor_shared::operations::authentication::authenticate(store, http::api_key(request)?).await?;
+    let query = route.query(request)?;
+    let id = || FacilityId::parse("id", route.param("id")?);
+    match operation {
+        FacilitiesOperation::ListFacilities => {
+            let page = query.page(caller.org(), "facilities".into())?;
+            Reply::ok(&facilities::list_facilities(store, &caller, &page).await?)
+        }
+        FacilitiesOperation::CreateFacility => {
+            Reply::created(&facilities::create_facility(store, &caller, http::json_body(request)?).await?)
+        }
+        FacilitiesOperation::GetFacility => Reply::ok(&facilities::get_facility(store, &caller, &id()?).await?),
+        FacilitiesOperation::UpdateFacility => {
+            let input = http::json_body(request)?;
+            Reply::ok(&facilities::update_facility(store, &caller, &id()?, input).await?)
+        }
+        FacilitiesOperation::DeleteFacility => Reply::ok(&facilities::delete_facility(store, &caller, &id()?).await?),
+    }
+}

@@ -1,0 +1,45 @@
+//! Training modules: parse → authenticate → authorize → domain → response.
+
+use lambda_http::{Body, Request, Response};
+use raptor_shared::app::App;
+use raptor_shared::error::{ApiError, ApiResult};
+use raptor_shared::http::{self, Reply};
+use raptor_shared::ids::TrainingModuleId;
+use raptor_shared::operations::training_modules as modules;
+use raptor_shared::routes::{self, Function, Operation, TrainingModulesOperation};
+
+pub async fn handle(app: &App, request: Request) -> Response<Body> {
+    http::respond(dispatch(app, &request).await)
+}
+
+async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
+    let route = routes::match_request(Function::TrainingModules, request)?;
+    let Operation::TrainingModules(operation) = route.route.operation else {
+        return Err(ApiError::NotFound { resource: "route" });
+    };
+    let store = &app.store;
+    let caller = raptor_shared::operations::authentication::authenticate(store, http::api_key(request)?).await?;
+    let query = route.query(request)?;
+    let id = || TrainingModuleId::parse("id", route.param("id")?);
+    match operation {
+        TrainingModulesOperation::GetTrainingModules => {
+            let include_retired = query.flag("includeRetired")?;
+            let page = query.page(
+                caller.org(),
+                format!("training-modules?includeRetired={include_retired}"),
+            )?;
+            Reply::ok(&modules::list_modules(store, &caller, include_retired, &page).await?)
+        }
+        TrainingModulesOperation::CreateTrainingModule => {
+            Reply::created(&modules::create_module(store, &caller, http::json_body(request)?).await?)
+        }
+        TrainingModulesOperation::GetTrainingModule => Reply::ok(&modules::get_module(store, &caller, &id()?).await?),
+        TrainingModulesOperation::UpdateTrainingModule => {
+            let input = http::json_body(request)?;
+            Reply::ok(&modules::update_module(store, &caller, &id()?, input).await?)
+        }
+        TrainingModulesOperation::DeleteTrainingModule => {
+            Reply::ok(&modules::retire_module(store, &caller, &id()?).await?)
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! Facilities: list, create, read, update and (soft) delete the sites of the caller's
+//! organization that training assignments are scoped to.
+
+use serde_json::{Map, json};
+
+use crate::error::{ApiError, ApiResult};
+use crate::ids::{FacilityId, OrgId};
+use crate::model::audit::note_change;
+use crate::model::caller::Caller;
+use crate::model::facilities::{
+    CreateFacility, Facility, FacilityStatus, FacilityView, UpdateFacility, external_id, facility_name, new_facility,
+    require_active,
+};
+use crate::pagination::{ListPage, PageRequest};
+use crate::permissions::Permission;
+use crate::store::{self, Store, Transaction};
+use crate::time::Timestamp;
+
+pub async fn get_facility_record(store: &Store, org: &OrgId, id: &FacilityId) -> ApiResult<Facility> {
+    store::facilities::get(store, org, id)
+        .await?
+        .ok_or(ApiError::NotFound { resource: "facility" })
+}
+
+pub async fn get_facility(store: &Store, caller: &Caller, id: &FacilityId) -> ApiResult<FacilityView> {
+    caller.require(Permission::TrainingRead)?;
+    get_facility_record(store, caller.org(), id)
+        .await
+        .map(|facility| FacilityView::of(&facility))
+}
+
+pub async fn list_facilities(store: &Store, caller: &Caller, page: &PageRequest) -> ApiResult<ListPage<FacilityView>> {
+    caller.require(Permission::TrainingRead)?;
+    let result = store::facilities::list(store, caller.org(), page.limit, page.after.as_ref()).await?;
+    Ok(ListPage {
+        data: result.items.iter().map(FacilityView::of).collect(),
+        next_cursor: page.next_cursor(result.next),
+    })
+}
+
+pub async fn create_facility(store: &Store, caller: &Caller, input: CreateFacility) -> ApiResult<FacilityView> {
+    caller.require(Permission::TrainingWrite)?;
+    let facility = new_facility(caller.org(), input, Timestamp::now())?;
+    let mut transaction = Transaction::new();
+    store::facilities::put_new(&mut transaction, &facility)?;
+    store::audit::record(
+        &mut transaction,
+        &caller.actor,
+        "facility.created",
+        "facility",
+        facility.id.as_str(),
+        json!({ "name": facility.name, "impactRating": facility.impact_rating, "externalId": facility.external_id }),
+    )?;
+    transaction.commit(store).await?;
+    Ok(FacilityView::of(&facility))
+}
+
+pub async fn update_facility(
+    store: &Store,
+    caller: &Caller,
+    id: &FacilityId,
+    input: UpdateFacility,
+) -> ApiResult<FacilityView> {
+    caller.require(Permission::TrainingWrite)?;
+    let before = get_facility_record(store, caller.org(), id).await?;
+    require_active(&before)?;
+    let mut after = before.clone();
+    if let Some(name) = input.name {
+        after.name = facility_name(&name)?;
+    }
+    if let Some(rating) = input.impact_rating {
+        after.impact_rating = rating;
+    }
+    if let Some(external) = input.external_id {
+        after.external_id = external_id(external.as_deref())?;
+    }
+    let mut changes = Map::new();
+    note_change(&mut changes, "name", &before.name, &after.name);
+    note_change(
+        &mut changes,
+        "impactRating",
+        &before.impact_rating,
+        &after.impact_rating,
+    );
+    note_change(&mut changes, "externalId", &before.external_id, &after.external_id);
+    if changes.is_empty() {
+        return Ok(FacilityView::of(&before));
+    }
+    after.updated_at = Timestamp::now();
+    after.version = before.version + 1;
+    let mut transaction = Transaction::new();
+    store::facilities::put_updated(&mut transaction, &before, &after)?;
+    store::audit::record(
+        &mut transaction,
+        &caller.actor,
+        "facility.updated",
+        "facility",
+        id.as_str(),
+        json!({ "changes": changes }),
+    )?;
+    transaction.commit(store).await?;
+    Ok(FacilityView::of(&after))
+}
+
+/// Soft delete: the facility leaves lists and new scopes, and its name is free again;
+/// closed assignments still name it. Refused while an open assignment has it in scope.
+pub async fn delete_facility(store: &Store, caller: &Caller, id: &FacilityId) -> ApiResult<FacilityView> {
+    caller.require(Permission::TrainingWrite)?;
+    let before = get_facility_record(store, caller.org(), id).await?;
+    if before.status == FacilityStatus::Deleted {
+        return Ok(FacilityView::of(&before));
+    }
+    let now = Timestamp::now();
+    let mut after = before.clone();
+    after.status = FacilityStatus::Deleted;
+    after.deleted_at = Some(now);
+    after.updated_at = now;
+    after.version = before.version + 1;
+    let mut transaction = Transaction::new();
+    store::facilities::put_updated(&mut transaction, &before, &after)?;
+    store::audit::record(
+        &mut transaction,
+        &caller.actor,
+        "facility.deleted",
+        "facility",
+        id.as_str(),
+        json!({ "name": before.name }),
+    )?;
+    transaction.commit(store).await?;
+    Ok(FacilityView::of(&after))
+}

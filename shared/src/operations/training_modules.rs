@@ -1,0 +1,158 @@
+//! Training modules (seed 001): list, create, read, update and delete (retire) the
+//! organization's curriculum.
+
+use serde_json::{Map, json};
+
+use crate::error::{ApiError, ApiResult};
+use crate::ids::{OrgId, TrainingModuleId};
+use crate::model::audit::note_change;
+use crate::model::caller::Caller;
+use crate::model::training_modules::{
+    self as rules, CreateTrainingModule, ModuleStatus, TrainingModule, TrainingModuleView, UpdateTrainingModule,
+    new_module,
+};
+use crate::pagination::{ListPage, PageRequest};
+use crate::permissions::Permission;
+use crate::store::{self, Store, Transaction};
+use crate::time::Timestamp;
+
+pub async fn get_module_record(store: &Store, org: &OrgId, id: &TrainingModuleId) -> ApiResult<TrainingModule> {
+    store::training_modules::get(store, org, id)
+        .await?
+        .ok_or(ApiError::NotFound {
+            resource: "training module",
+        })
+}
+
+pub async fn get_module(store: &Store, caller: &Caller, id: &TrainingModuleId) -> ApiResult<TrainingModuleView> {
+    caller.require(Permission::TrainingRead)?;
+    get_module_record(store, caller.org(), id)
+        .await
+        .map(|module| TrainingModuleView::of(&module))
+}
+
+pub async fn list_modules(
+    store: &Store,
+    caller: &Caller,
+    include_retired: bool,
+    page: &PageRequest,
+) -> ApiResult<ListPage<TrainingModuleView>> {
+    caller.require(Permission::TrainingRead)?;
+    let result =
+        store::training_modules::list(store, caller.org(), include_retired, page.limit, page.after.as_ref()).await?;
+    Ok(ListPage {
+        data: result.items.iter().map(TrainingModuleView::of).collect(),
+        next_cursor: page.next_cursor(result.next),
+    })
+}
+
+pub async fn create_module(
+    store: &Store,
+    caller: &Caller,
+    input: CreateTrainingModule,
+) -> ApiResult<TrainingModuleView> {
+    caller.require(Permission::TrainingWrite)?;
+    let module = new_module(caller.org(), input, Timestamp::now())?;
+    let mut transaction = Transaction::new();
+    store::training_modules::put_new(&mut transaction, &module)?;
+    store::audit::record(
+        &mut transaction,
+        &caller.actor,
+        "training_module.created",
+        "training_module",
+        module.id.as_str(),
+        json!(TrainingModuleView::of(&module)),
+    )?;
+    transaction.commit(store).await?;
+    Ok(TrainingModuleView::of(&module))
+}
+
+/// Changes the module's metadata. A new `completionIntervalDays` applies to completions
+/// recorded from now on; an expiry already computed stays as it was recorded.
+pub async fn update_module(
+    store: &Store,
+    caller: &Caller,
+    id: &TrainingModuleId,
+    input: UpdateTrainingModule,
+) -> ApiResult<TrainingModuleView> {
+    caller.require(Permission::TrainingWrite)?;
+    let before = get_module_record(store, caller.org(), id).await?;
+    before.require_active()?;
+    let mut after = before.clone();
+    if let Some(title) = input.title {
+        after.title = rules::title(&title)?;
+    }
+    if let Some(description) = input.description {
+        after.description = rules::description(description.as_deref())?;
+    }
+    if let Some(standard) = input.cip_standard {
+        after.cip_standard = rules::cip_standard(standard.as_deref())?;
+    }
+    if let Some(days) = input.completion_interval_days {
+        after.completion_interval_days = rules::completion_interval_days(days)?;
+    }
+    if let Some(url) = input.external_module_url {
+        after.external_module_url = rules::external_module_url(url.as_deref())?;
+    }
+    let mut changes = Map::new();
+    note_change(&mut changes, "title", &before.title, &after.title);
+    note_change(&mut changes, "description", &before.description, &after.description);
+    note_change(&mut changes, "cipStandard", &before.cip_standard, &after.cip_standard);
+    note_change(
+        &mut changes,
+        "completionIntervalDays",
+        &before.completion_interval_days,
+        &after.completion_interval_days,
+    );
+    note_change(
+        &mut changes,
+        "externalModuleUrl",
+        &before.external_module_url,
+        &after.external_module_url,
+    );
+    if changes.is_empty() {
+        return Ok(TrainingModuleView::of(&before));
+    }
+    after.updated_at = Timestamp::now();
+    after.version = before.version + 1;
+    let mut transaction = Transaction::new();
+    store::training_modules::put_updated(&mut transaction, &before, &after)?;
+    store::audit::record(
+        &mut transaction,
+        &caller.actor,
+        "training_module.updated",
+        "training_module",
+        id.as_str(),
+        json!({ "changes": changes }),
+    )?;
+    transaction.commit(store).await?;
+    Ok(TrainingModuleView::of(&after))
+}
+
+/// `DELETE`: retires the module (refused while it has open assignments). It leaves the
+/// list and takes no new assignments; its assignments' history still names it.
+pub async fn retire_module(store: &Store, caller: &Caller, id: &TrainingModuleId) -> ApiResult<TrainingModuleView> {
+    caller.require(Permission::TrainingWrite)?;
+    let before = get_module_record(store, caller.org(), id).await?;
+    if before.status == ModuleStatus::Retired {
+        return Ok(TrainingModuleView::of(&before));
+    }
+    let now = Timestamp::now();
+    let mut after = before.clone();
+    after.status = ModuleStatus::Retired;
+    after.retired_at = Some(now);
+    after.updated_at = now;
+    after.version = before.version + 1;
+    let mut transaction = Transaction::new();
+    store::training_modules::put_updated(&mut transaction, &before, &after)?;
+    store::audit::record(
+        &mut transaction,
+        &caller.actor,
+        "training_module.retired",
+        "training_module",
+        id.as_str(),
+        json!({ "title": before.title }),
+    )?;
+    transaction.commit(store).await?;
+    Ok(TrainingModuleView::of(&after))
+}
