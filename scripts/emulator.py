@@ -83,12 +83,29 @@ def public_fields(instance):
     return fields
 
 
+def track_no_dynamodb_items():
+    """moto keeps every model instance it ever creates, for its dashboard and data.json,
+    and DynamoDB deep-copies a whole table on every TransactWriteItems (its rollback
+    copy): tracking those copies grows memory without bound (gigabytes over one test run).
+    Every other service's models, SES messages included, are still tracked."""
+    from moto.core.common_models import BaseModel
+
+    def new(cls, *_args, **_kwargs):
+        instance = object.__new__(cls)
+        if cls.__module__.split(".")[1] != "dynamodb":
+            cls.instances_tracked.append(instance)
+        return instance
+
+    BaseModel.__new__ = staticmethod(new)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     args = parser.parse_args()
 
+    track_no_dynamodb_items()
     app = Serialized(OneServiceState(DomainDispatcherApplication(create_backend_app)))
     server = make_server(
         args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler
