@@ -18,6 +18,9 @@ pub enum ApiError {
     ForbiddenAction { message: String },
     #[error("{resource} not found")]
     NotFound { resource: &'static str },
+    /// A well-formed id in the path or the body that names nothing in the organization.
+    #[error("{resource} `{id}` not found")]
+    NotFoundId { resource: &'static str, id: String },
     #[error("{message}")]
     Conflict { message: String },
     /// A quota is used up; the client may retry after `retry_after_seconds`.
@@ -62,7 +65,7 @@ impl ApiError {
             ApiError::Validation { .. } => 400,
             ApiError::Unauthenticated => 401,
             ApiError::Forbidden { .. } | ApiError::ForbiddenAction { .. } => 403,
-            ApiError::NotFound { .. } => 404,
+            ApiError::NotFound { .. } | ApiError::NotFoundId { .. } => 404,
             ApiError::Conflict { .. } => 409,
             ApiError::RateLimited { .. } => 429,
             ApiError::Internal { .. } => 500,
@@ -75,7 +78,7 @@ impl ApiError {
             ApiError::Validation { .. } => "validation_error",
             ApiError::Unauthenticated => "unauthenticated",
             ApiError::Forbidden { .. } | ApiError::ForbiddenAction { .. } => "forbidden",
-            ApiError::NotFound { .. } => "not_found",
+            ApiError::NotFound { .. } | ApiError::NotFoundId { .. } => "not_found",
             ApiError::Conflict { .. } => "conflict",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Internal { .. } => "internal",

@@ -128,6 +128,22 @@ pub fn json_body<T: DeserializeOwned>(request: &Request) -> ApiResult<T> {
     json::from_slice(bytes)
 }
 
+/// Like `json_body`, but an empty body reads as `{}` (an action whose fields are all
+/// optional, e.g. completing an assignment now).
+pub fn json_body_or_empty<T: DeserializeOwned>(request: &Request) -> ApiResult<T> {
+    let empty = match request.body() {
+        Body::Empty => true,
+        Body::Text(text) => text.trim().is_empty(),
+        Body::Binary(bytes) => bytes.iter().all(u8::is_ascii_whitespace),
+        _ => true,
+    };
+    if empty {
+        json::from_slice(b"{}")
+    } else {
+        json_body(request)
+    }
+}
+
 /// The query string, restricted to the parameters an endpoint knows.
 #[derive(Debug, Default)]
 pub struct QueryParams {

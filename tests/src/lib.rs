@@ -118,7 +118,9 @@ pub const TABLE_VARIABLE: &str = "TABLE_NAME";
 
 impl TestApi {
     /// A client to the emulator the test command started (`AWS_ENDPOINT_URL`), with the
-    /// call counter installed, and the table created if this is the first test.
+    /// call counter installed, and a table of the test's own. (moto copies a whole table on
+    /// every TransactWriteItems to be able to roll it back, so one table shared by every
+    /// test would make each write slower than the last.)
     pub async fn new() -> TestApi {
         let endpoint = std::env::var("AWS_ENDPOINT_URL")
             .expect("AWS_ENDPOINT_URL is not set: run the tests with scripts/test, which starts the emulator");
@@ -126,7 +128,8 @@ impl TestApi {
             endpoint.starts_with("http://127.0.0.1") || endpoint.starts_with("http://localhost"),
             "tests only ever talk to a local emulator, not {endpoint}"
         );
-        let table_name = std::env::var(TABLE_VARIABLE).unwrap_or_else(|_| "raptor-comply-test".into());
+        let prefix = std::env::var(TABLE_VARIABLE).unwrap_or_else(|_| "raptor-comply-test".into());
+        let table_name = format!("{prefix}-{}", UserId::new().as_str().trim_start_matches(UserId::PREFIX));
         let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
         let dynamo_calls = CallCounter::default();
         let dynamo_config = aws_sdk_dynamodb::config::Builder::from(&config)
@@ -245,6 +248,7 @@ impl TestApi {
             Function::Invitations => invitations::handle(&self.invitations, request).await,
             Function::Facilities => facilities::handle(&self.app, request).await,
             Function::TrainingModules => training_modules::handle(&self.app, request).await,
+            Function::TrainingAssignments => training_assignments::handle(&self.app, request).await,
         }
     }
 

@@ -11,5 +11,6 @@ pub mod invitations;
 pub mod organizations;
 pub mod roles;
 pub mod secret_tokens;
+pub mod training_assignments;
 pub mod training_modules;
 pub mod users;

@@ -19,7 +19,10 @@ use crate::time::Timestamp;
 pub async fn get_facility_record(store: &Store, org: &OrgId, id: &FacilityId) -> ApiResult<Facility> {
     store::facilities::get(store, org, id)
         .await?
-        .ok_or(ApiError::NotFound { resource: "facility" })
+        .ok_or_else(|| ApiError::NotFoundId {
+            resource: "facility",
+            id: id.to_string(),
+        })
 }
 
 pub async fn get_facility(store: &Store, caller: &Caller, id: &FacilityId) -> ApiResult<FacilityView> {

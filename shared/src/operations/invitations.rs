@@ -202,6 +202,10 @@ fn clone_error(error: &ApiError) -> ApiError {
         },
         ApiError::ForbiddenAction { message } => ApiError::forbidden_action(message.clone()),
         ApiError::NotFound { resource } => ApiError::NotFound { resource },
+        ApiError::NotFoundId { resource, id } => ApiError::NotFoundId {
+            resource,
+            id: id.clone(),
+        },
         ApiError::Conflict { message } => ApiError::conflict(message.clone()),
         other => ApiError::internal(other.to_string()),
     }

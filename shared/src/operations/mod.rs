@@ -9,5 +9,6 @@ pub mod facilities;
 pub mod invitations;
 pub mod organizations;
 pub mod roles;
+pub mod training_assignments;
 pub mod training_modules;
 pub mod users;

@@ -19,8 +19,9 @@ use crate::time::Timestamp;
 pub async fn get_module_record(store: &Store, org: &OrgId, id: &TrainingModuleId) -> ApiResult<TrainingModule> {
     store::training_modules::get(store, org, id)
         .await?
-        .ok_or(ApiError::NotFound {
+        .ok_or_else(|| ApiError::NotFoundId {
             resource: "training module",
+            id: id.to_string(),
         })
 }
 

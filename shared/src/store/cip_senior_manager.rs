@@ -183,12 +183,10 @@ pub fn check_not_current_designee(transaction: &mut Transaction, org: &OrgId, us
 
 /// Part of a designation: the designee is still an active member when it commits.
 pub fn check_member_active(transaction: &mut Transaction, org: &OrgId, user: &UserId) -> ApiResult<()> {
-    let condition = Condition::new("#status = :active")
-        .name("#status", "status")
-        .value(":active", AttributeValue::S("active".into()));
-    transaction.condition_check(
-        keys::key(keys::org_partition(org), keys::member_sort_key(user)),
-        condition,
+    super::members::check_active(
+        transaction,
+        org,
+        user,
         ApiError::conflict("the user is no longer an active member; only an active member can be designated"),
     )
 }

@@ -113,18 +113,18 @@ pub fn put_updated(transaction: &mut Transaction, before: &Facility, after: &Fac
     Ok(())
 }
 
-/// Counts an open assignment into (`delta` 1) or out of (-1) the facility's scope, and
-/// requires the facility to be active when one is added.
-pub fn count_open_scope(transaction: &mut Transaction, facility: &Facility, delta: i64) -> ApiResult<()> {
-    let key = open_scopes_key(&facility.organization_id, &facility.id);
+/// Counts an open assignment into (`delta` 1) or out of (-1) the facility's scope; adding
+/// requires the facility to be active when the transaction commits.
+pub fn count_open_scope(transaction: &mut Transaction, org: &OrgId, id: &FacilityId, delta: i64) -> ApiResult<()> {
+    let key = open_scopes_key(org, id);
     if delta > 0 {
         let active = Condition::new("#status = :active")
             .name("#status", "status")
             .value(":active", AttributeValue::S("active".into()));
         transaction.condition_check(
-            facility_key(&facility.organization_id, &facility.id),
+            facility_key(org, id),
             active,
-            ApiError::conflict(format!("facility `{}` was deleted meanwhile", facility.id)),
+            ApiError::conflict(format!("facility `{id}` was deleted meanwhile")),
         )?;
         transaction.add_to_counter(key, "count", delta, None)
     } else {

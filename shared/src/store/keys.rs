@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::Item;
-use crate::ids::{ApiKeyId, CsmAssignmentId, FacilityId, InvitationId, OrgId, TrainingModuleId, UserId};
+use crate::ids::{
+    ApiKeyId, CsmAssignmentId, FacilityId, InvitationId, OrgId, TrainingAssignmentId, TrainingModuleId, UserId,
+};
 
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
@@ -17,6 +19,20 @@ pub const GSI1SK: &str = "GSI1SK";
 pub const GSI2: &str = "GSI2";
 pub const GSI2PK: &str = "GSI2PK";
 pub const GSI2SK: &str = "GSI2SK";
+/// GSI3–GSI6 order an organization's training assignments by due date, by progress, by
+/// completion and by expiry (`docs/access-patterns.md`).
+pub const GSI3: &str = "GSI3";
+pub const GSI3PK: &str = "GSI3PK";
+pub const GSI3SK: &str = "GSI3SK";
+pub const GSI4: &str = "GSI4";
+pub const GSI4PK: &str = "GSI4PK";
+pub const GSI4SK: &str = "GSI4SK";
+pub const GSI5: &str = "GSI5";
+pub const GSI5PK: &str = "GSI5PK";
+pub const GSI5SK: &str = "GSI5SK";
+pub const GSI6: &str = "GSI6";
+pub const GSI6PK: &str = "GSI6PK";
+pub const GSI6SK: &str = "GSI6SK";
 
 pub fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
     HashMap::from([
@@ -151,4 +167,51 @@ pub fn training_module_sort_key(id: &TrainingModuleId) -> String {
 /// this is zero.
 pub fn training_module_open_sort_key(id: &TrainingModuleId) -> String {
     format!("TM_OPEN#{id}")
+}
+
+pub const TRAINING_ASSIGNMENT_PREFIX: &str = "TA#";
+
+pub fn training_assignment_sort_key(id: &TrainingAssignmentId) -> String {
+    format!("{TRAINING_ASSIGNMENT_PREFIX}{id}")
+}
+
+/// GSI1 partition of one person's training assignments in an organization.
+pub fn assignments_of_user_partition(org: &OrgId, user: &UserId) -> String {
+    format!("ORG#{org}#TA_USER#{user}")
+}
+
+/// GSI2 partition of one module's training assignments.
+pub fn assignments_of_module_partition(org: &OrgId, module: &TrainingModuleId) -> String {
+    format!("ORG#{org}#TA_MODULE#{module}")
+}
+
+/// GSI3 partition of an organization's training assignments by due date.
+pub fn assignments_by_due_date_partition(org: &OrgId) -> String {
+    format!("ORG#{org}#TA_DUE")
+}
+
+/// GSI4 partition of an organization's training assignments in one progress group
+/// (`open`, `complete`, `waived`).
+pub fn assignments_in_group_partition(org: &OrgId, group: &str) -> String {
+    format!("ORG#{org}#TA_STATUS#{group}")
+}
+
+/// GSI5 partition of an organization's completed assignments by completion time.
+pub fn assignments_by_completion_partition(org: &OrgId) -> String {
+    format!("ORG#{org}#TA_COMPLETED")
+}
+
+/// GSI6 partition of an organization's completions that expire, by expiry.
+pub fn assignments_by_expiry_partition(org: &OrgId) -> String {
+    format!("ORG#{org}#TA_EXPIRES")
+}
+
+/// Table partition linking a facility to the assignments scoped to it.
+pub fn assignments_of_facility_partition(org: &OrgId, facility: &FacilityId) -> String {
+    format!("ORG#{org}#TA_FACILITY#{facility}")
+}
+
+/// Milliseconds as a fixed-width sort key, so text order is time order.
+pub fn millis_sort_key(millis: i64) -> String {
+    format!("{millis:015}")
 }

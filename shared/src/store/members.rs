@@ -84,6 +84,14 @@ pub struct AuthenticationRecords {
     pub creator: Option<Member>,
 }
 
+/// Part of a transaction that needs `user` to be an active member when it commits.
+pub fn check_active(transaction: &mut Transaction, org: &OrgId, user: &UserId, on_failure: ApiError) -> ApiResult<()> {
+    let condition = Condition::new("#status = :active")
+        .name("#status", "status")
+        .value(":active", AttributeValue::S("active".into()));
+    transaction.condition_check(member_key(org, user), condition, on_failure)
+}
+
 /// Part of a transaction that relied on `member` as read (its status and roles): it
 /// commits only if the member record is still at that version.
 pub fn check_unchanged(transaction: &mut Transaction, member: &Member) -> ApiResult<()> {

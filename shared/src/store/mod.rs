@@ -14,6 +14,7 @@ pub mod organizations;
 pub mod query;
 pub mod roles;
 pub mod table;
+pub mod training_assignments;
 pub mod training_modules;
 pub mod transaction;
 

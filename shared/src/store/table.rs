@@ -7,7 +7,10 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::Store;
-use super::keys::{GSI1, GSI1PK, GSI1SK, GSI2, GSI2PK, GSI2SK, PK, SK};
+use super::keys::{
+    GSI1, GSI1PK, GSI1SK, GSI2, GSI2PK, GSI2SK, GSI3, GSI3PK, GSI3SK, GSI4, GSI4PK, GSI4SK, GSI5, GSI5PK, GSI5SK, GSI6,
+    GSI6PK, GSI6SK, PK, SK,
+};
 use crate::error::{ApiError, ApiResult};
 
 fn key_schema(partition: &str, sort: &str) -> ApiResult<Vec<KeySchemaElement>> {
@@ -37,7 +40,9 @@ fn index(name: &str, partition: &str, sort: &str) -> ApiResult<GlobalSecondaryIn
 /// Creates the table unless it exists; answers whether it created it.
 pub async fn ensure_table(store: &Store) -> ApiResult<bool> {
     let mut definitions = Vec::new();
-    for name in [PK, SK, GSI1PK, GSI1SK, GSI2PK, GSI2SK] {
+    for name in [
+        PK, SK, GSI1PK, GSI1SK, GSI2PK, GSI2SK, GSI3PK, GSI3SK, GSI4PK, GSI4SK, GSI5PK, GSI5SK, GSI6PK, GSI6SK,
+    ] {
         definitions.push(
             AttributeDefinition::builder()
                 .attribute_name(name)
@@ -55,6 +60,10 @@ pub async fn ensure_table(store: &Store) -> ApiResult<bool> {
         .set_key_schema(Some(key_schema(PK, SK)?))
         .global_secondary_indexes(index(GSI1, GSI1PK, GSI1SK)?)
         .global_secondary_indexes(index(GSI2, GSI2PK, GSI2SK)?)
+        .global_secondary_indexes(index(GSI3, GSI3PK, GSI3SK)?)
+        .global_secondary_indexes(index(GSI4, GSI4PK, GSI4SK)?)
+        .global_secondary_indexes(index(GSI5, GSI5PK, GSI5SK)?)
+        .global_secondary_indexes(index(GSI6, GSI6PK, GSI6SK)?)
         .send()
         .await;
     match result {

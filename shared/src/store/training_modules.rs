@@ -62,16 +62,21 @@ pub fn put_updated(transaction: &mut Transaction, before: &TrainingModule, after
 
 /// Counts an open assignment onto (`delta` 1) or off (-1) the module; adding requires the
 /// module to be active when the transaction commits.
-pub fn count_open_assignment(transaction: &mut Transaction, module: &TrainingModule, delta: i64) -> ApiResult<()> {
-    let key = open_assignments_key(&module.organization_id, &module.id);
+pub fn count_open_assignment(
+    transaction: &mut Transaction,
+    org: &OrgId,
+    id: &TrainingModuleId,
+    delta: i64,
+) -> ApiResult<()> {
+    let key = open_assignments_key(org, id);
     if delta > 0 {
         let active = Condition::new("#status = :active")
             .name("#status", "status")
             .value(":active", AttributeValue::S("active".into()));
         transaction.condition_check(
-            module_key(&module.organization_id, &module.id),
+            module_key(org, id),
             active,
-            ApiError::conflict(format!("training module `{}` was retired meanwhile", module.id)),
+            ApiError::conflict(format!("training module `{id}` was retired meanwhile")),
         )?;
         transaction.add_to_counter(key, "count", delta, None)
     } else {

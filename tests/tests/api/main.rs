@@ -12,6 +12,7 @@ mod invitations;
 mod roles;
 mod route_table;
 mod tenancy;
+mod training_assignments;
 mod training_modules;
 mod users;
 mod validation;

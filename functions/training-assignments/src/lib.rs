@@ -1,0 +1,71 @@
+//! Training assignments: parse → authenticate → authorize → domain → response.
+
+use lambda_http::{Body, Request, Response};
+use raptor_shared::app::App;
+use raptor_shared::error::{ApiError, ApiResult};
+use raptor_shared::http::{self, Reply};
+use raptor_shared::ids::{FacilityId, TrainingAssignmentId};
+use raptor_shared::model::training_assignments::{AssignmentQuery, AssignmentQueryText};
+use raptor_shared::operations::training_assignments as assignments;
+use raptor_shared::routes::{self, Function, Operation, TrainingAssignmentsOperation as Op};
+
+pub async fn handle(app: &App, request: Request) -> Response<Body> {
+    http::respond(dispatch(app, &request).await)
+}
+
+async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
+    let route = routes::match_request(Function::TrainingAssignments, request)?;
+    let Operation::TrainingAssignments(operation) = route.route.operation else {
+        return Err(ApiError::NotFound { resource: "route" });
+    };
+    let store = &app.store;
+    let caller = raptor_shared::operations::authentication::authenticate(store, http::api_key(request)?).await?;
+    let query = route.query(request)?;
+    let id = || TrainingAssignmentId::parse("id", route.param("id")?);
+    match operation {
+        Op::GetTrainingAssignments => {
+            let filters = AssignmentQuery::parse(&AssignmentQueryText {
+                user_id: query.non_empty("userId")?,
+                module_id: query.non_empty("moduleId")?,
+                facility_id: query.non_empty("facilityId")?,
+                status: query.non_empty("status")?,
+                completed_after: query.non_empty("completedAfter")?,
+                completed_before: query.non_empty("completedBefore")?,
+                due_before: query.non_empty("dueBefore")?,
+                expires_before: query.non_empty("expiresBefore")?,
+                sort: query.non_empty("sort")?,
+            })?;
+            let page = query.page(caller.org(), filters.fingerprint())?;
+            Reply::ok(&assignments::list_assignments(store, &caller, &filters, &page).await?)
+        }
+        Op::CreateTrainingAssignment => {
+            Reply::created(&assignments::create_assignment(store, &caller, http::json_body(request)?).await?)
+        }
+        Op::GetTrainingAssignment => Reply::ok(&assignments::get_assignment(store, &caller, &id()?).await?),
+        Op::UpdateTrainingAssignment => {
+            let input = http::json_body(request)?;
+            Reply::ok(&assignments::update_assignment(store, &caller, &id()?, input).await?)
+        }
+        Op::CompleteTrainingAssignment => {
+            let input = http::json_body_or_empty(request)?;
+            Reply::ok(&assignments::complete_assignment(store, &caller, &id()?, input).await?)
+        }
+        Op::DeleteTrainingAssignment => Reply::ok(&assignments::delete_assignment(store, &caller, &id()?).await?),
+        Op::StartTrainingAssignment => Reply::ok(&assignments::start_assignment(store, &caller, &id()?).await?),
+        Op::WaiveTrainingAssignment => {
+            let input = http::json_body(request)?;
+            Reply::ok(&assignments::waive_assignment(store, &caller, &id()?, input).await?)
+        }
+        Op::GetTrainingAssignmentFacilities => {
+            Reply::ok(&assignments::get_assignment_facilities(store, &caller, &id()?).await?)
+        }
+        Op::AddFacilitiesToAssignment => {
+            let input = http::json_body(request)?;
+            Reply::ok(&assignments::add_assignment_facilities(store, &caller, &id()?, input).await?)
+        }
+        Op::RemoveFacilityFromAssignment => {
+            let facility = FacilityId::parse("facilityId", route.param("facilityId")?)?;
+            Reply::ok(&assignments::remove_assignment_facility(store, &caller, &id()?, &facility).await?)
+        }
+    }
+}

@@ -1,0 +1,726 @@
+//! Training assignments (CIP-004 R2): a person × a training module, due on a date, scoped
+//! to the facilities whose BES Cyber Systems the person may access, and — once closed — a
+//! completion record or a waiver that is evidence for an auditor and never changes again.
+//!
+//! What is stored is the assignment's *progress* (assigned → in progress → complete, or
+//! waived); the *status* the API reports also reads the calendar: an open assignment past
+//! its due date is `overdue`, whether or not a scheduled job has run.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ApiError, ApiResult};
+use crate::ids::{FacilityId, OrgId, TrainingAssignmentId, TrainingModuleId, UserId};
+use crate::patch;
+use crate::time::{Date, Timestamp};
+use crate::validation;
+
+pub const MAX_NOTES_LENGTH: usize = 2000;
+pub const MAX_REASON_LENGTH: usize = 2000;
+pub const MAX_CERTIFICATE_REFERENCE_LENGTH: usize = 200;
+/// Keeps every change of an assignment in one DynamoDB transaction (three items a facility).
+pub const MAX_FACILITIES_PER_ASSIGNMENT: usize = 25;
+
+/// Where an assignment is in its life; time does not enter into it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Progress {
+    Assigned,
+    InProgress,
+    Complete,
+    Waived,
+}
+
+impl Progress {
+    pub fn is_open(self) -> bool {
+        matches!(self, Progress::Assigned | Progress::InProgress)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Progress::Assigned => "assigned",
+            Progress::InProgress => "in_progress",
+            Progress::Complete => "complete",
+            Progress::Waived => "waived",
+        }
+    }
+}
+
+/// The status values of seed 001.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrainingStatus {
+    Assigned,
+    InProgress,
+    Complete,
+    Overdue,
+    Waived,
+}
+
+impl TrainingStatus {
+    pub fn parse(field: &str, text: &str) -> ApiResult<TrainingStatus> {
+        match text {
+            "assigned" => Ok(TrainingStatus::Assigned),
+            "in_progress" => Ok(TrainingStatus::InProgress),
+            "complete" => Ok(TrainingStatus::Complete),
+            "overdue" => Ok(TrainingStatus::Overdue),
+            "waived" => Ok(TrainingStatus::Waived),
+            _ => Err(ApiError::validation(
+                field,
+                format!("`{field}` must be assigned, in_progress, complete, overdue or waived"),
+            )),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrainingStatus::Assigned => "assigned",
+            TrainingStatus::InProgress => "in_progress",
+            TrainingStatus::Complete => "complete",
+            TrainingStatus::Overdue => "overdue",
+            TrainingStatus::Waived => "waived",
+        }
+    }
+}
+
+/// A training assignment as stored.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct TrainingAssignment {
+    pub id: TrainingAssignmentId,
+    pub organization_id: OrgId,
+    pub user_id: UserId,
+    pub training_module_id: TrainingModuleId,
+    pub progress: Progress,
+    /// The status as of the last write, for readers of the raw table; the API computes it.
+    pub status: TrainingStatus,
+    pub due_date: Date,
+    pub notes: Option<String>,
+    pub facility_ids: Vec<FacilityId>,
+    pub started_at: Option<Timestamp>,
+    pub completed_at: Option<Timestamp>,
+    pub completed_by: Option<UserId>,
+    pub score: Option<u8>,
+    pub certificate_reference: Option<String>,
+    /// `completedAt` + the module's `completionIntervalDays` at completion; `None`: never.
+    pub expires_at: Option<Timestamp>,
+    pub waived_at: Option<Timestamp>,
+    pub waived_by: Option<UserId>,
+    pub waiver_reason: Option<String>,
+    pub created_by: UserId,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub version: u64,
+}
+
+impl TrainingAssignment {
+    /// Seed 001's status on `today` (UTC): an open assignment past its due date is overdue.
+    pub fn status_on(&self, today: Date) -> TrainingStatus {
+        match self.progress {
+            Progress::Complete => TrainingStatus::Complete,
+            Progress::Waived => TrainingStatus::Waived,
+            _ if self.due_date < today => TrainingStatus::Overdue,
+            Progress::Assigned => TrainingStatus::Assigned,
+            Progress::InProgress => TrainingStatus::InProgress,
+        }
+    }
+
+    /// A completion or waiver is evidence: once closed, the record does not change.
+    pub fn require_open(&self) -> ApiResult<()> {
+        if self.progress.is_open() {
+            Ok(())
+        } else {
+            Err(ApiError::conflict(format!(
+                "this assignment is {}; a closed assignment's record cannot change",
+                self.progress.as_str()
+            )))
+        }
+    }
+
+    /// The next version of this record, written at `now`.
+    pub fn next_version(&self, now: Timestamp, today: Date) -> TrainingAssignment {
+        let mut next = self.clone();
+        next.updated_at = now;
+        next.version = self.version + 1;
+        next.status = next.status_on(today);
+        next
+    }
+}
+
+/// A facility as an assignment's scope shows it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ScopedFacility {
+    pub id: FacilityId,
+    pub name: String,
+}
+
+/// The training assignment object of the API (seed 001). The completion and waiver
+/// fields appear once they exist, so a new assignment reads exactly as the seed's sample.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrainingAssignmentView {
+    pub id: TrainingAssignmentId,
+    pub user_id: UserId,
+    pub training_module_id: TrainingModuleId,
+    pub status: TrainingStatus,
+    pub due_date: Date,
+    pub completed_at: Option<Timestamp>,
+    pub notes: Option<String>,
+    pub facilities: Vec<ScopedFacility>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completed_by: Option<UserId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate_reference: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waived_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waived_by: Option<UserId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiver_reason: Option<String>,
+}
+
+impl TrainingAssignmentView {
+    /// `facilities` are the scope's facilities with their current names, in scope order.
+    pub fn of(assignment: &TrainingAssignment, facilities: Vec<ScopedFacility>, today: Date) -> Self {
+        TrainingAssignmentView {
+            id: assignment.id.clone(),
+            user_id: assignment.user_id.clone(),
+            training_module_id: assignment.training_module_id.clone(),
+            status: assignment.status_on(today),
+            due_date: assignment.due_date,
+            completed_at: assignment.completed_at,
+            notes: assignment.notes.clone(),
+            facilities,
+            created_at: assignment.created_at,
+            updated_at: assignment.updated_at,
+            started_at: assignment.started_at,
+            completed_by: assignment.completed_by.clone(),
+            score: assignment.score,
+            certificate_reference: assignment.certificate_reference.clone(),
+            expires_at: assignment.expires_at,
+            waived_at: assignment.waived_at,
+            waived_by: assignment.waived_by.clone(),
+            waiver_reason: assignment.waiver_reason.clone(),
+        }
+    }
+}
+
+/// The answer of the facility-scoping endpoints (seed 001).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssignmentFacilities {
+    pub training_assignment_id: TrainingAssignmentId,
+    pub facilities: Vec<ScopedFacility>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateTrainingAssignment {
+    pub user_id: UserId,
+    pub training_module_id: TrainingModuleId,
+    pub due_date: String,
+    pub notes: Option<String>,
+    #[serde(default, deserialize_with = "patch::not_null")]
+    pub facility_ids: Option<Vec<FacilityId>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateTrainingAssignment {
+    #[serde(default, deserialize_with = "patch::not_null")]
+    pub due_date: Option<String>,
+    #[serde(default, deserialize_with = "patch::clearable")]
+    pub notes: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::not_null")]
+    pub training_module_id: Option<TrainingModuleId>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CompleteTrainingAssignment {
+    pub completed_at: Option<String>,
+    pub score: Option<i64>,
+    pub certificate_reference: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WaiveTrainingAssignment {
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScopeFacilities {
+    pub facility_ids: Vec<FacilityId>,
+}
+
+pub fn notes(value: Option<&str>) -> ApiResult<Option<String>> {
+    validation::optional_text("notes", value, MAX_NOTES_LENGTH)
+}
+
+/// The facility ids of a request, each once, in the order given.
+pub fn facility_ids(field: &str, ids: Vec<FacilityId>) -> ApiResult<Vec<FacilityId>> {
+    let mut unique: Vec<FacilityId> = Vec::with_capacity(ids.len());
+    for id in ids {
+        if !unique.contains(&id) {
+            unique.push(id);
+        }
+    }
+    if unique.len() > MAX_FACILITIES_PER_ASSIGNMENT {
+        return Err(ApiError::validation(
+            field,
+            format!("an assignment may be scoped to at most {MAX_FACILITIES_PER_ASSIGNMENT} facilities"),
+        ));
+    }
+    Ok(unique)
+}
+
+/// What a completion records: when (default now, never in the future), the score (0–100)
+/// and the certificate reference, and when the completion stops counting.
+pub struct Completion {
+    pub completed_at: Timestamp,
+    pub score: Option<u8>,
+    pub certificate_reference: Option<String>,
+}
+
+impl CompleteTrainingAssignment {
+    pub fn completion(&self, now: Timestamp) -> ApiResult<Completion> {
+        let completed_at = match &self.completed_at {
+            Some(text) => Timestamp::parse("completedAt", text)?,
+            None => now,
+        };
+        if completed_at > now {
+            return Err(ApiError::validation(
+                "completedAt",
+                "`completedAt` must not be in the future",
+            ));
+        }
+        let score = self
+            .score
+            .map(|score| {
+                u8::try_from(score)
+                    .ok()
+                    .filter(|score| *score <= 100)
+                    .ok_or_else(|| ApiError::validation("score", "`score` must be a whole number from 0 to 100"))
+            })
+            .transpose()?;
+        Ok(Completion {
+            completed_at,
+            score,
+            certificate_reference: validation::optional_text(
+                "certificateReference",
+                self.certificate_reference.as_deref(),
+                MAX_CERTIFICATE_REFERENCE_LENGTH,
+            )?,
+        })
+    }
+}
+
+/// Records a completion on an open assignment (CIP-004 R2 evidence).
+pub fn complete(
+    assignment: &TrainingAssignment,
+    completion: Completion,
+    completed_by: &UserId,
+    completion_interval_days: Option<u32>,
+    now: Timestamp,
+) -> ApiResult<TrainingAssignment> {
+    assignment.require_open()?;
+    let mut next = assignment.clone();
+    next.progress = Progress::Complete;
+    next.completed_at = Some(completion.completed_at);
+    next.completed_by = Some(completed_by.clone());
+    next.score = completion.score;
+    next.certificate_reference = completion.certificate_reference;
+    next.expires_at = completion_interval_days.map(|days| completion.completed_at.plus_days(days));
+    Ok(next.next_version(now, now.date()))
+}
+
+/// What an LMS reports when the trainee opens the course. Starting twice changes nothing.
+pub fn start(assignment: &TrainingAssignment, now: Timestamp) -> ApiResult<Option<TrainingAssignment>> {
+    assignment.require_open()?;
+    if assignment.progress == Progress::InProgress {
+        return Ok(None);
+    }
+    let mut next = assignment.clone();
+    next.progress = Progress::InProgress;
+    next.started_at = Some(now);
+    Ok(Some(next.next_version(now, now.date())))
+}
+
+/// A formal waiver by an authorized approver (the caller), with the reason.
+pub fn waive(
+    assignment: &TrainingAssignment,
+    reason: &str,
+    approver: &UserId,
+    now: Timestamp,
+) -> ApiResult<TrainingAssignment> {
+    assignment.require_open()?;
+    let mut next = assignment.clone();
+    next.progress = Progress::Waived;
+    next.waived_at = Some(now);
+    next.waived_by = Some(approver.clone());
+    next.waiver_reason = Some(validation::required_text("reason", reason, MAX_REASON_LENGTH)?);
+    Ok(next.next_version(now, now.date()))
+}
+
+/// Which assignments a list shows and in which order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AssignmentQuery {
+    pub user_id: Option<UserId>,
+    pub module_id: Option<TrainingModuleId>,
+    pub facility_id: Option<FacilityId>,
+    pub status: Option<TrainingStatus>,
+    pub completed_after: Option<Timestamp>,
+    pub completed_before: Option<Timestamp>,
+    pub due_before: Option<Date>,
+    pub expires_before: Option<Timestamp>,
+    pub sort: AssignmentSort,
+    pub descending: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AssignmentSort {
+    #[default]
+    CreatedAt,
+    DueDate,
+    CompletedAt,
+    ExpiresAt,
+}
+
+impl AssignmentSort {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssignmentSort::CreatedAt => "createdAt",
+            AssignmentSort::DueDate => "dueDate",
+            AssignmentSort::CompletedAt => "completedAt",
+            AssignmentSort::ExpiresAt => "expiresAt",
+        }
+    }
+}
+
+/// The raw query parameters of `GET /training-assignments`.
+#[derive(Debug, Default)]
+pub struct AssignmentQueryText<'a> {
+    pub user_id: Option<&'a str>,
+    pub module_id: Option<&'a str>,
+    pub facility_id: Option<&'a str>,
+    pub status: Option<&'a str>,
+    pub completed_after: Option<&'a str>,
+    pub completed_before: Option<&'a str>,
+    pub due_before: Option<&'a str>,
+    pub expires_before: Option<&'a str>,
+    pub sort: Option<&'a str>,
+}
+
+impl AssignmentQuery {
+    /// Parses the filters and the sort. Without `sort`, a date-range filter orders by its
+    /// own date (so that its index serves it); otherwise the order is by creation.
+    pub fn parse(text: &AssignmentQueryText<'_>) -> ApiResult<AssignmentQuery> {
+        let mut query = AssignmentQuery {
+            user_id: text.user_id.map(|id| UserId::parse("userId", id)).transpose()?,
+            module_id: text
+                .module_id
+                .map(|id| TrainingModuleId::parse("moduleId", id))
+                .transpose()?,
+            facility_id: text
+                .facility_id
+                .map(|id| FacilityId::parse("facilityId", id))
+                .transpose()?,
+            status: text
+                .status
+                .map(|status| TrainingStatus::parse("status", status))
+                .transpose()?,
+            completed_after: text
+                .completed_after
+                .map(|t| Timestamp::parse("completedAfter", t))
+                .transpose()?,
+            completed_before: text
+                .completed_before
+                .map(|t| Timestamp::parse("completedBefore", t))
+                .transpose()?,
+            due_before: text.due_before.map(|d| Date::parse("dueBefore", d)).transpose()?,
+            expires_before: text
+                .expires_before
+                .map(|t| Timestamp::parse("expiresBefore", t))
+                .transpose()?,
+            ..AssignmentQuery::default()
+        };
+        match text.sort {
+            Some(sort) => {
+                let (descending, field) = match sort.strip_prefix('-') {
+                    Some(field) => (true, field),
+                    None => (false, sort),
+                };
+                query.descending = descending;
+                query.sort = match field {
+                    "createdAt" => AssignmentSort::CreatedAt,
+                    "dueDate" => AssignmentSort::DueDate,
+                    "completedAt" => AssignmentSort::CompletedAt,
+                    "expiresAt" => AssignmentSort::ExpiresAt,
+                    _ => {
+                        return Err(ApiError::validation(
+                            "sort",
+                            "`sort` must be dueDate, completedAt, expiresAt or createdAt, with `-` for descending",
+                        ));
+                    }
+                };
+            }
+            None if query.completed_after.is_some() || query.completed_before.is_some() => {
+                query.sort = AssignmentSort::CompletedAt;
+            }
+            None if query.expires_before.is_some() => query.sort = AssignmentSort::ExpiresAt,
+            None if query.due_before.is_some() => query.sort = AssignmentSort::DueDate,
+            None => {}
+        }
+        let closed_only = matches!(query.sort, AssignmentSort::CompletedAt | AssignmentSort::ExpiresAt)
+            || query.completed_after.is_some()
+            || query.completed_before.is_some()
+            || query.expires_before.is_some();
+        if closed_only && query.status.is_some_and(|status| status != TrainingStatus::Complete) {
+            return Err(ApiError::validation(
+                "status",
+                "completion dates and expiry exist only on complete assignments: use status=complete or leave status out",
+            ));
+        }
+        Ok(query)
+    }
+
+    /// Names the query for its cursor, so a cursor only continues the query it came from.
+    pub fn fingerprint(&self) -> String {
+        format!(
+            "training-assignments?{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}|{}",
+            self.user_id.as_ref().map(|id| id.as_str()),
+            self.module_id.as_ref().map(|id| id.as_str()),
+            self.facility_id.as_ref().map(|id| id.as_str()),
+            self.status.map(TrainingStatus::as_str),
+            self.completed_after.map(|t| t.millis()),
+            self.completed_before.map(|t| t.millis()),
+            self.due_before.map(|d| d.to_string()),
+            self.expires_before.map(|t| t.millis()),
+            self.sort.as_str(),
+            self.descending
+        )
+    }
+
+    /// Whether an assignment belongs in the answer on `today`: the same test the store's
+    /// keys and filter expressions make, for rows read by another path (facility scope).
+    pub fn matches(&self, assignment: &TrainingAssignment, today: Date) -> bool {
+        let before = |value: Option<Timestamp>, bound: Option<Timestamp>| match bound {
+            None => true,
+            Some(bound) => value.is_some_and(|value| value < bound),
+        };
+        let after = |value: Option<Timestamp>, bound: Option<Timestamp>| match bound {
+            None => true,
+            Some(bound) => value.is_some_and(|value| value >= bound),
+        };
+        let sorted_by_a_completion = match self.sort {
+            AssignmentSort::CompletedAt => assignment.completed_at.is_some(),
+            AssignmentSort::ExpiresAt => assignment.expires_at.is_some(),
+            _ => true,
+        };
+        self.user_id.as_ref().is_none_or(|id| id == &assignment.user_id)
+            && self
+                .module_id
+                .as_ref()
+                .is_none_or(|id| id == &assignment.training_module_id)
+            && self
+                .facility_id
+                .as_ref()
+                .is_none_or(|id| assignment.facility_ids.contains(id))
+            && self.status.is_none_or(|status| status == assignment.status_on(today))
+            && after(assignment.completed_at, self.completed_after)
+            && before(assignment.completed_at, self.completed_before)
+            && self.due_before.is_none_or(|bound| assignment.due_date < bound)
+            && before(assignment.expires_at, self.expires_before)
+            && sorted_by_a_completion
+    }
+}
+
+pub struct NewAssignment {
+    pub user_id: UserId,
+    pub training_module_id: TrainingModuleId,
+    pub due_date: Date,
+    pub notes: Option<String>,
+    pub facility_ids: Vec<FacilityId>,
+}
+
+impl CreateTrainingAssignment {
+    /// A past due date is allowed: users import history from an earlier system, and such
+    /// an assignment reads as overdue at once.
+    pub fn validate(self) -> ApiResult<NewAssignment> {
+        Ok(NewAssignment {
+            user_id: self.user_id,
+            training_module_id: self.training_module_id,
+            due_date: Date::parse("dueDate", &self.due_date)?,
+            notes: notes(self.notes.as_deref())?,
+            facility_ids: facility_ids("facilityIds", self.facility_ids.unwrap_or_default())?,
+        })
+    }
+}
+
+pub fn new_assignment(org: &OrgId, input: NewAssignment, created_by: &UserId, now: Timestamp) -> TrainingAssignment {
+    let mut assignment = TrainingAssignment {
+        id: TrainingAssignmentId::new(),
+        organization_id: org.clone(),
+        user_id: input.user_id,
+        training_module_id: input.training_module_id,
+        progress: Progress::Assigned,
+        status: TrainingStatus::Assigned,
+        due_date: input.due_date,
+        notes: input.notes,
+        facility_ids: input.facility_ids,
+        started_at: None,
+        completed_at: None,
+        completed_by: None,
+        score: None,
+        certificate_reference: None,
+        expires_at: None,
+        waived_at: None,
+        waived_by: None,
+        waiver_reason: None,
+        created_by: created_by.clone(),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    assignment.status = assignment.status_on(now.date());
+    assignment
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> Timestamp {
+        Timestamp::parse("t", text).unwrap()
+    }
+
+    fn date(text: &str) -> Date {
+        Date::parse("d", text).unwrap()
+    }
+
+    fn assignment(due: &str) -> TrainingAssignment {
+        new_assignment(
+            &OrgId::new(),
+            NewAssignment {
+                user_id: UserId::new(),
+                training_module_id: TrainingModuleId::new(),
+                due_date: date(due),
+                notes: None,
+                facility_ids: vec![],
+            },
+            &UserId::new(),
+            at("2025-03-15T09:00:00Z"),
+        )
+    }
+
+    #[test]
+    fn an_open_assignment_past_its_due_date_reads_overdue_and_a_closed_one_never_does() {
+        let open = assignment("2025-04-30");
+        assert_eq!(open.status_on(date("2025-04-30")), TrainingStatus::Assigned);
+        assert_eq!(open.status_on(date("2025-05-01")), TrainingStatus::Overdue);
+        let started = start(&open, at("2025-04-01T00:00:00Z")).unwrap().unwrap();
+        assert_eq!(started.status_on(date("2025-04-30")), TrainingStatus::InProgress);
+        assert_eq!(started.status_on(date("2025-05-01")), TrainingStatus::Overdue);
+        let now = at("2025-06-01T00:00:00Z");
+        let completion = CompleteTrainingAssignment::default().completion(now).unwrap();
+        let done = complete(&started, completion, &UserId::new(), Some(365), now).unwrap();
+        assert_eq!(done.status_on(date("2030-01-01")), TrainingStatus::Complete);
+        assert_eq!(done.expires_at, Some(at("2026-06-01T00:00:00Z")));
+        let waived = waive(&open, "Contractor leaves before access", &UserId::new(), now).unwrap();
+        assert_eq!(waived.status_on(date("2030-01-01")), TrainingStatus::Waived);
+    }
+
+    #[test]
+    fn closed_assignments_refuse_every_transition() {
+        let now = at("2025-04-10T14:15:00Z");
+        let open = assignment("2025-04-30");
+        let completion = || CompleteTrainingAssignment::default().completion(now).unwrap();
+        let done = complete(&open, completion(), &UserId::new(), None, now).unwrap();
+        assert_eq!(done.expires_at, None);
+        let waived = waive(&open, "r", &UserId::new(), now).unwrap();
+        for closed in [&done, &waived] {
+            assert!(complete(closed, completion(), &UserId::new(), None, now).is_err());
+            assert!(start(closed, now).is_err());
+            assert!(waive(closed, "again", &UserId::new(), now).is_err());
+        }
+        // Starting twice is not a change.
+        let started = start(&open, now).unwrap().unwrap();
+        assert!(start(&started, now).unwrap().is_none());
+        assert!(waive(&open, "   ", &UserId::new(), now).is_err());
+    }
+
+    #[test]
+    fn a_completion_is_never_in_the_future_and_scores_are_zero_to_a_hundred() {
+        let now = at("2025-04-10T14:15:00Z");
+        let body = |completed_at: Option<&str>, score: Option<i64>| CompleteTrainingAssignment {
+            completed_at: completed_at.map(str::to_string),
+            score,
+            certificate_reference: None,
+        };
+        assert!(body(Some("2025-04-10T14:15:01Z"), None).completion(now).is_err());
+        assert!(body(Some("2025-04-10T14:15:00Z"), Some(100)).completion(now).is_ok());
+        for bad in [-1, 101, 1000] {
+            assert!(body(None, Some(bad)).completion(now).is_err());
+        }
+        assert_eq!(body(None, Some(0)).completion(now).unwrap().completed_at, now);
+    }
+
+    #[test]
+    fn queries_parse_sorts_and_refuse_contradictions() {
+        let parse = |text: AssignmentQueryText| AssignmentQuery::parse(&text);
+        let query = parse(AssignmentQueryText {
+            sort: Some("-dueDate"),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!((query.sort, query.descending), (AssignmentSort::DueDate, true));
+        let query = parse(AssignmentQueryText {
+            completed_after: Some("2025-01-01T00:00:00Z"),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(query.sort, AssignmentSort::CompletedAt);
+        for bad in [
+            AssignmentQueryText {
+                sort: Some("title"),
+                ..Default::default()
+            },
+            AssignmentQueryText {
+                status: Some("done"),
+                ..Default::default()
+            },
+            AssignmentQueryText {
+                status: Some("assigned"),
+                sort: Some("completedAt"),
+                ..Default::default()
+            },
+            AssignmentQueryText {
+                due_before: Some("2025-13-01"),
+                ..Default::default()
+            },
+        ] {
+            assert!(parse(bad).is_err());
+        }
+    }
+
+    #[test]
+    fn facility_ids_are_deduplicated_in_order_and_bounded() {
+        let a = FacilityId::new();
+        let b = FacilityId::new();
+        assert_eq!(
+            facility_ids("f", vec![a.clone(), b.clone(), a.clone()]).unwrap(),
+            vec![a, b]
+        );
+        let many: Vec<FacilityId> = (0..=MAX_FACILITIES_PER_ASSIGNMENT).map(|_| FacilityId::new()).collect();
+        assert!(facility_ids("f", many).is_err());
+    }
+}

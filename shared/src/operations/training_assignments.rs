@@ -1,0 +1,509 @@
+//! Training assignments (seed 001, CIP-004 R2): create, read, list with filters, update,
+//! start, complete, waive, delete, and the facility scope. Every write also keeps the
+//! open-assignment counts of the module and of each facility in scope, which is what lets
+//! a module be retired, or a facility deleted, only when nothing open depends on it.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, json};
+
+use crate::error::{ApiError, ApiResult};
+use crate::ids::{FacilityId, OrgId, TrainingAssignmentId, TrainingModuleId};
+use crate::model::audit::note_change;
+use crate::model::caller::Caller;
+use crate::model::facilities::{Facility, FacilityStatus};
+use crate::model::training_assignments::{
+    self as rules, AssignmentFacilities, AssignmentQuery, CompleteTrainingAssignment, CreateTrainingAssignment,
+    ScopeFacilities, ScopedFacility, TrainingAssignment, TrainingAssignmentView, UpdateTrainingAssignment,
+    WaiveTrainingAssignment, new_assignment,
+};
+use crate::model::training_modules::TrainingModule;
+use crate::model::users::MemberStatus;
+use crate::pagination::{ListPage, PageRequest};
+use crate::permissions::Permission;
+use crate::store::{self, Store, Transaction};
+use crate::time::{Date, Timestamp};
+
+async fn load(store: &Store, org: &OrgId, id: &TrainingAssignmentId) -> ApiResult<TrainingAssignment> {
+    store::training_assignments::get(store, org, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFoundId {
+            resource: "training assignment",
+            id: id.to_string(),
+        })
+}
+
+/// A module of the organization that can take new assignments.
+async fn assignable_module(store: &Store, org: &OrgId, id: &TrainingModuleId) -> ApiResult<TrainingModule> {
+    let module = store::training_modules::get(store, org, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFoundId {
+            resource: "training module",
+            id: id.to_string(),
+        })?;
+    module.require_active()?;
+    Ok(module)
+}
+
+/// The facilities named, each of the organization and not deleted; the first that is not
+/// is named in the error.
+async fn scopable_facilities(store: &Store, org: &OrgId, ids: &[FacilityId]) -> ApiResult<Vec<Facility>> {
+    let found = store::facilities::get_many(store, org, ids).await?;
+    let mut facilities = Vec::with_capacity(ids.len());
+    for id in ids {
+        let facility = found
+            .iter()
+            .find(|facility| &facility.id == id)
+            .ok_or_else(|| ApiError::NotFoundId {
+                resource: "facility",
+                id: id.to_string(),
+            })?;
+        if facility.status == FacilityStatus::Deleted {
+            return Err(ApiError::conflict(format!("facility `{id}` is deleted")));
+        }
+        facilities.push(facility.clone());
+    }
+    Ok(facilities)
+}
+
+/// The current names of the facilities in these assignments' scopes (one BatchGetItem per
+/// hundred facilities).
+async fn facility_names(
+    store: &Store,
+    org: &OrgId,
+    assignments: &[&TrainingAssignment],
+) -> ApiResult<HashMap<FacilityId, String>> {
+    let mut ids: Vec<FacilityId> = Vec::new();
+    for assignment in assignments {
+        for id in &assignment.facility_ids {
+            if !ids.contains(id) {
+                ids.push(id.clone());
+            }
+        }
+    }
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let found = store::facilities::get_many(store, org, &ids).await?;
+    Ok(found.into_iter().map(|facility| (facility.id, facility.name)).collect())
+}
+
+fn scope_of(assignment: &TrainingAssignment, names: &HashMap<FacilityId, String>) -> Vec<ScopedFacility> {
+    assignment
+        .facility_ids
+        .iter()
+        .map(|id| ScopedFacility {
+            id: id.clone(),
+            name: names.get(id).cloned().unwrap_or_default(),
+        })
+        .collect()
+}
+
+async fn view(store: &Store, assignment: &TrainingAssignment) -> ApiResult<TrainingAssignmentView> {
+    let names = facility_names(store, &assignment.organization_id, &[assignment]).await?;
+    Ok(TrainingAssignmentView::of(
+        assignment,
+        scope_of(assignment, &names),
+        Date::today(),
+    ))
+}
+
+/// Keeps the open-assignment counts of modules and facilities true across a change from
+/// `before` to `after` (either absent for a creation or an erasure).
+fn count_open(
+    transaction: &mut Transaction,
+    org: &OrgId,
+    before: Option<&TrainingAssignment>,
+    after: Option<&TrainingAssignment>,
+) -> ApiResult<()> {
+    let before = before.filter(|a| a.progress.is_open());
+    let after = after.filter(|a| a.progress.is_open());
+    let module_of = |assignment: Option<&TrainingAssignment>| assignment.map(|a| a.training_module_id.clone());
+    if module_of(before) != module_of(after) {
+        if let Some(module) = module_of(before) {
+            store::training_modules::count_open_assignment(transaction, org, &module, -1)?;
+        }
+        if let Some(module) = module_of(after) {
+            store::training_modules::count_open_assignment(transaction, org, &module, 1)?;
+        }
+    }
+    let scope =
+        |assignment: Option<&TrainingAssignment>| assignment.map(|a| a.facility_ids.clone()).unwrap_or_default();
+    let (was, is) = (scope(before), scope(after));
+    for facility in was.iter().filter(|id| !is.contains(id)) {
+        store::facilities::count_open_scope(transaction, org, facility, -1)?;
+    }
+    for facility in is.iter().filter(|id| !was.contains(id)) {
+        store::facilities::count_open_scope(transaction, org, facility, 1)?;
+    }
+    Ok(())
+}
+
+pub async fn create_assignment(
+    store: &Store,
+    caller: &Caller,
+    input: CreateTrainingAssignment,
+) -> ApiResult<TrainingAssignmentView> {
+    caller.require(Permission::TrainingWrite)?;
+    let input = input.validate()?;
+    let org = caller.org();
+    let member = store::members::get(store, org, &input.user_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFoundId {
+            resource: "user",
+            id: input.user_id.to_string(),
+        })?;
+    if member.status != MemberStatus::Active {
+        return Err(ApiError::conflict(format!(
+            "user `{}` is {}; only an active member can be assigned training",
+            member.user_id,
+            member.status.as_str()
+        )));
+    }
+    assignable_module(store, org, &input.training_module_id).await?;
+    let facilities = scopable_facilities(store, org, &input.facility_ids).await?;
+    let assignment = new_assignment(org, input, caller.user(), Timestamp::now());
+
+    let mut transaction = Transaction::new();
+    store::training_assignments::put_new(&mut transaction, &assignment)?;
+    store::members::check_active(
+        &mut transaction,
+        org,
+        &assignment.user_id,
+        ApiError::conflict("the user stopped being an active member meanwhile; retry"),
+    )?;
+    count_open(&mut transaction, org, None, Some(&assignment))?;
+    store::audit::record(
+        &mut transaction,
+        &caller.actor,
+        "training_assignment.created",
+        "training_assignment",
+        assignment.id.as_str(),
+        json!({
+            "userId": assignment.user_id,
+            "trainingModuleId": assignment.training_module_id,
+            "dueDate": assignment.due_date,
+            "notes": assignment.notes,
+            "facilityIds": assignment.facility_ids,
+        }),
+    )?;
+    transaction.commit(store).await?;
+    let names = facilities
+        .into_iter()
+        .map(|facility| (facility.id, facility.name))
+        .collect();
+    Ok(TrainingAssignmentView::of(
+        &assignment,
+        scope_of(&assignment, &names),
+        Date::today(),
+    ))
+}
+
+pub async fn get_assignment(
+    store: &Store,
+    caller: &Caller,
+    id: &TrainingAssignmentId,
+) -> ApiResult<TrainingAssignmentView> {
+    caller.require(Permission::TrainingRead)?;
+    view(store, &load(store, caller.org(), id).await?).await
+}
+
+pub async fn list_assignments(
+    store: &Store,
+    caller: &Caller,
+    query: &AssignmentQuery,
+    page: &PageRequest,
+) -> ApiResult<ListPage<TrainingAssignmentView>> {
+    caller.require(Permission::TrainingRead)?;
+    let today = Date::today();
+    let result =
+        store::training_assignments::list(store, caller.org(), query, today, page.limit, page.after.as_ref()).await?;
+    let rows: Vec<&TrainingAssignment> = result.items.iter().collect();
+    let names = facility_names(store, caller.org(), &rows).await?;
+    Ok(ListPage {
+        data: result
+            .items
+            .iter()
+            .map(|assignment| TrainingAssignmentView::of(assignment, scope_of(assignment, &names), today))
+            .collect(),
+        next_cursor: page.next_cursor(result.next),
+    })
+}
+
+/// Writes `after` over `before` with the counts and one audit event, in one transaction.
+async fn commit_change(
+    store: &Store,
+    caller: &Caller,
+    before: &TrainingAssignment,
+    after: &TrainingAssignment,
+    action: &str,
+    summary: serde_json::Value,
+) -> ApiResult<()> {
+    let mut transaction = Transaction::new();
+    store::training_assignments::put_updated(&mut transaction, before, after)?;
+    count_open(&mut transaction, caller.org(), Some(before), Some(after))?;
+    store::audit::record(
+        &mut transaction,
+        &caller.actor,
+        action,
+        "training_assignment",
+        after.id.as_str(),
+        summary,
+    )?;
+    transaction.commit(store).await
+}
+
+/// Seed 001: "the due date or assigned module", and the notes, while the assignment is open.
+pub async fn update_assignment(
+    store: &Store,
+    caller: &Caller,
+    id: &TrainingAssignmentId,
+    input: UpdateTrainingAssignment,
+) -> ApiResult<TrainingAssignmentView> {
+    caller.require(Permission::TrainingWrite)?;
+    let before = load(store, caller.org(), id).await?;
+    before.require_open()?;
+    let now = Timestamp::now();
+    let mut after = before.clone();
+    if let Some(due_date) = input.due_date {
+        after.due_date = Date::parse("dueDate", &due_date)?;
+    }
+    if let Some(notes) = input.notes {
+        after.notes = rules::notes(notes.as_deref())?;
+    }
+    if let Some(module) = input.training_module_id
+        && module != before.training_module_id
+    {
+        assignable_module(store, caller.org(), &module).await?;
+        after.training_module_id = module;
+    }
+    let mut changes = Map::new();
+    note_change(&mut changes, "dueDate", &before.due_date, &after.due_date);
+    note_change(&mut changes, "notes", &before.notes, &after.notes);
+    note_change(
+        &mut changes,
+        "trainingModuleId",
+        &before.training_module_id,
+        &after.training_module_id,
+    );
+    if changes.is_empty() {
+        return view(store, &before).await;
+    }
+    let after = after.next_version(now, now.date());
+    commit_change(
+        store,
+        caller,
+        &before,
+        &after,
+        "training_assignment.updated",
+        json!({ "changes": changes }),
+    )
+    .await?;
+    view(store, &after).await
+}
+
+/// `POST /training-assignments/{id}/start`: the trainee opened the course in the LMS.
+pub async fn start_assignment(
+    store: &Store,
+    caller: &Caller,
+    id: &TrainingAssignmentId,
+) -> ApiResult<TrainingAssignmentView> {
+    caller.require(Permission::TrainingWrite)?;
+    let before = load(store, caller.org(), id).await?;
+    let Some(after) = rules::start(&before, Timestamp::now())? else {
+        return view(store, &before).await;
+    };
+    commit_change(
+        store,
+        caller,
+        &before,
+        &after,
+        "training_assignment.started",
+        json!({ "startedAt": after.started_at }),
+    )
+    .await?;
+    view(store, &after).await
+}
+
+/// `POST /training-assignments/{id}/complete` (seed 001): the completion record, with the
+/// completing caller and the expiry the module's interval gives it.
+pub async fn complete_assignment(
+    store: &Store,
+    caller: &Caller,
+    id: &TrainingAssignmentId,
+    input: CompleteTrainingAssignment,
+) -> ApiResult<TrainingAssignmentView> {
+    caller.require(Permission::TrainingWrite)?;
+    let now = Timestamp::now();
+    let completion = input.completion(now)?;
+    let before = load(store, caller.org(), id).await?;
+    before.require_open()?;
+    let module = store::training_modules::get(store, caller.org(), &before.training_module_id)
+        .await?
+        .ok_or_else(|| ApiError::internal(format!("assignment {id} names a missing module")))?;
+    let after = rules::complete(&before, completion, caller.user(), module.completion_interval_days, now)?;
+    commit_change(
+        store,
+        caller,
+        &before,
+        &after,
+        "training_assignment.completed",
+        json!({
+            "completedAt": after.completed_at,
+            "score": after.score,
+            "certificateReference": after.certificate_reference,
+            "expiresAt": after.expires_at,
+            "completionIntervalDays": module.completion_interval_days,
+        }),
+    )
+    .await?;
+    view(store, &after).await
+}
+
+/// `POST /training-assignments/{id}/waive`: a formal waiver; the caller is the approver.
+pub async fn waive_assignment(
+    store: &Store,
+    caller: &Caller,
+    id: &TrainingAssignmentId,
+    input: WaiveTrainingAssignment,
+) -> ApiResult<TrainingAssignmentView> {
+    caller.require(Permission::TrainingWaive)?;
+    let before = load(store, caller.org(), id).await?;
+    let after = rules::waive(&before, &input.reason, caller.user(), Timestamp::now())?;
+    commit_change(
+        store,
+        caller,
+        &before,
+        &after,
+        "training_assignment.waived",
+        json!({ "reason": after.waiver_reason, "statusBefore": before.status_on(Date::today()) }),
+    )
+    .await?;
+    view(store, &after).await
+}
+
+/// Deletes an open assignment (one made by mistake). A complete or waived assignment is
+/// CIP-004 evidence and is never deleted (409). The audit event keeps the whole record.
+pub async fn delete_assignment(
+    store: &Store,
+    caller: &Caller,
+    id: &TrainingAssignmentId,
+) -> ApiResult<TrainingAssignmentView> {
+    caller.require(Permission::TrainingWrite)?;
+    let before = load(store, caller.org(), id).await?;
+    if !before.progress.is_open() {
+        return Err(ApiError::conflict(format!(
+            "this assignment is {}: its record is CIP-004 evidence and cannot be deleted",
+            before.progress.as_str()
+        )));
+    }
+    let final_view = view(store, &before).await?;
+    let mut transaction = Transaction::new();
+    store::training_assignments::delete(&mut transaction, &before)?;
+    count_open(&mut transaction, caller.org(), Some(&before), None)?;
+    store::audit::record(
+        &mut transaction,
+        &caller.actor,
+        "training_assignment.deleted",
+        "training_assignment",
+        id.as_str(),
+        json!({ "record": before }),
+    )?;
+    transaction.commit(store).await?;
+    Ok(final_view)
+}
+
+fn scope_answer(assignment: &TrainingAssignment, names: &HashMap<FacilityId, String>) -> AssignmentFacilities {
+    AssignmentFacilities {
+        training_assignment_id: assignment.id.clone(),
+        facilities: scope_of(assignment, names),
+    }
+}
+
+pub async fn get_assignment_facilities(
+    store: &Store,
+    caller: &Caller,
+    id: &TrainingAssignmentId,
+) -> ApiResult<AssignmentFacilities> {
+    caller.require(Permission::TrainingRead)?;
+    let assignment = load(store, caller.org(), id).await?;
+    let names = facility_names(store, caller.org(), &[&assignment]).await?;
+    Ok(scope_answer(&assignment, &names))
+}
+
+/// Adds facilities to an open assignment's scope; one already in scope is left as it is.
+pub async fn add_assignment_facilities(
+    store: &Store,
+    caller: &Caller,
+    id: &TrainingAssignmentId,
+    input: ScopeFacilities,
+) -> ApiResult<AssignmentFacilities> {
+    caller.require(Permission::TrainingWrite)?;
+    let requested = rules::facility_ids("facilityIds", input.facility_ids)?;
+    if requested.is_empty() {
+        return Err(ApiError::validation(
+            "facilityIds",
+            "`facilityIds` must name at least one facility",
+        ));
+    }
+    let before = load(store, caller.org(), id).await?;
+    before.require_open()?;
+    scopable_facilities(store, caller.org(), &requested).await?;
+    let added: Vec<FacilityId> = requested
+        .into_iter()
+        .filter(|facility| !before.facility_ids.contains(facility))
+        .collect();
+    if added.is_empty() {
+        let names = facility_names(store, caller.org(), &[&before]).await?;
+        return Ok(scope_answer(&before, &names));
+    }
+    let mut after = before.clone();
+    after.facility_ids.extend(added.iter().cloned());
+    rules::facility_ids("facilityIds", after.facility_ids.clone())?;
+    let now = Timestamp::now();
+    let after = after.next_version(now, now.date());
+    commit_change(
+        store,
+        caller,
+        &before,
+        &after,
+        "training_assignment.facilities_added",
+        json!({ "added": added, "facilityIds": after.facility_ids }),
+    )
+    .await?;
+    let names = facility_names(store, caller.org(), &[&after]).await?;
+    Ok(scope_answer(&after, &names))
+}
+
+/// Removes one facility from an open assignment's scope; one not in scope is 404.
+pub async fn remove_assignment_facility(
+    store: &Store,
+    caller: &Caller,
+    id: &TrainingAssignmentId,
+    facility: &FacilityId,
+) -> ApiResult<AssignmentFacilities> {
+    caller.require(Permission::TrainingWrite)?;
+    let before = load(store, caller.org(), id).await?;
+    if !before.facility_ids.contains(facility) {
+        return Err(ApiError::NotFoundId {
+            resource: "facility in this assignment's scope",
+            id: facility.to_string(),
+        });
+    }
+    before.require_open()?;
+    let mut after = before.clone();
+    after.facility_ids.retain(|scoped| scoped != facility);
+    let now = Timestamp::now();
+    let after = after.next_version(now, now.date());
+    commit_change(
+        store,
+        caller,
+        &before,
+        &after,
+        "training_assignment.facility_removed",
+        json!({ "removed": facility, "facilityIds": after.facility_ids }),
+    )
+    .await?;
+    let names = facility_names(store, caller.org(), &[&after]).await?;
+    Ok(scope_answer(&after, &names))
+}
