@@ -100,7 +100,9 @@ where
     tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
-        .with_current_span(false)
+        // The runtime's span carries Lambda's `requestId`, which the API access log has too.
+        .with_current_span(true)
+        .with_span_list(false)
         .without_time()
         .with_target(false)
         .with_writer(writer)

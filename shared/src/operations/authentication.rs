@@ -44,6 +44,9 @@ pub async fn authenticate(store: &Store, presented: Option<&str>) -> ApiResult<C
         .filter(|p| granted.contains(p))
         .filter(|p| creator_grants.as_ref().is_none_or(|creator| creator.contains(p)))
         .collect();
+    // The access log cannot see who called; this line (joined on the Lambda request id of
+    // the runtime's span) can, and names the key by its id, never its secret.
+    tracing::info!(keyId = %key.id, userId = %key.user_id, organizationId = %key.organization_id, "request authenticated");
     Ok(Caller {
         actor: Actor {
             org_id: key.organization_id,
