@@ -10,6 +10,7 @@ mod dynamo_calls;
 mod facilities;
 mod invitations;
 mod roles;
+mod round_trips;
 mod route_table;
 mod tenancy;
 mod training_assignments;

@@ -1,0 +1,338 @@
+//! DynamoDB round trips per operation, authentication included: every route of the route
+//! table is called once on its success path and its calls are counted by the SDK
+//! interceptor. The figures are the table in `docs/round-trips.md`; a route that costs
+//! more (or less) than written there fails this test, and a route the test does not
+//! call fails it too. `RAPTOR_WRITE_ROUND_TRIPS=1 scripts/test round_trips` rewrites the
+//! table after a deliberate change.
+
+use std::collections::BTreeMap;
+
+use integration_tests::TestApi;
+use raptor_shared::ids::UserId;
+use raptor_shared::routes::{self, ROUTES};
+use serde_json::{Value, json};
+
+const TABLE_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/round-trips.md");
+const TABLE_START: &str = "| operation | route | DynamoDB calls |";
+
+/// Calls routes and keeps the DynamoDB calls each one made, by operation id.
+struct Meter<'a> {
+    api: &'a TestApi,
+    key: String,
+    measured: BTreeMap<&'static str, usize>,
+}
+
+impl Meter<'_> {
+    async fn call(&mut self, method: &str, path: &str, body: Option<Value>, status: u16) -> Value {
+        let key = self.key.clone();
+        self.call_as(method, path, Some(&key), body, status).await
+    }
+
+    async fn call_as(
+        &mut self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+        status: u16,
+    ) -> Value {
+        let raw_path = path.split_once('?').map_or(path, |(raw, _)| raw);
+        let route = routes::match_path(method, raw_path).unwrap_or_else(|| panic!("no route for {method} {path}"));
+        self.api.dynamo_calls.reset();
+        // Boxed: the handlers' futures are large, and this test awaits some fifty of them.
+        let answer = Box::pin(self.api.call(method, path, key, body)).await.expect(status);
+        let calls = self.api.dynamo_calls.count();
+        let operation = route.route.operation_id;
+        assert!(
+            self.measured.insert(operation, calls).is_none(),
+            "{operation} measured twice"
+        );
+        answer
+    }
+}
+
+fn id(object: &Value) -> String {
+    object["id"].as_str().expect("an id").to_string()
+}
+
+/// The documented figures: operation id → calls.
+fn documented() -> BTreeMap<String, usize> {
+    let text = std::fs::read_to_string(TABLE_PATH).unwrap_or_default();
+    text.lines()
+        .skip_while(|line| *line != TABLE_START)
+        .skip(2)
+        .take_while(|line| line.starts_with('|'))
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let operation = cells.get(1)?.trim_matches('`').to_string();
+            Some((operation, cells.get(3)?.parse().ok()?))
+        })
+        .collect()
+}
+
+fn table(measured: &BTreeMap<&'static str, usize>) -> String {
+    let mut text = String::from(
+        "# DynamoDB round trips per operation\n\n\
+         Each route's DynamoDB calls on its success path, authentication (2 calls: the key, then\n\
+         the member, the creator and the roles document in one BatchGetItem) included.\n\
+         Generated and enforced by `tests/tests/api/round_trips.rs`: a route that makes more or\n\
+         fewer calls than written here fails the test suite. After a deliberate change, rewrite\n\
+         the table with `RAPTOR_WRITE_ROUND_TRIPS=1 scripts/test round_trips` and say why in the\n\
+         commit. A transaction (TransactWriteItems) is one call however many items it writes.\n\
+         The invitation routes also make one SES call per email sent.\n\n",
+    );
+    text.push_str(TABLE_START);
+    text.push_str("\n|---|---|---|\n");
+    for route in ROUTES {
+        let calls = measured.get(route.operation_id).copied().unwrap_or_default();
+        text.push_str(&format!(
+            "| `{}` | `{} {}` | {calls} |\n",
+            route.operation_id, route.method, route.path
+        ));
+    }
+    text
+}
+
+#[tokio::test]
+async fn every_route_makes_no_more_dynamodb_calls_than_documented() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    let mut meter = Meter {
+        api: &api,
+        key: org.admin_key.clone(),
+        measured: BTreeMap::new(),
+    };
+    let m = &mut meter;
+
+    // Users, roles, keys.
+    m.call("GET", "/users/me", None, 200).await;
+    m.call("GET", "/users/me/organizations", None, 200).await;
+    m.call("GET", "/users/me/check-access?permission=users:read", None, 200)
+        .await;
+    let role = m
+        .call(
+            "POST",
+            "/roles",
+            Some(json!({ "name": "Auditors", "permissions": ["users:read"] })),
+            201,
+        )
+        .await;
+    let role = id(&role);
+    m.call("GET", "/roles", None, 200).await;
+    m.call("GET", &format!("/roles/{role}"), None, 200).await;
+    m.call(
+        "PATCH",
+        &format!("/roles/{role}"),
+        Some(json!({ "description": "External auditors" })),
+        200,
+    )
+    .await;
+    let user = m
+        .call(
+            "POST",
+            "/users",
+            Some(json!({ "email": "rt@utility.example", "displayName": "Rita Trip", "roles": ["developer", role] })),
+            201,
+        )
+        .await;
+    let user = id(&user);
+    m.call("GET", "/users", None, 200).await;
+    m.call("GET", &format!("/users/{user}"), None, 200).await;
+    m.call(
+        "PATCH",
+        &format!("/users/{user}"),
+        Some(json!({ "title": "Engineer" })),
+        200,
+    )
+    .await;
+    let key = m
+        .call(
+            "POST",
+            "/api-keys",
+            Some(json!({ "name": "Rita's LMS sync", "userId": user })),
+            201,
+        )
+        .await;
+    m.call("GET", "/api-keys", None, 200).await;
+    m.call("DELETE", &format!("/api-keys/{}", id(&key)), None, 200).await;
+
+    // CIP Senior Manager.
+    let designation = m
+        .call(
+            "POST",
+            "/cip-senior-manager-assignments",
+            Some(json!({ "userId": org.admin_id, "effectiveDate": "2025-01-01" })),
+            201,
+        )
+        .await;
+    let designation = id(&designation);
+    m.call("GET", "/cip-senior-manager-assignments", None, 200).await;
+    m.call("GET", "/cip-senior-manager-assignments/current", None, 200)
+        .await;
+    m.call(
+        "GET",
+        &format!("/cip-senior-manager-assignments/{designation}"),
+        None,
+        200,
+    )
+    .await;
+    m.call(
+        "PATCH",
+        &format!("/cip-senior-manager-assignments/{designation}"),
+        Some(json!({ "effectiveDate": "2025-01-02" })),
+        200,
+    )
+    .await;
+
+    // Facilities and modules.
+    let alpha = m
+        .call(
+            "POST",
+            "/facilities",
+            Some(json!({ "name": "Substation Alpha", "impactRating": "high" })),
+            201,
+        )
+        .await;
+    let alpha = id(&alpha);
+    let beta = id(&api
+        .post("/facilities", &org.admin_key, json!({ "name": "Substation Beta" }))
+        .await
+        .expect(201));
+    m.call("GET", "/facilities", None, 200).await;
+    m.call("GET", &format!("/facilities/{alpha}"), None, 200).await;
+    m.call(
+        "PATCH",
+        &format!("/facilities/{alpha}"),
+        Some(json!({ "externalId": "SUB-A" })),
+        200,
+    )
+    .await;
+    let module = m
+        .call(
+            "POST",
+            "/training-modules",
+            Some(json!({ "title": "CIP-004 Awareness", "completionIntervalDays": 365 })),
+            201,
+        )
+        .await;
+    let module = id(&module);
+    m.call("GET", "/training-modules", None, 200).await;
+    m.call("GET", &format!("/training-modules/{module}"), None, 200).await;
+    m.call(
+        "PATCH",
+        &format!("/training-modules/{module}"),
+        Some(json!({ "cipStandard": "CIP-004" })),
+        200,
+    )
+    .await;
+
+    // Training assignments.
+    let assign =
+        || json!({ "userId": user, "trainingModuleId": module, "dueDate": "2999-12-31", "facilityIds": [alpha] });
+    let assignment = m.call("POST", "/training-assignments", Some(assign()), 201).await;
+    let assignment = id(&assignment);
+    let path = format!("/training-assignments/{assignment}");
+    m.call("GET", "/training-assignments", None, 200).await;
+    m.call("GET", &path, None, 200).await;
+    m.call("PATCH", &path, Some(json!({ "notes": "Annual" })), 200).await;
+    m.call("GET", &format!("{path}/facilities"), None, 200).await;
+    m.call(
+        "POST",
+        &format!("{path}/facilities"),
+        Some(json!({ "facilityIds": [beta] })),
+        200,
+    )
+    .await;
+    m.call("DELETE", &format!("{path}/facilities/{beta}"), None, 200).await;
+    m.call("POST", &format!("{path}/start"), None, 200).await;
+    m.call("POST", &format!("{path}/complete"), Some(json!({ "score": 90 })), 200)
+        .await;
+    let waived = id(&api
+        .post("/training-assignments", &org.admin_key, assign())
+        .await
+        .expect(201));
+    m.call(
+        "POST",
+        &format!("/training-assignments/{waived}/waive"),
+        Some(json!({ "reason": "Role changed before access" })),
+        200,
+    )
+    .await;
+    let mistaken = id(&api
+        .post("/training-assignments", &org.admin_key, assign())
+        .await
+        .expect(201));
+    m.call("DELETE", &format!("/training-assignments/{mistaken}"), None, 200)
+        .await;
+    m.call("DELETE", &format!("/facilities/{beta}"), None, 200).await;
+    let spare = id(&api
+        .post("/training-modules", &org.admin_key, json!({ "title": "Spare" }))
+        .await
+        .expect(201));
+    m.call("DELETE", &format!("/training-modules/{spare}"), None, 200).await;
+
+    // Invitations: by email, then without, for the invitee's two routes.
+    let email = format!("rt-{}@utility.example", UserId::new().as_str());
+    let invitation = m
+        .call("POST", "/invitations", Some(json!({ "email": email })), 201)
+        .await;
+    let invitation = id(&invitation);
+    m.call("GET", "/invitations", None, 200).await;
+    m.call("POST", &format!("/invitations/{invitation}/resend"), None, 200)
+        .await;
+    m.call("DELETE", &format!("/invitations/{invitation}"), None, 200).await;
+    let direct = api
+        .post(
+            "/invitations",
+            &org.admin_key,
+            json!({ "email": format!("direct-{email}"), "sendEmail": false }),
+        )
+        .await
+        .expect(201);
+    let token = direct["token"].as_str().expect("a token").to_string();
+    m.call_as("GET", &format!("/invitations/validate?token={token}"), None, None, 200)
+        .await;
+    m.call_as(
+        "POST",
+        "/invitations/accept",
+        None,
+        Some(json!({ "token": token, "displayName": "Dee Rect" })),
+        201,
+    )
+    .await;
+
+    m.call("GET", &format!("/audit-events?targetId={user}"), None, 200)
+        .await;
+    m.call("DELETE", &format!("/users/{user}"), None, 200).await;
+    m.call("DELETE", &format!("/roles/{role}"), None, 200).await;
+
+    let measured = std::mem::take(&mut meter.measured);
+    let unmeasured: Vec<&str> = ROUTES
+        .iter()
+        .map(|route| route.operation_id)
+        .filter(|operation| !measured.contains_key(operation))
+        .collect();
+    assert!(unmeasured.is_empty(), "routes this test does not call: {unmeasured:?}");
+
+    if std::env::var_os("RAPTOR_WRITE_ROUND_TRIPS").is_some() {
+        std::fs::write(TABLE_PATH, table(&measured)).expect("write docs/round-trips.md");
+    }
+    let documented = documented();
+    let mut wrong = Vec::new();
+    for (operation, calls) in &measured {
+        match documented.get(*operation) {
+            Some(expected) if expected == calls => {}
+            Some(expected) => wrong.push(format!("{operation}: {calls} calls, documented {expected}")),
+            None => wrong.push(format!("{operation}: {calls} calls, not documented")),
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "docs/round-trips.md is not what the routes do (rewrite it with RAPTOR_WRITE_ROUND_TRIPS=1 after a deliberate change): {wrong:#?}"
+    );
+    assert_eq!(
+        documented.len(),
+        ROUTES.len(),
+        "docs/round-trips.md lists routes that do not exist"
+    );
+}
