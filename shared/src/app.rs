@@ -16,6 +16,9 @@ use crate::operations::invitations::{InvitationSettings, Outbox};
 use crate::store::Store;
 
 pub const TABLE_NAME_VARIABLE: &str = "TABLE_NAME";
+pub const WARM_UP_VARIABLE: &str = "RAPTOR_INIT_WARM_UP";
+/// Well inside Lambda's 10 s init limit, and long enough for a TLS handshake at 128 MB.
+const WARM_UP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 #[derive(Clone, Debug)]
 pub struct App {
@@ -30,7 +33,33 @@ impl App {
     /// Loads AWS configuration from the environment; `AWS_ENDPOINT_URL` points the same
     /// binary at the local emulator or at AWS.
     pub async fn from_env() -> Result<App, ApiError> {
-        App::from_config(&aws_config::load_defaults(BehaviorVersion::latest()).await)
+        let app = App::from_config(&aws_config::load_defaults(BehaviorVersion::latest()).await)?;
+        app.warm_up().await;
+        Ok(app)
+    }
+
+    /// Opens the DynamoDB connection during init, where Lambda gives full CPU and no
+    /// request waits (`docs/performance.md`). It never fails the function: an unreachable
+    /// DynamoDB is a warning, and the first request connects as it would have.
+    /// `RAPTOR_INIT_WARM_UP=off` skips it (the benchmark compares both).
+    pub async fn warm_up(&self) -> bool {
+        if std::env::var(WARM_UP_VARIABLE).is_ok_and(|value| value == "off") {
+            return false;
+        }
+        match tokio::time::timeout(WARM_UP_TIMEOUT, self.store.warm_up()).await {
+            Ok(Ok(())) => true,
+            Ok(Err(error)) => {
+                tracing::warn!(reason = %error, "DynamoDB warm-up failed; the first request connects");
+                false
+            }
+            Err(_) => {
+                tracing::warn!(
+                    timeoutMs = WARM_UP_TIMEOUT.as_millis() as u64,
+                    "DynamoDB warm-up timed out; the first request connects"
+                );
+                false
+            }
+        }
     }
 
     fn from_config(config: &aws_config::SdkConfig) -> Result<App, ApiError> {
@@ -65,8 +94,10 @@ impl InvitationsApp {
             })?,
             Err(_) => DEFAULT_DAILY_EMAIL_CAP,
         };
+        let app = App::from_config(&config)?;
+        app.warm_up().await;
         Ok(InvitationsApp {
-            app: App::from_config(&config)?,
+            app,
             mailer: Mailer::new(
                 aws_sdk_ses::Client::new(&config),
                 required_variable(INVITATION_SENDER_VARIABLE)?,

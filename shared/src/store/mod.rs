@@ -55,6 +55,20 @@ impl Store {
         &self.table
     }
 
+    /// Opens the connection to DynamoDB (TCP and TLS) with the cheapest call there is: an
+    /// eventually consistent read of a key no item has (half a read unit, and the
+    /// `dynamodb:GetItem` every function already holds). Called during init, so the first
+    /// request reuses the connection instead of paying for its set-up.
+    pub async fn warm_up(&self) -> ApiResult<()> {
+        self.client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::key("WARM_UP", "WARM_UP")))
+            .send()
+            .await?;
+        Ok(())
+    }
+
     /// A strongly consistent read of one item: authorization and conditions depend on it.
     pub async fn get<T: DeserializeOwned>(&self, key: Item) -> ApiResult<Option<T>> {
         let output = self

@@ -17,3 +17,4 @@ mod training_assignments;
 mod training_modules;
 mod users;
 mod validation;
+mod warm_up;
