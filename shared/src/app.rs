@@ -2,7 +2,10 @@
 
 use std::future::Future;
 
-use aws_config::BehaviorVersion;
+use aws_config::environment::EnvironmentVariableCredentialsProvider;
+use aws_config::{BehaviorVersion, Region};
+use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use lambda_http::{Body, Request, Response, service_fn};
 
 use tracing_subscriber::EnvFilter;
@@ -18,7 +21,7 @@ use crate::store::Store;
 pub const TABLE_NAME_VARIABLE: &str = "TABLE_NAME";
 pub const WARM_UP_VARIABLE: &str = "RAPTOR_INIT_WARM_UP";
 /// Well inside Lambda's 10 s init limit, and long enough for a TLS handshake at 128 MB.
-const WARM_UP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+const WARM_UP_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
 
 #[derive(Clone, Debug)]
 pub struct App {
@@ -33,7 +36,7 @@ impl App {
     /// Loads AWS configuration from the environment; `AWS_ENDPOINT_URL` points the same
     /// binary at the local emulator or at AWS.
     pub async fn from_env() -> Result<App, ApiError> {
-        let app = App::from_config(&aws_config::load_defaults(BehaviorVersion::latest()).await)?;
+        let app = App::from_config(&sdk_config_loader().load().await)?;
         app.warm_up().await;
         Ok(app)
     }
@@ -46,7 +49,9 @@ impl App {
         if std::env::var(WARM_UP_VARIABLE).is_ok_and(|value| value == "off") {
             return false;
         }
-        match tokio::time::timeout(WARM_UP_TIMEOUT, self.store.warm_up()).await {
+        // The outer timeout is a backstop; the call's own operation timeout ends it first.
+        let backstop = WARM_UP_TIMEOUT + std::time::Duration::from_millis(100);
+        match tokio::time::timeout(backstop, self.store.warm_up(WARM_UP_TIMEOUT)).await {
             Ok(Ok(())) => true,
             Ok(Err(error)) => {
                 tracing::warn!(reason = %error, "DynamoDB warm-up failed; the first request connects");
@@ -68,6 +73,46 @@ impl App {
     }
 }
 
+/// The five roots Amazon Trust Services publishes for custom trust stores (Amazon Root CA
+/// 1–4, Starfield Services Root CA G2): every AWS endpoint's certificate chains to one.
+static AWS_TRUST_ROOTS: &[u8] = include_bytes!("../certs/amazon-trust-services-roots.pem");
+
+/// The SDK's HTTPS client (rustls with aws-lc, as the default one), trusting the embedded
+/// AWS roots. The default client parses the system's whole root store (about 140
+/// certificates, from as many files on some systems) once for every client it builds,
+/// which was most of a function's init. An `https://` endpoint override, which may use a
+/// private CA, keeps the system store.
+fn https_client() -> SharedHttpClient {
+    let trust = match std::env::var("AWS_ENDPOINT_URL") {
+        Ok(url) if url.starts_with("https://") => TrustStore::default(),
+        _ => TrustStore::empty().with_pem_certificate(AWS_TRUST_ROOTS),
+    };
+    let tls = TlsContext::builder()
+        .with_trust_store(trust)
+        .build()
+        .expect("the embedded trust store is valid PEM");
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .tls_context(tls)
+        .build_https()
+}
+
+/// The AWS configuration every function loads once per cold start. On Lambda the region
+/// and the credentials are environment variables; naming their providers skips building
+/// the default chains (web identity with its own STS client, ECS, IMDS), which the
+/// environment provider would have answered first anyway. Without those variables (a
+/// developer's profile), the default chains apply as usual.
+pub fn sdk_config_loader() -> aws_config::ConfigLoader {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(https_client());
+    if let Ok(region) = std::env::var("AWS_REGION").or_else(|_| std::env::var("AWS_DEFAULT_REGION")) {
+        loader = loader.region(Region::new(region));
+    }
+    if std::env::var_os("AWS_ACCESS_KEY_ID").is_some() && std::env::var_os("AWS_SECRET_ACCESS_KEY").is_some() {
+        loader = loader.credentials_provider(EnvironmentVariableCredentialsProvider::new());
+    }
+    loader
+}
+
 fn required_variable(name: &str) -> Result<String, ApiError> {
     std::env::var(name).map_err(|_| ApiError::internal(format!("{name} is not set")))
 }
@@ -87,7 +132,7 @@ pub struct InvitationsApp {
 
 impl InvitationsApp {
     pub async fn from_env() -> Result<InvitationsApp, ApiError> {
-        let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
+        let config = sdk_config_loader().load().await;
         let daily_email_cap = match std::env::var(INVITATION_DAILY_EMAIL_CAP_VARIABLE) {
             Ok(text) => text.parse().map_err(|_| {
                 ApiError::internal(format!("{INVITATION_DAILY_EMAIL_CAP_VARIABLE} must be a whole number"))

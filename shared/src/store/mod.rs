@@ -59,11 +59,24 @@ impl Store {
     /// eventually consistent read of a key no item has (half a read unit, and the
     /// `dynamodb:GetItem` every function already holds). Called during init, so the first
     /// request reuses the connection instead of paying for its set-up.
-    pub async fn warm_up(&self) -> ApiResult<()> {
+    /// No retries, and `budget` for the whole call: an unreachable endpoint costs init a
+    /// refused connection, not the standard retry policy's backoff.
+    pub async fn warm_up(&self, budget: std::time::Duration) -> ApiResult<()> {
+        let once = aws_sdk_dynamodb::config::Builder::new()
+            .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
+            // The operation timeout alone: connect and read timeouts pick the connection
+            // pool, and a different pool would leave the first request a cold one.
+            .timeout_config(
+                aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+                    .operation_timeout(budget)
+                    .build(),
+            );
         self.client
             .get_item()
             .table_name(&self.table)
             .set_key(Some(keys::key("WARM_UP", "WARM_UP")))
+            .customize()
+            .config_override(once)
             .send()
             .await?;
         Ok(())

@@ -4,9 +4,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use aws_config::BehaviorVersion;
 use integration_tests::{TestApi, api_gateway_event};
-use raptor_shared::app::App;
+use raptor_shared::app::{self, App};
 use raptor_shared::store::Store;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -76,10 +75,8 @@ async fn serve_keep_alive(client: TcpStream, emulator: String) {
 }
 
 async fn app_at(endpoint: &str, table: &str) -> App {
-    let config = aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .load()
-        .await;
+    // The functions' own configuration (embedded trust roots, environment credentials).
+    let config = app::sdk_config_loader().endpoint_url(endpoint).load().await;
     App::new(Store::new(aws_sdk_dynamodb::Client::new(&config), table))
 }
 
