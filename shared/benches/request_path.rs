@@ -89,7 +89,11 @@ fn effective_permissions(roles: &RolesDocument, held: &[RoleRef], scope: &[Permi
 #[divan::bench]
 fn check_a_permission(bencher: divan::Bencher) {
     let roles = roles_document();
-    let mut held: Vec<RoleRef> = roles.roles.values().map(|role| RoleRef::Custom(role.id.clone())).collect();
+    let mut held: Vec<RoleRef> = roles
+        .roles
+        .values()
+        .map(|role| RoleRef::Custom(role.id.clone()))
+        .collect();
     held.push(RoleRef::System(SystemRole::Viewer));
     let scope = Permission::ALL.to_vec();
     bencher.bench(|| black_box(effective_permissions(&roles, black_box(&held), &scope)));

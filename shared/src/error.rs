@@ -23,6 +23,10 @@ pub enum ApiError {
     NotFoundId { resource: &'static str, id: String },
     #[error("{message}")]
     Conflict { message: String },
+    /// An `Idempotency-Key` that names another request, or one still being served
+    /// (`docs/idempotency.md`).
+    #[error("{message}")]
+    IdempotencyConflict { message: String },
     /// A quota is used up; the client may retry after `retry_after_seconds`.
     #[error("{message}")]
     RateLimited { message: String, retry_after_seconds: u64 },
@@ -48,6 +52,12 @@ impl ApiError {
         }
     }
 
+    pub fn idempotency_conflict(message: impl Into<String>) -> Self {
+        ApiError::IdempotencyConflict {
+            message: message.into(),
+        }
+    }
+
     pub fn forbidden_action(message: impl Into<String>) -> Self {
         ApiError::ForbiddenAction {
             message: message.into(),
@@ -66,7 +76,7 @@ impl ApiError {
             ApiError::Unauthenticated => 401,
             ApiError::Forbidden { .. } | ApiError::ForbiddenAction { .. } => 403,
             ApiError::NotFound { .. } | ApiError::NotFoundId { .. } => 404,
-            ApiError::Conflict { .. } => 409,
+            ApiError::Conflict { .. } | ApiError::IdempotencyConflict { .. } => 409,
             ApiError::RateLimited { .. } => 429,
             ApiError::Internal { .. } => 500,
             ApiError::Unavailable { .. } => 503,
@@ -80,6 +90,7 @@ impl ApiError {
             ApiError::Forbidden { .. } | ApiError::ForbiddenAction { .. } => "forbidden",
             ApiError::NotFound { .. } | ApiError::NotFoundId { .. } => "not_found",
             ApiError::Conflict { .. } => "conflict",
+            ApiError::IdempotencyConflict { .. } => "idempotency_conflict",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Internal { .. } => "internal",
             ApiError::Unavailable { .. } => "unavailable",
@@ -117,14 +128,18 @@ impl ApiError {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorDetail {
+    /// `validation_error` (400), `unauthenticated` (401), `forbidden` (403), `not_found`
+    /// (404), `conflict` and `idempotency_conflict` (409), `rate_limited` (429), `internal`
+    /// (500), `unavailable` (503).
+    #[schema(value_type = String)]
     pub code: &'static str,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -60,9 +60,7 @@ pub fn respond(result: ApiResult<Reply>) -> Response<Body> {
                     tracing::warn!(code = other.code(), status = other.status(), reason = %other, "request refused")
                 }
             }
-            let body = serde_json::to_string(&error.body())
-                .unwrap_or_else(|_| r#"{"error":{"code":"internal","message":"internal error"}}"#.to_string());
-            (error.status(), "application/json", error.headers(), body)
+            (error.status(), "application/json", error.headers(), error_json(&error))
         }
     };
     let mut response = Response::new(Body::Text(body));
@@ -76,6 +74,12 @@ pub fn respond(result: ApiResult<Reply>) -> Response<Body> {
         }
     }
     response
+}
+
+/// The JSON body of an error response.
+pub fn error_json(error: &ApiError) -> String {
+    serde_json::to_string(&error.body())
+        .unwrap_or_else(|_| r#"{"error":{"code":"internal","message":"internal error"}}"#.to_string())
 }
 
 /// The `X-API-Key` header: absent is `None` (401 later); present but not visible ASCII

@@ -6,7 +6,7 @@
 //! 2. `model`: the records and the rules that need no I/O;
 //! 3. `store`: DynamoDB keys, item mapping, queries and transactions; `mail` (SES) beside it;
 //! 4. `operations`: what a handler calls (authorize, load, decide, write);
-//! 5. the edge for handlers: `http`, `routes`, `app`.
+//! 5. the edge for handlers: `http`, `routes`, `app`, `idempotency` (the `Idempotency-Key` guard).
 
 pub mod error;
 pub mod ids;
@@ -26,4 +26,6 @@ pub mod operations;
 
 pub mod app;
 pub mod http;
+pub mod idempotency;
+pub mod openapi;
 pub mod routes;

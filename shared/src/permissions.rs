@@ -12,6 +12,18 @@ macro_rules! permissions {
             $(#[serde(rename = $name)] $variant),+
         }
 
+        // By hand: utoipa's derive does not see serde renames written inside a macro.
+        impl utoipa::PartialSchema for Permission {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($name),+]))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for Permission {}
+
         impl Permission {
             pub const ALL: &'static [Permission] = &[$(Permission::$variant),+];
 

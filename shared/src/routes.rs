@@ -73,6 +73,7 @@ pub enum UsersOperation {
     CreateUser,
     GetCurrentUser,
     GetMyOrganizations,
+    GetOpenApiDocument,
     CheckAccess,
     GetUser,
     UpdateUser,
@@ -249,6 +250,14 @@ pub static ROUTES: &[Route] = &[
     ),
     route("GET", "/users/me/check-access", "checkAccess", Users(U::CheckAccess)).with_query(&["permission"]),
     route("GET", "/users/{id}", "getUser", Users(U::GetUser)),
+    // The OpenAPI document of this API (docs/openapi.json); no key, as a client generator has none.
+    route(
+        "GET",
+        "/openapi.json",
+        "getOpenApiDocument",
+        Users(U::GetOpenApiDocument),
+    )
+    .public(),
     route("PATCH", "/users/{id}", "updateUser", Users(U::UpdateUser)),
     route("DELETE", "/users/{id}", "deleteUser", Users(U::DeleteUser)),
     route("GET", "/roles", "listRoles", Roles(R::ListRoles)).with_query(PAGE),

@@ -75,6 +75,31 @@ impl fmt::Display for Timestamp {
     }
 }
 
+impl utoipa::PartialSchema for Timestamp {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        string_schema(
+            utoipa::openapi::KnownFormat::DateTime,
+            "An RFC 3339 timestamp; answers are in UTC with a `Z`.",
+            "2025-04-10T14:15:00Z",
+        )
+    }
+}
+
+impl utoipa::ToSchema for Timestamp {}
+
+fn string_schema(
+    format: utoipa::openapi::KnownFormat,
+    description: &str,
+    example: &str,
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(format)))
+        .description(Some(description))
+        .examples([example])
+        .into()
+}
+
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(self)
@@ -136,6 +161,18 @@ impl fmt::Display for Date {
         write!(f, "{}", self.0.format("%Y-%m-%d"))
     }
 }
+
+impl utoipa::PartialSchema for Date {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        string_schema(
+            utoipa::openapi::KnownFormat::Date,
+            "A calendar date, exactly `YYYY-MM-DD`.",
+            "2025-04-30",
+        )
+    }
+}
+
+impl utoipa::ToSchema for Date {}
 
 impl Serialize for Date {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

@@ -213,6 +213,35 @@ impl TestApi {
         self.call_event(api_gateway_event(method, path, api_key, body)).await
     }
 
+    /// `call_raw` with extra request headers (e.g. `Idempotency-Key`).
+    pub async fn call_with_headers(
+        &self,
+        method: &str,
+        path: &str,
+        api_key: Option<&str>,
+        body: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
+        let mut event = api_gateway_event(method, path, api_key, body);
+        for (name, value) in headers {
+            event["headers"][name.to_ascii_lowercase()] = json!(value);
+        }
+        self.call_event(event).await
+    }
+
+    /// A POST with an `Idempotency-Key`; the body is sent as `body.to_string()`, as `post`.
+    pub async fn post_with_key(&self, path: &str, api_key: &str, idempotency_key: &str, body: Value) -> TestResponse {
+        let body = body.to_string();
+        self.call_with_headers(
+            "POST",
+            path,
+            Some(api_key),
+            Some(&body),
+            &[("Idempotency-Key", idempotency_key)],
+        )
+        .await
+    }
+
     /// Sends an API Gateway event as given (e.g. a base64-encoded body), to the function
     /// the route table names for its method and path.
     pub async fn call_event(&self, event: Value) -> TestResponse {

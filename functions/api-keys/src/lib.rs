@@ -4,6 +4,7 @@ use lambda_http::{Body, Request, Response};
 use raptor_shared::app::App;
 use raptor_shared::error::{ApiError, ApiResult};
 use raptor_shared::http::{self, Reply};
+use raptor_shared::idempotency;
 use raptor_shared::ids::ApiKeyId;
 use raptor_shared::operations::{api_keys, authentication};
 use raptor_shared::routes::{self, ApiKeysOperation, Function, Operation};
@@ -26,8 +27,11 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
             Reply::ok(&api_keys::list_api_keys(store, &caller, &page).await?)
         }
         ApiKeysOperation::CreateApiKey => {
-            let input = http::json_body(request)?;
-            Reply::created(&api_keys::create_api_key(store, &caller, input).await?)
+            idempotency::for_caller(store, request, &caller, async {
+                let input = http::json_body(request)?;
+                Reply::created(&api_keys::create_api_key(store, &caller, input).await?)
+            })
+            .await
         }
         ApiKeysOperation::RevokeApiKey => {
             let id = ApiKeyId::parse("id", route.param("id")?)?;

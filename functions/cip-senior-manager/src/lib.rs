@@ -4,6 +4,7 @@ use lambda_http::{Body, Request, Response};
 use raptor_shared::app::App;
 use raptor_shared::error::{ApiError, ApiResult};
 use raptor_shared::http::{self, Reply};
+use raptor_shared::idempotency;
 use raptor_shared::ids::CsmAssignmentId;
 use raptor_shared::operations::cip_senior_manager as csm;
 use raptor_shared::routes::{self, CipSeniorManagerOperation, Function, Operation};
@@ -31,8 +32,11 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
             Reply::ok(&csm::list_assignments(store, &caller, &page).await?)
         }
         CipSeniorManagerOperation::CreateCipSeniorManagerAssignment => {
-            let input = http::json_body(request)?;
-            Reply::created(&csm::designate(store, &caller, input).await?)
+            idempotency::for_caller(store, request, &caller, async {
+                let input = http::json_body(request)?;
+                Reply::created(&csm::designate(store, &caller, input).await?)
+            })
+            .await
         }
         CipSeniorManagerOperation::GetCipSeniorManagerAssignment => {
             let id = CsmAssignmentId::parse("id", route.param("id")?)?;

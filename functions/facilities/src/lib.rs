@@ -4,6 +4,7 @@ use lambda_http::{Body, Request, Response};
 use raptor_shared::app::App;
 use raptor_shared::error::{ApiError, ApiResult};
 use raptor_shared::http::{self, Reply};
+use raptor_shared::idempotency;
 use raptor_shared::ids::FacilityId;
 use raptor_shared::operations::facilities;
 use raptor_shared::routes::{self, FacilitiesOperation, Function, Operation};
@@ -27,7 +28,10 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
             Reply::ok(&facilities::list_facilities(store, &caller, &page).await?)
         }
         FacilitiesOperation::CreateFacility => {
-            Reply::created(&facilities::create_facility(store, &caller, http::json_body(request)?).await?)
+            idempotency::for_caller(store, request, &caller, async {
+                Reply::created(&facilities::create_facility(store, &caller, http::json_body(request)?).await?)
+            })
+            .await
         }
         FacilitiesOperation::GetFacility => Reply::ok(&facilities::get_facility(store, &caller, &id()?).await?),
         FacilitiesOperation::UpdateFacility => {

@@ -5,6 +5,7 @@ use lambda_http::{Body, Request, Response};
 use raptor_shared::app::InvitationsApp;
 use raptor_shared::error::{ApiError, ApiResult};
 use raptor_shared::http::{self, Reply};
+use raptor_shared::idempotency;
 use raptor_shared::ids::InvitationId;
 use raptor_shared::model::invitations::InvitationFilter;
 use raptor_shared::operations::{authentication, invitations};
@@ -28,8 +29,11 @@ async fn dispatch(app: &InvitationsApp, request: &Request) -> ApiResult<Reply> {
                 Reply::ok(&invitations::validate(store, query.get("token")).await?)
             }
             InvitationsOperation::AcceptInvitation => {
-                let input = http::json_body(request)?;
-                Reply::created(&invitations::accept(store, input).await?)
+                idempotency::for_public(store, request, async {
+                    let input = http::json_body(request)?;
+                    Reply::created(&invitations::accept(store, input).await?)
+                })
+                .await
             }
             _ => Err(ApiError::internal("a public route without a public operation")),
         };
@@ -43,29 +47,35 @@ async fn dispatch(app: &InvitationsApp, request: &Request) -> ApiResult<Reply> {
             Reply::ok(&invitations::list_invitations(store, &caller, &filter, &page).await?)
         }
         InvitationsOperation::CreateInvitation => {
-            let mut body: Value = http::json_body(request)?;
-            match body.get_mut("invitations").map(Value::take) {
-                Some(Value::Array(items)) if body.as_object().is_some_and(|fields| fields.len() == 1) => {
-                    let results = invitations::create_batch(store, &app.outbox(), &caller, items).await?;
-                    Reply::ok(&json!({ "results": results }))
+            idempotency::for_caller(store, request, &caller, async {
+                let mut body: Value = http::json_body(request)?;
+                match body.get_mut("invitations").map(Value::take) {
+                    Some(Value::Array(items)) if body.as_object().is_some_and(|fields| fields.len() == 1) => {
+                        let results = invitations::create_batch(store, &app.outbox(), &caller, items).await?;
+                        Reply::ok(&json!({ "results": results }))
+                    }
+                    Some(_) => Err(ApiError::validation(
+                        "invitations",
+                        "a batch is {\"invitations\": [ ... ]} with nothing beside it",
+                    )),
+                    None => {
+                        let input = raptor_shared::json::from_value(body)?;
+                        Reply::created(&invitations::create_one(store, &app.outbox(), &caller, input).await?)
+                    }
                 }
-                Some(_) => Err(ApiError::validation(
-                    "invitations",
-                    "a batch is {\"invitations\": [ ... ]} with nothing beside it",
-                )),
-                None => {
-                    let input = raptor_shared::json::from_value(body)?;
-                    Reply::created(&invitations::create_one(store, &app.outbox(), &caller, input).await?)
-                }
-            }
+            })
+            .await
         }
         InvitationsOperation::CancelInvitation => {
             let id = InvitationId::parse("id", route.param("id")?)?;
             Reply::ok(&invitations::cancel(store, &caller, &id).await?)
         }
         InvitationsOperation::ResendInvitation => {
-            let id = InvitationId::parse("id", route.param("id")?)?;
-            Reply::ok(&invitations::resend(store, &app.outbox(), &caller, &id).await?)
+            idempotency::for_caller(store, request, &caller, async {
+                let id = InvitationId::parse("id", route.param("id")?)?;
+                Reply::ok(&invitations::resend(store, &app.outbox(), &caller, &id).await?)
+            })
+            .await
         }
         InvitationsOperation::ValidateInvitation | InvitationsOperation::AcceptInvitation => {
             Err(ApiError::internal("a public operation on a route that needs a key"))

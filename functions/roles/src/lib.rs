@@ -4,6 +4,7 @@ use lambda_http::{Body, Request, Response};
 use raptor_shared::app::App;
 use raptor_shared::error::{ApiError, ApiResult};
 use raptor_shared::http::{self, Reply};
+use raptor_shared::idempotency;
 use raptor_shared::operations::{authentication, roles};
 use raptor_shared::routes::{self, Function, Operation, RolesOperation};
 
@@ -25,8 +26,11 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
             Reply::ok(&roles::list_roles(&caller, &page)?)
         }
         RolesOperation::CreateRole => {
-            let input = http::json_body(request)?;
-            Reply::created(&roles::create_role(store, &caller, input).await?)
+            idempotency::for_caller(store, request, &caller, async {
+                let input = http::json_body(request)?;
+                Reply::created(&roles::create_role(store, &caller, input).await?)
+            })
+            .await
         }
         RolesOperation::GetRole => Reply::ok(&roles::get_role(&caller, route.param("id")?)?),
         RolesOperation::UpdateRole => {

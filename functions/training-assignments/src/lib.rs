@@ -4,6 +4,7 @@ use lambda_http::{Body, Request, Response};
 use raptor_shared::app::App;
 use raptor_shared::error::{ApiError, ApiResult};
 use raptor_shared::http::{self, Reply};
+use raptor_shared::idempotency;
 use raptor_shared::ids::{FacilityId, TrainingAssignmentId};
 use raptor_shared::model::training_assignments::{AssignmentQuery, AssignmentQueryText};
 use raptor_shared::operations::training_assignments as assignments;
@@ -39,7 +40,10 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
             Reply::ok(&assignments::list_assignments(store, &caller, &filters, &page).await?)
         }
         Op::CreateTrainingAssignment => {
-            Reply::created(&assignments::create_assignment(store, &caller, http::json_body(request)?).await?)
+            idempotency::for_caller(store, request, &caller, async {
+                Reply::created(&assignments::create_assignment(store, &caller, http::json_body(request)?).await?)
+            })
+            .await
         }
         Op::GetTrainingAssignment => Reply::ok(&assignments::get_assignment(store, &caller, &id()?).await?),
         Op::UpdateTrainingAssignment => {
@@ -47,21 +51,35 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
             Reply::ok(&assignments::update_assignment(store, &caller, &id()?, input).await?)
         }
         Op::CompleteTrainingAssignment => {
-            let input = http::json_body_or_empty(request)?;
-            Reply::ok(&assignments::complete_assignment(store, &caller, &id()?, input).await?)
+            idempotency::for_caller(store, request, &caller, async {
+                let input = http::json_body_or_empty(request)?;
+                Reply::ok(&assignments::complete_assignment(store, &caller, &id()?, input).await?)
+            })
+            .await
         }
         Op::DeleteTrainingAssignment => Reply::ok(&assignments::delete_assignment(store, &caller, &id()?).await?),
-        Op::StartTrainingAssignment => Reply::ok(&assignments::start_assignment(store, &caller, &id()?).await?),
+        Op::StartTrainingAssignment => {
+            idempotency::for_caller(store, request, &caller, async {
+                Reply::ok(&assignments::start_assignment(store, &caller, &id()?).await?)
+            })
+            .await
+        }
         Op::WaiveTrainingAssignment => {
-            let input = http::json_body(request)?;
-            Reply::ok(&assignments::waive_assignment(store, &caller, &id()?, input).await?)
+            idempotency::for_caller(store, request, &caller, async {
+                let input = http::json_body(request)?;
+                Reply::ok(&assignments::waive_assignment(store, &caller, &id()?, input).await?)
+            })
+            .await
         }
         Op::GetTrainingAssignmentFacilities => {
             Reply::ok(&assignments::get_assignment_facilities(store, &caller, &id()?).await?)
         }
         Op::AddFacilitiesToAssignment => {
-            let input = http::json_body(request)?;
-            Reply::ok(&assignments::add_assignment_facilities(store, &caller, &id()?, input).await?)
+            idempotency::for_caller(store, request, &caller, async {
+                let input = http::json_body(request)?;
+                Reply::ok(&assignments::add_assignment_facilities(store, &caller, &id()?, input).await?)
+            })
+            .await
         }
         Op::RemoveFacilityFromAssignment => {
             let facility = FacilityId::parse("facilityId", route.param("facilityId")?)?;

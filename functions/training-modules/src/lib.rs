@@ -4,6 +4,7 @@ use lambda_http::{Body, Request, Response};
 use raptor_shared::app::App;
 use raptor_shared::error::{ApiError, ApiResult};
 use raptor_shared::http::{self, Reply};
+use raptor_shared::idempotency;
 use raptor_shared::ids::TrainingModuleId;
 use raptor_shared::operations::training_modules as modules;
 use raptor_shared::routes::{self, Function, Operation, TrainingModulesOperation};
@@ -31,7 +32,10 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
             Reply::ok(&modules::list_modules(store, &caller, include_retired, &page).await?)
         }
         TrainingModulesOperation::CreateTrainingModule => {
-            Reply::created(&modules::create_module(store, &caller, http::json_body(request)?).await?)
+            idempotency::for_caller(store, request, &caller, async {
+                Reply::created(&modules::create_module(store, &caller, http::json_body(request)?).await?)
+            })
+            .await
         }
         TrainingModulesOperation::GetTrainingModule => Reply::ok(&modules::get_module(store, &caller, &id()?).await?),
         TrainingModulesOperation::UpdateTrainingModule => {

@@ -4,6 +4,7 @@ use lambda_http::{Body, Request, Response};
 use raptor_shared::app::App;
 use raptor_shared::error::{ApiError, ApiResult};
 use raptor_shared::http::{self, Reply};
+use raptor_shared::idempotency;
 use raptor_shared::ids::UserId;
 use raptor_shared::model::users::UserFilter;
 use raptor_shared::operations::{authentication, users};
@@ -18,6 +19,15 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
     let Operation::Users(operation) = route.route.operation else {
         return Err(ApiError::NotFound { resource: "route" });
     };
+    if operation == UsersOperation::GetOpenApiDocument {
+        route.query(request)?;
+        return Ok(Reply {
+            status: 200,
+            content_type: "application/json",
+            headers: Vec::new(),
+            body: raptor_shared::openapi::DOCUMENT.to_string(),
+        });
+    }
     let store = &app.store;
     let caller = authentication::authenticate(store, http::api_key(request)?).await?;
     let query = route.query(request)?;
@@ -28,10 +38,14 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
             Reply::ok(&users::list_users(store, &caller, &filter, &page).await?)
         }
         UsersOperation::CreateUser => {
-            let input = http::json_body(request)?;
-            Reply::created(&users::create_user(store, &caller, input).await?)
+            idempotency::for_caller(store, request, &caller, async {
+                let input = http::json_body(request)?;
+                Reply::created(&users::create_user(store, &caller, input).await?)
+            })
+            .await
         }
         UsersOperation::GetCurrentUser => Reply::ok(&users::current_user(&caller)),
+        UsersOperation::GetOpenApiDocument => Err(ApiError::internal("a public route served after authentication")),
         UsersOperation::GetMyOrganizations => {
             let organizations = users::my_organizations(store, &caller).await?;
             Reply::ok(&serde_json::json!({ "data": organizations, "nextCursor": null }))

@@ -35,7 +35,7 @@ pub struct ApiKey {
 }
 
 /// Whether a key can be used now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum KeyStatus {
     Active,
@@ -63,7 +63,7 @@ pub fn unusable_because(key: &ApiKey, member: Option<&Member>, creator: Option<&
 }
 
 /// An API key as the API shows it: never the hash.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiKeyView {
     pub id: ApiKeyId,
@@ -111,7 +111,7 @@ impl ApiKeyView {
 }
 
 /// The creation response: the only time the secret token is shown.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedApiKey {
     #[serde(flatten)]
@@ -160,7 +160,7 @@ pub fn new_key(
     Ok((key, secret.token))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateApiKey {
     pub name: String,

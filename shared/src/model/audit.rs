@@ -9,7 +9,7 @@ use crate::ids::{ApiKeyId, EventId, OrgId, UserId};
 use crate::model::caller::Actor;
 use crate::time::Timestamp;
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEvent {
     pub id: EventId,

@@ -37,7 +37,7 @@ impl CsmAssignment {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CsmAssignmentView {
     pub id: CsmAssignmentId,
@@ -80,7 +80,7 @@ impl CsmAssignmentView {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Designate {
     pub user_id: UserId,
@@ -88,7 +88,7 @@ pub struct Designate {
     pub notes: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Correct {
     #[serde(default, deserialize_with = "patch::not_null")]

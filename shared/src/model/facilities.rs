@@ -13,7 +13,7 @@ use crate::validation;
 pub const MAX_FACILITY_NAME_LENGTH: usize = 200;
 
 /// The BES Cyber System impact rating of the facility's systems (CIP-002).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ImpactRating {
     High,
@@ -21,7 +21,7 @@ pub enum ImpactRating {
     Low,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum FacilityStatus {
     Active,
@@ -47,7 +47,7 @@ pub struct Facility {
 }
 
 /// The facility object of the API.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FacilityView {
     pub id: FacilityId,
@@ -73,7 +73,7 @@ impl FacilityView {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateFacility {
     pub name: String,
@@ -81,7 +81,7 @@ pub struct CreateFacility {
     pub external_id: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateFacility {
     #[serde(default, deserialize_with = "patch::not_null")]

@@ -24,7 +24,7 @@ pub const DEFAULT_DAILY_EMAIL_CAP: u64 = 500;
 
 /// As stored: `pending`, `accepted` or `cancelled`. `expired` is never stored: a pending
 /// invitation past `expiresAt` reads as expired, with no job having run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum InvitationStatus {
     Pending,
@@ -138,7 +138,7 @@ pub fn invalid_token() -> ApiError {
 }
 
 /// An invitation as the API shows it: never the token or its hash.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InvitationView {
     pub id: InvitationId,
@@ -191,7 +191,7 @@ impl InvitationView {
 }
 
 /// What `GET /invitations/validate` tells the person holding a valid token.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ValidInvitation {
     pub organization_id: OrgId,
@@ -218,7 +218,7 @@ impl ValidInvitation {
 }
 
 /// One invitation to create (`POST /invitations`, alone or as an item of a batch).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewInvitation {
     pub email: String,
@@ -238,13 +238,13 @@ pub struct NewInvitation {
 }
 
 /// `{"invitations": [...]}`: up to `MAX_BATCH` items (seed 002).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InvitationBatch {
     pub invitations: Vec<NewInvitation>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AcceptInvitation {
     pub token: String,

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod caller;
 pub mod cip_senior_manager;
 pub mod facilities;
+pub mod idempotency;
 pub mod invitation_email;
 pub mod invitations;
 pub mod organizations;

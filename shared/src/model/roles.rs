@@ -112,6 +112,27 @@ impl fmt::Display for RoleRef {
     }
 }
 
+impl utoipa::PartialSchema for RoleRef {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let system: Vec<&str> = SystemRole::ALL.iter().map(|role| role.name()).collect();
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(format!(
+                "^({}|{}[0-9a-hjkmnp-tv-z]{{26}})$",
+                system.join("|"),
+                RoleId::PREFIX
+            )))
+            .description(Some(format!(
+                "A system role by name ({}) or a custom role by id (`role_…`).",
+                system.join(", ")
+            )))
+            .examples(["viewer"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for RoleRef {}
+
 impl Serialize for RoleRef {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(self)
@@ -219,7 +240,7 @@ impl RolesDocument {
 }
 
 /// A role as the API shows it: system roles and custom roles in one shape.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RoleView {
     pub id: String,
@@ -260,7 +281,7 @@ impl RoleView {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateRole {
     pub name: String,
@@ -268,7 +289,7 @@ pub struct CreateRole {
     pub permissions: Vec<Permission>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateRole {
     #[serde(default, deserialize_with = "patch::not_null")]

@@ -46,7 +46,7 @@ impl Progress {
 }
 
 /// The status values of seed 001.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TrainingStatus {
     Assigned,
@@ -147,7 +147,7 @@ impl TrainingAssignment {
 }
 
 /// A facility as an assignment's scope shows it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct ScopedFacility {
     pub id: FacilityId,
     pub name: String,
@@ -155,7 +155,7 @@ pub struct ScopedFacility {
 
 /// The training assignment object of the API (seed 001). The completion and waiver
 /// fields appear once they exist, so a new assignment reads exactly as the seed's sample.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TrainingAssignmentView {
     pub id: TrainingAssignmentId,
@@ -213,14 +213,14 @@ impl TrainingAssignmentView {
 }
 
 /// The answer of the facility-scoping endpoints (seed 001).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AssignmentFacilities {
     pub training_assignment_id: TrainingAssignmentId,
     pub facilities: Vec<ScopedFacility>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateTrainingAssignment {
     pub user_id: UserId,
@@ -231,7 +231,7 @@ pub struct CreateTrainingAssignment {
     pub facility_ids: Option<Vec<FacilityId>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateTrainingAssignment {
     #[serde(default, deserialize_with = "patch::not_null")]
@@ -242,7 +242,7 @@ pub struct UpdateTrainingAssignment {
     pub training_module_id: Option<TrainingModuleId>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CompleteTrainingAssignment {
     pub completed_at: Option<String>,
@@ -250,13 +250,13 @@ pub struct CompleteTrainingAssignment {
     pub certificate_reference: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WaiveTrainingAssignment {
     pub reason: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ScopeFacilities {
     pub facility_ids: Vec<FacilityId>,

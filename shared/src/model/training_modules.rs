@@ -17,7 +17,7 @@ pub const MAX_URL_LENGTH: usize = 2000;
 /// Ten years: longer than any CIP cycle, short enough to catch a typo in the unit.
 pub const MAX_COMPLETION_INTERVAL_DAYS: u32 = 3650;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ModuleStatus {
     Active,
@@ -54,7 +54,7 @@ impl TrainingModule {
 }
 
 /// The training module object of the API (seed 001); `retiredAt` only once retired.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TrainingModuleView {
     pub id: TrainingModuleId,
@@ -85,7 +85,7 @@ impl TrainingModuleView {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateTrainingModule {
     pub title: String,
@@ -95,7 +95,7 @@ pub struct CreateTrainingModule {
     pub external_module_url: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateTrainingModule {
     #[serde(default, deserialize_with = "patch::not_null")]

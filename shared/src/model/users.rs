@@ -14,7 +14,7 @@ use crate::time::Timestamp;
 pub const MAX_NAME_LENGTH: usize = 200;
 pub const MAX_ROLES_PER_MEMBER: usize = 20;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum MemberStatus {
     Active,
@@ -75,7 +75,7 @@ impl Member {
 }
 
 /// The user object of the API.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserView {
     pub id: UserId,
@@ -108,7 +108,7 @@ impl UserView {
 }
 
 /// An organization the caller's account belongs to.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MembershipView {
     pub id: OrgId,
@@ -118,14 +118,14 @@ pub struct MembershipView {
     pub current: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AccessCheck {
     pub permission: Permission,
     pub allowed: bool,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateUser {
     pub email: String,
@@ -137,7 +137,7 @@ pub struct CreateUser {
     pub roles: Option<Vec<RoleRef>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateUser {
     #[serde(default, deserialize_with = "patch::not_null")]

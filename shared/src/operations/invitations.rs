@@ -37,7 +37,7 @@ pub struct Outbox<'a> {
 }
 
 /// One result of a batch, per item and organization, in order.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BatchResult {
     pub index: usize,

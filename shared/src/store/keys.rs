@@ -10,6 +10,7 @@ use super::Item;
 use crate::ids::{
     ApiKeyId, CsmAssignmentId, FacilityId, InvitationId, OrgId, TrainingAssignmentId, TrainingModuleId, UserId,
 };
+use crate::model::idempotency::{IdempotencyKey, IdempotencyScope};
 
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
@@ -214,4 +215,18 @@ pub fn assignments_of_facility_partition(org: &OrgId, facility: &FacilityId) -> 
 /// Milliseconds as a fixed-width sort key, so text order is time order.
 pub fn millis_sort_key(millis: i64) -> String {
     format!("{millis:015}")
+}
+
+/// The table's TTL attribute (`infra/template.yaml`): DynamoDB deletes any item whose value
+/// here is a past epoch second, so no record but an idempotency record may ever carry it.
+pub const TTL_ATTRIBUTE: &str = "ttlEpochSeconds";
+
+/// One `Idempotency-Key` of one caller: a partition per API key of an organization, or,
+/// on the public route, per request hash (`docs/idempotency.md`).
+pub fn idempotency_key(scope: &IdempotencyScope, key: &IdempotencyKey) -> Item {
+    let partition = match scope {
+        IdempotencyScope::ApiKey { org, api_key } => format!("ORG#{org}#IDEMPOTENCY#{api_key}"),
+        IdempotencyScope::Request(fingerprint) => format!("IDEMPOTENCY#REQUEST#{}", fingerprint.as_str()),
+    };
+    self::key(partition, format!("KEY#{}", key.as_str()))
 }

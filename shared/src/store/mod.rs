@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod cip_senior_manager;
 pub mod facilities;
+pub mod idempotency;
 pub mod invitations;
 pub mod keys;
 pub mod members;

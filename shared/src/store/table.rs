@@ -3,13 +3,13 @@
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType,
+    ScalarAttributeType, TimeToLiveSpecification,
 };
 
 use super::Store;
 use super::keys::{
     GSI1, GSI1PK, GSI1SK, GSI2, GSI2PK, GSI2SK, GSI3, GSI3PK, GSI3SK, GSI4, GSI4PK, GSI4SK, GSI5, GSI5PK, GSI5SK, GSI6,
-    GSI6PK, GSI6SK, PK, SK,
+    GSI6PK, GSI6SK, PK, SK, TTL_ATTRIBUTE,
 };
 use crate::error::{ApiError, ApiResult};
 
@@ -67,7 +67,10 @@ pub async fn ensure_table(store: &Store) -> ApiResult<bool> {
         .send()
         .await;
     match result {
-        Ok(_) => Ok(true),
+        Ok(_) => {
+            enable_ttl(store).await?;
+            Ok(true)
+        }
         Err(error)
             if error
                 .as_service_error()
@@ -77,4 +80,22 @@ pub async fn ensure_table(store: &Store) -> ApiResult<bool> {
         }
         Err(error) => Err(error.into()),
     }
+}
+
+/// DynamoDB TTL on `ttlEpochSeconds`, as the template's `TimeToLiveSpecification`: expired
+/// idempotency records are deleted (the code never relies on it; the emulator never does).
+async fn enable_ttl(store: &Store) -> ApiResult<()> {
+    let specification = TimeToLiveSpecification::builder()
+        .attribute_name(TTL_ATTRIBUTE)
+        .enabled(true)
+        .build()
+        .map_err(ApiError::internal)?;
+    store
+        .client()
+        .update_time_to_live()
+        .table_name(store.table())
+        .time_to_live_specification(specification)
+        .send()
+        .await?;
+    Ok(())
 }

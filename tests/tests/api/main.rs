@@ -8,6 +8,7 @@ mod bootstrap;
 mod cip_senior_manager;
 mod dynamo_calls;
 mod facilities;
+mod idempotency;
 mod invitations;
 mod roles;
 mod round_trips;

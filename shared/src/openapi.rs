@@ -1,0 +1,724 @@
+//! The OpenAPI 3.1 description of the whole API, built from the route table and from the
+//! request and response types themselves: utoipa derives each schema from the same serde
+//! attributes that (de)serialise it, so a field renamed in Rust renames it here too.
+//! `describe` matches every operation exhaustively, so a route added without its
+//! description does not compile. `docs/openapi.json` is the output
+//! (`cargo run -p raptor-shared --bin openapi > docs/openapi.json`); a test fails when the
+//! committed file and the code differ.
+
+use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{
+    ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, Ref, RefOr, Required,
+    ResponseBuilder, ServerBuilder,
+};
+use utoipa::{PartialSchema, ToSchema};
+
+use crate::error::ErrorBody;
+use crate::ids::{
+    ApiKeyId, CsmAssignmentId, FacilityId, InvitationId, OrgId, TrainingAssignmentId, TrainingModuleId, UserId,
+};
+use crate::model::api_keys::{ApiKeyView, CreateApiKey, CreatedApiKey};
+use crate::model::audit::AuditEvent;
+use crate::model::cip_senior_manager::{Correct, CsmAssignmentView, Designate};
+use crate::model::facilities::{CreateFacility, FacilityView, UpdateFacility};
+use crate::model::invitations::{
+    AcceptInvitation, InvitationBatch, InvitationStatus, InvitationView, NewInvitation, ValidInvitation,
+};
+use crate::model::roles::{CreateRole, RoleRef, RoleView, UpdateRole};
+use crate::model::training_assignments::{
+    AssignmentFacilities, CompleteTrainingAssignment, CreateTrainingAssignment, ScopeFacilities,
+    TrainingAssignmentView, TrainingStatus, UpdateTrainingAssignment, WaiveTrainingAssignment,
+};
+use crate::model::training_modules::{CreateTrainingModule, TrainingModuleView, UpdateTrainingModule};
+use crate::model::users::{AccessCheck, CreateUser, MemberStatus, MembershipView, UpdateUser, UserView};
+use crate::operations::invitations::BatchResult;
+use crate::permissions::Permission;
+use crate::routes::{
+    ApiKeysOperation as K, AuditEventsOperation as A, CipSeniorManagerOperation as C, FacilitiesOperation as F,
+    InvitationsOperation as I, Operation, ROUTES, RolesOperation as R, Route, TrainingAssignmentsOperation as T,
+    TrainingModulesOperation as M, UsersOperation as U,
+};
+use crate::time::{Date, Timestamp};
+
+/// The committed document, as `GET /openapi.json` serves it.
+pub const DOCUMENT: &str = include_str!("../../docs/openapi.json");
+
+const API_KEY_SCHEME: &str = "ApiKey";
+const ERROR: &str = "ErrorBody";
+
+/// Collects the component schemas as operations name them.
+struct Schemas {
+    components: ComponentsBuilder,
+}
+
+impl Schemas {
+    /// A reference to `T`, registering `T` and every schema it refers to.
+    fn of<T: ToSchema>(&mut self) -> RefOr<Schema> {
+        let mut nested = Vec::new();
+        T::schemas(&mut nested);
+        let components = std::mem::take(&mut self.components);
+        self.components = components.schema(T::name(), T::schema()).schemas_from_iter(nested);
+        Ref::from_schema_name(T::name()).into()
+    }
+
+    /// `{"data": [T…], "nextCursor": "…" | null}`, the envelope of every list.
+    fn list_of<T: ToSchema>(&mut self) -> RefOr<Schema> {
+        let item = self.of::<T>();
+        ObjectBuilder::new()
+            .property("data", ArrayBuilder::new().items(item))
+            .required("data")
+            .property(
+                "nextCursor",
+                ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+                        Type::String,
+                        Type::Null,
+                    ]))
+                    .description(Some("Pass as `cursor` for the next page; `null` on the last page.")),
+            )
+            .required("nextCursor")
+            .into()
+    }
+}
+
+/// What one operation takes and answers.
+struct Description {
+    summary: &'static str,
+    request: Body,
+    success: u16,
+    response: RefOr<Schema>,
+    /// A second success, for an operation that answers in two shapes.
+    other_success: Option<(u16, RefOr<Schema>)>,
+    /// Error statuses beyond the ones every operation can answer.
+    more_errors: &'static [u16],
+}
+
+enum Body {
+    None,
+    Required(RefOr<Schema>),
+    /// The body may be left out (an empty body reads as `{}`).
+    Optional(RefOr<Schema>),
+}
+
+const WRITES: &[u16] = &[409];
+const EMAILS: &[u16] = &[409, 429, 503];
+
+fn describe(operation: Operation, schemas: &mut Schemas) -> Description {
+    use Body::{None as NoBody, Required};
+    let d = |summary, request, success, response, more_errors| Description {
+        summary,
+        request,
+        success,
+        response,
+        other_success: None,
+        more_errors,
+    };
+    match operation {
+        Operation::Users(U::ListUsers) => d(
+            "List the organization's users",
+            NoBody,
+            200,
+            schemas.list_of::<UserView>(),
+            &[],
+        ),
+        Operation::Users(U::CreateUser) => d(
+            "Create a user",
+            Required(schemas.of::<CreateUser>()),
+            201,
+            schemas.of::<UserView>(),
+            WRITES,
+        ),
+        Operation::Users(U::GetCurrentUser) => d(
+            "The user the API key acts as",
+            NoBody,
+            200,
+            schemas.of::<UserView>(),
+            &[],
+        ),
+        Operation::Users(U::GetMyOrganizations) => d(
+            "The organizations of the key's user account",
+            NoBody,
+            200,
+            schemas.list_of::<MembershipView>(),
+            &[],
+        ),
+        Operation::Users(U::CheckAccess) => d(
+            "Whether the calling key holds a permission",
+            NoBody,
+            200,
+            schemas.of::<AccessCheck>(),
+            &[],
+        ),
+        Operation::Users(U::GetUser) => d("Get a user", NoBody, 200, schemas.of::<UserView>(), &[]),
+        Operation::Users(U::UpdateUser) => d(
+            "Change a user's profile, roles or status",
+            Required(schemas.of::<UpdateUser>()),
+            200,
+            schemas.of::<UserView>(),
+            WRITES,
+        ),
+        Operation::Users(U::DeleteUser) => d(
+            "Delete a user (soft delete: the record stays)",
+            NoBody,
+            200,
+            schemas.of::<UserView>(),
+            WRITES,
+        ),
+        Operation::Users(U::GetOpenApiDocument) => d(
+            "This document",
+            NoBody,
+            200,
+            ObjectBuilder::new()
+                .description(Some("An OpenAPI 3.1 document."))
+                .into(),
+            &[],
+        ),
+        Operation::Roles(R::ListRoles) => d(
+            "List system and custom roles",
+            NoBody,
+            200,
+            schemas.list_of::<RoleView>(),
+            &[],
+        ),
+        Operation::Roles(R::CreateRole) => d(
+            "Create a custom role",
+            Required(schemas.of::<CreateRole>()),
+            201,
+            schemas.of::<RoleView>(),
+            WRITES,
+        ),
+        Operation::Roles(R::GetRole) => d("Get a role", NoBody, 200, schemas.of::<RoleView>(), &[]),
+        Operation::Roles(R::UpdateRole) => d(
+            "Change a custom role",
+            Required(schemas.of::<UpdateRole>()),
+            200,
+            schemas.of::<RoleView>(),
+            WRITES,
+        ),
+        Operation::Roles(R::DeleteRole) => d(
+            "Delete a custom role no one holds",
+            NoBody,
+            200,
+            schemas.of::<RoleView>(),
+            WRITES,
+        ),
+        Operation::ApiKeys(K::ListApiKeys) => d("List API keys", NoBody, 200, schemas.list_of::<ApiKeyView>(), &[]),
+        Operation::ApiKeys(K::CreateApiKey) => d(
+            "Mint an API key (the secret is shown once)",
+            Required(schemas.of::<CreateApiKey>()),
+            201,
+            schemas.of::<CreatedApiKey>(),
+            WRITES,
+        ),
+        Operation::ApiKeys(K::RevokeApiKey) => d("Revoke an API key", NoBody, 200, schemas.of::<ApiKeyView>(), WRITES),
+        Operation::AuditEvents(A::ListAuditEvents) => d(
+            "The audit trail, newest first",
+            NoBody,
+            200,
+            schemas.list_of::<AuditEvent>(),
+            &[],
+        ),
+        Operation::CipSeniorManager(C::GetCurrentCipSeniorManager) => d(
+            "The CIP Senior Manager designated today or on `asOf`",
+            NoBody,
+            200,
+            schemas.of::<CsmAssignmentView>(),
+            &[],
+        ),
+        Operation::CipSeniorManager(C::ListCipSeniorManagerAssignments) => d(
+            "The designation history, newest first",
+            NoBody,
+            200,
+            schemas.list_of::<CsmAssignmentView>(),
+            &[],
+        ),
+        Operation::CipSeniorManager(C::CreateCipSeniorManagerAssignment) => d(
+            "Designate the CIP Senior Manager (CIP-003 R3)",
+            Required(schemas.of::<Designate>()),
+            201,
+            schemas.of::<CsmAssignmentView>(),
+            WRITES,
+        ),
+        Operation::CipSeniorManager(C::GetCipSeniorManagerAssignment) => {
+            d("Get a designation", NoBody, 200, schemas.of::<CsmAssignmentView>(), &[])
+        }
+        Operation::CipSeniorManager(C::UpdateCipSeniorManagerAssignment) => d(
+            "Correct a designation's effective date or notes",
+            Required(schemas.of::<Correct>()),
+            200,
+            schemas.of::<CsmAssignmentView>(),
+            WRITES,
+        ),
+        Operation::Invitations(I::ListInvitations) => d(
+            "List invitations, newest first",
+            NoBody,
+            200,
+            schemas.list_of::<InvitationView>(),
+            &[],
+        ),
+        Operation::Invitations(I::CreateInvitation) => {
+            let one = schemas.of::<NewInvitation>();
+            let batch = schemas.of::<InvitationBatch>();
+            let created = schemas.of::<InvitationView>();
+            let results = ObjectBuilder::new()
+                .property("results", ArrayBuilder::new().items(schemas.of::<BatchResult>()))
+                .required("results");
+            Description {
+                summary: "Invite one person (201), or a batch of up to 100 into one or more organizations (200 with a result per item)",
+                request: Required(OneOfBuilder::new().item(one).item(batch).into()),
+                success: 201,
+                response: created,
+                other_success: Some((200, results.into())),
+                more_errors: EMAILS,
+            }
+        }
+        Operation::Invitations(I::ValidateInvitation) => d(
+            "What a valid invitation token offers (no API key: the token is the credential)",
+            NoBody,
+            200,
+            schemas.of::<ValidInvitation>(),
+            &[429],
+        ),
+        Operation::Invitations(I::AcceptInvitation) => d(
+            "Accept an invitation: the account, or a membership of an existing account",
+            Required(schemas.of::<AcceptInvitation>()),
+            201,
+            schemas.of::<UserView>(),
+            &[409, 429],
+        ),
+        Operation::Invitations(I::CancelInvitation) => d(
+            "Cancel an invitation; its token stops working at once",
+            NoBody,
+            200,
+            schemas.of::<InvitationView>(),
+            WRITES,
+        ),
+        Operation::Invitations(I::ResendInvitation) => d(
+            "Send the invitation again with a new token and expiry",
+            NoBody,
+            200,
+            schemas.of::<InvitationView>(),
+            EMAILS,
+        ),
+        Operation::Facilities(F::ListFacilities) => {
+            d("List facilities", NoBody, 200, schemas.list_of::<FacilityView>(), &[])
+        }
+        Operation::Facilities(F::CreateFacility) => d(
+            "Create a facility",
+            Required(schemas.of::<CreateFacility>()),
+            201,
+            schemas.of::<FacilityView>(),
+            WRITES,
+        ),
+        Operation::Facilities(F::GetFacility) => d("Get a facility", NoBody, 200, schemas.of::<FacilityView>(), &[]),
+        Operation::Facilities(F::UpdateFacility) => d(
+            "Change a facility",
+            Required(schemas.of::<UpdateFacility>()),
+            200,
+            schemas.of::<FacilityView>(),
+            WRITES,
+        ),
+        Operation::Facilities(F::DeleteFacility) => d(
+            "Delete a facility no open assignment is scoped to (soft delete)",
+            NoBody,
+            200,
+            schemas.of::<FacilityView>(),
+            WRITES,
+        ),
+        Operation::TrainingModules(M::GetTrainingModules) => d(
+            "List training modules",
+            NoBody,
+            200,
+            schemas.list_of::<TrainingModuleView>(),
+            &[],
+        ),
+        Operation::TrainingModules(M::CreateTrainingModule) => d(
+            "Create a training module",
+            Required(schemas.of::<CreateTrainingModule>()),
+            201,
+            schemas.of::<TrainingModuleView>(),
+            WRITES,
+        ),
+        Operation::TrainingModules(M::GetTrainingModule) => d(
+            "Get a training module",
+            NoBody,
+            200,
+            schemas.of::<TrainingModuleView>(),
+            &[],
+        ),
+        Operation::TrainingModules(M::UpdateTrainingModule) => d(
+            "Change a training module",
+            Required(schemas.of::<UpdateTrainingModule>()),
+            200,
+            schemas.of::<TrainingModuleView>(),
+            WRITES,
+        ),
+        Operation::TrainingModules(M::DeleteTrainingModule) => d(
+            "Retire a training module with no open assignments",
+            NoBody,
+            200,
+            schemas.of::<TrainingModuleView>(),
+            WRITES,
+        ),
+        Operation::TrainingAssignments(operation) => describe_assignment(operation, schemas),
+    }
+}
+
+fn describe_assignment(operation: T, schemas: &mut Schemas) -> Description {
+    use Body::{None as NoBody, Optional, Required};
+    let assignment = schemas.of::<TrainingAssignmentView>();
+    let scope = schemas.of::<AssignmentFacilities>();
+    let d = |summary, request, response, more_errors| Description {
+        summary,
+        request,
+        success: 200,
+        response,
+        other_success: None,
+        more_errors,
+    };
+    match operation {
+        T::GetTrainingAssignments => d(
+            "List training assignments, filtered and sorted",
+            NoBody,
+            schemas.list_of::<TrainingAssignmentView>(),
+            &[],
+        ),
+        T::CreateTrainingAssignment => Description {
+            success: 201,
+            ..d(
+                "Assign a training module to a person",
+                Required(schemas.of::<CreateTrainingAssignment>()),
+                assignment,
+                WRITES,
+            )
+        },
+        T::GetTrainingAssignment => d("Get a training assignment", NoBody, assignment, &[]),
+        T::UpdateTrainingAssignment => d(
+            "Change an open assignment's due date, module or notes",
+            Required(schemas.of::<UpdateTrainingAssignment>()),
+            assignment,
+            WRITES,
+        ),
+        T::CompleteTrainingAssignment => d(
+            "Record the completion (CIP-004 R2 evidence)",
+            Optional(schemas.of::<CompleteTrainingAssignment>()),
+            assignment,
+            WRITES,
+        ),
+        T::DeleteTrainingAssignment => d("Delete an open assignment made by mistake", NoBody, assignment, WRITES),
+        T::StartTrainingAssignment => d("The trainee opened the course", NoBody, assignment, WRITES),
+        T::WaiveTrainingAssignment => d(
+            "Waive an open assignment (needs training:waive)",
+            Required(schemas.of::<WaiveTrainingAssignment>()),
+            assignment,
+            WRITES,
+        ),
+        T::GetTrainingAssignmentFacilities => d("The facilities in the assignment's scope", NoBody, scope, &[]),
+        T::AddFacilitiesToAssignment => d(
+            "Add facilities to the assignment's scope",
+            Required(schemas.of::<ScopeFacilities>()),
+            scope,
+            WRITES,
+        ),
+        T::RemoveFacilityFromAssignment => d("Remove a facility from the assignment's scope", NoBody, scope, WRITES),
+    }
+}
+
+fn string(description: &str) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(description))
+        .into()
+}
+
+fn enumeration(values: &[&str]) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(values.iter().copied()))
+        .into()
+}
+
+/// The schema of a path parameter: the id type of the resource the route serves.
+fn path_parameter(route: &Route, name: &str) -> RefOr<Schema> {
+    if name == "facilityId" {
+        return FacilityId::schema();
+    }
+    match route.operation {
+        Operation::Users(_) => UserId::schema(),
+        Operation::Roles(_) => RoleRef::schema(),
+        Operation::ApiKeys(_) => ApiKeyId::schema(),
+        Operation::CipSeniorManager(_) => CsmAssignmentId::schema(),
+        Operation::Invitations(_) => InvitationId::schema(),
+        Operation::Facilities(_) => FacilityId::schema(),
+        Operation::TrainingModules(_) => TrainingModuleId::schema(),
+        Operation::TrainingAssignments(_) => TrainingAssignmentId::schema(),
+        Operation::AuditEvents(_) => string("id"),
+    }
+}
+
+fn names<T: serde::Serialize>(values: &[T]) -> Vec<String> {
+    values
+        .iter()
+        .filter_map(|value| serde_json::to_value(value).ok())
+        .filter_map(|value| value.as_str().map(str::to_string))
+        .collect()
+}
+
+/// The schema of a query parameter, by its name (and, for `status`, the route's resource).
+fn query_parameter(route: &Route, name: &str) -> RefOr<Schema> {
+    match name {
+        "limit" => ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(1))
+            .maximum(Some(100))
+            .default(Some(50.into()))
+            .into(),
+        "cursor" => string("The `nextCursor` of the previous page, for the same query."),
+        "permission" => Permission::schema(),
+        "role" => RoleRef::schema(),
+        "userId" | "actorId" => UserId::schema(),
+        "moduleId" => TrainingModuleId::schema(),
+        "facilityId" => FacilityId::schema(),
+        "targetId" => string("The id of the record the events are about (`usr_…`, `ta_…`, …)."),
+        "from" | "to" | "completedAfter" | "completedBefore" | "expiresBefore" => Timestamp::schema(),
+        "asOf" | "dueBefore" => Date::schema(),
+        "includeRetired" => ObjectBuilder::new().schema_type(Type::Boolean).into(),
+        "email" => string("An email address, matched ignoring case."),
+        "token" => string("The invitation token from the accept link."),
+        "sort" => enumeration(&[
+            "createdAt",
+            "-createdAt",
+            "dueDate",
+            "-dueDate",
+            "completedAt",
+            "-completedAt",
+            "expiresAt",
+            "-expiresAt",
+        ]),
+        "status" => {
+            let values = match route.operation {
+                Operation::Users(_) => names(&[MemberStatus::Active, MemberStatus::Suspended, MemberStatus::Deleted]),
+                Operation::Invitations(_) => names(&[
+                    InvitationStatus::Pending,
+                    InvitationStatus::Accepted,
+                    InvitationStatus::Cancelled,
+                    InvitationStatus::Expired,
+                ]),
+                _ => names(&[
+                    TrainingStatus::Assigned,
+                    TrainingStatus::InProgress,
+                    TrainingStatus::Complete,
+                    TrainingStatus::Overdue,
+                    TrainingStatus::Waived,
+                ]),
+            };
+            let values: Vec<&str> = values.iter().map(String::as_str).collect();
+            enumeration(&values)
+        }
+        _ => string(name),
+    }
+}
+
+/// The error statuses, each a shared response of the document's components.
+const ERROR_STATUSES: [u16; 8] = [400, 401, 403, 404, 409, 429, 500, 503];
+
+fn error_response_name(status: u16) -> String {
+    format!("Error{status}")
+}
+
+fn error_response(status: u16) -> utoipa::openapi::Response {
+    let meaning = match status {
+        400 => "validation_error: the request is malformed; `field` names the culprit",
+        401 => "unauthenticated: no valid X-API-Key",
+        403 => "forbidden: the key lacks the permission (named in `permission`) or the action",
+        404 => "not_found: nothing with that id in the organization",
+        409 => {
+            "conflict: the change contradicts the stored state; idempotency_conflict: the Idempotency-Key was used for another request, or that request is still running"
+        }
+        429 => "rate_limited: a quota is used up; retry after `Retry-After` seconds",
+        503 => "unavailable: a dependency (the email service) failed; nothing was left half done",
+        _ => "internal: an unexpected fault (logged with its details)",
+    };
+    ResponseBuilder::new()
+        .description(meaning)
+        .content(
+            "application/json",
+            ContentBuilder::new().schema(Some(Ref::from_schema_name(ERROR))).build(),
+        )
+        .build()
+}
+
+fn operation(route: &Route, schemas: &mut Schemas) -> utoipa::openapi::path::Operation {
+    let description = describe(route.operation, schemas);
+    let mut builder = OperationBuilder::new()
+        .operation_id(Some(route.operation_id))
+        .summary(Some(description.summary))
+        .tag(route.operation.function().binary());
+    for segment in route.path.split('/') {
+        if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            builder = builder.parameter(
+                ParameterBuilder::new()
+                    .name(name)
+                    .parameter_in(ParameterIn::Path)
+                    .required(Required::True)
+                    .schema(Some(path_parameter(route, name))),
+            );
+        }
+    }
+    for name in route.query {
+        let required = if *name == "token" || *name == "permission" {
+            Required::True
+        } else {
+            Required::False
+        };
+        builder = builder.parameter(
+            ParameterBuilder::new()
+                .name(*name)
+                .parameter_in(ParameterIn::Query)
+                .required(required)
+                .schema(Some(query_parameter(route, name))),
+        );
+    }
+    if route.method == "POST" {
+        builder = builder.parameter(
+            ParameterBuilder::new()
+                .name("Idempotency-Key")
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .description(Some(
+                    "A key of your choice (1-255 printable ASCII characters, space to `~`): a retry with the \
+                     same key and the same request within 24 hours returns the first response and changes \
+                     nothing (docs/idempotency.md).",
+                ))
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .min_length(Some(1))
+                        .max_length(Some(255))
+                        .pattern(Some("^[\\x20-\\x7e]+$")),
+                )),
+        );
+    }
+    let body = match description.request {
+        Body::None => None,
+        Body::Required(schema) => Some((schema, true)),
+        Body::Optional(schema) => Some((schema, false)),
+    };
+    if let Some((schema, required)) = body {
+        builder = builder.request_body(Some(
+            RequestBodyBuilder::new()
+                .required(Some(if required { Required::True } else { Required::False }))
+                .content("application/json", ContentBuilder::new().schema(Some(schema)).build())
+                .build(),
+        ));
+    }
+    let mut success = ResponseBuilder::new().description("Success").content(
+        "application/json",
+        ContentBuilder::new().schema(Some(description.response)).build(),
+    );
+    if route.method == "POST" {
+        success = success.header(
+            "Idempotent-Replayed",
+            utoipa::openapi::HeaderBuilder::new()
+                .schema(Some(enumeration(&["true"])))
+                .description(Some(
+                    "Present on a replay of an earlier request with the same Idempotency-Key.",
+                ))
+                .build(),
+        );
+    }
+    builder = builder.response(description.success.to_string(), success.build());
+    if let Some((status, schema)) = description.other_success {
+        builder = builder.response(
+            status.to_string(),
+            ResponseBuilder::new()
+                .description("Success (a batch: one result per item and organization)")
+                .content("application/json", ContentBuilder::new().schema(Some(schema)).build())
+                .build(),
+        );
+    }
+    let mut errors: Vec<u16> = if route.public {
+        vec![400, 404]
+    } else {
+        vec![400, 401, 403, 404]
+    };
+    errors.extend(description.more_errors);
+    errors.push(500);
+    for status in errors {
+        builder = builder.response(
+            status.to_string(),
+            Ref::new(format!("#/components/responses/{}", error_response_name(status))),
+        );
+    }
+    if route.public {
+        // No API key: an empty requirement list overrides the document's default.
+        builder = builder.securities(Some(Vec::<SecurityRequirement>::new()));
+    }
+    builder.build()
+}
+
+fn method(route: &Route) -> HttpMethod {
+    match route.method {
+        "POST" => HttpMethod::Post,
+        "PATCH" => HttpMethod::Patch,
+        "DELETE" => HttpMethod::Delete,
+        _ => HttpMethod::Get,
+    }
+}
+
+/// The document for every route of the route table.
+pub fn document() -> OpenApi {
+    let mut schemas = Schemas {
+        components: ComponentsBuilder::new(),
+    };
+    schemas.of::<ErrorBody>();
+    schemas.of::<OrgId>();
+    let mut paths = PathsBuilder::new();
+    for status in ERROR_STATUSES {
+        let components = std::mem::take(&mut schemas.components);
+        schemas.components = components.response(error_response_name(status), error_response(status));
+    }
+    for route in ROUTES {
+        let item = utoipa::openapi::path::PathItem::new(method(route), operation(route, &mut schemas));
+        paths = paths.path(route.path, item);
+    }
+    let components = schemas
+        .components
+        .security_scheme(
+            API_KEY_SCHEME,
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-API-Key",
+                "An API key of a member of one organization; its scope is what the member holds.",
+            ))),
+        )
+        .build();
+    OpenApiBuilder::new()
+        .info(
+            InfoBuilder::new()
+                .title("Raptor Comply API")
+                .version(env!("CARGO_PKG_VERSION"))
+                .description(Some(
+                    "NERC CIP personnel compliance: organizations, users and roles, invitations, API keys, \
+                     the audit trail, the CIP Senior Manager (CIP-003) and training records (CIP-004).",
+                ))
+                .build(),
+        )
+        .servers(Some([ServerBuilder::new()
+            .url("http://127.0.0.1:9000")
+            .description(Some("scripts/run-local"))
+            .build()]))
+        .paths(paths.build())
+        .components(Some(components))
+        .security(Some([SecurityRequirement::new(API_KEY_SCHEME, Vec::<String>::new())]))
+        .build()
+}
+
+/// The document as committed: pretty JSON with a final newline.
+pub fn document_json() -> String {
+    let mut text = document().to_pretty_json().unwrap_or_default();
+    text.push('\n');
+    text
+}
