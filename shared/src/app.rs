@@ -15,6 +15,7 @@ use tracing_subscriber::fmt::format::{Format, Json, JsonFields};
 use crate::error::ApiError;
 use crate::mail::Mailer;
 use crate::model::invitations::DEFAULT_DAILY_EMAIL_CAP;
+use crate::model::training_assignments::{DEFAULT_RENEWAL_WINDOW_DAYS, MAX_RENEWAL_WINDOW_DAYS};
 use crate::operations::invitations::{InvitationSettings, Outbox};
 use crate::store::Store;
 
@@ -26,11 +27,16 @@ const WARM_UP_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(50
 #[derive(Clone, Debug)]
 pub struct App {
     pub store: Store,
+    /// Days before expiry that a completion reads `expiring` (`RAPTOR_RENEWAL_WINDOW_DAYS`).
+    pub renewal_window_days: u32,
 }
 
 impl App {
     pub fn new(store: Store) -> Self {
-        App { store }
+        App {
+            store,
+            renewal_window_days: DEFAULT_RENEWAL_WINDOW_DAYS,
+        }
     }
 
     /// Loads AWS configuration from the environment; `AWS_ENDPOINT_URL` points the same
@@ -69,7 +75,10 @@ impl App {
 
     fn from_config(config: &aws_config::SdkConfig) -> Result<App, ApiError> {
         let table = required_variable(TABLE_NAME_VARIABLE)?;
-        Ok(App::new(Store::new(aws_sdk_dynamodb::Client::new(config), table)))
+        Ok(App {
+            renewal_window_days: renewal_window_days()?,
+            ..App::new(Store::new(aws_sdk_dynamodb::Client::new(config), table))
+        })
     }
 }
 
@@ -111,6 +120,24 @@ pub fn sdk_config_loader() -> aws_config::ConfigLoader {
         loader = loader.credentials_provider(EnvironmentVariableCredentialsProvider::new());
     }
     loader
+}
+
+pub const RENEWAL_WINDOW_VARIABLE: &str = "RAPTOR_RENEWAL_WINDOW_DAYS";
+
+/// How many days before a completion expires it is renewed and reads `expiring`.
+pub fn renewal_window_days() -> Result<u32, ApiError> {
+    match std::env::var(RENEWAL_WINDOW_VARIABLE) {
+        Err(_) => Ok(DEFAULT_RENEWAL_WINDOW_DAYS),
+        Ok(text) => text
+            .parse()
+            .ok()
+            .filter(|days| (1..=MAX_RENEWAL_WINDOW_DAYS).contains(days))
+            .ok_or_else(|| {
+                ApiError::internal(format!(
+                    "{RENEWAL_WINDOW_VARIABLE} must be a whole number of days from 1 to {MAX_RENEWAL_WINDOW_DAYS}"
+                ))
+            }),
+    }
 }
 
 fn required_variable(name: &str) -> Result<String, ApiError> {

@@ -106,6 +106,15 @@ typed_id!(FacilityId, "fac_", "a facility");
 typed_id!(TrainingModuleId, "tm_", "a training module");
 typed_id!(TrainingAssignmentId, "ta_", "a training assignment");
 
+impl UserId {
+    /// The actor of changes Raptor Comply makes on its own (the daily training job): the
+    /// zero ULID, a time no issued id can have, so it never names a member or an API key.
+    /// `GET /audit-events?actorId=usr_00000000000000000000000000` lists what it did.
+    pub fn system() -> UserId {
+        UserId(format!("{}{}", UserId::PREFIX, "0".repeat(26)))
+    }
+}
+
 impl EventId {
     /// The largest time a ULID can hold (48 bits of milliseconds).
     pub const MAX_MILLIS: u64 = (1 << 48) - 1;

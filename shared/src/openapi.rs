@@ -33,6 +33,7 @@ use crate::model::training_assignments::{
     TrainingAssignmentView, TrainingStatus, UpdateTrainingAssignment, WaiveTrainingAssignment,
 };
 use crate::model::training_modules::{CreateTrainingModule, TrainingModuleView, UpdateTrainingModule};
+use crate::model::training_status::TrainingStatusView;
 use crate::model::users::{AccessCheck, CreateUser, MemberStatus, MembershipView, UpdateUser, UserView};
 use crate::operations::invitations::BatchResult;
 use crate::permissions::Permission;
@@ -424,6 +425,12 @@ fn describe_assignment(operation: T, schemas: &mut Schemas) -> Description {
             WRITES,
         ),
         T::RemoveFacilityFromAssignment => d("Remove a facility from the assignment's scope", NoBody, scope, WRITES),
+        T::GetUserTrainingStatus => d(
+            "A person's CIP-004 standing per module on a date (training before access)",
+            NoBody,
+            schemas.of::<TrainingStatusView>(),
+            &[],
+        ),
     }
 }
 
@@ -445,6 +452,9 @@ fn enumeration(values: &[&str]) -> RefOr<Schema> {
 fn path_parameter(route: &Route, name: &str) -> RefOr<Schema> {
     if name == "facilityId" {
         return FacilityId::schema();
+    }
+    if route.path.starts_with("/users/{id}") {
+        return UserId::schema();
     }
     match route.operation {
         Operation::Users(_) => UserId::schema(),

@@ -151,6 +151,7 @@ pub enum TrainingAssignmentsOperation {
     GetTrainingAssignmentFacilities,
     AddFacilitiesToAssignment,
     RemoveFacilityFromAssignment,
+    GetUserTrainingStatus,
 }
 
 /// Each function's operations are their own enum, so its dispatch `match` is exhaustive:
@@ -474,6 +475,14 @@ pub static ROUTES: &[Route] = &[
         "removeFacilityFromAssignment",
         TrainingAssignments(T::RemoveFacilityFromAssignment),
     ),
+    // A person's CIP-004 standing, from their assignments: the training function serves it.
+    route(
+        "GET",
+        "/users/{id}/training-status",
+        "getUserTrainingStatus",
+        TrainingAssignments(T::GetUserTrainingStatus),
+    )
+    .with_query(&["facilityId", "asOf"]),
 ];
 
 /// A route matched against a request, with its path parameters.

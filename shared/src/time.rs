@@ -42,6 +42,10 @@ impl Timestamp {
         Timestamp(self.0 + chrono::TimeDelta::days(i64::from(days)))
     }
 
+    pub fn minus_days(self, days: u32) -> Timestamp {
+        Timestamp(self.0 - chrono::TimeDelta::days(i64::from(days)))
+    }
+
     /// The UTC calendar day.
     pub fn date(self) -> Date {
         Date(self.0.date_naive())
@@ -153,6 +157,14 @@ impl Date {
 
     pub fn previous_day(self) -> Option<Self> {
         self.0.pred_opt().map(Date)
+    }
+
+    /// `days` later; `None` past the last year a date can have.
+    pub fn plus_days(self, days: u32) -> Option<Self> {
+        self.0
+            .checked_add_days(chrono::Days::new(u64::from(days)))
+            .filter(|date| date.year() <= MAX_YEAR)
+            .map(Date)
     }
 }
 

@@ -5,10 +5,12 @@ use raptor_shared::app::App;
 use raptor_shared::error::{ApiError, ApiResult};
 use raptor_shared::http::{self, Reply};
 use raptor_shared::idempotency;
-use raptor_shared::ids::{FacilityId, TrainingAssignmentId};
+use raptor_shared::ids::{FacilityId, TrainingAssignmentId, UserId};
 use raptor_shared::model::training_assignments::{AssignmentQuery, AssignmentQueryText};
 use raptor_shared::operations::training_assignments as assignments;
+use raptor_shared::operations::training_status::{self, TrainingStatusQuery};
 use raptor_shared::routes::{self, Function, Operation, TrainingAssignmentsOperation as Op};
+use raptor_shared::time::Date;
 
 pub async fn handle(app: &App, request: Request) -> Response<Body> {
     http::respond(dispatch(app, &request).await)
@@ -80,6 +82,18 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
                 Reply::ok(&assignments::add_assignment_facilities(store, &caller, &id()?, input).await?)
             })
             .await
+        }
+        Op::GetUserTrainingStatus => {
+            let user = UserId::parse("id", route.param("id")?)?;
+            let status_query = TrainingStatusQuery {
+                as_of: query.non_empty("asOf")?.map(|d| Date::parse("asOf", d)).transpose()?,
+                facility_id: query
+                    .non_empty("facilityId")?
+                    .map(|id| FacilityId::parse("facilityId", id))
+                    .transpose()?,
+            };
+            let window = app.renewal_window_days;
+            Reply::ok(&training_status::get_training_status(store, &caller, &user, status_query, window).await?)
         }
         Op::RemoveFacilityFromAssignment => {
             let facility = FacilityId::parse("facilityId", route.param("facilityId")?)?;

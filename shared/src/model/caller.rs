@@ -16,6 +16,17 @@ pub struct Actor {
     pub api_key_id: Option<ApiKeyId>,
 }
 
+impl Actor {
+    /// Raptor Comply itself, acting in one organization (`UserId::system`).
+    pub fn system(org: &OrgId) -> Actor {
+        Actor {
+            org_id: org.clone(),
+            user_id: UserId::system(),
+            api_key_id: None,
+        }
+    }
+}
+
 /// An authenticated request's identity and effective permissions.
 #[derive(Debug, Clone)]
 pub struct Caller {

@@ -14,4 +14,5 @@ pub mod roles;
 pub mod secret_tokens;
 pub mod training_assignments;
 pub mod training_modules;
+pub mod training_status;
 pub mod users;

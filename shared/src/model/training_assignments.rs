@@ -17,6 +17,10 @@ use crate::validation;
 pub const MAX_NOTES_LENGTH: usize = 2000;
 pub const MAX_REASON_LENGTH: usize = 2000;
 pub const MAX_CERTIFICATE_REFERENCE_LENGTH: usize = 200;
+/// A completion is renewed, and reads `expiring`, this many days before it expires
+/// (`RAPTOR_RENEWAL_WINDOW_DAYS` sets it per deployment).
+pub const DEFAULT_RENEWAL_WINDOW_DAYS: u32 = 30;
+pub const MAX_RENEWAL_WINDOW_DAYS: u32 = 365;
 /// Keeps every change of an assignment in one DynamoDB transaction (three items a facility).
 pub const MAX_FACILITIES_PER_ASSIGNMENT: usize = 25;
 
@@ -110,6 +114,19 @@ pub struct TrainingAssignment {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub version: u64,
+    /// The completed assignment this one renews (made by the daily job).
+    #[serde(default)]
+    pub renewal_of: Option<TrainingAssignmentId>,
+    /// On a completed assignment: the renewal the daily job made for it. The completion
+    /// record itself never changes; this link is written once.
+    #[serde(default)]
+    pub renewed_by: Option<TrainingAssignmentId>,
+    /// On a completed assignment: why the daily job made no renewal (written once).
+    #[serde(default)]
+    pub renewal_skipped: Option<String>,
+    /// When the daily job stored the status `overdue`.
+    #[serde(default)]
+    pub marked_overdue_at: Option<Timestamp>,
 }
 
 impl TrainingAssignment {
@@ -134,6 +151,21 @@ impl TrainingAssignment {
                 self.progress.as_str()
             )))
         }
+    }
+
+    /// Whether the daily job has yet to store `overdue` on this open assignment when its
+    /// due date passes (the sparse index of open assignments by due date holds these).
+    pub fn awaits_overdue_mark(&self) -> bool {
+        self.progress.is_open() && self.status != TrainingStatus::Overdue
+    }
+
+    /// Whether the daily job has yet to renew this completion (the sparse index of
+    /// completions by expiry holds these).
+    pub fn awaits_renewal(&self) -> bool {
+        self.progress == Progress::Complete
+            && self.expires_at.is_some()
+            && self.renewed_by.is_none()
+            && self.renewal_skipped.is_none()
     }
 
     /// The next version of this record, written at `now`.
@@ -184,6 +216,12 @@ pub struct TrainingAssignmentView {
     pub waived_by: Option<UserId>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waiver_reason: Option<String>,
+    /// The completed assignment this one renews.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub renewal_of: Option<TrainingAssignmentId>,
+    /// The assignment that renews this completion.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub renewed_by: Option<TrainingAssignmentId>,
 }
 
 impl TrainingAssignmentView {
@@ -208,6 +246,8 @@ impl TrainingAssignmentView {
             waived_at: assignment.waived_at,
             waived_by: assignment.waived_by.clone(),
             waiver_reason: assignment.waiver_reason.clone(),
+            renewal_of: assignment.renewal_of.clone(),
+            renewed_by: assignment.renewed_by.clone(),
         }
     }
 }
@@ -590,9 +630,120 @@ pub fn new_assignment(org: &OrgId, input: NewAssignment, created_by: &UserId, no
         created_at: now,
         updated_at: now,
         version: 1,
+        renewal_of: None,
+        renewed_by: None,
+        renewal_skipped: None,
+        marked_overdue_at: None,
     };
     assignment.status = assignment.status_on(now.date());
     assignment
+}
+
+/// The daily job's change to an open assignment whose due date passed before `now`'s
+/// day: the stored status becomes `overdue`. `None`: nothing to change. The version
+/// stays, so a completion or waiver read before this change still lands over it, and
+/// this change, conditioned on the version, never lands over one.
+pub fn mark_overdue(assignment: &TrainingAssignment, now: Timestamp) -> Option<TrainingAssignment> {
+    if !assignment.awaits_overdue_mark() || assignment.due_date >= now.date() {
+        return None;
+    }
+    let mut next = assignment.clone();
+    next.status = TrainingStatus::Overdue;
+    next.marked_overdue_at = Some(now);
+    next.updated_at = now;
+    Some(next)
+}
+
+/// What the daily job does with a completion nearing its expiry.
+#[derive(Debug, PartialEq)]
+pub enum Renewal {
+    /// The next assignment, and the completed one with its link to it.
+    Renew {
+        renewal: Box<TrainingAssignment>,
+        renewed: Box<TrainingAssignment>,
+    },
+    /// No renewal, and why; the completed one records the reason.
+    Skip {
+        reason: &'static str,
+        renewed: Box<TrainingAssignment>,
+    },
+}
+
+/// Why a completion needs no renewal of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FollowUp {
+    /// An open assignment of the module exists (made by hand).
+    Open,
+    /// A later completion or waiver of the module: that one is renewed in its turn.
+    Superseded,
+}
+
+/// Whether anything stands in the way of renewing a completion.
+pub struct RenewalContext<'a> {
+    pub module: Option<&'a crate::model::training_modules::TrainingModule>,
+    pub member_active: bool,
+    /// Another assignment of the same module for the person that makes a renewal moot.
+    pub follow_up: Option<FollowUp>,
+    /// The completed assignment's facilities that can still be scoped (not deleted).
+    pub facilities: Vec<FacilityId>,
+}
+
+/// CIP-004 R2 "at least once every 15 calendar months": the next assignment of the same
+/// module, due when the completion expires, with the same facility scope. Made once: the
+/// completed assignment records the renewal (or why there is none).
+pub fn renewal(completed: &TrainingAssignment, context: RenewalContext<'_>, now: Timestamp) -> Option<Renewal> {
+    if !completed.awaits_renewal() {
+        return None;
+    }
+    let expires_at = completed.expires_at?;
+    let skip = |reason: &'static str| {
+        let mut renewed = completed.clone();
+        renewed.renewal_skipped = Some(reason.to_string());
+        Some(Renewal::Skip {
+            reason,
+            renewed: Box::new(renewed),
+        })
+    };
+    match context.module {
+        None => return skip("module_missing"),
+        Some(module) if !module.renews() => {
+            return skip(
+                if module.status != crate::model::training_modules::ModuleStatus::Active {
+                    "module_retired"
+                } else {
+                    "renewal_disabled"
+                },
+            );
+        }
+        Some(_) => {}
+    }
+    if !context.member_active {
+        return skip("member_not_active");
+    }
+    match context.follow_up {
+        Some(FollowUp::Open) => return skip("already_assigned"),
+        Some(FollowUp::Superseded) => return skip("superseded"),
+        None => {}
+    }
+    let mut next = new_assignment(
+        &completed.organization_id,
+        NewAssignment {
+            user_id: completed.user_id.clone(),
+            training_module_id: completed.training_module_id.clone(),
+            due_date: expires_at.date(),
+            notes: Some(format!("Renewal of {} (CIP-004 R2)", completed.id)),
+            facility_ids: context.facilities,
+        },
+        &UserId::system(),
+        now,
+    );
+    next.renewal_of = Some(completed.id.clone());
+    let mut renewed = completed.clone();
+    renewed.renewed_by = Some(next.id.clone());
+    Some(Renewal::Renew {
+        renewal: Box::new(next),
+        renewed: Box::new(renewed),
+    })
 }
 
 #[cfg(test)]

@@ -37,6 +37,10 @@ pub struct TrainingModule {
     /// How long a completion counts; `None`: it never expires.
     pub completion_interval_days: Option<u32>,
     pub external_module_url: Option<String>,
+    /// Whether the daily job assigns the module again before a completion expires
+    /// (CIP-004 R2's 15 months); stored modules from before the setting renew.
+    #[serde(default = "renews_by_default")]
+    pub renewal_enabled: bool,
     pub status: ModuleStatus,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -44,7 +48,17 @@ pub struct TrainingModule {
     pub version: u64,
 }
 
+fn renews_by_default() -> bool {
+    true
+}
+
 impl TrainingModule {
+    /// Whether a completion of this module is renewed: it expires, the module is still
+    /// taught, and renewal was not turned off.
+    pub fn renews(&self) -> bool {
+        self.renewal_enabled && self.completion_interval_days.is_some() && self.status == ModuleStatus::Active
+    }
+
     pub fn require_active(&self) -> ApiResult<()> {
         match self.status {
             ModuleStatus::Active => Ok(()),
@@ -63,6 +77,9 @@ pub struct TrainingModuleView {
     pub cip_standard: Option<String>,
     pub completion_interval_days: Option<u32>,
     pub external_module_url: Option<String>,
+    /// `false`: the daily job does not assign the module again when a completion nears
+    /// its expiry (`docs/training.md`).
+    pub renewal_enabled: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -78,6 +95,7 @@ impl TrainingModuleView {
             cip_standard: module.cip_standard.clone(),
             completion_interval_days: module.completion_interval_days,
             external_module_url: module.external_module_url.clone(),
+            renewal_enabled: module.renewal_enabled,
             created_at: module.created_at,
             updated_at: module.updated_at,
             retired_at: module.retired_at,
@@ -93,6 +111,8 @@ pub struct CreateTrainingModule {
     pub cip_standard: Option<String>,
     pub completion_interval_days: Option<i64>,
     pub external_module_url: Option<String>,
+    /// Default `true`.
+    pub renewal_enabled: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -108,6 +128,8 @@ pub struct UpdateTrainingModule {
     pub completion_interval_days: Option<Option<i64>>,
     #[serde(default, deserialize_with = "patch::clearable")]
     pub external_module_url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::not_null")]
+    pub renewal_enabled: Option<bool>,
 }
 
 pub fn title(value: &str) -> ApiResult<String> {
@@ -192,6 +214,7 @@ pub fn new_module(org: &OrgId, input: CreateTrainingModule, now: Timestamp) -> A
         cip_standard: cip_standard(input.cip_standard.as_deref())?,
         completion_interval_days: completion_interval_days(input.completion_interval_days)?,
         external_module_url: external_module_url(input.external_module_url.as_deref())?,
+        renewal_enabled: input.renewal_enabled.unwrap_or(true),
         status: ModuleStatus::Active,
         created_at: now,
         updated_at: now,

@@ -11,4 +11,6 @@ pub mod organizations;
 pub mod roles;
 pub mod training_assignments;
 pub mod training_modules;
+pub mod training_schedule;
+pub mod training_status;
 pub mod users;

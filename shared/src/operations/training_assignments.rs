@@ -110,7 +110,7 @@ async fn view(store: &Store, assignment: &TrainingAssignment) -> ApiResult<Train
 
 /// Keeps the open-assignment counts of modules and facilities true across a change from
 /// `before` to `after` (either absent for a creation or an erasure).
-fn count_open(
+pub(crate) fn count_open(
     transaction: &mut Transaction,
     org: &OrgId,
     before: Option<&TrainingAssignment>,

@@ -95,6 +95,9 @@ pub async fn update_module(
     if let Some(url) = input.external_module_url {
         after.external_module_url = rules::external_module_url(url.as_deref())?;
     }
+    if let Some(enabled) = input.renewal_enabled {
+        after.renewal_enabled = enabled;
+    }
     let mut changes = Map::new();
     note_change(&mut changes, "title", &before.title, &after.title);
     note_change(&mut changes, "description", &before.description, &after.description);
@@ -110,6 +113,12 @@ pub async fn update_module(
         "externalModuleUrl",
         &before.external_module_url,
         &after.external_module_url,
+    );
+    note_change(
+        &mut changes,
+        "renewalEnabled",
+        &before.renewal_enabled,
+        &after.renewal_enabled,
     );
     if changes.is_empty() {
         return Ok(TrainingModuleView::of(&before));

@@ -64,16 +64,9 @@ pub async fn get(store: &Store, org: &OrgId, id: &FacilityId) -> ApiResult<Optio
 /// Several facilities of one organization in one BatchGetItem; those that do not exist
 /// are absent from the answer.
 pub async fn get_many(store: &Store, org: &OrgId, ids: &[FacilityId]) -> ApiResult<Vec<Facility>> {
-    let mut found = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(100) {
-        let items = store
-            .get_many(chunk.iter().map(|id| facility_key(org, id)).collect())
-            .await?;
-        for item in items.into_values() {
-            found.push(super::from_item(item)?);
-        }
-    }
-    Ok(found)
+    store
+        .get_records(ids.iter().map(|id| facility_key(org, id)).collect())
+        .await
 }
 
 pub fn put_new(transaction: &mut Transaction, facility: &Facility) -> ApiResult<()> {

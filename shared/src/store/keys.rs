@@ -35,6 +35,13 @@ pub const GSI6: &str = "GSI6";
 pub const GSI6PK: &str = "GSI6PK";
 pub const GSI6SK: &str = "GSI6SK";
 
+/// GSI7 is the daily job's, across organizations and sparse: open assignments not yet
+/// marked overdue by due date, and completions not yet renewed by expiry, in partitions of
+/// their own (an assignment is never both).
+pub const GSI7: &str = "GSI7";
+pub const GSI7PK: &str = "GSI7PK";
+pub const GSI7SK: &str = "GSI7SK";
+
 pub fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
     HashMap::from([
         (PK.to_string(), AttributeValue::S(pk.into())),
@@ -205,6 +212,26 @@ pub fn assignments_by_completion_partition(org: &OrgId) -> String {
 /// GSI6 partition of an organization's completions that expire, by expiry.
 pub fn assignments_by_expiry_partition(org: &OrgId) -> String {
     format!("ORG#{org}#TA_EXPIRES")
+}
+
+/// The daily job's indexes spread their rows over this many partitions, so no single
+/// partition takes every organization's training writes.
+pub const SCHEDULE_SHARDS: u8 = 8;
+
+/// Which of the daily job's partitions holds an assignment: from the id's last (random)
+/// character, so it never changes.
+pub fn schedule_shard(id: &TrainingAssignmentId) -> u8 {
+    id.as_str().bytes().last().unwrap_or(0) % SCHEDULE_SHARDS
+}
+
+/// GSI7 partition: open assignments not yet marked overdue, all organizations, one shard.
+pub fn open_assignments_by_due_date_partition(shard: u8) -> String {
+    format!("TA_OPEN_DUE#{shard}")
+}
+
+/// GSI7 partition: completions that expire and are not yet renewed, all organizations.
+pub fn completions_awaiting_renewal_partition(shard: u8) -> String {
+    format!("TA_RENEWAL_DUE#{shard}")
 }
 
 /// Table partition linking a facility to the assignments scoped to it.

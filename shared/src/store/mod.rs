@@ -99,6 +99,18 @@ impl Store {
         }
     }
 
+    /// Reads records by key, a BatchGetItem per hundred; those that do not exist are
+    /// absent from the answer.
+    pub async fn get_records<T: DeserializeOwned>(&self, keys: Vec<Item>) -> ApiResult<Vec<T>> {
+        let mut found = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(100) {
+            for item in self.get_many(chunk.to_vec()).await?.into_values() {
+                found.push(from_item(item)?);
+            }
+        }
+        Ok(found)
+    }
+
     /// Reads up to 100 items by key in one round trip (retrying only unprocessed keys).
     /// The result is keyed by (PK, SK) so callers pick out what they asked for.
     pub async fn get_many(&self, keys: Vec<Item>) -> ApiResult<HashMap<(String, String), Item>> {

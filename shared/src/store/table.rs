@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{
 use super::Store;
 use super::keys::{
     GSI1, GSI1PK, GSI1SK, GSI2, GSI2PK, GSI2SK, GSI3, GSI3PK, GSI3SK, GSI4, GSI4PK, GSI4SK, GSI5, GSI5PK, GSI5SK, GSI6,
-    GSI6PK, GSI6SK, PK, SK, TTL_ATTRIBUTE,
+    GSI6PK, GSI6SK, GSI7, GSI7PK, GSI7SK, PK, SK, TTL_ATTRIBUTE,
 };
 use crate::error::{ApiError, ApiResult};
 
@@ -41,7 +41,8 @@ fn index(name: &str, partition: &str, sort: &str) -> ApiResult<GlobalSecondaryIn
 pub async fn ensure_table(store: &Store) -> ApiResult<bool> {
     let mut definitions = Vec::new();
     for name in [
-        PK, SK, GSI1PK, GSI1SK, GSI2PK, GSI2SK, GSI3PK, GSI3SK, GSI4PK, GSI4SK, GSI5PK, GSI5SK, GSI6PK, GSI6SK,
+        PK, SK, GSI1PK, GSI1SK, GSI2PK, GSI2SK, GSI3PK, GSI3SK, GSI4PK, GSI4SK, GSI5PK, GSI5SK, GSI6PK, GSI6SK, GSI7PK,
+        GSI7SK,
     ] {
         definitions.push(
             AttributeDefinition::builder()
@@ -64,6 +65,7 @@ pub async fn ensure_table(store: &Store) -> ApiResult<bool> {
         .global_secondary_indexes(index(GSI4, GSI4PK, GSI4SK)?)
         .global_secondary_indexes(index(GSI5, GSI5PK, GSI5SK)?)
         .global_secondary_indexes(index(GSI6, GSI6PK, GSI6SK)?)
+        .global_secondary_indexes(index(GSI7, GSI7PK, GSI7SK)?)
         .send()
         .await;
     match result {

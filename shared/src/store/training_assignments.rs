@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::keys::{
     self, GSI1, GSI1PK, GSI1SK, GSI2, GSI2PK, GSI2SK, GSI3, GSI3PK, GSI3SK, GSI4, GSI4PK, GSI4SK, GSI5, GSI5PK, GSI5SK,
-    GSI6, GSI6PK, GSI6SK, SK,
+    GSI6, GSI6PK, GSI6SK, GSI7, GSI7PK, GSI7SK, SK,
 };
 use super::query::{Filter, QuerySpec, SortRange};
 use super::transaction::Condition;
@@ -20,7 +20,7 @@ use crate::ids::{FacilityId, OrgId, TrainingAssignmentId};
 use crate::model::training_assignments::{
     AssignmentQuery, AssignmentSort, Progress, TrainingAssignment, TrainingStatus,
 };
-use crate::time::Date;
+use crate::time::{Date, Timestamp};
 
 fn assignment_key(org: &OrgId, id: &TrainingAssignmentId) -> Item {
     keys::key(keys::org_partition(org), keys::training_assignment_sort_key(id))
@@ -91,6 +91,24 @@ fn assignment_item(assignment: &TrainingAssignment) -> ApiResult<Item> {
             format!("{}#{id}", keys::millis_sort_key(expires_at.millis())),
         );
         numbers.push(("expiresAtMillis", expires_at.millis()));
+    }
+    // GSI7 (the daily job's, across organizations) is sparse too.
+    let shard = keys::schedule_shard(&assignment.id);
+    if assignment.awaits_overdue_mark() {
+        index(
+            GSI7PK,
+            GSI7SK,
+            keys::open_assignments_by_due_date_partition(shard),
+            format!("{}#{org}#{id}", assignment.due_date),
+        );
+    }
+    if let (true, Some(expires_at)) = (assignment.awaits_renewal(), assignment.expires_at) {
+        index(
+            GSI7PK,
+            GSI7SK,
+            keys::completions_awaiting_renewal_partition(shard),
+            format!("{}#{org}#{id}", keys::millis_sort_key(expires_at.millis())),
+        );
     }
     // For filters on another index: times as numbers.
     for (name, millis) in numbers {
@@ -171,6 +189,86 @@ pub fn delete(transaction: &mut Transaction, assignment: &TrainingAssignment) ->
         unlink_facility(transaction, assignment, facility)?;
     }
     Ok(())
+}
+
+/// Every assignment of one person in the organization, in creation order (GSI1).
+pub async fn of_user(store: &Store, org: &OrgId, user: &crate::ids::UserId) -> ApiResult<Vec<TrainingAssignment>> {
+    let spec = QuerySpec::index(
+        GSI1,
+        GSI1PK,
+        GSI1SK,
+        keys::assignments_of_user_partition(org, user),
+        SortRange::BeginsWith(TrainingAssignmentId::PREFIX.into()),
+    );
+    store.query_all(&spec).await?.into_iter().map(from_item).collect()
+}
+
+/// One page of the open assignments not yet marked overdue whose due date is before
+/// `today`, of every organization, in one of the daily job's shards (GSI7).
+pub async fn open_past_due(
+    store: &Store,
+    shard: u8,
+    today: Date,
+    limit: usize,
+    after: Option<&BTreeMap<String, String>>,
+) -> ApiResult<Page<TrainingAssignment>> {
+    // `<due date>#…` sorts after every earlier date and after `today` itself.
+    let spec = QuerySpec::index(
+        GSI7,
+        GSI7PK,
+        GSI7SK,
+        keys::open_assignments_by_due_date_partition(shard),
+        SortRange::Between("0".into(), today.to_string()),
+    );
+    store.query_records(&spec, limit, after).await
+}
+
+/// One page of the completions not yet renewed that expire before `until`, of every
+/// organization, in one of the daily job's shards (GSI7).
+pub async fn awaiting_renewal(
+    store: &Store,
+    shard: u8,
+    until: Timestamp,
+    limit: usize,
+    after: Option<&BTreeMap<String, String>>,
+) -> ApiResult<Page<TrainingAssignment>> {
+    let spec = QuerySpec::index(
+        GSI7,
+        GSI7PK,
+        GSI7SK,
+        keys::completions_awaiting_renewal_partition(shard),
+        SortRange::Between("0".into(), keys::millis_sort_key(until.millis())),
+    );
+    store.query_records(&spec, limit, after).await
+}
+
+/// The daily job's write of an assignment it read at `before`: conditioned on the version
+/// (which the job does not change) and on the job's own fields still being unset, so a
+/// completion, a waiver or a second run of the job that landed first is never overwritten.
+pub fn put_scheduled_change(
+    transaction: &mut Transaction,
+    before: &TrainingAssignment,
+    after: &TrainingAssignment,
+) -> ApiResult<()> {
+    let unset =
+        |placeholder: &str| format!("(attribute_not_exists({placeholder}) OR attribute_type({placeholder}, :null))");
+    let condition = Condition::new(format!(
+        "#version = :version AND #status = :status AND {} AND {}",
+        unset("#renewedBy"),
+        unset("#renewalSkipped")
+    ))
+    .name("#version", "version")
+    .name("#status", "status")
+    .name("#renewedBy", "renewedBy")
+    .name("#renewalSkipped", "renewalSkipped")
+    .value(":version", number(i64::try_from(before.version).unwrap_or(i64::MAX)))
+    .value(":status", text(before.status.as_str()))
+    .value(":null", text("NULL"));
+    transaction.put(
+        assignment_item(after)?,
+        Some(condition),
+        Some(ApiError::conflict("the assignment changed while the daily job ran")),
+    )
 }
 
 /// One FilterExpression built condition by condition, with its names and values.

@@ -31,6 +31,13 @@ pub async fn get(store: &Store, org: &OrgId, id: &TrainingModuleId) -> ApiResult
     store.get(module_key(org, id)).await
 }
 
+/// Several modules of one organization; those that do not exist are absent.
+pub async fn get_many(store: &Store, org: &OrgId, ids: &[TrainingModuleId]) -> ApiResult<Vec<TrainingModule>> {
+    store
+        .get_records(ids.iter().map(|id| module_key(org, id)).collect())
+        .await
+}
+
 pub fn put_new(transaction: &mut Transaction, module: &TrainingModule) -> ApiResult<()> {
     transaction.put_new(module_item(module)?, ApiError::internal("training module id collision"))
 }

@@ -265,6 +265,13 @@ async fn every_route_makes_no_more_dynamodb_calls_than_documented() {
         .expect(201));
     m.call("DELETE", &format!("/training-assignments/{mistaken}"), None, 200)
         .await;
+    m.call(
+        "GET",
+        &format!("/users/{user}/training-status?facilityId={alpha}"),
+        None,
+        200,
+    )
+    .await;
     m.call("DELETE", &format!("/facilities/{beta}"), None, 200).await;
     let spare = id(&api
         .post("/training-modules", &org.admin_key, json!({ "title": "Spare" }))

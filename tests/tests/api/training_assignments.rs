@@ -1,75 +1,11 @@
 //! Training assignments (seed 001, CIP-004 R2): the samples, every status transition,
 //! filters and sorts, facility scope, and what another organization cannot do.
 
-use integration_tests::{TestApi, TestOrg};
+use integration_tests::TestApi;
 use raptor_shared::time::Timestamp;
 use serde_json::{Value, json};
 
-/// A due date `days` from today (UTC), as the API writes dates.
-fn due_in(days: u32) -> String {
-    Timestamp::now().plus_days(days).date().to_string()
-}
-
-fn keys_of(object: &Value) -> Vec<&str> {
-    let mut keys: Vec<&str> = object.as_object().unwrap().keys().map(String::as_str).collect();
-    keys.sort_unstable();
-    keys
-}
-
-fn id_of(object: &Value) -> String {
-    object["id"].as_str().unwrap().to_string()
-}
-
-/// An organization with the seed's module, a person to train and two facilities.
-struct Program {
-    org: TestOrg,
-    user: String,
-    module: String,
-    alpha: String,
-    beta: String,
-}
-
-async fn program(api: &TestApi) -> Program {
-    let org = api.new_organization().await;
-    let user = api.create_user(&org, "trainee@utility.example", "Terry Trainee").await;
-    let module = api
-        .post(
-            "/training-modules",
-            &org.admin_key,
-            json!({
-                "title": "CIP-004 Cyber Security Awareness Training",
-                "cipStandard": "CIP-004",
-                "completionIntervalDays": 365,
-            }),
-        )
-        .await
-        .expect(201);
-    let mut facilities = Vec::new();
-    for name in ["Substation Alpha", "Substation Beta"] {
-        let facility = api
-            .post("/facilities", &org.admin_key, json!({ "name": name }))
-            .await
-            .expect(201);
-        facilities.push(id_of(&facility));
-    }
-    Program {
-        org,
-        user,
-        module: id_of(&module),
-        alpha: facilities[0].clone(),
-        beta: facilities[1].clone(),
-    }
-}
-
-async fn assign(api: &TestApi, program: &Program, due_date: &str) -> Value {
-    api.post(
-        "/training-assignments",
-        &program.org.admin_key,
-        json!({ "userId": program.user, "trainingModuleId": program.module, "dueDate": due_date }),
-    )
-    .await
-    .expect(201)
-}
+use crate::training_program::{assign, due_in, id_of, keys_of, program};
 
 #[tokio::test]
 async fn the_seed_samples_create_scope_and_complete_an_assignment_field_for_field() {

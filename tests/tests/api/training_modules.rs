@@ -28,7 +28,7 @@ async fn the_seed_sample_creates_a_module_field_for_field() {
     let api = TestApi::new().await;
     let org = api.new_organization().await;
     let created = create(&api, &org, seed_module()).await;
-    // Seed 001's response: exactly these fields.
+    // Seed 001's response: exactly these fields, and `renewalEnabled` (issue 10).
     assert_eq!(
         keys_of(&created),
         vec![
@@ -38,6 +38,7 @@ async fn the_seed_sample_creates_a_module_field_for_field() {
             "description",
             "externalModuleUrl",
             "id",
+            "renewalEnabled",
             "title",
             "updatedAt"
         ]

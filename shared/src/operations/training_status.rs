@@ -1,0 +1,68 @@
+//! `GET /users/{id}/training-status`: one member's CIP-004 standing per module on a date,
+//! read from the member's own assignments (GSI1), never the organization's.
+
+use crate::error::{ApiError, ApiResult};
+use crate::ids::{FacilityId, UserId};
+use crate::model::caller::Caller;
+use crate::model::training_status::{ModuleStanding, TrainingStatusView, standings};
+use crate::permissions::Permission;
+use crate::store;
+use crate::time::Date;
+
+pub struct TrainingStatusQuery {
+    /// Default: today (UTC).
+    pub as_of: Option<Date>,
+    pub facility_id: Option<FacilityId>,
+}
+
+pub async fn get_training_status(
+    store: &store::Store,
+    caller: &Caller,
+    user: &UserId,
+    query: TrainingStatusQuery,
+    window_days: u32,
+) -> ApiResult<TrainingStatusView> {
+    caller.require(Permission::TrainingRead)?;
+    let org = caller.org();
+    // A deleted member still has a history an auditor may ask about.
+    if store::members::get(store, org, user).await?.is_none() {
+        return Err(ApiError::NotFoundId {
+            resource: "user",
+            id: user.to_string(),
+        });
+    }
+    if let Some(facility) = &query.facility_id
+        && store::facilities::get(store, org, facility).await?.is_none()
+    {
+        return Err(ApiError::NotFoundId {
+            resource: "facility",
+            id: facility.to_string(),
+        });
+    }
+    let as_of = query.as_of.unwrap_or_else(Date::today);
+    let assignments = store::training_assignments::of_user(store, org, user).await?;
+    let found = standings(&assignments, as_of, window_days, query.facility_id.as_ref());
+    let ids: Vec<_> = found.iter().map(|s| s.training_module_id.clone()).collect();
+    let modules = store::training_modules::get_many(store, org, &ids).await?;
+    let modules = found
+        .into_iter()
+        .map(|standing| {
+            let module = modules.iter().find(|m| m.id == standing.training_module_id);
+            ModuleStanding {
+                title: module.map(|m| m.title.clone()).unwrap_or_default(),
+                cip_standard: module.and_then(|m| m.cip_standard.clone()),
+                training_module_id: standing.training_module_id,
+                verdict: standing.verdict,
+                latest_completion: standing.latest_completion,
+                waiver: standing.waiver,
+            }
+        })
+        .collect();
+    Ok(TrainingStatusView {
+        user_id: user.clone(),
+        as_of,
+        facility_id: query.facility_id,
+        expiring_within_days: window_days,
+        modules,
+    })
+}
