@@ -13,10 +13,12 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::format::{Format, Json, JsonFields};
 
 use crate::error::ApiError;
+use crate::export_files::ExportBucket;
 use crate::mail::Mailer;
 use crate::model::invitations::DEFAULT_DAILY_EMAIL_CAP;
 use crate::model::training_assignments::{DEFAULT_RENEWAL_WINDOW_DAYS, MAX_RENEWAL_WINDOW_DAYS};
 use crate::operations::invitations::{InvitationSettings, Outbox};
+use crate::operations::training_export::DEFAULT_INLINE_LIMIT_BYTES;
 use crate::store::Store;
 
 pub const TABLE_NAME_VARIABLE: &str = "TABLE_NAME";
@@ -142,6 +144,50 @@ pub fn renewal_window_days() -> Result<u32, ApiError> {
 
 fn required_variable(name: &str) -> Result<String, ApiError> {
     std::env::var(name).map_err(|_| ApiError::internal(format!("{name} is not set")))
+}
+
+pub const EXPORT_BUCKET_VARIABLE: &str = "EXPORT_BUCKET";
+
+/// The training assignments function's state: the store, and the S3 bucket that takes
+/// exports too large for one response (`operations::training_export`).
+#[derive(Debug)]
+pub struct TrainingApp {
+    pub app: App,
+    /// `None` where `EXPORT_BUCKET` is unset: a too-large export is then a 500 naming it.
+    pub exports: Option<ExportBucket>,
+    /// Encoded bytes an export answers with before it goes to S3.
+    pub inline_export_limit_bytes: usize,
+}
+
+impl TrainingApp {
+    pub fn new(app: App, exports: Option<ExportBucket>) -> Self {
+        TrainingApp {
+            app,
+            exports,
+            inline_export_limit_bytes: DEFAULT_INLINE_LIMIT_BYTES,
+        }
+    }
+
+    pub async fn from_env() -> Result<TrainingApp, ApiError> {
+        let config = sdk_config_loader().load().await;
+        let app = App::from_config(&config)?;
+        app.warm_up().await;
+        let exports = std::env::var(EXPORT_BUCKET_VARIABLE)
+            .ok()
+            .map(|bucket| ExportBucket::new(s3_client(&config), bucket));
+        Ok(TrainingApp::new(app, exports))
+    }
+}
+
+/// S3 by path (`http://host/bucket/key`) where the endpoint is overridden (the local
+/// emulator has no per-bucket host names); by virtual host in AWS.
+pub fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    let local = std::env::var_os("AWS_ENDPOINT_URL").is_some();
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(local)
+            .build(),
+    )
 }
 
 pub const INVITATION_SENDER_VARIABLE: &str = "INVITATION_SENDER";

@@ -25,6 +25,8 @@ pub struct Reply {
     pub content_type: &'static str,
     pub headers: Vec<(&'static str, String)>,
     pub body: String,
+    /// A body that is not text (a gzip export), sent as bytes in place of `body`.
+    pub bytes: Option<Vec<u8>>,
 }
 
 impl Reply {
@@ -35,6 +37,7 @@ impl Reply {
             content_type: "application/json",
             headers: Vec::new(),
             body,
+            bytes: None,
         })
     }
 
@@ -50,7 +53,13 @@ impl Reply {
 /// Maps a handler's result to the HTTP response; the one place errors become JSON.
 pub fn respond(result: ApiResult<Reply>) -> Response<Body> {
     let (status, content_type, headers, body) = match result {
-        Ok(reply) => (reply.status, reply.content_type, reply.headers, reply.body),
+        Ok(reply) => {
+            let body = match reply.bytes {
+                Some(bytes) => Body::Binary(bytes),
+                None => Body::Text(reply.body),
+            };
+            (reply.status, reply.content_type, reply.headers, body)
+        }
         Err(error) => {
             match &error {
                 ApiError::Internal { detail } => tracing::error!(%detail, "request failed"),
@@ -60,10 +69,15 @@ pub fn respond(result: ApiResult<Reply>) -> Response<Body> {
                     tracing::warn!(code = other.code(), status = other.status(), reason = %other, "request refused")
                 }
             }
-            (error.status(), "application/json", error.headers(), error_json(&error))
+            (
+                error.status(),
+                "application/json",
+                error.headers(),
+                Body::Text(error_json(&error)),
+            )
         }
     };
-    let mut response = Response::new(Body::Text(body));
+    let mut response = Response::new(body);
     *response.status_mut() =
         lambda_http::http::StatusCode::from_u16(status).unwrap_or(lambda_http::http::StatusCode::INTERNAL_SERVER_ERROR);
     let response_headers = response.headers_mut();
@@ -94,6 +108,28 @@ pub fn api_key(request: &Request) -> ApiResult<Option<&str>> {
             )
         }),
     }
+}
+
+/// Whether `Accept-Encoding` takes gzip (`gzip`, `gzip;q=0.8`, `*`; not `gzip;q=0`).
+pub fn accepts_gzip(request: &Request) -> bool {
+    let Some(header) = request
+        .headers()
+        .get(lambda_http::http::header::ACCEPT_ENCODING)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return false;
+    };
+    header.split(',').any(|part| {
+        let mut pieces = part.split(';').map(str::trim);
+        let coding = pieces.next().unwrap_or_default();
+        let refused = pieces.any(|parameter| {
+            parameter
+                .strip_prefix("q=")
+                .and_then(|q| q.parse::<f32>().ok())
+                .is_some_and(|q| q == 0.0)
+        });
+        (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
+    })
 }
 
 /// The request path as the client sent it, without an API Gateway stage prefix.

@@ -193,5 +193,6 @@ fn replay(record: &IdempotencyRecord, seal: &ResponseSeal) -> ApiResult<Reply> {
         content_type: "application/json",
         headers: vec![(REPLAYED_HEADER, "true".to_string())],
         body: response.body,
+        bytes: None,
     })
 }

@@ -19,6 +19,7 @@ pub mod validation;
 
 pub mod model;
 
+pub mod export_files;
 pub mod mail;
 pub mod store;
 

@@ -32,6 +32,7 @@ use crate::model::training_assignments::{
     AssignmentFacilities, CompleteTrainingAssignment, CreateTrainingAssignment, ScopeFacilities,
     TrainingAssignmentView, TrainingStatus, UpdateTrainingAssignment, WaiveTrainingAssignment,
 };
+use crate::model::training_export::{ExportLink, ExportObject};
 use crate::model::training_modules::{CreateTrainingModule, TrainingModuleView, UpdateTrainingModule};
 use crate::model::training_status::TrainingStatusView;
 use crate::model::users::{AccessCheck, CreateUser, MemberStatus, MembershipView, UpdateUser, UserView};
@@ -92,7 +93,9 @@ struct Description {
     success: u16,
     response: RefOr<Schema>,
     /// A second success, for an operation that answers in two shapes.
-    other_success: Option<(u16, RefOr<Schema>)>,
+    other_success: Option<(u16, &'static str, RefOr<Schema>)>,
+    /// The success answer's content types beyond JSON (a CSV file).
+    success_also: Option<(&'static str, RefOr<Schema>)>,
     /// Error statuses beyond the ones every operation can answer.
     more_errors: &'static [u16],
 }
@@ -115,6 +118,7 @@ fn describe(operation: Operation, schemas: &mut Schemas) -> Description {
         success,
         response,
         other_success: None,
+        success_also: None,
         more_errors,
     };
     match operation {
@@ -272,7 +276,12 @@ fn describe(operation: Operation, schemas: &mut Schemas) -> Description {
                 request: Required(OneOfBuilder::new().item(one).item(batch).into()),
                 success: 201,
                 response: created,
-                other_success: Some((200, results.into())),
+                other_success: Some((
+                    200,
+                    "Success (a batch: one result per item and organization)",
+                    results.into(),
+                )),
+                success_also: None,
                 more_errors: EMAILS,
             }
         }
@@ -378,6 +387,7 @@ fn describe_assignment(operation: T, schemas: &mut Schemas) -> Description {
         success: 200,
         response,
         other_success: None,
+        success_also: None,
         more_errors,
     };
     match operation {
@@ -425,6 +435,29 @@ fn describe_assignment(operation: T, schemas: &mut Schemas) -> Description {
             WRITES,
         ),
         T::RemoveFacilityFromAssignment => d("Remove a facility from the assignment's scope", NoBody, scope, WRITES),
+        T::ExportTrainingAssignments => Description {
+            success_also: Some((
+                "text/csv",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .description(Some(
+                        "RFC 4180 CSV with a header row; gzip with `Accept-Encoding: gzip` (`Content-Encoding: gzip`).",
+                    ))
+                    .into(),
+            )),
+            other_success: Some((
+                303,
+                "The file is too large for one response: it is in S3 at `Location` (a presigned link, 15 minutes), \
+                 which HTTP clients follow",
+                schemas.of::<ExportLink>(),
+            )),
+            ..d(
+                "Export the filtered assignments, with names, as CSV (default) or JSON",
+                NoBody,
+                ArrayBuilder::new().items(schemas.of::<ExportObject>()).into(),
+                &[503],
+            )
+        },
         T::GetUserTrainingStatus => d(
             "A person's CIP-004 standing per module on a date (training before access)",
             NoBody,
@@ -495,6 +528,7 @@ fn query_parameter(route: &Route, name: &str) -> RefOr<Schema> {
         "targetId" => string("The id of the record the events are about (`usr_…`, `ta_…`, …)."),
         "from" | "to" | "completedAfter" | "completedBefore" | "expiresBefore" => Timestamp::schema(),
         "asOf" | "dueBefore" => Date::schema(),
+        "format" => enumeration(&["csv", "json"]),
         "includeRetired" => ObjectBuilder::new().schema_type(Type::Boolean).into(),
         "email" => string("An email address, matched ignoring case."),
         "token" => string("The invitation token from the accept link."),
@@ -629,6 +663,9 @@ fn operation(route: &Route, schemas: &mut Schemas) -> utoipa::openapi::path::Ope
         "application/json",
         ContentBuilder::new().schema(Some(description.response)).build(),
     );
+    if let Some((content_type, schema)) = description.success_also {
+        success = success.content(content_type, ContentBuilder::new().schema(Some(schema)).build());
+    }
     if route.method == "POST" {
         success = success.header(
             "Idempotent-Replayed",
@@ -641,11 +678,11 @@ fn operation(route: &Route, schemas: &mut Schemas) -> utoipa::openapi::path::Ope
         );
     }
     builder = builder.response(description.success.to_string(), success.build());
-    if let Some((status, schema)) = description.other_success {
+    if let Some((status, what, schema)) = description.other_success {
         builder = builder.response(
             status.to_string(),
             ResponseBuilder::new()
-                .description("Success (a batch: one result per item and organization)")
+                .description(what)
                 .content("application/json", ContentBuilder::new().schema(Some(schema)).build())
                 .build(),
         );

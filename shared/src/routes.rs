@@ -152,6 +152,7 @@ pub enum TrainingAssignmentsOperation {
     AddFacilitiesToAssignment,
     RemoveFacilityFromAssignment,
     GetUserTrainingStatus,
+    ExportTrainingAssignments,
 }
 
 /// Each function's operations are their own enum, so its dispatch `match` is exhaustive:
@@ -412,6 +413,25 @@ pub static ROUTES: &[Route] = &[
         "sort",
         "limit",
         "cursor",
+    ]),
+    // Seed 001's export: the list's filters, one file (docs/training.md).
+    route(
+        "GET",
+        "/training-assignments/export",
+        "exportTrainingAssignments",
+        TrainingAssignments(T::ExportTrainingAssignments),
+    )
+    .with_query(&[
+        "format",
+        "userId",
+        "moduleId",
+        "facilityId",
+        "status",
+        "completedAfter",
+        "completedBefore",
+        "dueBefore",
+        "expiresBefore",
+        "sort",
     ]),
     route(
         "POST",

@@ -12,7 +12,8 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
 use aws_smithy_types::config_bag::ConfigBag;
 use lambda_http::Body;
-use raptor_shared::app::{App, InvitationsApp};
+use raptor_shared::app::{App, InvitationsApp, TrainingApp};
+use raptor_shared::export_files::ExportBucket;
 use raptor_shared::ids::{OrgId, UserId};
 use raptor_shared::mail::Mailer;
 use raptor_shared::model::invitations::DEFAULT_DAILY_EMAIL_CAP;
@@ -67,6 +68,9 @@ pub struct TestApi {
     pub app: App,
     /// The invitations function's state: the same store, SES in the emulator.
     pub invitations: InvitationsApp,
+    /// The training assignments function's state: the same store, an exports bucket of the
+    /// test's own in the emulator's S3.
+    pub training: TrainingApp,
     pub ses: aws_sdk_ses::Client,
     pub dynamo_calls: CallCounter,
 }
@@ -88,6 +92,8 @@ pub struct TestResponse {
     pub status: u16,
     pub body: Value,
     pub headers: lambda_http::http::HeaderMap,
+    /// The body's bytes as sent (a gzip export is not text).
+    pub raw: Vec<u8>,
 }
 
 impl TestResponse {
@@ -144,7 +150,15 @@ impl TestApi {
             .await
             .expect("verify the invitation sender in the emulator");
         let app = App::new(store);
+        let s3 = raptor_shared::app::s3_client(&config);
+        let bucket = format!("exports-{}", app.store.table().to_ascii_lowercase());
+        s3.create_bucket()
+            .bucket(&bucket)
+            .send()
+            .await
+            .expect("create the test's exports bucket");
         TestApi {
+            training: TrainingApp::new(app.clone(), Some(ExportBucket::new(s3, bucket))),
             invitations: InvitationsApp {
                 app: app.clone(),
                 mailer: Mailer::new(ses.clone(), INVITATION_SENDER),
@@ -162,6 +176,12 @@ impl TestApi {
     /// Invitations limited to `cap` emails a day per organization.
     pub fn with_daily_email_cap(mut self, cap: u64) -> TestApi {
         self.invitations.settings.daily_email_cap = cap;
+        self
+    }
+
+    /// Exports larger than `bytes` go to S3 (the function's default is 4 MB).
+    pub fn with_inline_export_limit(mut self, bytes: usize) -> TestApi {
+        self.training.inline_export_limit_bytes = bytes;
         self
     }
 
@@ -257,13 +277,19 @@ impl TestApi {
         let response = self.invoke(function, request).await;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let text = match response.body() {
-            Body::Text(text) => text.clone(),
-            Body::Binary(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-            _ => String::new(),
+        let raw = match response.body() {
+            Body::Text(text) => text.as_bytes().to_vec(),
+            Body::Binary(bytes) => bytes.clone(),
+            _ => Vec::new(),
         };
+        let text = String::from_utf8_lossy(&raw).into_owned();
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        TestResponse { status, body, headers }
+        TestResponse {
+            status,
+            body,
+            headers,
+            raw,
+        }
     }
 
     /// Runs the handler of one function, as its Lambda would.
@@ -277,7 +303,7 @@ impl TestApi {
             Function::Invitations => invitations::handle(&self.invitations, request).await,
             Function::Facilities => facilities::handle(&self.app, request).await,
             Function::TrainingModules => training_modules::handle(&self.app, request).await,
-            Function::TrainingAssignments => training_assignments::handle(&self.app, request).await,
+            Function::TrainingAssignments => training_assignments::handle(&self.training, request).await,
         }
     }
 

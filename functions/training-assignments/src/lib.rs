@@ -1,22 +1,83 @@
 //! Training assignments: parse → authenticate → authorize → domain → response.
 
 use lambda_http::{Body, Request, Response};
-use raptor_shared::app::App;
+use raptor_shared::app::TrainingApp;
 use raptor_shared::error::{ApiError, ApiResult};
+use raptor_shared::export_files::LINK_LIFETIME;
+use raptor_shared::http::QueryParams;
 use raptor_shared::http::{self, Reply};
 use raptor_shared::idempotency;
 use raptor_shared::ids::{FacilityId, TrainingAssignmentId, UserId};
 use raptor_shared::model::training_assignments::{AssignmentQuery, AssignmentQueryText};
+use raptor_shared::model::training_export::{ExportFormat, ExportLink};
 use raptor_shared::operations::training_assignments as assignments;
+use raptor_shared::operations::training_export::{self, Export, ExportRequest, ExportSettings};
 use raptor_shared::operations::training_status::{self, TrainingStatusQuery};
 use raptor_shared::routes::{self, Function, Operation, TrainingAssignmentsOperation as Op};
 use raptor_shared::time::Date;
 
-pub async fn handle(app: &App, request: Request) -> Response<Body> {
-    http::respond(dispatch(app, &request).await)
+pub async fn handle(training: &TrainingApp, request: Request) -> Response<Body> {
+    http::respond(dispatch(training, &request).await)
 }
 
-async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
+/// The filters of the list, which the export takes too.
+fn filters(query: &QueryParams) -> ApiResult<AssignmentQuery> {
+    AssignmentQuery::parse(&AssignmentQueryText {
+        user_id: query.non_empty("userId")?,
+        module_id: query.non_empty("moduleId")?,
+        facility_id: query.non_empty("facilityId")?,
+        status: query.non_empty("status")?,
+        completed_after: query.non_empty("completedAfter")?,
+        completed_before: query.non_empty("completedBefore")?,
+        due_before: query.non_empty("dueBefore")?,
+        expires_before: query.non_empty("expiresBefore")?,
+        sort: query.non_empty("sort")?,
+    })
+}
+
+/// The file itself, or a `303` to it in S3.
+fn export_reply(export: Export, format: ExportFormat, gzip: bool) -> ApiResult<Reply> {
+    let file_name = format.file_name(raptor_shared::time::Date::today());
+    match export {
+        Export::Inline { body, rows } => {
+            let mut headers = vec![
+                ("content-disposition", format!("attachment; filename=\"{file_name}\"")),
+                ("vary", "Accept-Encoding".to_string()),
+                ("x-export-rows", rows.to_string()),
+            ];
+            let (text, bytes) = if gzip {
+                headers.push(("content-encoding", "gzip".to_string()));
+                (String::new(), Some(body))
+            } else {
+                (String::from_utf8(body).map_err(ApiError::internal)?, None)
+            };
+            Ok(Reply {
+                status: 200,
+                content_type: format.content_type(),
+                headers,
+                body: text,
+                bytes,
+            })
+        }
+        Export::Stored { link, rows, bytes } => {
+            let mut reply = Reply::json(
+                303,
+                &ExportLink {
+                    download_url: link.clone(),
+                    expires_in_seconds: LINK_LIFETIME.as_secs(),
+                    file_name,
+                    rows,
+                    bytes,
+                },
+            )?;
+            reply.headers.push(("location", link));
+            Ok(reply)
+        }
+    }
+}
+
+async fn dispatch(training: &TrainingApp, request: &Request) -> ApiResult<Reply> {
+    let app = &training.app;
     let route = routes::match_request(Function::TrainingAssignments, request)?;
     let Operation::TrainingAssignments(operation) = route.route.operation else {
         return Err(ApiError::NotFound { resource: "route" });
@@ -27,17 +88,7 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
     let id = || TrainingAssignmentId::parse("id", route.param("id")?);
     match operation {
         Op::GetTrainingAssignments => {
-            let filters = AssignmentQuery::parse(&AssignmentQueryText {
-                user_id: query.non_empty("userId")?,
-                module_id: query.non_empty("moduleId")?,
-                facility_id: query.non_empty("facilityId")?,
-                status: query.non_empty("status")?,
-                completed_after: query.non_empty("completedAfter")?,
-                completed_before: query.non_empty("completedBefore")?,
-                due_before: query.non_empty("dueBefore")?,
-                expires_before: query.non_empty("expiresBefore")?,
-                sort: query.non_empty("sort")?,
-            })?;
+            let filters = filters(&query)?;
             let page = query.page(caller.org(), filters.fingerprint())?;
             Reply::ok(&assignments::list_assignments(store, &caller, &filters, &page).await?)
         }
@@ -82,6 +133,19 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
                 Reply::ok(&assignments::add_assignment_facilities(store, &caller, &id()?, input).await?)
             })
             .await
+        }
+        Op::ExportTrainingAssignments => {
+            let export = ExportRequest {
+                query: filters(&query)?,
+                format: ExportFormat::parse(query.non_empty("format")?)?,
+                gzip: http::accepts_gzip(request),
+            };
+            let settings = ExportSettings {
+                bucket: training.exports.as_ref(),
+                inline_limit_bytes: training.inline_export_limit_bytes,
+            };
+            let outcome = training_export::export_assignments(store, &caller, &export, &settings).await?;
+            export_reply(outcome, export.format, export.gzip)
         }
         Op::GetUserTrainingStatus => {
             let user = UserId::parse("id", route.param("id")?)?;

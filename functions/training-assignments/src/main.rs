@@ -1,4 +1,6 @@
+use raptor_shared::app::{TrainingApp, serve_with};
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    raptor_shared::app::serve(training_assignments::handle).await
+    serve_with(TrainingApp::from_env(), training_assignments::handle).await
 }

@@ -26,6 +26,7 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
             content_type: "application/json",
             headers: Vec::new(),
             body: raptor_shared::openapi::DOCUMENT.to_string(),
+            bytes: None,
         });
     }
     let store = &app.store;

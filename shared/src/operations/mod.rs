@@ -10,6 +10,7 @@ pub mod invitations;
 pub mod organizations;
 pub mod roles;
 pub mod training_assignments;
+pub mod training_export;
 pub mod training_modules;
 pub mod training_schedule;
 pub mod training_status;

@@ -88,7 +88,7 @@ async fn facility_names(
     Ok(found.into_iter().map(|facility| (facility.id, facility.name)).collect())
 }
 
-fn scope_of(assignment: &TrainingAssignment, names: &HashMap<FacilityId, String>) -> Vec<ScopedFacility> {
+pub(crate) fn scope_of(assignment: &TrainingAssignment, names: &HashMap<FacilityId, String>) -> Vec<ScopedFacility> {
     assignment
         .facility_ids
         .iter()

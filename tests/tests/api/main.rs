@@ -15,6 +15,7 @@ mod round_trips;
 mod route_table;
 mod tenancy;
 mod training_assignments;
+mod training_export;
 mod training_modules;
 mod training_program;
 mod training_schedule;

@@ -234,6 +234,7 @@ async fn every_route_makes_no_more_dynamodb_calls_than_documented() {
     let assignment = id(&assignment);
     let path = format!("/training-assignments/{assignment}");
     m.call("GET", "/training-assignments", None, 200).await;
+    m.call("GET", "/training-assignments/export", None, 200).await;
     m.call("GET", &path, None, 200).await;
     m.call("PATCH", &path, Some(json!({ "notes": "Annual" })), 200).await;
     m.call("GET", &format!("{path}/facilities"), None, 200).await;
