@@ -18,7 +18,7 @@ use crate::mail::Mailer;
 use crate::model::invitations::DEFAULT_DAILY_EMAIL_CAP;
 use crate::model::training_assignments::{DEFAULT_RENEWAL_WINDOW_DAYS, MAX_RENEWAL_WINDOW_DAYS};
 use crate::operations::invitations::{InvitationSettings, Outbox};
-use crate::operations::training_export::DEFAULT_INLINE_LIMIT_BYTES;
+use crate::operations::training_export::{DEFAULT_INLINE_LIMIT_BYTES, DEFAULT_TIME_BUDGET};
 use crate::store::Store;
 
 pub const TABLE_NAME_VARIABLE: &str = "TABLE_NAME";
@@ -157,6 +157,8 @@ pub struct TrainingApp {
     pub exports: Option<ExportBucket>,
     /// Encoded bytes an export answers with before it goes to S3.
     pub inline_export_limit_bytes: usize,
+    /// How long an export may run before it answers 503.
+    pub export_time_budget: std::time::Duration,
 }
 
 impl TrainingApp {
@@ -165,6 +167,7 @@ impl TrainingApp {
             app,
             exports,
             inline_export_limit_bytes: DEFAULT_INLINE_LIMIT_BYTES,
+            export_time_budget: DEFAULT_TIME_BUDGET,
         }
     }
 

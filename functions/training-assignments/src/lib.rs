@@ -143,6 +143,7 @@ async fn dispatch(training: &TrainingApp, request: &Request) -> ApiResult<Reply>
             let settings = ExportSettings {
                 bucket: training.exports.as_ref(),
                 inline_limit_bytes: training.inline_export_limit_bytes,
+                time_budget: training.export_time_budget,
             };
             let outcome = training_export::export_assignments(store, &caller, &export, &settings).await?;
             export_reply(outcome, export.format, export.gzip)

@@ -60,6 +60,27 @@ pub struct ScheduleSettings {
     pub deadline: Option<Instant>,
 }
 
+/// Walks the job's shards of GSI7, page after page.
+#[derive(Default)]
+struct ShardPages {
+    shard: u8,
+    after: Option<BTreeMap<String, String>>,
+}
+
+impl ShardPages {
+    /// The next page to read: its shard and where it starts; `None` once all are read.
+    fn position(&self) -> Option<(u8, Option<&BTreeMap<String, String>>)> {
+        (self.shard < keys::SCHEDULE_SHARDS).then_some((self.shard, self.after.as_ref()))
+    }
+
+    fn advance(&mut self, next: Option<BTreeMap<String, String>>) {
+        if next.is_none() {
+            self.shard += 1;
+        }
+        self.after = next;
+    }
+}
+
 impl ScheduleSettings {
     fn out_of_time(&self) -> bool {
         self.deadline.is_some_and(|deadline| Instant::now() >= deadline)
@@ -95,40 +116,34 @@ async fn mark_overdue(
     settings: &ScheduleSettings,
     report: &mut DailyReport,
 ) -> ApiResult<bool> {
-    for shard in 0..keys::SCHEDULE_SHARDS {
-        let mut after = None;
-        loop {
-            if settings.out_of_time() {
-                return Ok(false);
-            }
-            let page =
-                store::training_assignments::open_past_due(store, shard, now.date(), PAGE_SIZE, after.as_ref()).await?;
-            for before in &page.items {
-                let Some(marked) = rules::mark_overdue(before, now) else {
-                    continue;
-                };
-                let mut transaction = Transaction::new();
-                store::training_assignments::put_scheduled_change(&mut transaction, before, &marked)?;
-                store::audit::record(
-                    &mut transaction,
-                    &Actor::system(&before.organization_id),
-                    "training_assignment.marked_overdue",
-                    "training_assignment",
-                    before.id.as_str(),
-                    json!({ "dueDate": before.due_date, "statusBefore": before.status }),
-                )?;
-                if lost_race(transaction.commit(store).await, report)? {
-                    *report
-                        .marked_overdue
-                        .entry(before.organization_id.to_string())
-                        .or_default() += 1;
-                }
-            }
-            match page.next {
-                Some(next) => after = Some(next),
-                None => break,
+    let mut pages = ShardPages::default();
+    while let Some((shard, after)) = pages.position() {
+        if settings.out_of_time() {
+            return Ok(false);
+        }
+        let page = store::training_assignments::open_past_due(store, shard, now.date(), PAGE_SIZE, after).await?;
+        for before in &page.items {
+            let Some(marked) = rules::mark_overdue(before, now) else {
+                continue;
+            };
+            let mut transaction = Transaction::new();
+            store::training_assignments::put_scheduled_change(&mut transaction, before, &marked)?;
+            store::audit::record(
+                &mut transaction,
+                &Actor::system(&before.organization_id),
+                "training_assignment.marked_overdue",
+                "training_assignment",
+                before.id.as_str(),
+                json!({ "dueDate": before.due_date, "statusBefore": before.status }),
+            )?;
+            if lost_race(transaction.commit(store).await, report)? {
+                *report
+                    .marked_overdue
+                    .entry(before.organization_id.to_string())
+                    .or_default() += 1;
             }
         }
+        pages.advance(page.next);
     }
     Ok(true)
 }
@@ -142,32 +157,26 @@ async fn renew_expiring(
 ) -> ApiResult<bool> {
     let until = now.plus_days(settings.renewal_window_days);
     let mut modules: HashMap<(OrgId, TrainingModuleId), Option<TrainingModule>> = HashMap::new();
-    for shard in 0..keys::SCHEDULE_SHARDS {
-        let mut after = None;
-        loop {
-            if settings.out_of_time() {
-                return Ok(false);
-            }
-            let page =
-                store::training_assignments::awaiting_renewal(store, shard, until, PAGE_SIZE, after.as_ref()).await?;
-            for completed in &page.items {
-                let org = &completed.organization_id;
-                let module_key = (org.clone(), completed.training_module_id.clone());
-                if !modules.contains_key(&module_key) {
-                    let module = store::training_modules::get(store, org, &completed.training_module_id).await?;
-                    modules.insert(module_key.clone(), module);
-                }
-                let context = renewal_context(store, completed, modules[&module_key].as_ref()).await?;
-                let Some(decision) = rules::renewal(completed, context, now) else {
-                    continue;
-                };
-                renew_one(store, completed, decision, report).await?;
-            }
-            match page.next {
-                Some(next) => after = Some(next),
-                None => break,
-            }
+    let mut pages = ShardPages::default();
+    while let Some((shard, after)) = pages.position() {
+        if settings.out_of_time() {
+            return Ok(false);
         }
+        let page = store::training_assignments::awaiting_renewal(store, shard, until, PAGE_SIZE, after).await?;
+        for completed in &page.items {
+            let org = &completed.organization_id;
+            let module_key = (org.clone(), completed.training_module_id.clone());
+            if !modules.contains_key(&module_key) {
+                let module = store::training_modules::get(store, org, &completed.training_module_id).await?;
+                modules.insert(module_key.clone(), module);
+            }
+            let context = renewal_context(store, completed, modules[&module_key].as_ref()).await?;
+            let Some(decision) = rules::renewal(completed, context, now) else {
+                continue;
+            };
+            renew_one(store, completed, decision, report).await?;
+        }
+        pages.advance(page.next);
     }
     Ok(true)
 }

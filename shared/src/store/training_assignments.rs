@@ -125,14 +125,18 @@ pub async fn get(store: &Store, org: &OrgId, id: &TrainingAssignmentId) -> ApiRe
     store.get(assignment_key(org, id)).await
 }
 
+fn facility_link(assignment: &TrainingAssignment, facility: &FacilityId) -> Item {
+    let mut link = facility_link_key(&assignment.organization_id, facility, &assignment.id);
+    link.insert("assignmentId".into(), AttributeValue::S(assignment.id.to_string()));
+    link
+}
+
 fn link_facility(
     transaction: &mut Transaction,
     assignment: &TrainingAssignment,
     facility: &FacilityId,
 ) -> ApiResult<()> {
-    let mut link = facility_link_key(&assignment.organization_id, facility, &assignment.id);
-    link.insert("assignmentId".into(), AttributeValue::S(assignment.id.to_string()));
-    transaction.put(link, None, None)
+    transaction.put(facility_link(assignment, facility), None, None)
 }
 
 fn unlink_facility(
@@ -191,6 +195,53 @@ pub fn delete(transaction: &mut Transaction, assignment: &TrainingAssignment) ->
     Ok(())
 }
 
+/// Writes assignments with their index entries and facility links as they are, 25 items
+/// a BatchWriteItem: a bulk load (the export benchmark seeds 100,000 this way). It writes
+/// no audit event and moves no open-assignment count, so it is never an API path.
+pub async fn import_batch(store: &Store, assignments: &[TrainingAssignment]) -> ApiResult<()> {
+    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+    let mut writes = Vec::new();
+    for assignment in assignments {
+        writes.push(assignment_item(assignment)?);
+        for facility in &assignment.facility_ids {
+            writes.push(facility_link(assignment, facility));
+        }
+    }
+    for chunk in writes.chunks(25) {
+        let mut pending: Vec<WriteRequest> = chunk
+            .iter()
+            .map(|item| {
+                PutRequest::builder()
+                    .set_item(Some(item.clone()))
+                    .build()
+                    .map(|put| WriteRequest::builder().put_request(put).build())
+                    .map_err(ApiError::internal)
+            })
+            .collect::<ApiResult<_>>()?;
+        for _attempt in 0..5 {
+            let output = store
+                .client()
+                .batch_write_item()
+                .request_items(store.table(), std::mem::take(&mut pending))
+                .send()
+                .await?;
+            pending = output
+                .unprocessed_items
+                .and_then(|mut tables| tables.remove(store.table()))
+                .unwrap_or_default();
+            if pending.is_empty() {
+                break;
+            }
+        }
+        if !pending.is_empty() {
+            return Err(ApiError::internal(
+                "BatchWriteItem left items unprocessed after retries",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Every assignment of one person in the organization, in creation order (GSI1).
 pub async fn of_user(store: &Store, org: &OrgId, user: &crate::ids::UserId) -> ApiResult<Vec<TrainingAssignment>> {
     let spec = QuerySpec::index(
@@ -213,14 +264,8 @@ pub async fn open_past_due(
     after: Option<&BTreeMap<String, String>>,
 ) -> ApiResult<Page<TrainingAssignment>> {
     // `<due date>#…` sorts after every earlier date and after `today` itself.
-    let spec = QuerySpec::index(
-        GSI7,
-        GSI7PK,
-        GSI7SK,
-        keys::open_assignments_by_due_date_partition(shard),
-        SortRange::Between("0".into(), today.to_string()),
-    );
-    store.query_records(&spec, limit, after).await
+    let partition = keys::open_assignments_by_due_date_partition(shard);
+    job_page(store, partition, today.to_string(), limit, after).await
 }
 
 /// One page of the completions not yet renewed that expire before `until`, of every
@@ -232,13 +277,19 @@ pub async fn awaiting_renewal(
     limit: usize,
     after: Option<&BTreeMap<String, String>>,
 ) -> ApiResult<Page<TrainingAssignment>> {
-    let spec = QuerySpec::index(
-        GSI7,
-        GSI7PK,
-        GSI7SK,
-        keys::completions_awaiting_renewal_partition(shard),
-        SortRange::Between("0".into(), keys::millis_sort_key(until.millis())),
-    );
+    let partition = keys::completions_awaiting_renewal_partition(shard);
+    job_page(store, partition, keys::millis_sort_key(until.millis()), limit, after).await
+}
+
+/// A page of one GSI7 partition, from its start up to `upper`.
+async fn job_page(
+    store: &Store,
+    partition: String,
+    upper: String,
+    limit: usize,
+    after: Option<&BTreeMap<String, String>>,
+) -> ApiResult<Page<TrainingAssignment>> {
+    let spec = QuerySpec::index(GSI7, GSI7PK, GSI7SK, partition, SortRange::Between("0".into(), upper));
     store.query_records(&spec, limit, after).await
 }
 

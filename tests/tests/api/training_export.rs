@@ -7,7 +7,7 @@ use std::io::Read;
 use integration_tests::{TestApi, TestResponse};
 use serde_json::{Map, Value, json};
 
-use crate::training_program::{Program, due_in, id_of, program};
+use crate::training_program::{Program, due_in, id_of, program, scoped_key};
 
 /// Text a spreadsheet or a naive CSV writer gets wrong.
 const FORMULA_NOTES: &str = "=HYPERLINK(\"http://evil.example\",\"click\")";
@@ -225,17 +225,8 @@ async fn another_tenant_exports_none_of_my_rows_and_a_key_without_training_read_
     let probing = export(&api, &other.org.admin_key, &format!("?userId={}", p.user), false).await;
     assert_eq!(probing.status, 200);
     assert!(csv_rows(&probing.raw).is_empty());
-    let scoped = api
-        .post(
-            "/api-keys",
-            &p.org.admin_key,
-            json!({ "name": "directory sync", "permissions": ["users:read"] }),
-        )
-        .await
-        .expect(201);
-    export(&api, scoped["secret"].as_str().unwrap(), "", false)
-        .await
-        .expect_error(403, "forbidden");
+    let scoped = scoped_key(&api, &p.org, &["users:read"]).await;
+    export(&api, &scoped, "", false).await.expect_error(403, "forbidden");
 }
 
 #[tokio::test]

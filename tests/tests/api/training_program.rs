@@ -70,3 +70,16 @@ pub async fn assign(api: &TestApi, program: &Program, due_date: &str) -> Value {
     .await
     .expect(201)
 }
+
+/// A key of the organization's admin that holds only `permissions`.
+pub async fn scoped_key(api: &TestApi, org: &TestOrg, permissions: &[&str]) -> String {
+    let created = api
+        .post(
+            "/api-keys",
+            &org.admin_key,
+            json!({ "name": "directory sync", "permissions": permissions }),
+        )
+        .await
+        .expect(201);
+    created["secret"].as_str().unwrap().to_string()
+}

@@ -5,7 +5,7 @@ use integration_tests::TestApi;
 use raptor_shared::time::Timestamp;
 use serde_json::{Value, json};
 
-use crate::training_program::{Program, due_in, id_of, program};
+use crate::training_program::{Program, due_in, id_of, program, scoped_key};
 
 async fn status(api: &TestApi, p: &Program, query: &str) -> Value {
     api.get(&format!("/users/{}/training-status{query}", p.user), &p.org.admin_key)
@@ -214,15 +214,6 @@ async fn bad_dates_unknown_people_other_tenants_and_keys_without_training_read_a
     )
     .await
     .expect_error(404, "not_found");
-    let scoped = api
-        .post(
-            "/api-keys",
-            &p.org.admin_key,
-            json!({ "name": "directory sync", "permissions": ["users:read"] }),
-        )
-        .await
-        .expect(201);
-    api.get(&path, scoped["secret"].as_str().unwrap())
-        .await
-        .expect_error(403, "forbidden");
+    let scoped = scoped_key(&api, &p.org, &["users:read"]).await;
+    api.get(&path, &scoped).await.expect_error(403, "forbidden");
 }

@@ -1,0 +1,240 @@
+//! The export benchmark (issue 10; not a test: it prints figures). Seeds an organization
+//! with `--rows` training assignments (default 100,000) in the local emulator, then exports
+//! them through the real training-assignments handler, as API Gateway would call it, in
+//! CSV, gzip CSV and gzip JSON; a file past the response cap is fetched from its presigned
+//! S3 link. For each: rows, bytes (as stored or sent), the response kind, wall time, and
+//! the process's peak memory during the export. Run by `scripts/bench-export`.
+
+use std::io::Read;
+use std::time::Instant;
+
+use integration_tests::{TestApi, TestOrg};
+use raptor_shared::ids::{FacilityId, TrainingModuleId, UserId};
+use raptor_shared::model::training_assignments::{
+    CompleteTrainingAssignment, NewAssignment, TrainingAssignment, complete, new_assignment, waive,
+};
+use raptor_shared::store;
+use raptor_shared::time::{Date, Timestamp};
+use serde_json::json;
+
+const PEOPLE: usize = 200;
+const MODULES: usize = 5;
+const FACILITIES: usize = 12;
+
+/// A small deterministic generator: the same rows every run.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, below: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((self.0 >> 33) % below as u64) as usize
+    }
+}
+
+fn status_kib(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Resets the peak-RSS mark (Linux: `5` to clear_refs), so VmHWM is the export's own peak.
+fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+async fn seed(api: &TestApi, org: &TestOrg, rows: usize) -> usize {
+    let key = &org.admin_key;
+    let mut people = Vec::new();
+    for n in 0..PEOPLE {
+        let email = format!("person{n}@utility.example");
+        let name = format!("Person {n}, Ñúñez \"Crew {}\"", n % 7);
+        people.push(UserId::parse("id", &api.create_user(org, &email, &name).await).unwrap());
+    }
+    let mut modules = Vec::new();
+    for n in 0..MODULES {
+        let body = json!({ "title": format!("CIP-004 module {n}: role-based training"), "cipStandard": "CIP-004", "completionIntervalDays": 365 });
+        let module = api.post("/training-modules", key, body).await.expect(201);
+        modules.push(TrainingModuleId::parse("id", module["id"].as_str().unwrap()).unwrap());
+    }
+    let mut facilities = Vec::new();
+    for n in 0..FACILITIES {
+        let body = json!({ "name": format!("Substation {n}, North Region") });
+        let facility = api.post("/facilities", key, body).await.expect(201);
+        facilities.push(FacilityId::parse("id", facility["id"].as_str().unwrap()).unwrap());
+    }
+    eprintln!("  {PEOPLE} people, {MODULES} modules and {FACILITIES} facilities made through the API");
+    let mut random = Lcg(42);
+    let now = Timestamp::now();
+    let mut batch: Vec<TrainingAssignment> = Vec::with_capacity(1000);
+    let mut written = 0;
+    for n in 0..rows {
+        let created = now.minus_days(1 + random.next(700) as u32);
+        let mut scope = vec![facilities[random.next(FACILITIES)].clone()];
+        if random.next(3) == 0 {
+            let second = facilities[random.next(FACILITIES)].clone();
+            if !scope.contains(&second) {
+                scope.push(second);
+            }
+        }
+        let open = new_assignment(
+            &org.id,
+            NewAssignment {
+                user_id: people[random.next(PEOPLE)].clone(),
+                training_module_id: modules[random.next(MODULES)].clone(),
+                due_date: created.plus_days(30).date(),
+                notes: (n % 4 == 0).then(|| "Annual CIP-004 requirement, per HR ticket".to_string()),
+                facility_ids: scope,
+            },
+            &org.admin_id,
+            created,
+        );
+        let assignment = match random.next(10) {
+            0 => waive(
+                &open,
+                "Access not granted, \"role changed\"",
+                &org.admin_id,
+                created.plus_days(3),
+            )
+            .unwrap(),
+            1..=6 => {
+                let body = CompleteTrainingAssignment {
+                    completed_at: Some(created.plus_days(5).to_string()),
+                    score: Some(60 + random.next(41) as i64),
+                    certificate_reference: Some(format!("LMS-{n:07}")),
+                };
+                let at = created.plus_days(6);
+                complete(&open, body.completion(at).unwrap(), &org.admin_id, Some(365), at).unwrap()
+            }
+            _ => open,
+        };
+        batch.push(assignment);
+        if batch.len() == 1000 || n + 1 == rows {
+            store::training_assignments::import_batch(api.store(), &batch)
+                .await
+                .expect("seed a batch");
+            written += batch.len();
+            batch.clear();
+            if written % 10_000 == 0 {
+                eprintln!("  seeded {written} assignments");
+            }
+        }
+    }
+    written
+}
+
+struct Figures {
+    rows: String,
+    kind: &'static str,
+    bytes: usize,
+    seconds: f64,
+    cpu_seconds: f64,
+    peak_mib: f64,
+}
+
+/// This process's CPU time (user + system), in seconds: the handler's own work, without
+/// the emulator's (another process).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces): utime is the 12th, stime the 13th.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |index: usize| fields.get(index).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+async fn export(api: &TestApi, key: &str, query: &str, gzip: bool) -> Figures {
+    let path = format!("/training-assignments/export{query}");
+    let headers: &[(&str, &str)] = if gzip { &[("Accept-Encoding", "gzip")] } else { &[] };
+    reset_peak();
+    let started = Instant::now();
+    let cpu_before = cpu_seconds();
+    let answer = api.call_with_headers("GET", &path, Some(key), None, headers).await;
+    let (kind, bytes, rows) = match answer.status {
+        200 => (
+            "inline",
+            answer.raw.len(),
+            answer.headers["x-export-rows"].to_str().unwrap().to_string(),
+        ),
+        303 => {
+            let link = answer.headers["location"].to_str().unwrap().to_string();
+            let mut file = Vec::new();
+            ureq::get(&link)
+                .call()
+                .expect("the presigned link answers")
+                .into_body()
+                .into_reader()
+                .read_to_end(&mut file)
+                .unwrap();
+            ("S3 link", file.len(), answer.body["rows"].to_string())
+        }
+        status => panic!("export answered {status}: {}", answer.body),
+    };
+    Figures {
+        rows,
+        kind,
+        bytes,
+        seconds: started.elapsed().as_secs_f64(),
+        cpu_seconds: cpu_seconds() - cpu_before,
+        peak_mib: status_kib("VmHWM:") as f64 / 1024.0,
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let mut rows = 100_000;
+    let mut arguments = std::env::args().skip(1);
+    while let Some(argument) = arguments.next() {
+        match argument.as_str() {
+            "--rows" => rows = arguments.next().and_then(|n| n.parse().ok()).expect("--rows N"),
+            other => panic!("unknown argument {other}; usage: export-bench [--rows N]"),
+        }
+    }
+    let mut api = TestApi::new().await;
+    // The emulator's Query reads its whole partition for every page (DynamoDB reads one
+    // page): the 25 s budget of a request through API Gateway does not apply here.
+    api.training.export_time_budget = std::time::Duration::from_secs(3600);
+    let org = api.new_organization().await;
+    eprintln!("Seeding {rows} assignments ({PEOPLE} people, {MODULES} modules, {FACILITIES} facilities) ...");
+    let started = Instant::now();
+    let seeded = seed(&api, &org, rows).await;
+    eprintln!("  seeded {seeded} in {:.0} s", started.elapsed().as_secs_f64());
+    let baseline = status_kib("VmRSS:") as f64 / 1024.0;
+    println!(
+        "export of {seeded} training assignments, {} (emulator: moto on 127.0.0.1)",
+        Date::today()
+    );
+    println!("process RSS before the exports: {baseline:.1} MiB");
+    println!(
+        "{:<6} {:<6} {:>8} {:<8} {:>12} {:>8} {:>8} {:>10}",
+        "format", "gzip", "rows", "answer", "bytes", "wall s", "CPU s", "peak MiB"
+    );
+    let mut raw_csv = 0;
+    for (format, gzip) in [("csv", false), ("csv", true), ("json", true)] {
+        let figures = export(&api, &org.admin_key, &format!("?format={format}"), gzip).await;
+        if format == "csv" && !gzip {
+            raw_csv = figures.bytes;
+        }
+        let ratio = if gzip && format == "csv" && figures.bytes > 0 {
+            format!("  ({:.1}x smaller)", raw_csv as f64 / figures.bytes as f64)
+        } else {
+            String::new()
+        };
+        println!(
+            "{:<6} {:<6} {:>8} {:<8} {:>12} {:>8.1} {:>8.2} {:>10.1}{ratio}",
+            format,
+            gzip,
+            figures.rows,
+            figures.kind,
+            figures.bytes,
+            figures.seconds,
+            figures.cpu_seconds,
+            figures.peak_mib
+        );
+    }
+}
