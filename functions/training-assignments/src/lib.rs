@@ -37,7 +37,7 @@ fn filters(query: &QueryParams) -> ApiResult<AssignmentQuery> {
 
 /// The file itself, or a `303` to it in S3.
 fn export_reply(export: Export, format: ExportFormat, gzip: bool) -> ApiResult<Reply> {
-    let file_name = format.file_name(raptor_shared::time::Date::today());
+    let file_name = format.file_name(Date::today());
     match export {
         Export::Inline { body, rows } => {
             let mut headers = vec![
