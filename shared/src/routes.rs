@@ -240,6 +240,38 @@ use TrainingAssignmentsOperation as T;
 use TrainingModulesOperation as M;
 use UsersOperation as U;
 
+/// The filters and sort of `GET /training-assignments`, which the export takes too.
+const ASSIGNMENT_FILTERS: [&str; 9] = [
+    "userId",
+    "moduleId",
+    "facilityId",
+    "status",
+    "completedAfter",
+    "completedBefore",
+    "dueBefore",
+    "expiresBefore",
+    "sort",
+];
+
+/// The filters and then `extra`; `M` must be their count (checked when compiled).
+const fn with_extra<const N: usize, const M: usize>(extra: [&'static str; N]) -> [&'static str; M] {
+    assert!(M == ASSIGNMENT_FILTERS.len() + N);
+    let mut all = [""; M];
+    let mut index = 0;
+    while index < M {
+        all[index] = if index < ASSIGNMENT_FILTERS.len() {
+            ASSIGNMENT_FILTERS[index]
+        } else {
+            extra[index - ASSIGNMENT_FILTERS.len()]
+        };
+        index += 1;
+    }
+    all
+}
+
+static ASSIGNMENT_LIST_QUERY: [&str; 11] = with_extra(["limit", "cursor"]);
+static ASSIGNMENT_EXPORT_QUERY: [&str; 10] = with_extra(["format"]);
+
 pub static ROUTES: &[Route] = &[
     route("GET", "/users", "listUsers", Users(U::ListUsers)).with_query(&["status", "role", "limit", "cursor"]),
     route("POST", "/users", "createUser", Users(U::CreateUser)),
@@ -401,19 +433,7 @@ pub static ROUTES: &[Route] = &[
         "getTrainingAssignments",
         TrainingAssignments(T::GetTrainingAssignments),
     )
-    .with_query(&[
-        "userId",
-        "moduleId",
-        "facilityId",
-        "status",
-        "completedAfter",
-        "completedBefore",
-        "dueBefore",
-        "expiresBefore",
-        "sort",
-        "limit",
-        "cursor",
-    ]),
+    .with_query(&ASSIGNMENT_LIST_QUERY),
     // Seed 001's export: the list's filters, one file (docs/training.md).
     route(
         "GET",
@@ -421,18 +441,7 @@ pub static ROUTES: &[Route] = &[
         "exportTrainingAssignments",
         TrainingAssignments(T::ExportTrainingAssignments),
     )
-    .with_query(&[
-        "format",
-        "userId",
-        "moduleId",
-        "facilityId",
-        "status",
-        "completedAfter",
-        "completedBefore",
-        "dueBefore",
-        "expiresBefore",
-        "sort",
-    ]),
+    .with_query(&ASSIGNMENT_EXPORT_QUERY),
     route(
         "POST",
         "/training-assignments",

@@ -79,24 +79,9 @@ async fn a_retried_create_returns_the_first_user_and_creates_nothing_more() {
 #[tokio::test]
 async fn an_lms_posting_the_same_completion_twice_completes_the_assignment_once() {
     let api = TestApi::new().await;
-    let org = api.new_organization().await;
-    let user = api.create_user(&org, "trainee@utility.example", "Terry Trainee").await;
-    let module = api
-        .post(
-            "/training-modules",
-            &org.admin_key,
-            json!({ "title": "CIP-004 Awareness", "completionIntervalDays": 365 }),
-        )
-        .await
-        .expect(201);
-    let assignment = api
-        .post(
-            "/training-assignments",
-            &org.admin_key,
-            json!({ "userId": user, "trainingModuleId": id_of(&module), "dueDate": "2999-12-31" }),
-        )
-        .await
-        .expect(201);
+    let program = crate::training_program::program(&api).await;
+    let org = &program.org;
+    let assignment = crate::training_program::assign(&api, &program, "2999-12-31").await;
     let path = format!("/training-assignments/{}/complete", id_of(&assignment));
     let completion = json!({ "completedAt": "2025-04-10T14:15:00Z", "score": 94, "certificateReference": "LMS-7781" });
     let key = "lms-completion-7781";
@@ -113,7 +98,7 @@ async fn an_lms_posting_the_same_completion_twice_completes_the_assignment_once(
     assert_eq!(second.expect(200), first);
 
     let completions = api
-        .audit_trail_of(&org, &id_of(&assignment))
+        .audit_trail_of(org, &id_of(&assignment))
         .await
         .iter()
         .filter(|event| event["action"] == "training_assignment.completed")
