@@ -45,14 +45,6 @@ impl ExportBucket {
         }
     }
 
-    pub fn client(&self) -> &aws_sdk_s3::Client {
-        &self.client
-    }
-
-    pub fn bucket(&self) -> &str {
-        &self.bucket
-    }
-
     /// Starts a file at `key`.
     pub async fn start(&self, key: String, headers: FileHeaders) -> ApiResult<Upload<'_>> {
         let started = self
