@@ -37,9 +37,8 @@ fn filters(query: &QueryParams) -> ApiResult<AssignmentQuery> {
 
 /// The file itself, or a `303` to it in S3.
 fn export_reply(export: Export, format: ExportFormat, gzip: bool) -> ApiResult<Reply> {
-    let file_name = format.file_name(Date::today());
     match export {
-        Export::Inline { body, rows } => {
+        Export::Inline { body, rows, file_name } => {
             let mut headers = vec![
                 ("content-disposition", format!("attachment; filename=\"{file_name}\"")),
                 ("vary", "Accept-Encoding".to_string()),
@@ -59,7 +58,12 @@ fn export_reply(export: Export, format: ExportFormat, gzip: bool) -> ApiResult<R
                 bytes,
             })
         }
-        Export::Stored { link, rows, bytes } => {
+        Export::Stored {
+            link,
+            rows,
+            bytes,
+            file_name,
+        } => {
             let mut reply = Reply::json(
                 303,
                 &ExportLink {

@@ -39,11 +39,22 @@ pub struct ExportRequest {
     pub gzip: bool,
 }
 
+/// `file_name` carries the export's date, taken once: the rows' statuses, the S3 key and
+/// the name the caller saves the file under all say the same day, even across midnight.
 pub enum Export {
     /// The whole file, to answer with.
-    Inline { body: Vec<u8>, rows: usize },
+    Inline {
+        body: Vec<u8>,
+        rows: usize,
+        file_name: String,
+    },
     /// The file is in S3 behind `link`.
-    Stored { link: String, rows: usize, bytes: usize },
+    Stored {
+        link: String,
+        rows: usize,
+        bytes: usize,
+        file_name: String,
+    },
 }
 
 /// Where encoded bytes collect until they are answered or sent to S3.
@@ -234,15 +245,17 @@ pub async fn export_assignments(
     settings: &ExportSettings<'_>,
 ) -> ApiResult<Export> {
     caller.require(Permission::TrainingRead)?;
+    let today = Date::today();
+    let file_name = request.format.file_name(today);
     let mut upload = None;
-    let result = Box::pin(encode(store, caller, request, settings, &mut upload)).await;
+    let result = Box::pin(encode(store, caller, request, today, settings, &mut upload)).await;
     let (body, rows) = match (result, upload.take()) {
         (Ok(Encoded { body, rows }), None) if body.len() <= settings.inline_limit_bytes => {
-            return Ok(Export::Inline { body, rows });
+            return Ok(Export::Inline { body, rows, file_name });
         }
         // gzip holds bytes back until the end: the file outgrew the response only then.
         (Ok(Encoded { body, rows }), None) => {
-            upload = Some(start_spill(caller.org(), request, settings).await?);
+            upload = Some(start_spill(caller.org(), request, today, settings).await?);
             (body, rows)
         }
         (Ok(Encoded { body, rows }), Some(spill)) => {
@@ -267,15 +280,20 @@ pub async fn export_assignments(
         link: spill.upload.finish().await?,
         rows,
         bytes,
+        file_name,
     })
 }
 
 /// Starts the S3 file an export continues in.
-async fn start_spill<'a>(org: &OrgId, request: &ExportRequest, settings: &ExportSettings<'a>) -> ApiResult<Spill<'a>> {
+async fn start_spill<'a>(
+    org: &OrgId,
+    request: &ExportRequest,
+    today: Date,
+    settings: &ExportSettings<'a>,
+) -> ApiResult<Spill<'a>> {
     let bucket = settings
         .bucket
         .ok_or_else(|| ApiError::internal("the export needs the exports bucket, and EXPORT_BUCKET is not set"))?;
-    let today = Date::today();
     let file_name = request.format.file_name(today);
     let key = format!(
         "exports/{org}/{today}/{}-{file_name}",
@@ -307,12 +325,12 @@ async fn encode<'a>(
     store: &Store,
     caller: &Caller,
     request: &ExportRequest,
+    today: Date,
     settings: &ExportSettings<'a>,
     upload: &mut Option<Spill<'a>>,
 ) -> ApiResult<Encoded> {
     let started = Instant::now();
     let org = caller.org();
-    let today = Date::today();
     let mut encoder = Encoder::new(request.format, request.gzip)?;
     let mut names = Names::default();
     let mut rows = 0;
@@ -340,7 +358,7 @@ async fn encode<'a>(
         encoder.page(&encoded)?;
         rows += encoded.len();
         if upload.is_none() && encoder.buffer().len() > settings.inline_limit_bytes {
-            *upload = Some(start_spill(org, request, settings).await?);
+            *upload = Some(start_spill(org, request, today, settings).await?);
         }
         if let Some(spill) = upload.as_mut()
             && encoder.buffer().len() >= PART_BYTES
