@@ -5,7 +5,11 @@
       Spawns each binary under a local Lambda Runtime API (lambda_runtime_api.py),
       round-robin so every binary sees the same machine, and prints median init,
       first-invocation time and peak RSS. Each function also runs with
-      RAPTOR_INIT_WARM_UP=off, to compare init with and without the warm-up.
+      RAPTOR_INIT_WARM_UP=off, to compare init with and without the warm-up, and
+      the emulator's own answer to the warm-up's GetItem is timed alongside, to
+      tell the function's init from the time it waits for the emulator.
+      A function the local router serves gets an HTTP API GET; one it does not
+      (the daily job) gets what its schedule sends, `{}`.
 
   bench.py size --arch ARCH (--zip NAME=ZIP | --binary NAME=BINARY) ...
       Prints each function's zipped size (zipping a bare binary as `bootstrap`,
@@ -17,6 +21,7 @@ environment (scripts/bench sets them after starting the emulator).
 """
 
 import argparse
+import http.client
 import json
 import os
 import signal
@@ -26,6 +31,7 @@ import sys
 import tempfile
 import time
 import tomllib
+import urllib.parse
 import zipfile
 from pathlib import Path
 
@@ -72,6 +78,15 @@ def get_routes():
             if target["method"] == "GET" and "{" not in path:
                 routes.setdefault(target["function"], path)
     return routes
+
+
+# What EventBridge Scheduler sends the daily job (the template gives it no Input).
+SCHEDULED_EVENT = {}
+
+
+def event_for(path, request_id):
+    """The first event a function gets: a GET of its route, or the schedule's payload."""
+    return SCHEDULED_EVENT if path is None else http_api_event(path, request_id)
 
 
 def http_api_event(path, request_id):
@@ -198,7 +213,7 @@ def cold_start(name, binary, path, extra_env, home, log):
 
 def run_child(api, name, binary, path, env, log):
     invocation = api.arm(None, name)
-    invocation.event = http_api_event(path, invocation.request_id)
+    invocation.event = event_for(path, invocation.request_id)
     log.write(f"--- {name} {invocation.request_id}\n".encode())
     log.flush()
     started = time.perf_counter_ns()
@@ -236,6 +251,40 @@ def run_child(api, name, binary, path, env, log):
     return result
 
 
+ROUND_TRIP_SAMPLES = 5
+
+
+def emulator_round_trips(samples):
+    """Times the warm-up's own request against the emulator, as a plain client.
+
+    The same GetItem of a key no item has, on a fresh connection each time (the
+    emulator closes every connection after one answer, so the function's warm-up
+    opens one too). Signed with a dummy signature: the emulator does not check it.
+    """
+    endpoint = urllib.parse.urlsplit(os.environ["AWS_ENDPOINT_URL"])
+    body = json.dumps({"TableName": os.environ["TABLE_NAME"], "Key": {"PK": {"S": "WARM_UP"}, "SK": {"S": "WARM_UP"}}})
+    headers = {
+        "Content-Type": "application/x-amz-json-1.0",
+        "X-Amz-Target": "DynamoDB_20120810.GetItem",
+        "Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, "
+        "SignedHeaders=host, Signature=0",
+    }
+    times = []
+    for _ in range(samples):
+        started = time.perf_counter_ns()
+        connection = http.client.HTTPConnection(endpoint.hostname, endpoint.port, timeout=5)
+        try:
+            connection.request("POST", "/", body, headers)
+            answer = connection.getresponse()
+            answer.read()
+        finally:
+            connection.close()
+        if answer.status != 200:
+            raise SystemExit(f"the emulator answered the warm-up GetItem with {answer.status}")
+        times.append((time.perf_counter_ns() - started) / 1e6)
+    return times
+
+
 def response_status(body):
     try:
         payload = json.loads(body)
@@ -256,17 +305,16 @@ def median(values):
 def command_cold_start(args):
     baseline_name, baseline_binary = parse_pairs([args.baseline])[0]
     functions = parse_pairs(args.function)
+    # None: not behind the API (the daily job); it gets the schedule's event.
     routes = get_routes()
-    missing = [name for name, _ in functions if name not in routes]
-    if missing:
-        raise SystemExit(f"no parameterless GET route in Cargo.toml's router for: {', '.join(missing)}")
 
     # Variants: (label, binary, extra env, function name, path). The baseline ignores
     # the event's content; it gets one all the same.
     variants = [(baseline_name, baseline_binary, {}, baseline_name, "/")]
     for name, binary in functions:
-        variants.append((name, binary, {}, name, routes[name]))
-        variants.append((f"{name} (warm-up off)", binary, {"RAPTOR_INIT_WARM_UP": "off"}, name, routes[name]))
+        path = routes.get(name)
+        variants.append((name, binary, {}, name, path))
+        variants.append((f"{name} (warm-up off)", binary, {"RAPTOR_INIT_WARM_UP": "off"}, name, path))
 
     log_dir = Path(args.log_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -274,6 +322,7 @@ def command_cold_start(args):
     errors = {label: [] for label, *_ in variants}
 
     logs = {}
+    emulator_ms = []
     try:
         with tempfile.TemporaryDirectory(prefix="raptor-bench-home-") as home:
             for label, *_ in variants:
@@ -296,6 +345,7 @@ def command_cold_start(args):
                     else:
                         results[label].append(result)
                     done += 1
+                emulator_ms.extend(emulator_round_trips(ROUND_TRIP_SAMPLES))
                 print(f"  round {run + 1}/{args.runs} done ({done}/{total} cold starts)", file=sys.stderr, flush=True)
     finally:
         for log in logs.values():
@@ -308,6 +358,7 @@ def command_cold_start(args):
     print("  init     = spawn -> first GET /runtime/invocation/next")
     print("  1st inv  = that event answered -> POST .../response (a GET with a well-formed unknown")
     print("             X-API-Key: one DynamoDB GetItem on the local emulator, then 401)")
+    print("             the daily job (no route) gets `{}` and runs over the bench table instead")
     print("  peak RSS = VmHWM of the process when it posted its response (MB = 10^6 bytes)")
     print()
     header = f"{'binary':<22} {'init ms':>8} {'(min)':>7} {'x base':>7} {'1st inv ms':>11} {'peak RSS MB':>12} {'answer':>7} {'ok':>6}"
@@ -318,13 +369,18 @@ def command_cold_start(args):
             continue
         print(row(label, results[label], errors[label], args.runs, baseline_init))
 
+    emulator = median(emulator_ms)
     print()
     print("Init-time warm-up: the default vs RAPTOR_INIT_WARM_UP=off (medians, ms; total = init + 1st inv)")
+    print(f"  emulator = the emulator's own answer to the warm-up's GetItem, timed from Python on a")
+    print(f"             fresh connection as the function's is ({len(emulator_ms)} samples between rounds):"
+          f" {emulator:.1f} ms")
+    print("  own      = init on - emulator: the function's init without the time it waits for the emulator")
     if args.warm_up_note:
         print(f"  note: {args.warm_up_note}")
     print()
     header = (
-        f"{'function':<22} {'init on':>8} {'init off':>9} {'delta':>7}"
+        f"{'function':<22} {'init on':>8} {'init off':>9} {'delta':>7} {'own':>6} {'x base':>7}"
         f" {'1st inv on':>11} {'1st inv off':>12} {'total on':>9} {'total off':>10}"
     )
     print(header)
@@ -335,9 +391,10 @@ def command_cold_start(args):
         first_on, first_off = median([r["first_ms"] for r in on]), median([r["first_ms"] for r in off])
         total_on = median([r["init_ms"] + r["first_ms"] for r in on])
         total_off = median([r["init_ms"] + r["first_ms"] for r in off])
+        own = init_on - emulator
         print(
             f"{name:<22} {init_on:>8.1f} {init_off:>9.1f} {init_on - init_off:>+7.1f}"
-            f" {first_on:>11.1f} {first_off:>12.1f} {total_on:>9.1f} {total_off:>10.1f}"
+            f" {own:>6.1f} {own / baseline_init:>6.1f}x {first_on:>11.1f} {first_off:>12.1f} {total_on:>9.1f} {total_off:>10.1f}"
         )
 
     failed = {label: errs for label, errs in errors.items() if errs}
@@ -347,7 +404,7 @@ def command_cold_start(args):
         for label, errs in failed.items():
             print(f"  {label}: {len(errs)} x {errs[0]}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"runs": args.runs, "results": results, "errors": errors}, indent=1))
+        Path(args.json).write_text(json.dumps({"runs": args.runs, "results": results, "errors": errors, "emulator_ms": emulator_ms}, indent=1))
     return 1 if failed else 0
 
 
