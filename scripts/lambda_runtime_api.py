@@ -44,9 +44,10 @@ DEADLINE_MS = 30_000
 class Invocation:
     """One cold start: the event to hand out and what the function did with it."""
 
-    def __init__(self, event, function_name):
+    def __init__(self, event, function_name, deadline_ms=DEADLINE_MS):
         self.event = event
         self.function_name = function_name
+        self.deadline_ms = deadline_ms  # the function's timeout, as the deadline header tells it
         self.request_id = str(uuid.uuid4())
         self.next_at = None  # first /next received (init done)
         self.next_answered_at = None  # its event being sent
@@ -77,9 +78,9 @@ class RuntimeApi(http.server.ThreadingHTTPServer):
         host, port = self.server_address[:2]
         return f"{host}:{port}"
 
-    def arm(self, event, function_name):
+    def arm(self, event, function_name, deadline_ms=DEADLINE_MS):
         """Makes `event` the one the next /next returns; returns its Invocation."""
-        invocation = Invocation(event, function_name)
+        invocation = Invocation(event, function_name, deadline_ms)
         with self.lock:
             if self.current is not None:
                 self.current.released.set()
@@ -139,7 +140,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             return None
         body = json.dumps(invocation.event).encode()
-        deadline = int(time.time() * 1000) + DEADLINE_MS
+        deadline = int(time.time() * 1000) + invocation.deadline_ms
         trace = f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=0"
         self.send_response(200)
         self.send_header("Content-Type", "application/json")

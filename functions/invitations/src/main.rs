@@ -1,6 +1,6 @@
 use raptor_shared::app::{InvitationsApp, serve_with};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     serve_with(InvitationsApp::from_env(), invitations::handle).await
 }

@@ -2,7 +2,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use raptor_shared::app::{self, App};
 use serde_json::Value;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     app::init_tracing();
     let app: &'static App = Box::leak(Box::new(App::from_env().await?));
