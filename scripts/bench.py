@@ -311,13 +311,13 @@ def median(values):
 def command_cold_start(args):
     baseline_name, baseline_binary = parse_pairs([args.baseline])[0]
     functions = parse_pairs(args.function)
-    # None: not behind the API (the daily job); it gets the schedule's event.
     routes = get_routes()
 
     # Variants: (label, binary, extra env, function name, path). The baseline ignores
     # the event's content; it gets one all the same.
     variants = [(baseline_name, baseline_binary, {}, baseline_name, "/")]
     for name, binary in functions:
+        # None: not behind the API (the daily job); it gets the schedule's event.
         path = routes.get(name)
         variants.append((name, binary, {}, name, path))
         variants.append((f"{name} (warm-up off)", binary, {"RAPTOR_INIT_WARM_UP": "off"}, name, path))
@@ -379,7 +379,7 @@ def command_cold_start(args):
     emulator = median(emulator_ms)
     print()
     print("Init-time warm-up: the default vs RAPTOR_INIT_WARM_UP=off (medians, ms; total = init + 1st inv)")
-    print(f"  emulator = the emulator's own answer to the warm-up's GetItem, timed from Python on a")
+    print("  emulator = the emulator's own answer to the warm-up's GetItem, timed from Python on a")
     print(f"             fresh connection as the function's is ({len(emulator_ms)} samples between rounds):"
           f" {emulator:.1f} ms")
     print("  own      = init on - emulator: the function's init without the time it waits for the emulator")
