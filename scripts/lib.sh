@@ -74,6 +74,22 @@ ensure_tools() {
   fi
 }
 
+# checkov in a venv of its own (scripts/requirements-checkov.txt says why).
+CHECKOV_VENV="$VENV/checkov"
+ensure_checkov() {
+  local req="$RAPTOR_ROOT/scripts/requirements-checkov.txt"
+  local stamp="$CHECKOV_VENV/.requirements.sha256" sum
+  if [[ ! -x "$CHECKOV_VENV/bin/python" ]]; then
+    python3 -m venv "$CHECKOV_VENV"
+  fi
+  sum="$(sha256sum "$req" | cut -d' ' -f1)"
+  if [[ "$(cat "$stamp" 2>/dev/null || true)" != "$sum" ]]; then
+    echo "Installing checkov into .venv/checkov ..." >&2
+    "$CHECKOV_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
+    echo "$sum" >"$stamp"
+  fi
+}
+
 # --- AWS emulator -----------------------------------------------------------
 # start_emulator: run scripts/emulator.py (moto, DynamoDB + SES) on a free
 # port and point every AWS SDK started from this shell at it. The emulator
