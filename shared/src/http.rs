@@ -110,6 +110,16 @@ pub fn api_key(request: &Request) -> ApiResult<Option<&str>> {
     }
 }
 
+/// The keys of `X-API-Key`, comma-separated (API Gateway joins a repeated header the same
+/// way): the first authenticates the request; a batch of invitations into several
+/// organizations sends one more key per organization, since a key acts only where it was
+/// issued.
+pub fn api_keys(request: &Request) -> ApiResult<Vec<&str>> {
+    Ok(api_key(request)?
+        .map(|keys| keys.split(',').map(str::trim).filter(|key| !key.is_empty()).collect())
+        .unwrap_or_default())
+}
+
 /// Whether `Accept-Encoding` takes gzip (`gzip`, `gzip;q=0.8`, `*`; not `gzip;q=0`).
 pub fn accepts_gzip(request: &Request) -> bool {
     let Some(header) = request

@@ -55,14 +55,24 @@ where
         let path = http::path(request);
         let request = identity(request, &path);
         let seal = ResponseSeal::for_api_key(presented)?;
-        guard(store, scope, key, request.fingerprint(), seal, operation).await
+        guard(
+            store,
+            scope,
+            key,
+            request.fingerprint(),
+            seal,
+            keeps_response,
+            operation,
+        )
+        .await
     }
 }
 
 /// Runs `operation` for a public route (no API key: accepting an invitation). The key is
 /// scoped by the request's own hash, token included, so only someone who can send that
 /// very request ever gets its replay; another request under the same key is simply
-/// another key, never a 409.
+/// another key, never a 409. Only a success is kept: an anonymous caller's refused
+/// request (a malformed or dead token) leaves no record behind.
 pub fn for_public<'a, Operation>(
     store: &'a Store,
     request: &'a Request,
@@ -82,7 +92,8 @@ where
         let fingerprint = request.fingerprint();
         let seal = ResponseSeal::for_request(&request)?;
         let scope = IdempotencyScope::Request(fingerprint.clone());
-        guard(store, scope, key, fingerprint, seal, operation).await
+        let succeeded = |status: u16| (200..300).contains(&status);
+        guard(store, scope, key, fingerprint, seal, succeeded, operation).await
     }
 }
 
@@ -126,6 +137,7 @@ async fn guard<Operation>(
     key: IdempotencyKey,
     fingerprint: Fingerprint,
     seal: ResponseSeal,
+    keeps: impl Fn(u16) -> bool,
     operation: Operation,
 ) -> ApiResult<Reply>
 where
@@ -157,7 +169,7 @@ where
     };
     // The operation has run: what follows is bookkeeping, and its failure is logged, never
     // answered (the caller gets the real response). An unkept claim ends with its lease.
-    if keeps_response(status) {
+    if keeps(status) {
         let kept = match claim.completed(status, &body, &seal) {
             Ok(completed) => records::complete(store, &scope, &key, &completed).await,
             Err(error) => Err(error),

@@ -272,7 +272,7 @@ fn describe(operation: Operation, schemas: &mut Schemas) -> Description {
                 .property("results", ArrayBuilder::new().items(schemas.of::<BatchResult>()))
                 .required("results");
             Description {
-                summary: "Invite one person (201), or a batch of up to 100 into one or more organizations (200 with a result per item)",
+                summary: "Invite one person (201), or a batch of up to 100 into one or more organizations (200 with a result per item; another organization needs a key issued there, sent after the first in X-API-Key, comma-separated)",
                 request: Required(OneOfBuilder::new().item(one).item(batch).into()),
                 success: 201,
                 response: created,
@@ -293,11 +293,11 @@ fn describe(operation: Operation, schemas: &mut Schemas) -> Description {
             &[429],
         ),
         Operation::Invitations(I::AcceptInvitation) => d(
-            "Accept an invitation: the account, or a membership of an existing account",
+            "Accept an invitation: a new account, or a membership of an existing account when the request proves control of it (an X-API-Key of that account, or a link that went only to its mailbox)",
             Required(schemas.of::<AcceptInvitation>()),
             201,
             schemas.of::<UserView>(),
-            &[409, 429],
+            &[401, 403, 409, 429],
         ),
         Operation::Invitations(I::CancelInvitation) => d(
             "Cancel an invitation; its token stops working at once",

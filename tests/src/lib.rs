@@ -19,6 +19,7 @@ use raptor_shared::mail::Mailer;
 use raptor_shared::model::invitations::DEFAULT_DAILY_EMAIL_CAP;
 use raptor_shared::model::organizations::{Bootstrap, BootstrapOutcome};
 use raptor_shared::model::roles::{RoleRef, SystemRole};
+use raptor_shared::model::secret_tokens::ExposeSecret;
 use raptor_shared::operations::invitations::InvitationSettings;
 use raptor_shared::operations::{self, organizations};
 use raptor_shared::routes::{self, Function};
@@ -217,7 +218,7 @@ impl TestApi {
                 id: organization.id,
                 name,
                 admin_id: admin,
-                admin_key: api_key,
+                admin_key: api_key.expose_secret().to_string(),
             },
             BootstrapOutcome::AlreadyExists { .. } => panic!("a fresh organization name already existed"),
         }

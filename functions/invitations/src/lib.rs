@@ -29,16 +29,29 @@ async fn dispatch(app: &InvitationsApp, request: &Request) -> ApiResult<Reply> {
                 Reply::ok(&invitations::validate(store, query.get("token")).await?)
             }
             InvitationsOperation::AcceptInvitation => {
+                // A key is optional here: with one, the invitee joins their own account.
+                let caller = match http::api_key(request)? {
+                    Some(key) => Some(authentication::authenticate(store, Some(key)).await?),
+                    None => None,
+                };
                 idempotency::for_public(store, request, async {
                     let input = http::json_body(request)?;
-                    Reply::created(&invitations::accept(store, input).await?)
+                    Reply::created(&invitations::accept(store, caller.as_ref(), input).await?)
                 })
                 .await
             }
             _ => Err(ApiError::internal("a public route without a public operation")),
         };
     }
-    let caller = authentication::authenticate(store, http::api_key(request)?).await?;
+    let keys = http::api_keys(request)?;
+    let caller = authentication::authenticate(store, keys.first().copied()).await?;
+    let keys_elsewhere = &keys[keys.len().min(1)..];
+    if !keys_elsewhere.is_empty() && operation != InvitationsOperation::CreateInvitation {
+        return Err(ApiError::validation(
+            "X-API-Key",
+            "only a batch of invitations takes more than one key",
+        ));
+    }
     let query = route.query(request)?;
     match operation {
         InvitationsOperation::ListInvitations => {
@@ -51,12 +64,20 @@ async fn dispatch(app: &InvitationsApp, request: &Request) -> ApiResult<Reply> {
                 let mut body: Value = http::json_body(request)?;
                 match body.get_mut("invitations").map(Value::take) {
                     Some(Value::Array(items)) if body.as_object().is_some_and(|fields| fields.len() == 1) => {
-                        let results = invitations::create_batch(store, &app.outbox(), &caller, items).await?;
+                        let mut others = Vec::with_capacity(keys_elsewhere.len());
+                        for key in keys_elsewhere {
+                            others.push(authentication::authenticate(store, Some(key)).await?);
+                        }
+                        let results = invitations::create_batch(store, &app.outbox(), &caller, &others, items).await?;
                         Reply::ok(&json!({ "results": results }))
                     }
                     Some(_) => Err(ApiError::validation(
                         "invitations",
                         "a batch is {\"invitations\": [ ... ]} with nothing beside it",
+                    )),
+                    None if !keys_elsewhere.is_empty() => Err(ApiError::validation(
+                        "X-API-Key",
+                        "only a batch of invitations takes more than one key",
                     )),
                     None => {
                         let input = raptor_shared::json::from_value(body)?;

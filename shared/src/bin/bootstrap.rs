@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use raptor_shared::app::App;
 use raptor_shared::model::organizations::{Bootstrap, BootstrapOutcome};
+use raptor_shared::model::secret_tokens::ExposeSecret;
 use raptor_shared::operations::organizations;
 use raptor_shared::store::table;
 
@@ -89,7 +90,7 @@ async fn run(arguments: Arguments) -> Result<(), String> {
         } => {
             println!("Organization {} created: {}", organization.name, organization.id);
             println!("Admin user: {admin}");
-            println!("API key: {api_key}");
+            println!("API key: {}", api_key.expose_secret());
             println!("(The key is shown only once; store it now.)");
         }
         BootstrapOutcome::AlreadyExists { organization } => {

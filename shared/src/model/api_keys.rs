@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ApiResult;
 use crate::ids::{ApiKeyId, OrgId, UserId};
-use crate::model::secret_tokens::{self, IssuedToken};
+use crate::model::secret_tokens::{self, IssuedToken, SecretString};
 use crate::model::users::{Member, MemberStatus};
 use crate::patch;
 use crate::permissions::{Permission, PermissionSet};
@@ -116,7 +116,9 @@ impl ApiKeyView {
 pub struct CreatedApiKey {
     #[serde(flatten)]
     pub key: ApiKeyView,
-    pub secret: String,
+    #[serde(serialize_with = "secret_tokens::serialize_exposed")]
+    #[schema(value_type = String)]
+    pub secret: SecretString,
 }
 
 pub fn issue_secret(id: &ApiKeyId) -> ApiResult<IssuedToken> {
@@ -140,7 +142,7 @@ pub fn new_key(
     name: String,
     scope: &PermissionSet,
     created_by: &UserId,
-) -> ApiResult<(ApiKey, String)> {
+) -> ApiResult<(ApiKey, SecretString)> {
     let id = ApiKeyId::new();
     let secret = issue_secret(&id)?;
     let key = ApiKey {
@@ -181,11 +183,29 @@ mod tests {
     fn a_token_parses_back_to_its_key_and_matches_only_its_own_hash() {
         let id = ApiKeyId::new();
         let secret = issue_secret(&id).unwrap();
-        let (parsed_id, presented) = parse_token(&secret.token).unwrap();
+        let token = secret_tokens::ExposeSecret::expose_secret(&secret.token);
+        let (parsed_id, presented) = parse_token(token).unwrap();
         assert_eq!(parsed_id, id);
         assert!(secret_matches(presented, &secret.hash));
         assert!(!secret_matches("not-the-secret", &secret.hash));
-        assert!(secret.token.starts_with(&secret.prefix));
+        assert!(token.starts_with(&secret.prefix));
+    }
+
+    #[test]
+    fn a_created_keys_secret_is_in_its_json_and_never_in_its_debug_text() {
+        let user = UserId::new();
+        let (key, secret) = new_key(&OrgId::new(), &user, "k".into(), &PermissionSet::new(), &user).unwrap();
+        let exposed = secret_tokens::ExposeSecret::expose_secret(&secret).to_string();
+        let created = CreatedApiKey {
+            key: ApiKeyView::of(&key),
+            secret,
+        };
+        let debug = format!("{created:?} {created:#?}");
+        assert!(!debug.contains(&exposed), "{debug}");
+        let (_, secret_part) = exposed.rsplit_once('_').unwrap();
+        assert!(!debug.contains(secret_part));
+        let json = serde_json::to_value(&created).unwrap();
+        assert_eq!(json["secret"], exposed.as_str());
     }
 
     #[test]

@@ -15,6 +15,7 @@ use aws_lc_rs::aead::{AES_256_GCM, Aad, NONCE_LEN, Nonce, RandomizedNonceKey};
 use aws_lc_rs::hkdf::{HKDF_SHA256, Salt};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use secrecy::zeroize::Zeroize;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -147,9 +148,12 @@ impl ResponseSeal {
             .map_err(unspecified)?
             .fill(&mut key)
             .map_err(unspecified)?;
-        RandomizedNonceKey::new(&AES_256_GCM, &key)
+        let sealed = RandomizedNonceKey::new(&AES_256_GCM, &key)
             .map(ResponseSeal)
-            .map_err(unspecified)
+            .map_err(unspecified);
+        // The derived key lives on in the cipher only, not in a stack copy.
+        key.zeroize();
+        sealed
     }
 
     /// `nonce ‖ ciphertext ‖ tag` in URL-safe base64; `context` is authenticated with it.

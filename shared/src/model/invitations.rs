@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{InvitationId, OrgId, UserId};
 use crate::model::roles::RoleRef;
-use crate::model::secret_tokens::{self, IssuedToken};
+use crate::model::secret_tokens::{self, IssuedToken, SecretString};
 use crate::model::users::MAX_NAME_LENGTH;
 use crate::patch;
 use crate::time::Timestamp;
@@ -108,8 +108,16 @@ impl Invitation {
         matches && self.status_at(now) == InvitationStatus::Pending
     }
 
+    /// Whether the current token went only to the invitee's mailbox, so that presenting it
+    /// proves control of the mailbox. A token is returned in a response only on creation
+    /// with `"sendEmail": false` (then no email is sent); a resend always mails a new token
+    /// and returns none.
+    pub fn token_reached_only_the_mailbox(&self) -> bool {
+        self.email_sent
+    }
+
     /// A new token and expiry (create and resend); the old token stops working.
-    pub fn rotate_token(&mut self, now: Timestamp) -> ApiResult<String> {
+    pub fn rotate_token(&mut self, now: Timestamp) -> ApiResult<SecretString> {
         let issued = issue_token(&self.id)?;
         self.token_hash = issued.hash;
         self.expires_at = now.plus_days(self.expires_in_days);
@@ -160,8 +168,12 @@ pub struct InvitationView {
     pub cancelled_at: Option<Timestamp>,
     pub cancelled_by: Option<UserId>,
     /// Only on creation with `"sendEmail": false`, for a custom onboarding flow.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub token: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "secret_tokens::serialize_exposed_option"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub token: Option<SecretString>,
 }
 
 impl InvitationView {
@@ -247,7 +259,8 @@ pub struct InvitationBatch {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AcceptInvitation {
-    pub token: String,
+    #[schema(value_type = String)]
+    pub token: SecretString,
     /// Required unless the invitation names one.
     pub display_name: Option<String>,
     pub title: Option<String>,
@@ -313,7 +326,7 @@ pub fn new_invitation(
     organization: (&OrgId, &str),
     inviter: (&UserId, &str),
     now: Timestamp,
-) -> ApiResult<(Invitation, String)> {
+) -> ApiResult<(Invitation, SecretString)> {
     let mut invitation = Invitation {
         id: InvitationId::new(),
         organization_id: organization.0.clone(),
@@ -370,6 +383,7 @@ impl InvitationFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use secrecy::ExposeSecret;
 
     fn terms() -> InvitationTerms {
         NewInvitation {
@@ -390,7 +404,7 @@ mod tests {
         let now = Timestamp::parse("t", "2025-04-10T12:00:00Z").unwrap();
         let (mut invitation, token) =
             new_invitation(&terms(), (&OrgId::new(), "Utility"), (&UserId::new(), "Ada"), now).unwrap();
-        let (id, secret) = parse_token(&token).unwrap();
+        let (id, secret) = parse_token(token.expose_secret()).unwrap();
         assert_eq!(id, invitation.id);
         assert!(invitation.admits(secret, now));
         assert!(!invitation.admits("wrong", now));
@@ -400,10 +414,27 @@ mod tests {
 
         let fresh = invitation.rotate_token(later).unwrap();
         assert!(!invitation.admits(secret, later));
-        let (_, fresh_secret) = parse_token(&fresh).unwrap();
+        let (_, fresh_secret) = parse_token(fresh.expose_secret()).unwrap();
         assert!(invitation.admits(fresh_secret, later));
         invitation.status = InvitationStatus::Cancelled;
         assert!(!invitation.admits(fresh_secret, later));
+    }
+
+    #[test]
+    fn an_invitation_token_is_in_the_view_json_and_never_in_its_debug_text() {
+        let now = Timestamp::parse("t", "2025-04-10T12:00:00Z").unwrap();
+        let (invitation, token) =
+            new_invitation(&terms(), (&OrgId::new(), "Utility"), (&UserId::new(), "Ada"), now).unwrap();
+        let exposed = token.expose_secret().to_string();
+        let mut view = InvitationView::of(&invitation, now);
+        view.token = Some(token);
+        let debug = format!("{view:?}");
+        assert!(!debug.contains(&exposed), "{debug}");
+        assert_eq!(serde_json::to_value(&view).unwrap()["token"], exposed.as_str());
+        let accept: AcceptInvitation =
+            serde_json::from_value(serde_json::json!({ "token": exposed, "displayName": "A" })).unwrap();
+        assert!(!format!("{accept:?}").contains(&exposed));
+        assert_eq!(accept.token.expose_secret(), exposed);
     }
 
     #[test]
@@ -463,7 +494,7 @@ mod tests {
             input.expires_in_days = days;
             let (invitation, token) =
                 new_invitation(&input, (&OrgId::new(), "Utility"), (&UserId::new(), "Ada"), now).unwrap();
-            let (id, secret) = parse_token(&token).unwrap();
+            let (id, secret) = parse_token(token.expose_secret()).unwrap();
             proptest::prop_assert_eq!(id, invitation.id.clone());
             proptest::prop_assert!(invitation.admits(secret, now));
             proptest::prop_assert_eq!(invitation.expires_at, now.plus_days(days));

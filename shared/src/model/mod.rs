@@ -1,6 +1,7 @@
 //! The records as stored and returned, and the rules that need no I/O. Nothing here is
 //! `async` or touches the store: the store maps these records, operations decide with them.
 
+pub mod account_linking;
 pub mod api_keys;
 pub mod audit;
 pub mod caller;

@@ -24,7 +24,7 @@ pub enum BootstrapOutcome {
         organization: Organization,
         admin: UserId,
         /// The admin API key's secret token, shown once.
-        api_key: String,
+        api_key: crate::model::secret_tokens::SecretString,
     },
     AlreadyExists {
         organization: OrgId,

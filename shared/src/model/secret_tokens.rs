@@ -8,6 +8,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::TryRngCore;
 use rand::rngs::OsRng;
+pub use secrecy::{ExposeSecret, SecretString};
+use serde::Serializer;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -20,8 +22,8 @@ const SECRET_BYTES: usize = 32;
 pub const MAX_TOKEN_LENGTH: usize = 200;
 
 pub struct IssuedToken {
-    /// Shown once (in a response or an email), never stored.
-    pub token: String,
+    /// Shown once (in a response or an email), never stored; its `Debug` prints no secret.
+    pub token: SecretString,
     pub hash: String,
     /// The start of the token, so people can tell their tokens apart.
     pub prefix: String,
@@ -36,7 +38,7 @@ pub fn issue(token_prefix: &str, ulid: &str) -> ApiResult<IssuedToken> {
     let prefix = token.chars().take(token_prefix.len() + 10).collect();
     Ok(IssuedToken {
         hash: hash(&secret),
-        token,
+        token: SecretString::from(token),
         prefix,
     })
 }
@@ -56,4 +58,21 @@ fn hash(secret: &str) -> String {
 
 pub fn matches(secret: &str, stored_hash: &str) -> bool {
     hash(secret).as_bytes().ct_eq(stored_hash.as_bytes()).into()
+}
+
+/// Writes a secret into a response body (`#[serde(serialize_with = …)]`): the one place
+/// a token leaves the process on purpose, besides the invitation email.
+pub fn serialize_exposed<S: Serializer>(secret: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(secret.expose_secret())
+}
+
+/// `serialize_exposed` for a token that only some responses carry.
+pub fn serialize_exposed_option<S: Serializer>(
+    secret: &Option<SecretString>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match secret {
+        Some(secret) => serializer.serialize_some(secret.expose_secret()),
+        None => serializer.serialize_none(),
+    }
 }

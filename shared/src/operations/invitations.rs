@@ -2,12 +2,16 @@
 //! resend and cancel. See `docs/invitations.md` for why the email is sent before the
 //! invitation is written.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use futures::StreamExt;
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult, ErrorDetail};
-use crate::ids::{InvitationId, OrgId};
+use crate::ids::{InvitationId, OrgId, UserId};
 use crate::mail::Mailer;
+use crate::model::account_linking::{AccountChoice, IdentityProof, account_for_new_membership};
 use crate::model::caller::{Actor, Caller};
 use crate::model::invitation_email;
 use crate::model::invitations::{
@@ -15,6 +19,7 @@ use crate::model::invitations::{
     NewInvitation, ValidInvitation, invalid_token, new_invitation, parse_token,
 };
 use crate::model::roles::RolesDocument;
+use crate::model::secret_tokens::{ExposeSecret, SecretString};
 use crate::model::users::{MAX_NAME_LENGTH, Member, MemberStatus, UserView};
 use crate::pagination::{ListPage, PageRequest};
 use crate::permissions::Permission;
@@ -81,17 +86,54 @@ pub async fn create_one(
             "`organizationIds` belongs to batch items: send {\"invitations\": [...]}",
         ));
     }
-    invite(store, outbox, caller, &input.terms()?).await
+    let cap = outbox.settings.daily_email_cap;
+    invite(
+        store,
+        outbox,
+        caller,
+        &input.terms()?,
+        EmailBudget::CountedWithTheInvitation(cap),
+    )
+    .await
+}
+
+/// How many invitations a batch runs at once: each waits on SES and DynamoDB, so a
+/// hundred in a row would outlast the function's timeout.
+const BATCH_CONCURRENCY: usize = 10;
+
+/// A batch item whose own fields are valid: what to invite, and where.
+struct BatchItem {
+    terms: InvitationTerms,
+    organizations: Vec<OrgId>,
+}
+
+/// One row of a batch once its batch-level rules hold: either already answered (its own
+/// fields are invalid, or the day's emails ran out before it) or to be invited.
+enum Row<'a> {
+    Answered(Box<BatchResult>),
+    Invite {
+        index: usize,
+        inviter: &'a Caller,
+        terms: InvitationTerms,
+    },
 }
 
 /// A batch (seed 002): each item into each organization it names (the caller's by
-/// default). The caller's account must hold `invitations:write` and the roles it grants in
-/// each organization through its own membership there, and its key must carry them. One
-/// bad row never sinks the batch: every item and organization gets its own result.
+/// default). A credential acts only where that organization's admins can see and revoke
+/// it, so an item that names another organization is invited with the caller's key of
+/// that organization (`keys_elsewhere`, sent after the first key in `X-API-Key`), never
+/// with this one.
+///
+/// The batch-level rules (item count, invitations in all, a usable key in every
+/// organization named) are checked before anything is written or sent: a batch that
+/// breaks one is refused whole. After that, an item whose own fields are invalid gets its
+/// own 400 result and nothing is made for it, and each item and organization gets exactly
+/// one result, in order.
 pub async fn create_batch(
     store: &Store,
     outbox: &Outbox<'_>,
     caller: &Caller,
+    keys_elsewhere: &[Caller],
     items: Vec<Value>,
 ) -> ApiResult<Vec<BatchResult>> {
     caller.require(Permission::InvitationsWrite)?;
@@ -101,114 +143,172 @@ pub async fn create_batch(
             format!("`invitations` must hold from 1 to {MAX_BATCH} items"),
         ));
     }
-    let mut inviters: Vec<(OrgId, ApiResult<Caller>)> = vec![(caller.org().clone(), Ok(caller.clone()))];
-    let mut results = Vec::with_capacity(items.len());
-    for (index, item) in items.into_iter().enumerate() {
-        let parsed: ApiResult<NewInvitation> =
-            crate::json::from_value(item).map_err(|error| prefix_field(error, &format!("invitations[{index}]")));
-        let input = match parsed {
-            Ok(input) => input,
-            Err(error) => {
-                results.push(BatchResult::of(index, None, None, Err(error)));
-                continue;
-            }
-        };
-        let mut organizations: Vec<OrgId> = Vec::new();
-        for organization in input
-            .organization_ids
-            .clone()
-            .unwrap_or_else(|| vec![caller.org().clone()])
-        {
-            // A repeated organization gets one result, at its first place.
-            if !organizations.contains(&organization) {
-                organizations.push(organization);
+    let inviters = inviters_by_organization(caller, keys_elsewhere)?;
+
+    // Every item parsed, and every organization it names, before anything is written.
+    let parsed: Vec<ApiResult<BatchItem>> = items
+        .into_iter()
+        .enumerate()
+        .map(|(index, item)| {
+            crate::json::from_value::<NewInvitation>(item)
+                .and_then(|input| {
+                    Ok(BatchItem {
+                        terms: input.terms()?,
+                        organizations: batch_organizations(&input, caller.org())?,
+                    })
+                })
+                .map_err(|error| prefix_field(error, &format!("invitations[{index}]")))
+        })
+        .collect();
+    let in_all: usize = parsed
+        .iter()
+        .map(|item| item.as_ref().map_or(1, |item| item.organizations.len()))
+        .sum();
+    if in_all > MAX_BATCH {
+        return Err(ApiError::validation(
+            "invitations",
+            format!("a batch may create at most {MAX_BATCH} invitations in all (items × organizations), not {in_all}"),
+        ));
+    }
+    for item in parsed.iter().flatten() {
+        for organization in &item.organizations {
+            inviter_in(&inviters, organization)?.require(Permission::InvitationsWrite)?;
+        }
+    }
+
+    // The day's emails, taken at once per organization, in item order.
+    let now = Timestamp::now();
+    let cap = outbox.settings.daily_email_cap;
+    let mut reserved: Vec<(OrgId, u64, AtomicU64)> = Vec::new();
+    for item in parsed.iter().flatten().filter(|item| item.terms.send_email) {
+        for organization in &item.organizations {
+            match reserved.iter_mut().find(|(org, _, _)| org == organization) {
+                Some((_, wanted, _)) => *wanted += 1,
+                None => reserved.push((organization.clone(), 1, AtomicU64::new(0))),
             }
         }
-        let terms = input.terms();
-        for organization in organizations {
-            if results.len() >= MAX_BATCH {
-                return Err(ApiError::validation(
-                    "invitations",
-                    format!("a batch may create at most {MAX_BATCH} invitations in all (items × organizations)"),
-                ));
+    }
+    for (organization, wanted, _) in &mut reserved {
+        *wanted = store::invitations::reserve_emails(store, organization, now, cap, *wanted).await?;
+    }
+
+    let mut rows = Vec::with_capacity(in_all);
+    let mut emails_left: Vec<(OrgId, u64)> = reserved.iter().map(|(org, taken, _)| (org.clone(), *taken)).collect();
+    for (index, item) in parsed.into_iter().enumerate() {
+        match item {
+            Err(error) => rows.push(Row::Answered(Box::new(BatchResult::of(index, None, None, Err(error))))),
+            Ok(BatchItem { terms, organizations }) => {
+                for organization in organizations {
+                    let left = emails_left.iter_mut().find(|(org, _)| org == &organization);
+                    match left {
+                        Some((_, 0)) if terms.send_email => rows.push(Row::Answered(Box::new(BatchResult::of(
+                            index,
+                            Some(&organization),
+                            Some(&terms.email),
+                            Err(store::invitations::emails_used_up(cap, now)),
+                        )))),
+                        left => {
+                            if let Some((_, count)) = left.filter(|_| terms.send_email) {
+                                *count -= 1;
+                            }
+                            rows.push(Row::Invite {
+                                index,
+                                inviter: inviter_in(&inviters, &organization)?,
+                                terms: terms.clone(),
+                            });
+                        }
+                    }
+                }
             }
-            let result = match &terms {
-                Err(error) => Err(prefix_field(clone_error(error), &format!("invitations[{index}]"))),
-                Ok(terms) => match inviter_in(store, caller, &organization, &mut inviters).await {
-                    Ok(inviter) => invite(store, outbox, &inviter, terms).await,
-                    Err(error) => Err(error),
-                },
-            };
-            results.push(BatchResult::of(
-                index,
-                Some(&organization),
-                terms.as_ref().ok().map(|terms| terms.email.as_str()),
-                result,
-            ));
+        }
+    }
+
+    // Futures made first and then run a few at a time, results in item order.
+    let pending: Vec<_> = rows
+        .into_iter()
+        .map(|row| run_row(store, outbox, &reserved, row))
+        .collect();
+    let results = futures::stream::iter(pending)
+        .buffered(BATCH_CONCURRENCY)
+        .collect::<Vec<_>>()
+        .await;
+
+    for (organization, taken, sent) in &reserved {
+        let unused = taken.saturating_sub(sent.load(Ordering::SeqCst));
+        if let Err(error) = store::invitations::release_emails(store, organization, now, unused).await {
+            // The day's count stays higher than what was sent: fewer emails, never more.
+            tracing::warn!(reason = %error, organizationId = %organization, unused, "unused invitation emails were not given back");
         }
     }
     Ok(results)
 }
 
-/// The caller as a member of `organization`: its membership there (active), that
-/// organization's roles, and at most what the caller's key may do now.
-async fn inviter_in(
+async fn run_row(
     store: &Store,
-    caller: &Caller,
-    organization: &OrgId,
-    known: &mut Vec<(OrgId, ApiResult<Caller>)>,
-) -> ApiResult<Caller> {
-    if let Some((_, found)) = known.iter().find(|(org, _)| org == organization) {
-        return clone_result(found);
-    }
-    let records = store::members::get_for_authentication(store, organization, caller.user(), None).await?;
-    let inviter = match records.member {
-        Some(member) if member.status == MemberStatus::Active => {
-            let granted = records.roles.permissions_of(&member.roles);
-            Ok(Caller {
-                actor: Actor {
-                    org_id: organization.clone(),
-                    user_id: caller.user().clone(),
-                    api_key_id: caller.actor.api_key_id.clone(),
-                },
-                permissions: caller.permissions.intersection(&granted).copied().collect(),
-                member,
-                roles: records.roles,
-            })
+    outbox: &Outbox<'_>,
+    reserved: &[(OrgId, u64, AtomicU64)],
+    row: Row<'_>,
+) -> BatchResult {
+    match row {
+        Row::Answered(result) => *result,
+        Row::Invite { index, inviter, terms } => {
+            let budget = match reserved.iter().find(|(org, _, _)| org == inviter.org()) {
+                Some((_, _, sent)) => EmailBudget::Reserved(sent),
+                None => EmailBudget::NoEmail,
+            };
+            let result = invite(store, outbox, inviter, &terms, budget).await;
+            BatchResult::of(index, Some(inviter.org()), Some(&terms.email), result)
         }
-        // The same answer whether the organization exists or not.
-        _ => Err(ApiError::forbidden_action(format!(
-            "you are not an active member of organization `{organization}`"
-        ))),
-    };
-    let answer = clone_result(&inviter);
-    known.push((organization.clone(), inviter));
-    answer
-}
-
-fn clone_result(result: &ApiResult<Caller>) -> ApiResult<Caller> {
-    match result {
-        Ok(caller) => Ok(caller.clone()),
-        Err(error) => Err(clone_error(error)),
     }
 }
 
-/// Errors are not `Clone` (an internal one carries a detail); the batch repeats them.
-fn clone_error(error: &ApiError) -> ApiError {
-    match error {
-        ApiError::Validation { field, message } => ApiError::validation(field.clone(), message.clone()),
-        ApiError::Forbidden { permission } => ApiError::Forbidden {
-            permission: *permission,
-        },
-        ApiError::ForbiddenAction { message } => ApiError::forbidden_action(message.clone()),
-        ApiError::NotFound { resource } => ApiError::NotFound { resource },
-        ApiError::NotFoundId { resource, id } => ApiError::NotFoundId {
-            resource,
-            id: id.clone(),
-        },
-        ApiError::Conflict { message } => ApiError::conflict(message.clone()),
-        other => ApiError::internal(other.to_string()),
+/// The organizations a batch item names (the caller's by default), each once, in order.
+fn batch_organizations(input: &NewInvitation, home: &OrgId) -> ApiResult<Vec<OrgId>> {
+    let named = input.organization_ids.clone().unwrap_or_else(|| vec![home.clone()]);
+    if named.is_empty() {
+        return Err(ApiError::validation(
+            "organizationIds",
+            "`organizationIds` must name at least one organization (leave it out for your own)",
+        ));
     }
+    let mut organizations: Vec<OrgId> = Vec::with_capacity(named.len());
+    for organization in named {
+        if !organizations.contains(&organization) {
+            organizations.push(organization);
+        }
+    }
+    Ok(organizations)
+}
+
+/// The key of each organization the request may act in: the one it authenticated with and
+/// those sent after it, one per organization.
+fn inviters_by_organization<'a>(caller: &'a Caller, keys_elsewhere: &'a [Caller]) -> ApiResult<Vec<&'a Caller>> {
+    let mut inviters = vec![caller];
+    for other in keys_elsewhere {
+        if inviters.iter().any(|known| known.org() == other.org()) {
+            return Err(ApiError::validation(
+                "X-API-Key",
+                format!("send at most one key per organization (two act in `{}`)", other.org()),
+            ));
+        }
+        inviters.push(other);
+    }
+    Ok(inviters)
+}
+
+/// The key that acts in `organization`; without one the batch is refused, with the same
+/// answer whether the organization exists or not.
+fn inviter_in<'a>(inviters: &[&'a Caller], organization: &OrgId) -> ApiResult<&'a Caller> {
+    inviters
+        .iter()
+        .find(|inviter| inviter.org() == organization)
+        .copied()
+        .ok_or_else(|| {
+            ApiError::forbidden_action(format!(
+                "no API key of organization `{organization}` was sent: a key acts only in the organization that issued it, \
+                 so send a key issued there after this one in `X-API-Key` (comma-separated)"
+            ))
+        })
 }
 
 fn prefix_field(error: ApiError, prefix: &str) -> ApiError {
@@ -218,6 +318,16 @@ fn prefix_field(error: ApiError, prefix: &str) -> ApiError {
     }
 }
 
+/// How an invitation's email counts against the organization's daily cap.
+enum EmailBudget<'a> {
+    /// One invitation: its transaction adds the email to the day's count, within the cap.
+    CountedWithTheInvitation(u64),
+    /// A batch item: the batch took its emails beforehand; this counts what was sent.
+    Reserved(&'a AtomicU64),
+    /// A batch item that sends no email.
+    NoEmail,
+}
+
 /// Authorize, pre-check, send, then write: the invitation exists only once its email went
 /// out (`docs/invitations.md`).
 async fn invite(
@@ -225,6 +335,7 @@ async fn invite(
     outbox: &Outbox<'_>,
     inviter: &Caller,
     terms: &InvitationTerms,
+    budget: EmailBudget<'_>,
 ) -> ApiResult<InvitationView> {
     inviter.require(Permission::InvitationsWrite)?;
     if !terms.send_email {
@@ -239,10 +350,16 @@ async fn invite(
         (inviter.user(), &inviter.member.display_name),
         now,
     )?;
-    let cap = terms.send_email.then_some(outbox.settings.daily_email_cap);
+    let cap = match budget {
+        EmailBudget::CountedWithTheInvitation(cap) if terms.send_email => Some(cap),
+        _ => None,
+    };
     store::invitations::check_can_invite(store, &invitation, now, cap).await?;
     if terms.send_email {
         send(outbox, &invitation, &token).await?;
+        if let EmailBudget::Reserved(sent) = budget {
+            sent.fetch_add(1, Ordering::SeqCst);
+        }
     }
 
     let mut transaction = Transaction::new();
@@ -272,13 +389,13 @@ async fn invite(
     Ok(view)
 }
 
-async fn send(outbox: &Outbox<'_>, invitation: &Invitation, token: &str) -> ApiResult<()> {
+async fn send(outbox: &Outbox<'_>, invitation: &Invitation, token: &SecretString) -> ApiResult<()> {
     let email = invitation_email::render(
         invitation.display_name.as_deref(),
         &invitation.invited_by_name,
         &invitation.organization_name,
         &outbox.settings.accept_url,
-        token,
+        token.expose_secret(),
         invitation.expires_at,
     )
     .map_err(ApiError::internal)?;
@@ -313,8 +430,8 @@ struct Admitted {
 }
 
 /// The invitation a token admits (or the one uniform refusal), provided its inviter may
-/// still grant what it grants: an invitation gives no more than its inviter may give now,
-/// so a departed or demoted inviter's invitations stop admitting anyone.
+/// still invite and still grant what it grants: an invitation gives no more than its
+/// inviter may give now, so a departed or demoted inviter's invitations admit nobody.
 async fn admitted(store: &Store, token: &str, now: Timestamp) -> ApiResult<Admitted> {
     let (id, secret) = parse_token(token).ok_or_else(invalid_token)?;
     let invitation = match store::invitations::get(store, &id).await? {
@@ -331,7 +448,10 @@ async fn admitted(store: &Store, token: &str, now: Timestamp) -> ApiResult<Admit
     let inviter = records
         .member
         .filter(|inviter| inviter.status == MemberStatus::Active)
-        .filter(|inviter| roles.permissions_of(&inviter.roles).is_superset(&granted))
+        .filter(|inviter| {
+            let held = roles.permissions_of(&inviter.roles);
+            held.contains(&Permission::InvitationsWrite) && held.is_superset(&granted)
+        })
         .ok_or_else(|| {
             ApiError::conflict(
                 "the person who invited you can no longer grant this access; ask the organization for a new invitation",
@@ -352,16 +472,18 @@ pub async fn validate(store: &Store, token: Option<&str>) -> ApiResult<ValidInvi
         .map(|admitted| ValidInvitation::of(&admitted.invitation))
 }
 
-/// `POST /invitations/accept`: no API key. Creates the membership (in the account that
-/// already has this email elsewhere, or a new one), grants the roles and marks the
-/// invitation accepted, in one transaction: of two concurrent accepts, one commits.
-pub async fn accept(store: &Store, input: AcceptInvitation) -> ApiResult<UserView> {
+/// `POST /invitations/accept`: the token is the credential; an API key may come with it
+/// to join the caller's own account. Creates the membership, grants the roles and marks
+/// the invitation accepted, in one transaction: of two concurrent accepts, one commits.
+/// Which account the membership belongs to is `model::account_linking`'s rule: a token
+/// the inviter could see never joins an account that exists through another organization.
+pub async fn accept(store: &Store, caller: Option<&Caller>, input: AcceptInvitation) -> ApiResult<UserView> {
     let now = Timestamp::now();
     let Admitted {
         invitation: before,
         roles,
         inviter,
-    } = admitted(store, &input.token, now).await?;
+    } = admitted(store, input.token.expose_secret(), now).await?;
     let display_name = match (&input.display_name, &before.display_name) {
         (Some(name), _) => validation::required_text("displayName", name, MAX_NAME_LENGTH)?,
         (None, Some(name)) => name.clone(),
@@ -374,9 +496,16 @@ pub async fn accept(store: &Store, input: AcceptInvitation) -> ApiResult<UserVie
     };
     let title = validation::optional_text("title", input.title.as_deref(), MAX_NAME_LENGTH)?;
     let org = &before.organization_id;
-    let user_id = store::members::account_to_join(store, &before.email, org)
-        .await?
-        .unwrap_or_default();
+    let proof = match caller {
+        Some(caller) => IdentityProof::Account(caller.user().clone()),
+        None if before.token_reached_only_the_mailbox() => IdentityProof::Mailbox,
+        None => IdentityProof::OrganizationsWordOnly,
+    };
+    let accounts = store::members::accounts_with_email(store, &before.email, org).await?;
+    let user_id = match account_for_new_membership(&proof, &accounts)? {
+        AccountChoice::Join(user) => user,
+        AccountChoice::New => UserId::new(),
+    };
     let member = Member {
         user_id: user_id.clone(),
         organization_id: org.clone(),

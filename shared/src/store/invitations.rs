@@ -55,7 +55,8 @@ fn already_invited(email: &str) -> ApiError {
     ))
 }
 
-fn emails_used_up(daily_cap: u64, now: Timestamp) -> ApiError {
+/// The answer once the day's invitation emails are used up.
+pub fn emails_used_up(daily_cap: u64, now: Timestamp) -> ApiError {
     let seconds_left = 86_400 - (now.millis().rem_euclid(86_400_000) / 1000);
     ApiError::RateLimited {
         message: format!(
@@ -200,6 +201,69 @@ pub fn count_email(transaction: &mut Transaction, org: &OrgId, now: Timestamp, d
         1,
         Some((CounterLimit::AtMost(cap), emails_used_up(daily_cap, now))),
     )
+}
+
+/// Takes up to `wanted` of the day's invitation emails at once, for a batch: its
+/// invitations are then written in parallel without each one rewriting this counter (items
+/// that every concurrent transaction wrote would conflict on DynamoDB). Returns how many
+/// were taken, fewer when the cap is near. A batch gives back what it did not send; if it
+/// dies first, the day's count stays high, which only ever sends fewer emails.
+pub async fn reserve_emails(store: &Store, org: &OrgId, now: Timestamp, daily_cap: u64, wanted: u64) -> ApiResult<u64> {
+    // A day's count that does not exist yet passes any condition: never ask for more
+    // than the cap in one go.
+    let wanted = wanted.min(daily_cap);
+    if wanted == 0 {
+        return Ok(0);
+    }
+    match take_emails(store, org, now, daily_cap, wanted).await {
+        Err(ApiError::RateLimited { .. }) => {}
+        other => return other.map(|()| wanted),
+    }
+    let sort = keys::invitation_emails_sort_key(&now.date().to_string());
+    let found = store.get_many(vec![emails_sent_key(org, now)]).await?;
+    let sent = found
+        .get(&(keys::org_partition(org), sort))
+        .and_then(|item| match item.get("count") {
+            Some(AttributeValue::N(number)) => number.parse::<u64>().ok(),
+            _ => None,
+        })
+        .unwrap_or(0);
+    let left = daily_cap.saturating_sub(sent).min(wanted);
+    if left == 0 {
+        return Ok(0);
+    }
+    match take_emails(store, org, now, daily_cap, left).await {
+        // Another request took the rest in between: this batch sends nothing more.
+        Err(ApiError::RateLimited { .. }) => Ok(0),
+        other => other.map(|()| left),
+    }
+}
+
+async fn take_emails(store: &Store, org: &OrgId, now: Timestamp, daily_cap: u64, count: u64) -> ApiResult<()> {
+    let cap = i64::try_from(daily_cap).unwrap_or(i64::MAX);
+    let mut transaction = Transaction::new();
+    transaction.add_to_counter(
+        emails_sent_key(org, now),
+        "count",
+        i64::try_from(count).unwrap_or(i64::MAX),
+        Some((CounterLimit::AtMost(cap), emails_used_up(daily_cap, now))),
+    )?;
+    transaction.commit(store).await
+}
+
+/// Gives back emails a batch reserved and did not send.
+pub async fn release_emails(store: &Store, org: &OrgId, now: Timestamp, unused: u64) -> ApiResult<()> {
+    if unused == 0 {
+        return Ok(());
+    }
+    let mut transaction = Transaction::new();
+    transaction.add_to_counter(
+        emails_sent_key(org, now),
+        "count",
+        -i64::try_from(unused).unwrap_or(i64::MAX),
+        None,
+    )?;
+    transaction.commit(store).await
 }
 
 /// The organization's invitations, newest first, filtered by effective status and email.

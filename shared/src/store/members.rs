@@ -12,6 +12,7 @@ use super::transaction::{Condition, CounterLimit};
 use super::{Page, Store, Transaction, from_item, to_item};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{OrgId, UserId};
+use crate::model::account_linking::AccountWithEmail;
 use crate::model::roles::RolesDocument;
 use crate::model::users::{Member, MemberStatus, UserFilter};
 
@@ -252,10 +253,11 @@ pub async fn memberships_of(store: &Store, user: &UserId) -> ApiResult<Vec<Membe
     store.query_all(&spec).await?.into_iter().map(from_item).collect()
 }
 
-/// The account an invitation to `email` joins in `org`: the oldest account with that email
-/// in any organization that has no membership in `org` yet (a deleted membership stays
-/// with its history, so re-inviting that person makes a new account). GSI2, a few items.
-pub async fn account_to_join(store: &Store, email: &str, org: &OrgId) -> ApiResult<Option<UserId>> {
+/// Every account that holds `email` through a membership in any organization, oldest
+/// first, and whether it is already a member of `org` (a deleted membership counts: it
+/// stays with its history). GSI2, a few items. Which one a new membership may join is
+/// `model::account_linking`'s decision, never this query's.
+pub async fn accounts_with_email(store: &Store, email: &str, org: &OrgId) -> ApiResult<Vec<AccountWithEmail>> {
     let spec = QuerySpec::index(
         GSI2,
         GSI2PK,
@@ -264,7 +266,7 @@ pub async fn account_to_join(store: &Store, email: &str, org: &OrgId) -> ApiResu
         SortRange::BeginsWith(UserId::PREFIX.into()),
     );
     let here = format!("#{}", keys::org_partition(org));
-    let mut accounts: Vec<(UserId, bool)> = Vec::new();
+    let mut accounts: Vec<AccountWithEmail> = Vec::new();
     for item in store.query_all(&spec).await? {
         let Some(sort) = keys::string_attribute(&item, GSI2SK) else {
             continue;
@@ -276,13 +278,13 @@ pub async fn account_to_join(store: &Store, email: &str, org: &OrgId) -> ApiResu
             continue;
         };
         let member_here = sort.ends_with(&here);
-        match accounts.iter_mut().find(|(known, _)| known == &user) {
-            Some((_, is_here)) => *is_here |= member_here,
-            None => accounts.push((user, member_here)),
+        match accounts.iter_mut().find(|known| known.user_id == user) {
+            Some(known) => known.member_here |= member_here,
+            None => accounts.push(AccountWithEmail {
+                user_id: user,
+                member_here,
+            }),
         }
     }
-    Ok(accounts
-        .into_iter()
-        .find(|(_, member_here)| !member_here)
-        .map(|(user, _)| user))
+    Ok(accounts)
 }

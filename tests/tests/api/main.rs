@@ -9,6 +9,7 @@ mod cip_senior_manager;
 mod dynamo_calls;
 mod facilities;
 mod idempotency;
+mod invitation_security;
 mod invitations;
 mod roles;
 mod round_trips;
