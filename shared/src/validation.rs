@@ -14,9 +14,58 @@ fn is_hidden_format_character(c: char) -> bool {
     c.general_category() == GeneralCategory::Format && !matches!(c, '\u{200C}' | '\u{200D}')
 }
 
-/// A required, trimmed, non-empty string of at most `max` characters without control or
-/// invisible format characters.
-pub fn required_text(field: &str, value: &str, max: usize) -> ApiResult<String> {
+/// A one-line text (a name, a title, a role or facility name, a module title): trimmed,
+/// non-empty, at most `max` characters, without any control character (no line break, no
+/// tab), line or paragraph separator, or invisible format character. It is shown on one
+/// line (a listing, an email greeting, a log line), where a line break could pass for a
+/// line of its own.
+pub fn one_line_text(field: &str, value: &str, max: usize) -> ApiResult<String> {
+    let trimmed = present_and_short(field, value, max)?;
+    if trimmed.chars().any(breaks_one_line) {
+        return Err(ApiError::validation(
+            field,
+            format!("`{field}` must be one line, without control characters (line breaks, tabs)"),
+        ));
+    }
+    no_hidden_format_characters(field, trimmed)?;
+    Ok(trimmed.to_string())
+}
+
+/// A control character (LF, CR, tab, NUL, ESC, NEL, …) or a Unicode line or paragraph
+/// separator.
+fn breaks_one_line(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+/// An optional one-line text: `None` stays `None`, a present value follows `one_line_text`.
+pub fn optional_one_line_text(field: &str, value: Option<&str>, max: usize) -> ApiResult<Option<String>> {
+    value.map(|value| one_line_text(field, value, max)).transpose()
+}
+
+/// A free text (a description, notes, a reason): trimmed at both ends, non-empty, at most
+/// `max` characters, and otherwise kept exactly as sent. It may span lines: line feeds,
+/// CR LF pairs and tabs are kept; every other control character (a lone CR, NUL, ESC,
+/// NEL, …) and every invisible format character is refused, as in a one-line text.
+pub fn free_text(field: &str, value: &str, max: usize) -> ApiResult<String> {
+    let trimmed = present_and_short(field, value, max)?;
+    if has_control_outside_line_breaks_and_tabs(trimmed) {
+        return Err(ApiError::validation(
+            field,
+            format!("`{field}` must not contain control characters other than line breaks (LF or CR LF) and tabs"),
+        ));
+    }
+    no_hidden_format_characters(field, trimmed)?;
+    Ok(trimmed.to_string())
+}
+
+/// An optional free text: `None` stays `None`, a present value follows `free_text`.
+pub fn optional_free_text(field: &str, value: Option<&str>, max: usize) -> ApiResult<Option<String>> {
+    value.map(|value| free_text(field, value, max)).transpose()
+}
+
+/// The value without the whitespace at its ends, refused when that leaves nothing or more
+/// than `max` characters.
+fn present_and_short<'a>(field: &str, value: &'a str, max: usize) -> ApiResult<&'a str> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
         return Err(ApiError::validation(field, format!("`{field}` must not be empty")));
@@ -27,24 +76,32 @@ pub fn required_text(field: &str, value: &str, max: usize) -> ApiResult<String> 
             format!("`{field}` must be at most {max} characters"),
         ));
     }
-    if trimmed.chars().any(char::is_control) {
-        return Err(ApiError::validation(
-            field,
-            format!("`{field}` must not contain control characters"),
-        ));
+    Ok(trimmed)
+}
+
+/// A CR is a line break only as the first half of CR LF: alone it rewrites a terminal line
+/// and starts a new row in some CSV readers.
+fn has_control_outside_line_breaks_and_tabs(text: &str) -> bool {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\n' | '\t' => {}
+            '\r' if chars.peek() == Some(&'\n') => {}
+            c if c.is_control() => return true,
+            _ => {}
+        }
     }
-    if trimmed.chars().any(is_hidden_format_character) {
+    false
+}
+
+fn no_hidden_format_characters(field: &str, text: &str) -> ApiResult<()> {
+    if text.chars().any(is_hidden_format_character) {
         return Err(ApiError::validation(
             field,
             format!("`{field}` must not contain invisible formatting characters such as bidi overrides"),
         ));
     }
-    Ok(trimmed.to_string())
-}
-
-/// An optional text field: `None` stays `None`, a present value follows `required_text`.
-pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> ApiResult<Option<String>> {
-    value.map(|value| required_text(field, value, max)).transpose()
+    Ok(())
 }
 
 /// A syntactically valid email address, trimmed; uniqueness compares it lowercased.
@@ -92,10 +149,52 @@ mod tests {
 
     #[test]
     fn text_must_be_present_short_and_printable() {
-        assert_eq!(required_text("displayName", "  Jane  ", 10).unwrap(), "Jane");
-        assert!(required_text("displayName", "   ", 10).is_err());
-        assert!(required_text("displayName", "abcdefghijk", 10).is_err());
-        assert!(required_text("displayName", "a\u{0}b", 10).is_err());
+        for validate in [one_line_text, free_text] {
+            assert_eq!(validate("name", "  Jane  ", 10).unwrap(), "Jane");
+            assert!(validate("name", "   ", 10).is_err());
+            assert!(validate("name", " \n\t ", 10).is_err());
+            assert!(validate("name", "abcdefghijk", 10).is_err());
+            assert!(validate("name", "a\u{0}b", 10).is_err());
+        }
+    }
+
+    #[test]
+    fn a_one_line_text_refuses_line_breaks_and_tabs() {
+        for bad in [
+            "two\nlines",
+            "two\r\nlines",
+            "tab\there",
+            "cr\ronly",
+            "nel\u{85}x",
+            "line\u{2028}sep",
+            "para\u{2029}sep",
+        ] {
+            let error = one_line_text("displayName", bad, 100).unwrap_err();
+            assert_eq!(error.body().error.field.as_deref(), Some("displayName"), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_free_text_keeps_line_breaks_and_tabs_and_refuses_other_control_characters() {
+        let note = "Line one:\tsee ticket 42\nLine two\r\n\r\n\tindented line three";
+        assert_eq!(free_text("notes", note, 500).unwrap(), note);
+        // Only the ends are trimmed; blank lines and indentation inside are kept.
+        assert_eq!(
+            free_text("notes", "\n  first\n\n  second\t\r\n", 500).unwrap(),
+            "first\n\n  second"
+        );
+        for bad in [
+            "a\rb",
+            "a\r\rb",
+            "bell\u{7}",
+            "esc\u{1b}[31m",
+            "nul\u{0}",
+            "nel\u{85}x",
+            "del\u{7f}",
+        ] {
+            let error = free_text("notes", bad, 500).unwrap_err();
+            assert_eq!(error.body().error.field.as_deref(), Some("notes"), "{bad:?}");
+        }
     }
 
     #[test]
@@ -106,27 +205,75 @@ mod tests {
             "zero\u{200b}width",
             "soft\u{ad}hyphen",
             "\u{feff}bom",
+            "line one\n\u{202e}line two",
         ] {
-            assert!(required_text("displayName", bad, 100).is_err(), "{bad:?}");
+            assert!(one_line_text("displayName", bad, 100).is_err(), "{bad:?}");
+            assert!(free_text("notes", bad, 100).is_err(), "{bad:?}");
         }
         // Joiners that real scripts need are kept.
-        assert_eq!(
-            required_text("displayName", "می\u{200c}خواهم", 100).unwrap(),
-            "می\u{200c}خواهم"
-        );
+        for validate in [one_line_text, free_text] {
+            assert_eq!(validate("name", "می\u{200c}خواهم", 100).unwrap(), "می\u{200c}خواهم");
+        }
     }
 
     use proptest::prelude::*;
 
+    /// Text with the characters the validators decide about: line breaks, tabs, other
+    /// controls, separators, bidi and zero-width characters, and spaces at the ends.
+    const TRICKY_TEXT: &str =
+        "\\PC{0,40}|[ \t\r\n\u{0}\u{7}\u{1b}\u{7f}\u{85}\u{2028}\u{202e}\u{200b}\u{200c}a-zé]{0,20}";
+
     proptest! {
-        /// What the text validator accepts is already in its final form: validating it again
-        /// gives the same text, so a stored name reads back exactly as it was accepted.
+        /// What a validator accepts is already in its final form: validating it again
+        /// gives the same text, so a stored value reads back exactly as it was accepted.
         #[test]
-        fn accepted_text_is_stable(text in "\\PC{0,40}|[ \\t\u{202e}\u{200b}a-z]{0,10}") {
-            if let Ok(accepted) = required_text("name", &text, 30) {
-                prop_assert_eq!(required_text("name", &accepted, 30).unwrap(), accepted.clone());
-                prop_assert!(accepted.chars().count() <= 30);
-                prop_assert!(!accepted.chars().any(|c| c.is_control() || is_hidden_format_character(c)));
+        fn accepted_text_is_stable(text in TRICKY_TEXT) {
+            for validate in [one_line_text, free_text] {
+                if let Ok(accepted) = validate("name", &text, 30) {
+                    prop_assert_eq!(validate("name", &accepted, 30).unwrap(), accepted.clone());
+                    prop_assert!(accepted.chars().count() <= 30);
+                    prop_assert!(!accepted.chars().any(is_hidden_format_character));
+                }
+            }
+        }
+
+        /// A free text comes back as sent apart from the whitespace at its ends, and holds
+        /// no control character but LF, tab and the CR of a CR LF.
+        #[test]
+        fn accepted_free_text_is_the_text_sent_without_its_ends(text in TRICKY_TEXT) {
+            if let Ok(accepted) = free_text("notes", &text, 60) {
+                prop_assert_eq!(accepted.as_str(), text.trim());
+                let chars: Vec<char> = accepted.chars().collect();
+                for (index, c) in chars.iter().enumerate() {
+                    let allowed = match c {
+                        '\n' | '\t' => true,
+                        '\r' => chars.get(index + 1) == Some(&'\n'),
+                        c => !c.is_control(),
+                    };
+                    prop_assert!(allowed, "{:?} at {} in {:?}", c, index, accepted);
+                }
+            }
+        }
+
+        /// A multi-line text of ordinary lines is always accepted whole.
+        #[test]
+        fn lines_joined_by_line_breaks_are_accepted_whole(
+            lines in proptest::collection::vec("[a-zA-Z0-9 ,.;:'\"()=+@-]{0,20}", 1..5),
+            crlf in proptest::bool::ANY,
+        ) {
+            let text = lines.join(if crlf { "\r\n" } else { "\n" });
+            match free_text("notes", &text, 200) {
+                Ok(accepted) => prop_assert_eq!(accepted.as_str(), text.trim()),
+                Err(_) => prop_assert!(text.trim().is_empty()),
+            }
+        }
+
+        /// A one-line text never holds a control character, whatever was sent.
+        #[test]
+        fn one_line_text_never_accepts_a_control_character(text in TRICKY_TEXT) {
+            if let Ok(accepted) = one_line_text("name", &text, 60) {
+                prop_assert_eq!(accepted.as_str(), text.trim());
+                prop_assert!(!accepted.chars().any(breaks_one_line));
             }
         }
 

@@ -93,11 +93,11 @@ pub struct UpdateFacility {
 }
 
 pub fn facility_name(name: &str) -> ApiResult<String> {
-    validation::required_text("name", name, MAX_FACILITY_NAME_LENGTH)
+    validation::one_line_text("name", name, MAX_FACILITY_NAME_LENGTH)
 }
 
 pub fn external_id(value: Option<&str>) -> ApiResult<Option<String>> {
-    validation::optional_text("externalId", value, MAX_FACILITY_NAME_LENGTH)
+    validation::optional_one_line_text("externalId", value, MAX_FACILITY_NAME_LENGTH)
 }
 
 /// The key that makes a name unique in the organization, ignoring case.

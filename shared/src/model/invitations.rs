@@ -293,7 +293,11 @@ impl NewInvitation {
         )?;
         Ok(InvitationTerms {
             email: validation::email("email", &self.email)?,
-            display_name: validation::optional_text("displayName", self.display_name.as_deref(), MAX_NAME_LENGTH)?,
+            display_name: validation::optional_one_line_text(
+                "displayName",
+                self.display_name.as_deref(),
+                MAX_NAME_LENGTH,
+            )?,
             roles,
             expires_in_days,
             identity_provider: self.identity_provider.as_deref().map(identity_provider).transpose()?,

@@ -303,7 +303,7 @@ pub struct ScopeFacilities {
 }
 
 pub fn notes(value: Option<&str>) -> ApiResult<Option<String>> {
-    validation::optional_text("notes", value, MAX_NOTES_LENGTH)
+    validation::optional_free_text("notes", value, MAX_NOTES_LENGTH)
 }
 
 /// The facility ids of a request, each once, in the order given.
@@ -355,7 +355,7 @@ impl CompleteTrainingAssignment {
         Ok(Completion {
             completed_at,
             score,
-            certificate_reference: validation::optional_text(
+            certificate_reference: validation::optional_one_line_text(
                 "certificateReference",
                 self.certificate_reference.as_deref(),
                 MAX_CERTIFICATE_REFERENCE_LENGTH,
@@ -407,7 +407,7 @@ pub fn waive(
     next.progress = Progress::Waived;
     next.waived_at = Some(now);
     next.waived_by = Some(approver.clone());
-    next.waiver_reason = Some(validation::required_text("reason", reason, MAX_REASON_LENGTH)?);
+    next.waiver_reason = Some(validation::free_text("reason", reason, MAX_REASON_LENGTH)?);
     Ok(next.next_version(now, now.date()))
 }
 

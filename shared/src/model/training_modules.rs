@@ -133,11 +133,11 @@ pub struct UpdateTrainingModule {
 }
 
 pub fn title(value: &str) -> ApiResult<String> {
-    validation::required_text("title", value, MAX_TITLE_LENGTH)
+    validation::one_line_text("title", value, MAX_TITLE_LENGTH)
 }
 
 pub fn description(value: Option<&str>) -> ApiResult<Option<String>> {
-    validation::optional_text("description", value, MAX_DESCRIPTION_LENGTH)
+    validation::optional_free_text("description", value, MAX_DESCRIPTION_LENGTH)
 }
 
 /// A NERC CIP standard as auditors write it: `CIP-004`, optionally with its version

@@ -16,7 +16,7 @@ use crate::validation;
 
 pub async fn create_api_key(store: &Store, caller: &Caller, input: CreateApiKey) -> ApiResult<CreatedApiKey> {
     caller.require(Permission::ApiKeysManage)?;
-    let name = validation::required_text("name", &input.name, 100)?;
+    let name = validation::one_line_text("name", &input.name, 100)?;
     let scope: PermissionSet = match input.permissions {
         Some(permissions) => permissions.into_iter().collect(),
         None => caller.permissions.clone(),

@@ -67,7 +67,7 @@ pub async fn list_assignments(
 /// Designates a CIP Senior Manager, ending the current designation the day before.
 pub async fn designate(store: &Store, caller: &Caller, input: Designate) -> ApiResult<CsmAssignmentView> {
     caller.require(Permission::CipWrite)?;
-    let notes = validation::optional_text("notes", input.notes.as_deref(), MAX_NOTES_LENGTH)?;
+    let notes = validation::optional_free_text("notes", input.notes.as_deref(), MAX_NOTES_LENGTH)?;
     effective_date_not_in_future(input.effective_date)?;
     let member = get_member(store, caller.org(), &input.user_id).await?;
     if member.status != MemberStatus::Active {
@@ -159,7 +159,7 @@ pub async fn correct(
     let now = Timestamp::now();
     let mut after = before.clone();
     if let Some(notes) = input.notes {
-        after.notes = validation::optional_text("notes", notes.as_deref(), MAX_NOTES_LENGTH)?;
+        after.notes = validation::optional_free_text("notes", notes.as_deref(), MAX_NOTES_LENGTH)?;
     }
     let mut earlier_after = None;
     if let Some(date) = input.effective_date.filter(|date| *date != before.effective_date) {

@@ -485,7 +485,7 @@ pub async fn accept(store: &Store, caller: Option<&Caller>, input: AcceptInvitat
         inviter,
     } = admitted(store, input.token.expose_secret(), now).await?;
     let display_name = match (&input.display_name, &before.display_name) {
-        (Some(name), _) => validation::required_text("displayName", name, MAX_NAME_LENGTH)?,
+        (Some(name), _) => validation::one_line_text("displayName", name, MAX_NAME_LENGTH)?,
         (None, Some(name)) => name.clone(),
         (None, None) => {
             return Err(ApiError::validation(
@@ -494,7 +494,7 @@ pub async fn accept(store: &Store, caller: Option<&Caller>, input: AcceptInvitat
             ));
         }
     };
-    let title = validation::optional_text("title", input.title.as_deref(), MAX_NAME_LENGTH)?;
+    let title = validation::optional_one_line_text("title", input.title.as_deref(), MAX_NAME_LENGTH)?;
     let org = &before.organization_id;
     let proof = match caller {
         Some(caller) => IdentityProof::Account(caller.user().clone()),

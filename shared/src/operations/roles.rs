@@ -17,7 +17,7 @@ use crate::time::Timestamp;
 use crate::validation;
 
 fn role_name(caller_roles: &RolesDocument, name: &str, except: Option<&RoleId>) -> ApiResult<String> {
-    let name = validation::required_text("name", name, MAX_ROLE_NAME_LENGTH)?;
+    let name = validation::one_line_text("name", name, MAX_ROLE_NAME_LENGTH)?;
     if caller_roles.name_taken(&name, except) {
         return Err(ApiError::conflict(format!("a role named `{name}` already exists")));
     }
@@ -100,7 +100,8 @@ async fn commit_roles_change(
 pub async fn create_role(store: &Store, caller: &Caller, input: CreateRole) -> ApiResult<RoleView> {
     caller.require(Permission::RolesWrite)?;
     let name = role_name(&caller.roles, &input.name, None)?;
-    let description = validation::optional_text("description", input.description.as_deref(), MAX_DESCRIPTION_LENGTH)?;
+    let description =
+        validation::optional_free_text("description", input.description.as_deref(), MAX_DESCRIPTION_LENGTH)?;
     let permissions = permission_list(input.permissions);
     caller.require_all(&permissions.iter().copied().collect(), "this role")?;
     if caller.roles.roles.len() >= MAX_CUSTOM_ROLES {
@@ -141,7 +142,8 @@ pub async fn update_role(store: &Store, caller: &Caller, id: &str, input: Update
         after.name = role_name(&caller.roles, &name, Some(&before.id))?;
     }
     if let Some(description) = input.description {
-        after.description = validation::optional_text("description", description.as_deref(), MAX_DESCRIPTION_LENGTH)?;
+        after.description =
+            validation::optional_free_text("description", description.as_deref(), MAX_DESCRIPTION_LENGTH)?;
     }
     if let Some(permissions) = input.permissions {
         after.permissions = permission_list(permissions);

@@ -78,9 +78,9 @@ pub async fn my_organizations(store: &Store, caller: &Caller) -> ApiResult<Vec<M
 pub async fn create_user(store: &Store, caller: &Caller, input: CreateUser) -> ApiResult<UserView> {
     caller.require(Permission::UsersWrite)?;
     let email = validation::email("email", &input.email)?;
-    let display_name = validation::required_text("displayName", &input.display_name, MAX_NAME_LENGTH)?;
-    let title = validation::optional_text("title", input.title.as_deref(), MAX_NAME_LENGTH)?;
-    let external_id = validation::optional_text("externalId", input.external_id.as_deref(), MAX_NAME_LENGTH)?;
+    let display_name = validation::one_line_text("displayName", &input.display_name, MAX_NAME_LENGTH)?;
+    let title = validation::optional_one_line_text("title", input.title.as_deref(), MAX_NAME_LENGTH)?;
+    let external_id = validation::optional_one_line_text("externalId", input.external_id.as_deref(), MAX_NAME_LENGTH)?;
     let roles = normalize_roles(input.roles.unwrap_or_else(|| vec![RoleRef::System(SystemRole::Viewer)]))?;
     caller.require_can_grant(&roles)?;
 
@@ -146,13 +146,13 @@ pub async fn update_user(store: &Store, caller: &Caller, user: &UserId, input: U
         after.email = validation::email("email", &email)?;
     }
     if let Some(name) = input.display_name {
-        after.display_name = validation::required_text("displayName", &name, MAX_NAME_LENGTH)?;
+        after.display_name = validation::one_line_text("displayName", &name, MAX_NAME_LENGTH)?;
     }
     if let Some(title) = input.title {
-        after.title = validation::optional_text("title", title.as_deref(), MAX_NAME_LENGTH)?;
+        after.title = validation::optional_one_line_text("title", title.as_deref(), MAX_NAME_LENGTH)?;
     }
     if let Some(external_id) = input.external_id {
-        after.external_id = validation::optional_text("externalId", external_id.as_deref(), MAX_NAME_LENGTH)?;
+        after.external_id = validation::optional_one_line_text("externalId", external_id.as_deref(), MAX_NAME_LENGTH)?;
     }
     if let Some(roles) = input.roles {
         after.roles = normalize_roles(roles)?;

@@ -170,6 +170,68 @@ async fn csv_rows_read_back_as_the_list_shows_them_with_formulas_neutralised() {
     assert!(refused_gzip.headers.get("content-encoding").is_none());
 }
 
+/// Free text over several lines, with a tab, a blank line and a CR LF.
+const TWO_LINE_NOTES: &str = "Annual refresher:\tsee HR ticket 42\nSecond line, \"quoted\"";
+const REWRITTEN_NOTES: &str = "Moved to the spring session.\r\n\r\n\tRoom 2, badge required";
+const MULTI_LINE_REASON: &str = "Role ends 2025-06-30.\n\tNo BES Cyber System access is granted.";
+
+#[tokio::test]
+async fn a_two_line_note_round_trips_through_the_store_and_the_csv_export() {
+    let api = TestApi::new().await;
+    let p = program(&api).await;
+    let key = &p.org.admin_key;
+    let created = api
+        .post(
+            "/training-assignments",
+            key,
+            json!({ "userId": p.user, "trainingModuleId": p.module, "dueDate": due_in(30), "notes": TWO_LINE_NOTES }),
+        )
+        .await
+        .expect(201);
+    assert_eq!(created["notes"], TWO_LINE_NOTES);
+    let id = id_of(&created);
+    let path = format!("/training-assignments/{id}");
+    assert_eq!(api.get(&path, key).await.expect(200)["notes"], TWO_LINE_NOTES);
+    let stored = raptor_shared::store::training_assignments::get(
+        api.store(),
+        &p.org.id,
+        &raptor_shared::ids::TrainingAssignmentId::parse("id", &id).unwrap(),
+    )
+    .await
+    .unwrap()
+    .expect("the assignment is stored");
+    assert_eq!(stored.notes.as_deref(), Some(TWO_LINE_NOTES));
+
+    let patched = api
+        .patch(&path, key, json!({ "notes": REWRITTEN_NOTES }))
+        .await
+        .expect(200);
+    assert_eq!(patched["notes"], REWRITTEN_NOTES);
+    let waived = api
+        .post(&format!("{path}/waive"), key, json!({ "reason": MULTI_LINE_REASON }))
+        .await
+        .expect(200);
+    assert_eq!(waived["waiverReason"], MULTI_LINE_REASON);
+    let read_back = api.get(&path, key).await.expect(200);
+    assert_eq!(read_back["notes"], REWRITTEN_NOTES);
+    assert_eq!(read_back["waiverReason"], MULTI_LINE_REASON);
+
+    let answer = export(&api, key, "?format=csv", false).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    // The line breaks are inside one quoted cell each: one header line, one record.
+    let text = String::from_utf8(answer.raw.clone()).unwrap();
+    assert!(
+        text.contains("\"Moved to the spring session.\r\n\r\n\tRoom 2, badge required\""),
+        "{text}"
+    );
+    let rows = csv_rows(&answer.raw);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["id"], id.as_str());
+    assert_eq!(rows[0]["notes"], REWRITTEN_NOTES);
+    assert_eq!(rows[0]["waiverReason"], MULTI_LINE_REASON);
+    assert_eq!(rows[0]["status"], "waived");
+}
+
 #[tokio::test]
 async fn json_is_the_list_objects_with_names_and_the_filters_apply() {
     let api = TestApi::new().await;

@@ -270,3 +270,106 @@ async fn a_body_that_is_not_utf8_or_a_key_that_is_not_ascii_is_a_validation_erro
     event["isBase64Encoded"] = json!(true);
     assert_eq!(api.call_event(event).await.expect(200)["title"], "Ünïcode");
 }
+
+/// Descriptions, notes and reasons are free text: they may span lines, as a reviewer writes
+/// them, and read back exactly as sent.
+const MULTI_LINE: &str = "First line:\tdetail\nSecond line\r\n\r\n\tIndented third line";
+
+#[tokio::test]
+async fn free_text_keeps_its_line_breaks_and_tabs_and_one_line_text_refuses_them() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    let key = org.admin_key.as_str();
+
+    let role = api
+        .post(
+            "/roles",
+            key,
+            json!({ "name": "Reviewer", "permissions": [], "description": MULTI_LINE }),
+        )
+        .await
+        .expect(201);
+    let role_path = format!("/roles/{}", role["id"].as_str().unwrap());
+    assert_eq!(api.get(&role_path, key).await.expect(200)["description"], MULTI_LINE);
+    let module = api
+        .post(
+            "/training-modules",
+            key,
+            json!({ "title": "CIP-011 Information Protection", "description": MULTI_LINE }),
+        )
+        .await
+        .expect(201);
+    let module_path = format!("/training-modules/{}", module["id"].as_str().unwrap());
+    assert_eq!(api.get(&module_path, key).await.expect(200)["description"], MULTI_LINE);
+    let grace = api.create_user(&org, "grace@utility.example", "Grace Hopper").await;
+    let designation = api
+        .post(
+            "/cip-senior-manager-assignments",
+            key,
+            json!({ "userId": grace, "effectiveDate": "2024-01-15", "notes": MULTI_LINE }),
+        )
+        .await
+        .expect(201);
+    let designation_path = format!(
+        "/cip-senior-manager-assignments/{}",
+        designation["id"].as_str().unwrap()
+    );
+    assert_eq!(api.get(&designation_path, key).await.expect(200)["notes"], MULTI_LINE);
+
+    // A lone CR or another control character is refused in free text too.
+    for bad in ["overwrite\rthis line", "colour\u{1b}[31m", "bell\u{7}"] {
+        let error = api
+            .patch(&role_path, key, json!({ "description": bad }))
+            .await
+            .expect_error(400, "validation_error");
+        assert_eq!(error["error"]["field"], "description", "{bad:?}");
+    }
+    assert_eq!(api.get(&role_path, key).await.expect(200)["description"], MULTI_LINE);
+
+    // Names, titles and other one-line text refuse a line break or a tab.
+    for line_break in ["Two\nlines", "Two\r\nlines", "Tab\tbed"] {
+        let refusals = [
+            (
+                "POST",
+                "/users".to_string(),
+                json!({ "email": "x@utility.example", "displayName": line_break }),
+                "displayName",
+            ),
+            (
+                "POST",
+                "/users".to_string(),
+                json!({ "email": "x@utility.example", "displayName": "X", "title": line_break }),
+                "title",
+            ),
+            (
+                "PATCH",
+                format!("/users/{grace}"),
+                json!({ "displayName": line_break }),
+                "displayName",
+            ),
+            (
+                "POST",
+                "/roles".to_string(),
+                json!({ "name": line_break, "permissions": [] }),
+                "name",
+            ),
+            ("POST", "/facilities".to_string(), json!({ "name": line_break }), "name"),
+            (
+                "POST",
+                "/training-modules".to_string(),
+                json!({ "title": line_break }),
+                "title",
+            ),
+            ("POST", "/api-keys".to_string(), json!({ "name": line_break }), "name"),
+        ];
+        for (method, path, body, field) in refusals {
+            let error = api
+                .call(method, &path, Some(key), Some(body))
+                .await
+                .expect_error(400, "validation_error");
+            assert_eq!(error["error"]["field"], field, "{method} {path} {line_break:?}");
+        }
+    }
+    let users = api.get("/users", key).await.expect(200);
+    assert_eq!(users["data"].as_array().unwrap().len(), 2);
+}
