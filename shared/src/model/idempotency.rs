@@ -42,16 +42,18 @@ pub struct IdempotencyKey(String);
 impl IdempotencyKey {
     /// Parses the header's raw bytes; anything else is a 400 naming the header.
     pub fn parse(raw: &[u8]) -> ApiResult<IdempotencyKey> {
-        if raw.is_empty() || raw.len() > MAX_KEY_LENGTH {
-            return Err(ApiError::validation(
-                HEADER,
-                format!("the `{HEADER}` header must be 1 to {MAX_KEY_LENGTH} characters long"),
-            ));
-        }
+        // Characters first: the length is counted in bytes, which are characters only once
+        // every byte is ASCII (200 `é` are 400 bytes, and not "over 255 characters").
         if !raw.iter().all(|byte| (b' '..=b'~').contains(byte)) {
             return Err(ApiError::validation(
                 HEADER,
                 format!("the `{HEADER}` header must be printable ASCII (space to `~`), e.g. a UUID"),
+            ));
+        }
+        if raw.is_empty() || raw.len() > MAX_KEY_LENGTH {
+            return Err(ApiError::validation(
+                HEADER,
+                format!("the `{HEADER}` header must be 1 to {MAX_KEY_LENGTH} characters long"),
             ));
         }
         // Every byte is ASCII, so this cannot fail.
@@ -349,6 +351,12 @@ mod tests {
             assert_eq!(error.status(), 400, "{refused:?}");
             assert_eq!(error.body().error.field.as_deref(), Some(HEADER));
         }
+        // 200 non-ASCII characters are 400 bytes: the message names what is wrong with them,
+        // never a length they do not have.
+        let error = IdempotencyKey::parse("é".repeat(200).as_bytes()).unwrap_err();
+        assert!(error.body().error.message.contains("printable ASCII"), "{error}");
+        let error = IdempotencyKey::parse("k".repeat(256).as_bytes()).unwrap_err();
+        assert!(error.body().error.message.contains("1 to 255 characters"), "{error}");
     }
 
     #[test]
