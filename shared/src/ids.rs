@@ -16,7 +16,21 @@ pub fn new_ulid() -> Ulid {
     Ulid::from_bytes(uuid::Uuid::now_v7().into_bytes())
 }
 
-fn is_ulid_text(text: &str) -> bool {
+/// What `is_ulid_text` accepts, as a malformed id's message states it after the prefix.
+pub const ULID_FORM: &str = "exactly 26 characters of a ULID in lowercase Crockford base32 \
+     (the digits 0-9 and the lowercase letters a-z other than i, l, o and u)";
+
+/// The ULID of the example id in messages and in the OpenAPI document.
+pub const EXAMPLE_ULID: &str = "01hx2m7k3q9v8c6b5n4m3k2j1h";
+
+/// The whole form of an id with `prefix`, for messages: `` `usr_` followed by exactly 26
+/// characters of a ULID …, like `usr_01hx…` ``.
+pub fn expected_form(prefix: &str) -> String {
+    format!("`{prefix}` followed by {ULID_FORM}, like `{prefix}{EXAMPLE_ULID}`")
+}
+
+/// 26 characters of lowercase Crockford base32, as `new` writes them (`ULID_FORM`).
+pub fn is_ulid_text(text: &str) -> bool {
     text.len() == 26
         && text
             .bytes()
@@ -43,7 +57,7 @@ macro_rules! typed_id {
                     Some(rest) if is_ulid_text(rest) => Ok($name(text.to_string())),
                     _ => Err(ApiError::validation(
                         field,
-                        format!("`{field}` must be {} id like `{}01hx2m7k3q9v8c6b5n4m3k2j1h`", $what, $prefix),
+                        format!("`{field}` must be {} id: {}", $what, expected_form($prefix)),
                     )),
                 }
             }
@@ -70,8 +84,11 @@ macro_rules! typed_id {
                 utoipa::openapi::ObjectBuilder::new()
                     .schema_type(utoipa::openapi::schema::Type::String)
                     .pattern(Some(concat!("^", $prefix, "[0-9a-hjkmnp-tv-z]{26}$")))
-                    .description(Some(concat!("The id of ", $what, ": `", $prefix, "` and a time-ordered ULID in lowercase.")))
-                    .examples([concat!($prefix, "01hx2m7k3q9v8c6b5n4m3k2j1h")])
+                    .description(Some(format!(
+                        "The id of {}: `{}` followed by {ULID_FORM}; ids sort by creation.",
+                        $what, $prefix
+                    )))
+                    .examples([format!("{}{EXAMPLE_ULID}", $prefix)])
                     .into()
             }
         }
@@ -88,7 +105,7 @@ macro_rules! typed_id {
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 let text = String::deserialize(deserializer)?;
                 $name::parse("id", &text).map_err(|_| {
-                    serde::de::Error::custom(format!("expected {} id starting with `{}`", $what, $prefix))
+                    serde::de::Error::custom(format!("expected {} id: {}", $what, expected_form($prefix)))
                 })
             }
         }
@@ -162,6 +179,83 @@ mod tests {
                 other => panic!("{bad:?} gave {other:?}"),
             }
         }
+    }
+
+    /// Each id type's prefix and parser, for tests that hold for all of them.
+    type Parse = fn(&str) -> Result<(), ApiError>;
+    const EVERY_ID: [(&str, Parse); 10] = [
+        (OrgId::PREFIX, |text| OrgId::parse("someId", text).map(drop)),
+        (UserId::PREFIX, |text| UserId::parse("someId", text).map(drop)),
+        (RoleId::PREFIX, |text| RoleId::parse("someId", text).map(drop)),
+        (ApiKeyId::PREFIX, |text| ApiKeyId::parse("someId", text).map(drop)),
+        (EventId::PREFIX, |text| EventId::parse("someId", text).map(drop)),
+        (CsmAssignmentId::PREFIX, |text| {
+            CsmAssignmentId::parse("someId", text).map(drop)
+        }),
+        (InvitationId::PREFIX, |text| {
+            InvitationId::parse("someId", text).map(drop)
+        }),
+        (FacilityId::PREFIX, |text| FacilityId::parse("someId", text).map(drop)),
+        (TrainingModuleId::PREFIX, |text| {
+            TrainingModuleId::parse("someId", text).map(drop)
+        }),
+        (TrainingAssignmentId::PREFIX, |text| {
+            TrainingAssignmentId::parse("someId", text).map(drop)
+        }),
+    ];
+
+    /// The message states the whole form whatever is wrong: the prefix, the length, the case
+    /// and the alphabet, so a client can fix `fac_01ha3x2` without guessing.
+    #[test]
+    fn every_malformed_id_message_states_the_prefix_and_the_26_character_form() {
+        for (index, (prefix, parse)) in EVERY_ID.iter().enumerate() {
+            let (other_prefix, _) = EVERY_ID[(index + 1) % EVERY_ID.len()];
+            let malformed = [
+                // no prefix
+                EXAMPLE_ULID.to_string(),
+                String::new(),
+                // another type's prefix
+                format!("{other_prefix}{EXAMPLE_ULID}"),
+                format!("{}{EXAMPLE_ULID}", prefix.to_uppercase()),
+                // the right prefix, the wrong length
+                format!("{prefix}01ha3x2"),
+                prefix.to_string(),
+                format!("{prefix}{EXAMPLE_ULID}0"),
+                // the right prefix and length, characters outside lowercase Crockford base32
+                format!("{prefix}{}", EXAMPLE_ULID.to_uppercase()),
+                format!("{prefix}01hx2m7k3q9v8c6b5n4m3k2j1i"),
+                format!("{prefix}01hx2m7k3q9v8c6b5n4m3k2j1u"),
+                format!("{prefix}01hx2m7k3q9v8c6b5n4m3k2j1-"),
+                format!("{prefix}01hx2m7k3q9v8c6b5n4m3k2j1é"),
+            ];
+            for text in malformed {
+                match parse(&text) {
+                    Err(ApiError::Validation { field, message }) => {
+                        assert_eq!(field, "someId");
+                        let form = format!(
+                            " id: `{prefix}` followed by exactly 26 characters of a ULID in lowercase Crockford \
+                             base32 (the digits 0-9 and the lowercase letters a-z other than i, l, o and u), \
+                             like `{prefix}{EXAMPLE_ULID}`"
+                        );
+                        assert!(message.starts_with("`someId` must be a"), "{text:?}: {message}");
+                        assert!(message.ends_with(&form), "{text:?}: {message}");
+                    }
+                    other => panic!("{text:?} gave {other:?}"),
+                }
+            }
+            // The example in the message is itself an id of that type.
+            parse(&format!("{prefix}{EXAMPLE_ULID}")).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_malformed_id_in_a_body_states_the_whole_form_too() {
+        let error = serde_json::from_str::<FacilityId>("\"fac_01ha3x2\"").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!("expected a facility id: {}", expected_form("fac_"))
+        );
+        assert!(error.to_string().contains("`fac_` followed by exactly 26 characters"));
     }
 
     use proptest::prelude::*;

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::error::{ApiError, ApiResult};
-use crate::ids::{ApiKeyId, EventId, OrgId, UserId};
+use crate::ids::{ApiKeyId, EXAMPLE_ULID, EventId, OrgId, ULID_FORM, UserId, is_ulid_text};
 use crate::model::caller::Actor;
 use crate::time::Timestamp;
 
@@ -62,7 +62,10 @@ impl AuditFilter {
             Some(_) => {
                 return Err(ApiError::validation(
                     "targetId",
-                    "`targetId` must be a resource id like usr_01hx2m7k3q9v8c6b5n4m3k2j1h",
+                    format!(
+                        "`targetId` must be a resource id: its type's prefix (`usr_`, `ta_`, …) followed by \
+                         {ULID_FORM}, like `usr_{EXAMPLE_ULID}`"
+                    ),
                 ));
             }
             None => None,
@@ -102,15 +105,15 @@ impl AuditFilter {
     }
 }
 
-/// `<prefix>_<ulid>`, the shape of every id we issue.
+/// `<prefix>_<ulid>`, the shape of every id we issue, with the ULID as the typed ids
+/// parse it (an uppercase or `i`/`l`/`o`/`u` ULID names no record).
 fn is_resource_id(text: &str) -> bool {
     match text.split_once('_') {
         Some((prefix, rest)) => {
             !prefix.is_empty()
                 && prefix.len() <= 8
                 && prefix.bytes().all(|b| b.is_ascii_lowercase())
-                && rest.len() == 26
-                && rest.bytes().all(|b| b.is_ascii_alphanumeric())
+                && is_ulid_text(rest)
         }
         None => false,
     }
@@ -120,5 +123,38 @@ fn is_resource_id(text: &str) -> bool {
 pub fn note_change<T: Serialize + PartialEq>(changes: &mut Map<String, Value>, field: &str, before: &T, after: &T) {
     if before != after {
         changes.insert(field.to_string(), json!({ "from": before, "to": after }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_malformed_target_id_message_states_the_whole_form() {
+        let user = UserId::new();
+        let filter = AuditFilter::parse(Some(user.as_str()), None, None, None).unwrap();
+        assert_eq!(filter.target_id.as_deref(), Some(user.as_str()));
+        for bad in [
+            "../../x",
+            "01hx2m7k3q9v8c6b5n4m3k2j1h",
+            "usr_01ha3x2",
+            "usr_01HX2M7K3Q9V8C6B5N4M3K2J1H",
+            "usr_01hx2m7k3q9v8c6b5n4m3k2j1i",
+            "USR_01hx2m7k3q9v8c6b5n4m3k2j1h",
+        ] {
+            match AuditFilter::parse(Some(bad), None, None, None) {
+                Err(ApiError::Validation { field, message }) => {
+                    assert_eq!(field, "targetId");
+                    assert_eq!(
+                        message,
+                        "`targetId` must be a resource id: its type's prefix (`usr_`, `ta_`, …) followed by exactly \
+                         26 characters of a ULID in lowercase Crockford base32 (the digits 0-9 and the lowercase \
+                         letters a-z other than i, l, o and u), like `usr_01hx2m7k3q9v8c6b5n4m3k2j1h`"
+                    );
+                }
+                other => panic!("{bad:?} gave {other:?}"),
+            }
+        }
     }
 }

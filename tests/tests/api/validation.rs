@@ -132,6 +132,52 @@ async fn malformed_ids_in_paths_and_bodies_are_validation_errors() {
     assert_eq!(error["error"]["field"], "permissions[0]");
 }
 
+/// `fac_01ha3x2` has the right prefix and the wrong length: the answer states the whole form,
+/// in a path, a query and a body alike.
+#[tokio::test]
+async fn a_malformed_id_is_answered_with_the_whole_form_it_must_have() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    let key = org.admin_key.as_str();
+    let form = "`fac_` followed by exactly 26 characters of a ULID in lowercase Crockford base32 \
+                (the digits 0-9 and the lowercase letters a-z other than i, l, o and u), \
+                like `fac_01hx2m7k3q9v8c6b5n4m3k2j1h`";
+    let in_path = api
+        .get("/facilities/fac_01ha3x2", key)
+        .await
+        .expect_error(400, "validation_error");
+    assert_eq!(in_path["error"]["field"], "id");
+    assert_eq!(
+        in_path["error"]["message"],
+        format!("`id` must be a facility id: {form}").as_str()
+    );
+    let in_query = api
+        .get("/training-assignments?facilityId=fac_01HX2M7K3Q9V8C6B5N4M3K2J1H", key)
+        .await
+        .expect_error(400, "validation_error");
+    assert_eq!(in_query["error"]["field"], "facilityId");
+    assert!(
+        in_query["error"]["message"].as_str().unwrap().ends_with(form),
+        "{in_query}"
+    );
+    let in_body = api
+        .post(
+            "/training-assignments",
+            key,
+            json!({ "userId": org.admin_id, "trainingModuleId": "tm_01ha3x2", "dueDate": "2030-01-01" }),
+        )
+        .await
+        .expect_error(400, "validation_error");
+    assert_eq!(in_body["error"]["field"], "trainingModuleId");
+    assert!(
+        in_body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`tm_` followed by exactly 26 characters of a ULID in lowercase Crockford base32"),
+        "{in_body}"
+    );
+}
+
 #[tokio::test]
 async fn every_route_refuses_query_parameters_it_does_not_read() {
     let api = TestApi::new().await;
