@@ -44,7 +44,7 @@ fn parse_and_validate_create_user(body: &[u8]) -> (String, String, Option<String
     let input: CreateUser = json::from_slice(body).expect("a valid body");
     (
         validation::email("email", &input.email).expect("email"),
-        validation::one_line_text("displayName", &input.display_name, MAX_NAME_LENGTH).expect("name"),
+        validation::display_name("displayName", &input.display_name).expect("name"),
         validation::optional_one_line_text("title", input.title.as_deref(), MAX_NAME_LENGTH).expect("title"),
         validation::optional_one_line_text("externalId", input.external_id.as_deref(), MAX_NAME_LENGTH).expect("id"),
     )

@@ -104,6 +104,30 @@ fn no_hidden_format_characters(field: &str, text: &str) -> ApiResult<()> {
     Ok(())
 }
 
+/// The longest display name (a person's name as others see it).
+pub const MAX_DISPLAY_NAME_LENGTH: usize = 200;
+
+/// A person's display name, on every door that sets one (a user's create and update, an
+/// invitation, its accept, bootstrap's admin, SCIM): a one-line text that holds no link.
+/// Others read the name in listings and in the invitation email our trusted sender sends,
+/// so `IT Helpdesk: reset at https://evil.example/login` must not be a name. A link is a
+/// scheme (`://`, whatever comes before it) or `www.`, in any case.
+pub fn display_name(field: &str, value: &str) -> ApiResult<String> {
+    let name = one_line_text(field, value, MAX_DISPLAY_NAME_LENGTH)?;
+    if name.contains("://") || name.to_ascii_lowercase().contains("www.") {
+        return Err(ApiError::validation(
+            field,
+            format!("`{field}` must not contain a link (`://` or `www.`): it is shown to other people"),
+        ));
+    }
+    Ok(name)
+}
+
+/// An optional display name: `None` stays `None`, a present value follows `display_name`.
+pub fn optional_display_name(field: &str, value: Option<&str>) -> ApiResult<Option<String>> {
+    value.map(|value| display_name(field, value)).transpose()
+}
+
 /// A syntactically valid email address, trimmed; uniqueness compares it lowercased.
 pub fn email(field: &str, value: &str) -> ApiResult<String> {
     let trimmed = value.trim();
@@ -214,6 +238,47 @@ mod tests {
         for validate in [one_line_text, free_text] {
             assert_eq!(validate("name", "می\u{200c}خواهم", 100).unwrap(), "می\u{200c}خواهم");
         }
+    }
+
+    #[test]
+    fn a_display_name_holds_no_link() {
+        for link in [
+            "IT Helpdesk: reset at https://evil.example/login",
+            "HTTPS://EVIL.EXAMPLE",
+            "Ada hxxp://evil.example",
+            "ftp://files.example",
+            "javascript://x",
+            "www.evil.example",
+            "Visit WWW.Evil.Example",
+            "Ada (Www.evil.example)",
+        ] {
+            let error = display_name("displayName", link).unwrap_err();
+            let body = error.body().error;
+            assert_eq!(body.field.as_deref(), Some("displayName"), "{link:?}");
+            assert!(
+                body.message.contains("must not contain a link"),
+                "{link:?}: {}",
+                body.message
+            );
+        }
+        for name in [
+            "Dr. Ada Lovelace",
+            "O'Brien",
+            "José García-Núñez",
+            "Grace Hopper, Jr.",
+            "Jean-Luc Picard (Ops)",
+            "Ng Wei: control room",
+            "李小龍",
+            "می\u{200c}خواهم",
+        ] {
+            assert_eq!(display_name("displayName", name).unwrap(), name);
+        }
+        // The one-line rules hold too.
+        assert!(display_name("displayName", "Ada\nLovelace").is_err());
+        assert!(display_name("displayName", &"n".repeat(201)).is_err());
+        assert_eq!(display_name("displayName", &"n".repeat(200)).unwrap().len(), 200);
+        assert_eq!(optional_display_name("displayName", None).unwrap(), None);
+        assert!(optional_display_name("displayName", Some("www.x.example")).is_err());
     }
 
     use proptest::prelude::*;

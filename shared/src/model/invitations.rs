@@ -8,7 +8,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::ids::{InvitationId, OrgId, UserId};
 use crate::model::roles::RoleRef;
 use crate::model::secret_tokens::{self, IssuedToken, SecretString};
-use crate::model::users::MAX_NAME_LENGTH;
 use crate::patch;
 use crate::time::Timestamp;
 use crate::validation;
@@ -293,11 +292,7 @@ impl NewInvitation {
         )?;
         Ok(InvitationTerms {
             email: validation::email("email", &self.email)?,
-            display_name: validation::optional_one_line_text(
-                "displayName",
-                self.display_name.as_deref(),
-                MAX_NAME_LENGTH,
-            )?,
+            display_name: validation::optional_display_name("displayName", self.display_name.as_deref())?,
             roles,
             expires_in_days,
             identity_provider: self.identity_provider.as_deref().map(identity_provider).transpose()?,

@@ -11,7 +11,8 @@ use crate::patch;
 use crate::permissions::Permission;
 use crate::time::Timestamp;
 
-pub const MAX_NAME_LENGTH: usize = 200;
+/// Titles, external ids and organization names: as long as a display name may be.
+pub const MAX_NAME_LENGTH: usize = crate::validation::MAX_DISPLAY_NAME_LENGTH;
 pub const MAX_ROLES_PER_MEMBER: usize = 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

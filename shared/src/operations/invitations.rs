@@ -485,8 +485,10 @@ pub async fn accept(store: &Store, caller: Option<&Caller>, input: AcceptInvitat
         inviter,
     } = admitted(store, input.token.expose_secret(), now).await?;
     let display_name = match (&input.display_name, &before.display_name) {
-        (Some(name), _) => validation::one_line_text("displayName", name, MAX_NAME_LENGTH)?,
-        (None, Some(name)) => name.clone(),
+        (Some(name), _) => validation::display_name("displayName", name)?,
+        // An invitation made before names could not hold a link is checked again here: the
+        // invitee then gives a name of their own.
+        (None, Some(name)) => validation::display_name("displayName", name)?,
         (None, None) => {
             return Err(ApiError::validation(
                 "displayName",

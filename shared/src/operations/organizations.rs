@@ -18,7 +18,7 @@ use crate::validation;
 pub async fn bootstrap(store: &Store, input: Bootstrap) -> ApiResult<BootstrapOutcome> {
     let name = validation::one_line_text("organization", &input.organization_name, MAX_NAME_LENGTH)?;
     let admin_email = validation::email("adminEmail", &input.admin_email)?;
-    let admin_name = validation::one_line_text("adminName", &input.admin_name, MAX_NAME_LENGTH)?;
+    let admin_name = validation::display_name("adminName", &input.admin_name)?;
     if let Some(existing) = store::organizations::find_by_name(store, &name).await? {
         return Ok(BootstrapOutcome::AlreadyExists { organization: existing });
     }

@@ -78,7 +78,7 @@ pub async fn my_organizations(store: &Store, caller: &Caller) -> ApiResult<Vec<M
 pub async fn create_user(store: &Store, caller: &Caller, input: CreateUser) -> ApiResult<UserView> {
     caller.require(Permission::UsersWrite)?;
     let email = validation::email("email", &input.email)?;
-    let display_name = validation::one_line_text("displayName", &input.display_name, MAX_NAME_LENGTH)?;
+    let display_name = validation::display_name("displayName", &input.display_name)?;
     let title = validation::optional_one_line_text("title", input.title.as_deref(), MAX_NAME_LENGTH)?;
     let external_id = validation::optional_one_line_text("externalId", input.external_id.as_deref(), MAX_NAME_LENGTH)?;
     let roles = normalize_roles(input.roles.unwrap_or_else(|| vec![RoleRef::System(SystemRole::Viewer)]))?;
@@ -146,7 +146,7 @@ pub async fn update_user(store: &Store, caller: &Caller, user: &UserId, input: U
         after.email = validation::email("email", &email)?;
     }
     if let Some(name) = input.display_name {
-        after.display_name = validation::one_line_text("displayName", &name, MAX_NAME_LENGTH)?;
+        after.display_name = validation::display_name("displayName", &name)?;
     }
     if let Some(title) = input.title {
         after.title = validation::optional_one_line_text("title", title.as_deref(), MAX_NAME_LENGTH)?;

@@ -585,3 +585,88 @@ async fn a_sparse_filter_reads_a_bounded_slice_per_request_and_pages_on_with_a_c
     assert_eq!(found, vec![auditor["id"].clone()]);
     assert!(requests >= 2, "452 members cannot be examined in one bounded request");
 }
+
+/// A display name is shown to other people, in listings and in the invitation email our
+/// sender sends: no door takes one that holds a link.
+#[tokio::test]
+async fn a_display_name_with_a_link_is_refused_on_every_door() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    let key = org.admin_key.as_str();
+    let links = [
+        "IT Helpdesk: reset at https://evil.example/login",
+        "HTTPS://EVIL.EXAMPLE",
+        "Support www.evil.example",
+    ];
+    for link in links {
+        let error = api
+            .post(
+                "/users",
+                key,
+                json!({ "email": "helpdesk@utility.example", "displayName": link }),
+            )
+            .await
+            .expect_error(400, "validation_error");
+        assert_eq!(error["error"]["field"], "displayName", "{link}");
+        assert!(
+            error["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("must not contain a link"),
+            "{error}"
+        );
+        let error = api
+            .patch(&format!("/users/{}", org.admin_id), key, json!({ "displayName": link }))
+            .await
+            .expect_error(400, "validation_error");
+        assert_eq!(error["error"]["field"], "displayName", "{link}");
+        let error = api
+            .post(
+                "/invitations",
+                key,
+                json!({ "email": "invitee@utility.example", "displayName": link }),
+            )
+            .await
+            .expect_error(400, "validation_error");
+        assert_eq!(error["error"]["field"], "displayName", "{link}");
+    }
+    // Accepting: the invitee's own name is checked as well.
+    let invitation = api
+        .post(
+            "/invitations",
+            key,
+            json!({ "email": "invitee@utility.example", "sendEmail": false }),
+        )
+        .await
+        .expect(201);
+    let token = invitation["token"].as_str().unwrap();
+    for link in links {
+        let error = api
+            .call(
+                "POST",
+                "/invitations/accept",
+                None,
+                Some(json!({ "token": token, "displayName": link })),
+            )
+            .await
+            .expect_error(400, "validation_error");
+        assert_eq!(error["error"]["field"], "displayName", "{link}");
+    }
+
+    // Nothing was stored: one member, still named as bootstrap named it.
+    let users = api.get("/users", key).await.expect(200);
+    assert_eq!(users["data"].as_array().unwrap().len(), 1);
+    assert_eq!(users["data"][0]["displayName"], "Ada Admin");
+    // Ordinary names, with dots, apostrophes and accents, are people's names.
+    for (index, name) in ["Dr. Ada Lovelace", "O'Brien", "José García-Núñez"].iter().enumerate() {
+        let created = api
+            .post(
+                "/users",
+                key,
+                json!({ "email": format!("person{index}@utility.example"), "displayName": name }),
+            )
+            .await
+            .expect(201);
+        assert_eq!(created["displayName"], *name);
+    }
+}
