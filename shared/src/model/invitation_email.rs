@@ -1,7 +1,12 @@
 //! The invitation email, in plain text and HTML. askama escapes every value in the HTML
-//! template, so a name like `<script>` or `"quoted"` is text, never markup; no value a
-//! client sends reaches a header (names and titles cannot hold CR or LF, and SES's
-//! structured `SendEmail` takes the subject as a field, not as raw header text).
+//! template, so a name like `<script>` or `"quoted"` is text, never markup.
+//!
+//! The subject names the organization only, whose name the operator set at bootstrap. It
+//! never carries a name a member chose: the subject is the line a recipient trusts most,
+//! and coming from our sender, `IT Helpdesk: reset at … invited you` would read as ours.
+//! The inviter is named in the body, as the sentence of a person, and a display name holds
+//! no link (`validation::display_name`). Names cannot hold CR or LF, and SES's structured
+//! `SendEmail` takes the subject as a field, not as raw header text.
 
 use askama::Template;
 
@@ -55,6 +60,11 @@ struct HtmlBody<'a> {
     expires_at: String,
 }
 
+/// `You're invited to join <organization> on Raptor Comply`: no inviter's text.
+fn subject(organization: &str) -> String {
+    format!("You're invited to join {organization} on Raptor Comply")
+}
+
 /// The message for one invitation; `accept_url` is the configured page that takes the
 /// token as its `token` query parameter.
 pub fn render(
@@ -86,7 +96,7 @@ pub fn render(
     }
     .render()?;
     Ok(InvitationEmail {
-        subject: format!("{inviter} invited you to {organization} on Raptor Comply"),
+        subject: subject(organization),
         text,
         html,
     })
@@ -129,5 +139,35 @@ mod tests {
         // The text part is not HTML: no entities there.
         assert!(email.text.contains("Hello <script>alert(1)</script>,"));
         assert!(!email.subject.contains('\n'));
+    }
+
+    #[test]
+    fn the_subject_names_the_organization_and_never_the_inviter() {
+        let email = render(
+            Some("Grace Hopper"),
+            "IT Helpdesk: reset your password now",
+            "Northwind Utility",
+            "https://app.raptorcomply.example/accept",
+            "rci_abc_def",
+            Timestamp::parse("t", "2025-04-17T12:00:00Z").unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            email.subject,
+            "You're invited to join Northwind Utility on Raptor Comply"
+        );
+        assert!(!email.subject.contains("Helpdesk"));
+        assert!(!email.subject.contains("Grace"));
+        // The inviter is still named in the body, as who sent the invitation.
+        assert!(
+            email
+                .text
+                .contains("IT Helpdesk: reset your password now has invited you to join Northwind Utility")
+        );
+        assert!(
+            email
+                .html
+                .contains("<strong>IT Helpdesk: reset your password now</strong> has invited you")
+        );
     }
 }

@@ -56,7 +56,10 @@ async fn an_invitee_accepts_with_the_token_from_the_email_and_becomes_a_member()
 
     let email = only_email_to(&address);
     assert_eq!(email.source, INVITATION_SENDER);
-    assert!(email.subject.contains("Ada Admin"));
+    assert_eq!(
+        email.subject,
+        format!("You're invited to join {} on Raptor Comply", org.name)
+    );
     assert!(email.body.contains(&format!("{ACCEPT_URL}?token=")));
     assert!(email.body.contains(&org.name));
     let token = email.token();
@@ -97,6 +100,37 @@ async fn an_invitee_accepts_with_the_token_from_the_email_and_becomes_a_member()
     assert_eq!(actions, vec!["invitation.accepted", "invitation.created"]);
     assert_eq!(trail[0]["actorId"], user_id);
     assert!(!trail.iter().any(|event| event.to_string().contains(&token)));
+}
+
+/// The subject is the line a recipient trusts most: it names the organization, never a name
+/// a member chose for itself.
+#[tokio::test]
+async fn the_subject_of_an_invitation_email_names_the_organization_and_not_the_inviter() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    let renamed = "IT Helpdesk: your password expires today";
+    api.patch(
+        &format!("/users/{}", org.admin_id),
+        &org.admin_key,
+        json!({ "displayName": renamed }),
+    )
+    .await
+    .expect(200);
+    let address = unique_email("subject");
+    invite(&api, &org, json!({ "email": address, "displayName": "Grace Hopper" })).await;
+
+    let email = only_email_to(&address);
+    assert_eq!(email.source, INVITATION_SENDER);
+    assert_eq!(
+        email.subject,
+        format!("You're invited to join {} on Raptor Comply", org.name)
+    );
+    assert!(email.subject.contains(&org.name));
+    assert!(!email.subject.contains("Helpdesk"), "{}", email.subject);
+    assert!(!email.subject.contains("Ada Admin"), "{}", email.subject);
+    assert!(!email.subject.contains("Grace"), "{}", email.subject);
+    // The body still says who invited them.
+    assert!(email.body.contains(renamed), "{}", email.body);
 }
 
 #[tokio::test]
