@@ -5,16 +5,25 @@
 //! always a value the API can read (a date that the parser accepted but the store could not
 //! map back would make every later read of its record fail).
 
-/// Years a compliance record can name: CIP evidence starts long after 1900, and a year
-/// needs exactly four digits to sort and round-trip as text.
-pub const MIN_YEAR: i32 = 1900;
+/// Years a compliance record can name, in UTC: from 1970-01-01T00:00:00Z (the Unix epoch)
+/// to the end of 2999. The store writes an instant as its epoch milliseconds in a
+/// fixed-width sort key (`store::keys::millis_sort_key`), and a negative number would be
+/// written `-0…`, which sorts before every lower bound: a completion before 1970 would
+/// vanish from every range, sort and job that reads those keys. CIP evidence starts long
+/// after 1970 anyway. A year needs exactly four digits to sort and round-trip as text.
+/// Every timestamp and date the API reads, from a query, a body or the store, goes through
+/// `Timestamp::from_text` / `Date::from_text`, so every field is held to this range.
+pub const MIN_YEAR: i32 = 1970;
 pub const MAX_YEAR: i32 = 2999;
 
+/// What an accepted timestamp looks like, for the error that refuses one.
+const TIMESTAMP_RANGE: &str =
+    "an RFC 3339 timestamp like 2025-04-10T14:15:00Z, from 1970-01-01T00:00:00Z to 2999-12-31T23:59:59Z (UTC)";
+/// What an accepted date looks like.
+const DATE_RANGE: &str = "a date like 2025-04-30 (YYYY-MM-DD), from 1970-01-01 to 2999-12-31";
+
 fn invalid_timestamp(field: &str) -> ApiError {
-    ApiError::validation(
-        field,
-        format!("`{field}` must be an RFC 3339 timestamp like 2025-04-10T14:15:00Z, between {MIN_YEAR} and {MAX_YEAR}"),
-    )
+    ApiError::validation(field, format!("`{field}` must be {TIMESTAMP_RANGE}"))
 }
 
 use std::fmt;
@@ -56,7 +65,8 @@ impl Timestamp {
     }
 
     /// RFC 3339 with an upper-case `T` and a four-digit year in range; any offset is turned
-    /// into UTC. A leap second (`:60`) is refused: it would not survive a round trip.
+    /// into UTC first, so `1970-01-01T00:30:00+01:00` (before the epoch) is refused. A leap
+    /// second (`:60`) is refused: it would not survive a round trip.
     fn from_text(text: &str) -> Option<Self> {
         let bytes = text.as_bytes();
         let shaped = bytes.len() >= 20
@@ -85,7 +95,7 @@ impl Timestamp {
             }
         }
         let time = &self.0;
-        // The parser keeps years to 1900..=2999, so four digits always hold the year.
+        // The parser keeps years to 1970..=2999, so four digits always hold the year.
         digits(&mut buffer[0..4], time.year().unsigned_abs());
         buffer[4] = b'-';
         digits(&mut buffer[5..7], time.month());
@@ -127,7 +137,7 @@ impl utoipa::PartialSchema for Timestamp {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         string_schema(
             utoipa::openapi::KnownFormat::DateTime,
-            "An RFC 3339 timestamp; answers are in UTC with a `Z`.",
+            "An RFC 3339 timestamp from 1970-01-01T00:00:00Z to 2999-12-31T23:59:59Z; answers are in UTC with a `Z`.",
             "2025-04-10T14:15:00Z",
         )
     }
@@ -157,11 +167,7 @@ impl Serialize for Timestamp {
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        Timestamp::from_text(&text).ok_or_else(|| {
-            serde::de::Error::custom(format!(
-                "expected an RFC 3339 timestamp like 2025-04-10T14:15:00Z, between {MIN_YEAR} and {MAX_YEAR}"
-            ))
-        })
+        Timestamp::from_text(&text).ok_or_else(|| serde::de::Error::custom(format!("expected {TIMESTAMP_RANGE}")))
     }
 }
 
@@ -175,12 +181,7 @@ impl Date {
     }
 
     pub fn parse(field: &str, text: &str) -> Result<Self, ApiError> {
-        Self::from_text(text).ok_or_else(|| {
-            ApiError::validation(
-                field,
-                format!("`{field}` must be a date like 2025-04-30 (YYYY-MM-DD, years {MIN_YEAR} to {MAX_YEAR})"),
-            )
-        })
+        Self::from_text(text).ok_or_else(|| ApiError::validation(field, format!("`{field}` must be {DATE_RANGE}")))
     }
 
     /// Exactly `YYYY-MM-DD` in ASCII digits, so `2025-4-1`, `+025-01-01`, `-001-01-01` or
@@ -222,7 +223,7 @@ impl utoipa::PartialSchema for Date {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         string_schema(
             utoipa::openapi::KnownFormat::Date,
-            "A calendar date, exactly `YYYY-MM-DD`.",
+            "A calendar date, exactly `YYYY-MM-DD`, from 1970-01-01 to 2999-12-31.",
             "2025-04-30",
         )
     }
@@ -239,11 +240,7 @@ impl Serialize for Date {
 impl<'de> Deserialize<'de> for Date {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        Date::from_text(&text).ok_or_else(|| {
-            serde::de::Error::custom(format!(
-                "expected a date like 2025-04-30 (YYYY-MM-DD, years {MIN_YEAR} to {MAX_YEAR})"
-            ))
-        })
+        Date::from_text(&text).ok_or_else(|| serde::de::Error::custom(format!("expected {DATE_RANGE}")))
     }
 }
 
@@ -266,6 +263,7 @@ mod tests {
             " 025-01-01",
             "0025-01-01",
             "1899-12-31",
+            "1969-12-31",
             "3000-01-01",
             "２０２５-01-01",
         ] {
@@ -299,12 +297,56 @@ mod tests {
             "2025-06-30T23:59:60Z",
             "+2025-04-10T14:15:00Z",
             "0025-04-10T14:15:00Z",
+            "1900-01-01T00:00:00Z",
             "3000-01-01T00:00:00Z",
             "2025-04-10",
             "2025-04-10T14:15:00",
         ] {
             assert!(Timestamp::parse("t", bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_last_second_before_1970_is_refused_and_the_epoch_is_accepted_and_round_trips() {
+        let refused = Timestamp::parse("completedAt", "1969-12-31T23:59:59Z").unwrap_err();
+        assert!(
+            matches!(&refused, ApiError::Validation { field, message } if field == "completedAt" && message.contains("1970-01-01T00:00:00Z")),
+            "{refused:?}"
+        );
+        // The same instant written with an offset is refused as well: the bound is on the instant.
+        for before_the_epoch in ["1969-12-31T23:59:59.999Z", "1970-01-01T00:30:00+01:00"] {
+            assert!(Timestamp::parse("t", before_the_epoch).is_err(), "{before_the_epoch}");
+            assert!(serde_json::from_value::<Timestamp>(serde_json::json!(before_the_epoch)).is_err());
+        }
+
+        let epoch = Timestamp::parse("completedAt", "1970-01-01T00:00:00Z").unwrap();
+        assert_eq!(epoch.millis(), 0);
+        assert_eq!(epoch.to_string(), "1970-01-01T00:00:00Z");
+        let stored = serde_json::to_value(epoch).unwrap();
+        assert_eq!(serde_json::from_value::<Timestamp>(stored).unwrap(), epoch);
+        assert_eq!(Timestamp::parse("t", "1969-12-31T19:00:00-05:00").unwrap(), epoch);
+
+        let last = Timestamp::parse("t", "2999-12-31T23:59:59.999Z").unwrap();
+        assert_eq!(
+            serde_json::from_value::<Timestamp>(serde_json::to_value(last).unwrap()).unwrap(),
+            last
+        );
+    }
+
+    #[test]
+    fn the_day_before_1970_is_refused_and_the_first_day_of_1970_is_accepted_and_round_trips() {
+        let refused = Date::parse("dueDate", "1969-12-31").unwrap_err();
+        assert!(
+            matches!(&refused, ApiError::Validation { field, message } if field == "dueDate" && message.contains("1970-01-01")),
+            "{refused:?}"
+        );
+        assert!(serde_json::from_value::<Date>(serde_json::json!("1969-12-31")).is_err());
+        let first = Date::parse("dueDate", "1970-01-01").unwrap();
+        assert_eq!(first.to_string(), "1970-01-01");
+        assert_eq!(
+            serde_json::from_value::<Date>(serde_json::to_value(first).unwrap()).unwrap(),
+            first
+        );
     }
 
     use proptest::prelude::*;
@@ -332,7 +374,7 @@ mod tests {
         /// the parser can hold, whatever its fraction.
         #[test]
         fn timestamps_format_as_chrono_does(
-            seconds in -2_208_988_800i64..32_503_680_000i64,
+            seconds in 0i64..32_503_680_000i64,
             nanos in prop_oneof![Just(0u32), (0u32..1000).prop_map(|m| m * 1_000_000), (0u32..1_000_000).prop_map(|u| u * 1000), 0u32..1_000_000_000],
         ) {
             let instant = DateTime::from_timestamp(seconds, nanos).unwrap();

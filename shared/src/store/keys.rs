@@ -257,3 +257,139 @@ pub fn idempotency_key(scope: &IdempotencyScope, key: &IdempotencyKey) -> Item {
     };
     self::key(partition, format!("KEY#{}", key.as_str()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::EventId;
+    use crate::time::{Date, Timestamp};
+    use chrono::{DateTime, FixedOffset, NaiveDate, SecondsFormat};
+    use proptest::prelude::*;
+
+    /// 1970-01-01T00:00:00Z and 3000-01-01T00:00:00Z in seconds: what the API accepts lies between.
+    const FIRST_SECOND: i64 = 0;
+    const END_SECONDS: i64 = 32_503_680_000;
+
+    /// An instant as a client may write it, with any offset, from 1875 to 3015: about
+    /// one in ten falls outside what the API accepts.
+    fn instant_text() -> impl Strategy<Value = (i64, String)> {
+        (
+            -3_000_000_000i64..33_000_000_000i64,
+            prop_oneof![
+                Just(0u32),
+                (0u32..1000).prop_map(|m| m * 1_000_000),
+                0u32..1_000_000_000
+            ],
+            -14 * 60..=14 * 60i32,
+        )
+            .prop_map(|(seconds, nanos, offset_minutes)| {
+                let instant = DateTime::from_timestamp(seconds, nanos).expect("in chrono's range");
+                let offset = FixedOffset::east_opt(offset_minutes * 60).expect("a valid offset");
+                let text = instant
+                    .with_timezone(&offset)
+                    .to_rfc3339_opts(SecondsFormat::AutoSi, true);
+                (seconds, text)
+            })
+    }
+
+    /// A calendar date as a client writes it, from 1900 to 3010.
+    fn date_text() -> impl Strategy<Value = String> {
+        (-25_567i64..380_000i64).prop_map(|days| {
+            let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("the epoch");
+            (epoch + chrono::TimeDelta::days(days)).format("%Y-%m-%d").to_string()
+        })
+    }
+
+    fn accepted(text: &str) -> Option<Timestamp> {
+        Timestamp::parse("t", text).ok()
+    }
+
+    fn sort_key(at: Timestamp) -> String {
+        millis_sort_key(at.millis())
+    }
+
+    proptest! {
+        /// The API accepts an instant exactly when it lies in 1970..3000 (UTC), whatever
+        /// the offset it was written with.
+        #[test]
+        fn an_instant_is_accepted_exactly_from_the_epoch_to_the_end_of_2999((seconds, text) in instant_text()) {
+            prop_assert_eq!(accepted(&text).is_some(), (FIRST_SECOND..END_SECONDS).contains(&seconds), "{}", text);
+        }
+
+        /// For any two instants the API accepts, the sort keys of GSI5, GSI6 and GSI7
+        /// (`<ms, 15 digits>#<id>`) order them as time does, and the list's range bounds
+        /// (`completedAfter` inclusive, `completedBefore`/`expiresBefore` exclusive, the
+        /// daily job's `until`) select exactly the instants they name.
+        #[test]
+        fn millisecond_sort_keys_order_accepted_instants_as_time_does(
+            (_, a) in instant_text(),
+            (_, b) in instant_text(),
+            id_a in "ta_[0-9a-z]{26}",
+            id_b in "ta_[0-9a-z]{26}",
+        ) {
+            let (Some(a), Some(b)) = (accepted(&a), accepted(&b)) else {
+                return Ok(());
+            };
+            prop_assert!(a.millis() >= 0);
+            prop_assert_eq!(sort_key(a).len(), 15);
+            prop_assert_eq!(sort_key(a).cmp(&sort_key(b)), a.millis().cmp(&b.millis()));
+            if a <= b {
+                prop_assert!(sort_key(a) <= sort_key(b));
+            }
+            let row_a = format!("{}#{id_a}", sort_key(a));
+            let row_b = format!("{}#{id_b}", sort_key(b));
+            if a.millis() != b.millis() {
+                prop_assert_eq!(row_a.cmp(&row_b), a.millis().cmp(&b.millis()));
+            }
+            // `BETWEEN <after> AND <before>`: a row at `a` is in when after <= a < before.
+            prop_assert_eq!(row_a.as_str() >= sort_key(b).as_str(), a.millis() >= b.millis());
+            prop_assert_eq!(row_a.as_str() <= sort_key(b).as_str(), a.millis() < b.millis());
+            // The lower bound of an open range (`0`) is below every row.
+            prop_assert!(row_a.as_str() >= millis_sort_key(0).as_str());
+        }
+
+        /// The audit trail's keys are event ids (ULIDs): the id range of two accepted
+        /// instants (`from`, `to`) orders as time does and holds every event between them.
+        #[test]
+        fn audit_event_id_bounds_order_accepted_instants_as_time_does((_, a) in instant_text(), (_, b) in instant_text()) {
+            let (Some(a), Some(b)) = (accepted(&a), accepted(&b)) else {
+                return Ok(());
+            };
+            let millis = |at: Timestamp| u64::try_from(at.millis()).expect("an accepted instant is not before 1970");
+            prop_assert!(millis(a) <= EventId::MAX_MILLIS);
+            let (low_a, high_a) = EventId::bounds_at(millis(a));
+            let (low_b, high_b) = EventId::bounds_at(millis(b));
+            prop_assert!(low_a <= high_a && low_b <= high_b);
+            prop_assert_eq!(low_a.cmp(&low_b), a.millis().cmp(&b.millis()));
+            if a.millis() < b.millis() {
+                prop_assert!(high_a < low_b);
+            }
+        }
+
+        /// Dates are keys too (GSI3 and GSI7 `<dueDate>#…`, the CIP Senior Manager's
+        /// `<effectiveDate>#…`): for any two accepted dates, their text orders as the
+        /// calendar does, and `BETWEEN 0 AND <dueBefore>` holds exactly the earlier days.
+        #[test]
+        fn date_sort_keys_order_accepted_dates_as_the_calendar_does(
+            a in date_text(),
+            b in date_text(),
+            id_a in "ta_[0-9a-z]{26}",
+            id_b in "ta_[0-9a-z]{26}",
+        ) {
+            let (Ok(a), Ok(b)) = (Date::parse("d", &a), Date::parse("d", &b)) else {
+                return Ok(());
+            };
+            let (text_a, text_b) = (a.to_string(), b.to_string());
+            prop_assert_eq!(text_a.cmp(&text_b), a.cmp(&b));
+            let row_a = format!("{text_a}#{id_a}");
+            let row_b = format!("{text_b}#{id_b}");
+            if a != b {
+                prop_assert_eq!(row_a.cmp(&row_b), a.cmp(&b));
+            }
+            prop_assert_eq!(row_a.as_str() <= text_b.as_str(), a < b);
+            prop_assert!(row_a.as_str() >= "0");
+            // `<date>#~` (the designation in force on a date) holds every row of that day.
+            prop_assert_eq!(row_a.as_str() <= format!("{text_b}#~").as_str(), a <= b);
+        }
+    }
+}

@@ -15,6 +15,7 @@ mod roles;
 mod round_trips;
 mod route_table;
 mod tenancy;
+mod time_ranges;
 mod training_assignments;
 mod training_export;
 mod training_modules;
