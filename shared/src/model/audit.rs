@@ -76,10 +76,12 @@ impl AuditFilter {
             from: from.map(|text| Timestamp::parse("from", text)).transpose()?,
             to: to.map(|text| Timestamp::parse("to", text)).transpose()?,
         };
+        // The range becomes a key condition `BETWEEN <from> AND <to>`, which DynamoDB refuses
+        // reversed; the later bound is the one named.
         if let (Some(from), Some(to)) = (filter.from, filter.to)
             && from > to
         {
-            return Err(ApiError::validation("from", "`from` must not be after `to`"));
+            return Err(ApiError::validation("to", "`to` must not be earlier than `from`"));
         }
         Ok(filter)
     }
@@ -155,6 +157,25 @@ mod tests {
                 }
                 other => panic!("{bad:?} gave {other:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn a_reversed_time_range_is_refused_naming_to_and_its_id_range_is_in_order() {
+        let refused =
+            AuditFilter::parse(None, None, Some("2025-02-01T00:00:00Z"), Some("2025-01-01T00:00:00Z")).unwrap_err();
+        assert!(
+            matches!(&refused, ApiError::Validation { field, .. } if field == "to"),
+            "{refused:?}"
+        );
+        for (from, to) in [
+            (Some("2025-01-01T00:00:00Z"), Some("2025-01-01T00:00:00Z")),
+            (Some("2025-01-01T00:00:00Z"), None),
+            (None, Some("1970-01-01T00:00:00Z")),
+            (None, None),
+        ] {
+            let (low, high) = AuditFilter::parse(None, None, from, to).unwrap().id_range();
+            assert!(low <= high, "{from:?}..{to:?}");
         }
     }
 }

@@ -520,6 +520,16 @@ impl AssignmentQuery {
             None if query.due_before.is_some() => query.sort = AssignmentSort::DueDate,
             None => {}
         }
+        // The range becomes a key condition `BETWEEN <after> AND <before>`, which DynamoDB
+        // refuses reversed (a 500), while the emulator answers it with nothing.
+        if let (Some(after), Some(before)) = (query.completed_after, query.completed_before)
+            && after > before
+        {
+            return Err(ApiError::validation(
+                "completedBefore",
+                "`completedBefore` must not be earlier than `completedAfter`",
+            ));
+        }
         let closed_only = matches!(query.sort, AssignmentSort::CompletedAt | AssignmentSort::ExpiresAt)
             || query.completed_after.is_some()
             || query.completed_before.is_some()
@@ -860,6 +870,35 @@ mod tests {
             },
         ] {
             assert!(parse(bad).is_err());
+        }
+    }
+
+    #[test]
+    fn a_reversed_completion_range_is_refused_naming_its_later_bound_and_an_empty_one_is_not() {
+        let range = |after: &'static str, before: &'static str, sort: Option<&'static str>| {
+            AssignmentQuery::parse(&AssignmentQueryText {
+                completed_after: Some(after),
+                completed_before: Some(before),
+                sort,
+                ..Default::default()
+            })
+        };
+        for sort in [
+            None,
+            Some("completedAt"),
+            Some("-completedAt"),
+            Some("createdAt"),
+            Some("dueDate"),
+        ] {
+            let refused = range("2025-02-01T00:00:00Z", "2025-01-01T00:00:00Z", sort).unwrap_err();
+            assert!(
+                matches!(&refused, ApiError::Validation { field, .. } if field == "completedBefore"),
+                "{sort:?}: {refused:?}"
+            );
+            // Within one millisecond, still reversed.
+            assert!(range("2025-01-01T00:00:00.0005Z", "2025-01-01T00:00:00.0001Z", sort).is_err());
+            // Equal bounds select nothing (after is inclusive, before exclusive) but are in order.
+            assert!(range("2025-01-01T00:00:00Z", "2025-01-01T00:00:00Z", sort).is_ok());
         }
     }
 

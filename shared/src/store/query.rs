@@ -132,6 +132,52 @@ impl QuerySpec {
     }
 }
 
+/// A Query's KeyConditionExpression with exactly the placeholders it uses (DynamoDB
+/// refuses an unused name or value).
+#[derive(Debug)]
+struct KeyCondition {
+    expression: String,
+    names: HashMap<String, String>,
+    values: HashMap<String, AttributeValue>,
+}
+
+impl QuerySpec {
+    /// The key condition of this query. A reversed `BETWEEN` (low above high) is refused
+    /// here: DynamoDB answers it with a ValidationException while the emulator answers
+    /// it with nothing, so it must never be sent. The edge refuses a reversed range a
+    /// client sends (400); one that reaches this point is a bug.
+    fn key_condition(&self) -> ApiResult<KeyCondition> {
+        let mut names = HashMap::from([("#pk".to_string(), self.partition_attribute.to_string())]);
+        let mut values = HashMap::from([(":pk".to_string(), AttributeValue::S(self.partition.clone()))]);
+        let expression = match &self.sort {
+            SortRange::All => "#pk = :pk".to_string(),
+            SortRange::BeginsWith(prefix) => {
+                names.insert("#sk".to_string(), self.sort_attribute.to_string());
+                values.insert(":sk".to_string(), AttributeValue::S(prefix.clone()));
+                "#pk = :pk AND begins_with(#sk, :sk)".to_string()
+            }
+            // DynamoDB compares strings by their UTF-8 bytes, as `str`'s `Ord` does.
+            SortRange::Between(low, high) if low > high => {
+                return Err(ApiError::internal(format!(
+                    "a reversed BETWEEN on {} of {}: {low:?} is above {high:?}",
+                    self.sort_attribute, self.partition
+                )));
+            }
+            SortRange::Between(low, high) => {
+                names.insert("#sk".to_string(), self.sort_attribute.to_string());
+                values.insert(":low".to_string(), AttributeValue::S(low.clone()));
+                values.insert(":high".to_string(), AttributeValue::S(high.clone()));
+                "#pk = :pk AND #sk BETWEEN :low AND :high".to_string()
+            }
+        };
+        Ok(KeyCondition {
+            expression,
+            names,
+            values,
+        })
+    }
+}
+
 /// One page of items and, if more follow, the position after its last item.
 #[derive(Debug)]
 pub struct Page<T> {
@@ -211,26 +257,11 @@ impl Store {
         limit: i32,
         start_key: Option<Item>,
     ) -> ApiResult<(Vec<Item>, Option<Item>)> {
-        let mut names = HashMap::from([
-            ("#pk".to_string(), spec.partition_attribute.to_string()),
-            ("#sk".to_string(), spec.sort_attribute.to_string()),
-        ]);
-        let mut values = HashMap::from([(":pk".to_string(), AttributeValue::S(spec.partition.clone()))]);
-        let key_condition = match &spec.sort {
-            SortRange::All => {
-                names.remove("#sk");
-                "#pk = :pk".to_string()
-            }
-            SortRange::BeginsWith(prefix) => {
-                values.insert(":sk".to_string(), AttributeValue::S(prefix.clone()));
-                "#pk = :pk AND begins_with(#sk, :sk)".to_string()
-            }
-            SortRange::Between(low, high) => {
-                values.insert(":low".to_string(), AttributeValue::S(low.clone()));
-                values.insert(":high".to_string(), AttributeValue::S(high.clone()));
-                "#pk = :pk AND #sk BETWEEN :low AND :high".to_string()
-            }
-        };
+        let KeyCondition {
+            expression: key_condition,
+            mut names,
+            mut values,
+        } = spec.key_condition()?;
         let mut request = self
             .client()
             .query()
@@ -271,4 +302,46 @@ fn position_of(spec: &QuerySpec, item: &Item) -> BTreeMap<String, String> {
         .into_iter()
         .filter_map(|attribute| keys::string_attribute(item, attribute).map(|value| (attribute.to_string(), value)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn between(low: &str, high: &str) -> QuerySpec {
+        QuerySpec::index(
+            keys::GSI5,
+            keys::GSI5PK,
+            keys::GSI5SK,
+            "ORG#org_x#TA_COMPLETED".into(),
+            SortRange::Between(low.into(), high.into()),
+        )
+    }
+
+    #[test]
+    fn a_reversed_between_is_refused_before_it_is_sent() {
+        let refused = between("001738368000000", "001735689600000")
+            .key_condition()
+            .unwrap_err();
+        assert!(matches!(refused, ApiError::Internal { .. }), "{refused:?}");
+        assert_eq!(refused.status(), 500);
+        // Byte order, as DynamoDB compares: `~` is above every digit and letter.
+        assert!(between("~", "0").key_condition().is_err());
+        assert!(between("CSM#~", "CSM#csm_01").key_condition().is_err());
+    }
+
+    #[test]
+    fn a_between_in_order_or_empty_is_sent_with_exactly_the_placeholders_it_uses() {
+        for (low, high) in [("001735689600000", "001738368000000"), ("0", "0"), ("0", "~"), ("", "")] {
+            let condition = between(low, high).key_condition().unwrap();
+            assert_eq!(condition.expression, "#pk = :pk AND #sk BETWEEN :low AND :high");
+            assert_eq!(condition.names.len(), 2);
+            assert_eq!(condition.values.len(), 3);
+        }
+        let all = QuerySpec::table("ORG#org_x".into(), SortRange::All)
+            .key_condition()
+            .unwrap();
+        assert_eq!(all.expression, "#pk = :pk");
+        assert_eq!((all.names.len(), all.values.len()), (1, 1));
+    }
 }

@@ -166,3 +166,73 @@ async fn a_completion_at_the_epoch_is_found_by_every_completion_range_sort_and_t
     let exported: Vec<String> = exported.as_array().unwrap().iter().map(id_of).collect();
     assert_eq!(exported, vec![epoch, recent]);
 }
+
+#[tokio::test]
+async fn a_reversed_range_is_refused_naming_its_later_bound_on_lists_the_export_and_the_audit_trail() {
+    let api = TestApi::new().await;
+    let p = program(&api).await;
+    let key = &p.org.admin_key;
+    let done = id_of(&assign(&api, &p, "2030-01-01").await);
+    api.post(
+        &format!("/training-assignments/{done}/complete"),
+        key,
+        json!({ "completedAt": "2025-01-15T00:00:00Z" }),
+    )
+    .await
+    .expect(200);
+
+    let reversed = "completedAfter=2025-02-01T00:00:00Z&completedBefore=2025-01-01T00:00:00Z";
+    for path in [
+        format!("/training-assignments?{reversed}"),
+        format!("/training-assignments?{reversed}&sort=-completedAt"),
+        format!("/training-assignments?{reversed}&sort=createdAt"),
+        format!("/training-assignments?{reversed}&status=complete"),
+        format!("/training-assignments?{reversed}&userId={}", p.user),
+        format!("/training-assignments?{reversed}&facilityId={}", p.alpha),
+        format!("/training-assignments?{reversed}&sort=dueDate"),
+        format!("/training-assignments/export?{reversed}"),
+        format!("/training-assignments/export?format=json&{reversed}"),
+    ] {
+        let refused = api.get(&path, key).await.expect_error(400, "validation_error");
+        assert_eq!(refused["error"]["field"], "completedBefore", "{path}: {refused}");
+    }
+    let refused = api
+        .get("/audit-events?from=2025-02-01T00:00:00Z&to=2025-01-01T00:00:00Z", key)
+        .await
+        .expect_error(400, "validation_error");
+    assert_eq!(refused["error"]["field"], "to");
+    let refused = api
+        .get(
+            &format!("/audit-events?targetId={done}&from=2025-01-01T00:00:00.002Z&to=2025-01-01T00:00:00.001Z"),
+            key,
+        )
+        .await
+        .expect_error(400, "validation_error");
+    assert_eq!(refused["error"]["field"], "to");
+
+    // Bounds in order still answer; equal bounds select nothing (before is exclusive).
+    let within = api
+        .get(
+            "/training-assignments?completedAfter=2025-01-01T00:00:00Z&completedBefore=2025-02-01T00:00:00Z",
+            key,
+        )
+        .await
+        .expect(200);
+    assert_eq!(ids(&within), vec![done.clone()]);
+    let empty = api
+        .get(
+            "/training-assignments?completedAfter=2025-01-15T00:00:00Z&completedBefore=2025-01-15T00:00:00Z",
+            key,
+        )
+        .await
+        .expect(200);
+    assert!(ids(&empty).is_empty());
+    let trail = api
+        .get(
+            &format!("/audit-events?targetId={done}&from=2000-01-01T00:00:00Z&to=2000-01-01T00:00:00Z"),
+            key,
+        )
+        .await
+        .expect(200);
+    assert!(trail["data"].as_array().unwrap().is_empty());
+}
