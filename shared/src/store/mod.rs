@@ -19,7 +19,7 @@ pub mod training_assignments;
 pub mod training_modules;
 pub mod transaction;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
@@ -102,19 +102,34 @@ impl Store {
     /// Reads records by key, a BatchGetItem per hundred; those that do not exist are
     /// absent from the answer.
     pub async fn get_records<T: DeserializeOwned>(&self, keys: Vec<Item>) -> ApiResult<Vec<T>> {
-        let mut found = Vec::with_capacity(keys.len());
-        for chunk in keys.chunks(100) {
-            for item in self.get_many(chunk.to_vec()).await?.into_values() {
-                found.push(from_item(item)?);
-            }
+        self.get_many(keys).await?.into_values().map(from_item).collect()
+    }
+
+    /// Reads items by key: one BatchGetItem per hundred distinct keys (DynamoDB refuses a
+    /// request of more than 100 keys, or one naming a key twice, so a key asked for twice
+    /// is read once), retrying only unprocessed keys. The result is keyed by (PK, SK) so
+    /// callers pick out what they asked for.
+    pub async fn get_many(&self, keys: Vec<Item>) -> ApiResult<HashMap<(String, String), Item>> {
+        let mut seen = HashSet::with_capacity(keys.len());
+        let distinct: Vec<Item> = keys
+            .into_iter()
+            .filter(|key| {
+                seen.insert((
+                    keys::string_attribute(key, keys::PK),
+                    keys::string_attribute(key, keys::SK),
+                ))
+            })
+            .collect();
+        let mut found = HashMap::with_capacity(distinct.len());
+        for chunk in distinct.chunks(MAX_BATCH_GET_KEYS) {
+            self.get_batch(chunk.to_vec(), &mut found).await?;
         }
         Ok(found)
     }
 
-    /// Reads up to 100 items by key in one round trip (retrying only unprocessed keys).
-    /// The result is keyed by (PK, SK) so callers pick out what they asked for.
-    pub async fn get_many(&self, keys: Vec<Item>) -> ApiResult<HashMap<(String, String), Item>> {
-        let mut found = HashMap::new();
+    /// One BatchGetItem of at most `MAX_BATCH_GET_KEYS` distinct keys, and its retries of
+    /// the keys DynamoDB left unprocessed (throttling, or over 16 MB in one answer).
+    async fn get_batch(&self, keys: Vec<Item>, found: &mut HashMap<(String, String), Item>) -> ApiResult<()> {
         let mut pending = keys;
         for _attempt in 0..5 {
             if pending.is_empty() {
@@ -147,12 +162,15 @@ impl Store {
                 .unwrap_or_default();
         }
         if pending.is_empty() {
-            Ok(found)
+            Ok(())
         } else {
             Err(ApiError::internal("BatchGetItem left keys unprocessed after retries"))
         }
     }
 }
+
+/// DynamoDB's limit on the keys of one BatchGetItem.
+pub const MAX_BATCH_GET_KEYS: usize = 100;
 
 /// DynamoDB refuses an item over 400 KB (names and values, UTF-8 bytes).
 pub const MAX_ITEM_BYTES: usize = 400 * 1024;

@@ -14,6 +14,8 @@ use crate::error::{ApiError, ApiResult};
 
 /// DynamoDB's limit on the items of one transaction.
 pub const MAX_TRANSACTION_ITEMS: usize = 100;
+/// DynamoDB's limit on the aggregate size of the items one transaction writes.
+pub const MAX_TRANSACTION_BYTES: usize = 4 * 1024 * 1024;
 
 /// A condition expression with its placeholders.
 #[derive(Debug, Clone, Default)]
@@ -78,6 +80,8 @@ pub struct Transaction {
     writes: Vec<TransactWriteItem>,
     /// The error each write's failed condition means, by position.
     on_condition_failure: Vec<Option<ApiError>>,
+    /// The size of the items put so far (`item_size`).
+    put_bytes: usize,
 }
 
 impl Transaction {
@@ -92,6 +96,7 @@ impl Transaction {
                 "this change would make a record larger than the 400 KB one record can hold; shorten its text",
             ));
         }
+        self.put_bytes += item_size(&item);
         let mut put = Put::builder().table_name("").set_item(Some(item));
         if let Some(condition) = condition {
             put = put
@@ -177,13 +182,36 @@ impl Transaction {
         self.on_condition_failure.push(on_failure);
     }
 
-    pub async fn commit(self, store: &Store) -> ApiResult<()> {
+    /// What DynamoDB would refuse of this transaction, checked before it is sent (the
+    /// emulator refuses some of it, not all): more than 100 items or 4 MB is a request too
+    /// large (400); the same item twice is a bug in the code that built it (500).
+    fn check_limits(&self) -> ApiResult<()> {
         if self.writes.len() > MAX_TRANSACTION_ITEMS {
             return Err(ApiError::validation(
                 "body",
                 format!("this change touches more than {MAX_TRANSACTION_ITEMS} records; split it"),
             ));
         }
+        if self.put_bytes > MAX_TRANSACTION_BYTES {
+            return Err(ApiError::validation(
+                "body",
+                "this change would write more than the 4 MB one change can hold; split it or shorten its text",
+            ));
+        }
+        let mut items = std::collections::HashSet::with_capacity(self.writes.len());
+        for write in &self.writes {
+            let key = item_key(write);
+            if !items.insert(key.clone()) {
+                return Err(ApiError::internal(format!(
+                    "a transaction names the item {key:?} twice, which DynamoDB refuses"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn commit(self, store: &Store) -> ApiResult<()> {
+        self.check_limits()?;
         let table = store.table().to_string();
         let writes = self.writes.into_iter().map(|write| with_table(write, &table)).collect();
         let result = store
@@ -196,6 +224,26 @@ impl Transaction {
             Ok(_) => Ok(()),
             Err(error) => Err(classify_failure(error, self.on_condition_failure)),
         }
+    }
+}
+
+/// The (PK, SK) of the item a write touches.
+fn item_key(write: &TransactWriteItem) -> (Option<String>, Option<String>) {
+    let key = if let Some(put) = &write.put {
+        Some(&put.item)
+    } else if let Some(delete) = &write.delete {
+        Some(&delete.key)
+    } else if let Some(update) = &write.update {
+        Some(&update.key)
+    } else {
+        write.condition_check.as_ref().map(|check| &check.key)
+    };
+    match key {
+        Some(key) => (
+            super::keys::string_attribute(key, super::keys::PK),
+            super::keys::string_attribute(key, super::keys::SK),
+        ),
+        None => (None, None),
     }
 }
 
@@ -259,4 +307,48 @@ fn classify_failure(
 
 fn concurrent_change() -> ApiError {
     ApiError::conflict("the record was changed by a concurrent request; retry")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::keys;
+
+    #[test]
+    fn a_transaction_naming_one_item_twice_is_refused_before_it_is_sent() {
+        let mut transaction = Transaction::new();
+        transaction.put(keys::key("ORG#org_x", "TM#tm_1"), None, None).unwrap();
+        transaction
+            .add_to_counter(keys::key("ORG#org_x", "TM_OPEN#tm_1"), "count", 1, None)
+            .unwrap();
+        assert!(transaction.check_limits().is_ok());
+        transaction
+            .condition_check(
+                keys::key("ORG#org_x", "TM#tm_1"),
+                Condition::item_absent(),
+                ApiError::conflict("x"),
+            )
+            .unwrap();
+        let refused = transaction.check_limits().unwrap_err();
+        assert_eq!(refused.status(), 500, "{refused:?}");
+    }
+
+    #[test]
+    fn a_transaction_over_a_hundred_items_or_four_megabytes_is_refused_before_it_is_sent() {
+        let mut many = Transaction::new();
+        for index in 0..=MAX_TRANSACTION_ITEMS {
+            many.put(keys::key("ORG#org_x", format!("ITEM#{index}")), None, None)
+                .unwrap();
+        }
+        assert_eq!(many.check_limits().unwrap_err().status(), 400);
+
+        let mut large = Transaction::new();
+        let text = "x".repeat(MAX_ITEM_BYTES - 1000);
+        for index in 0..(MAX_TRANSACTION_BYTES / MAX_ITEM_BYTES + 1) {
+            let mut item = keys::key("ORG#org_x", format!("ITEM#{index}"));
+            item.insert("notes".into(), AttributeValue::S(text.clone()));
+            large.put(item, None, None).unwrap();
+        }
+        assert_eq!(large.check_limits().unwrap_err().status(), 400);
+    }
 }

@@ -330,3 +330,47 @@ async fn an_export_too_large_for_one_response_is_a_presigned_s3_link_to_the_same
         assert_eq!(ids, listed_ids);
     }
 }
+
+/// DynamoDB reads at most 100 keys in one BatchGetItem: the export reads a facility's links
+/// a thousand at a time, and the assignments they name in batches of a hundred.
+#[tokio::test]
+async fn an_export_scoped_to_a_facility_with_more_than_a_hundred_assignments_has_every_one() {
+    use raptor_shared::ids::{FacilityId, TrainingModuleId, UserId};
+    use raptor_shared::model::training_assignments::{NewAssignment, new_assignment};
+    use raptor_shared::store::training_assignments::import_batch;
+    use raptor_shared::time::{Date, Timestamp};
+
+    let api = TestApi::new().await;
+    let p = program(&api).await;
+    let seeded: Vec<_> = (0..150)
+        .map(|_| {
+            new_assignment(
+                &p.org.id,
+                NewAssignment {
+                    user_id: UserId::parse("userId", &p.user).unwrap(),
+                    training_module_id: TrainingModuleId::parse("trainingModuleId", &p.module).unwrap(),
+                    due_date: Date::parse("dueDate", "2030-01-01").unwrap(),
+                    notes: None,
+                    facility_ids: vec![FacilityId::parse("facilityId", &p.alpha).unwrap()],
+                },
+                &p.org.admin_id,
+                Timestamp::now(),
+            )
+        })
+        .collect();
+    import_batch(api.store(), &seeded).await.expect("seeded");
+
+    let answer = export(
+        &api,
+        &p.org.admin_key,
+        &format!("?format=json&facilityId={}", p.alpha),
+        false,
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let mut exported: Vec<String> = answer.body.as_array().unwrap().iter().map(id_of).collect();
+    let mut expected: Vec<String> = seeded.iter().map(|a| a.id.to_string()).collect();
+    exported.sort();
+    expected.sort();
+    assert_eq!(exported, expected);
+}
