@@ -5,7 +5,9 @@
 use serde::Serialize;
 
 use crate::error::{ApiError, ApiResult};
+use crate::model::caller::Caller;
 use crate::model::training_assignments::TrainingAssignmentView;
+use crate::permissions::Permission;
 use crate::time::Date;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,12 +45,46 @@ impl ExportFormat {
     }
 }
 
-/// The person and the module an assignment names, as the export shows them.
+/// Which columns an export carries. `training:read` lets a caller read assignments, and
+/// an assignment names its person by id; the person's name and email are what
+/// `GET /users` shows, so they need `users:read` as well. Without it (an LMS integration's
+/// key, typically) the export carries ids only: the name and email columns are left out of
+/// the CSV header and the JSON objects, not left blank.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExportColumns {
+    pub people: bool,
+}
+
+impl ExportColumns {
+    pub fn for_caller(caller: &Caller) -> ExportColumns {
+        ExportColumns {
+            people: caller.has(Permission::UsersRead),
+        }
+    }
+
+    fn shows(self, column: &str) -> bool {
+        self.people || !PERSON_COLUMNS.contains(&column)
+    }
+
+    /// The CSV header row: `CSV_HEADER`, less what the caller may not see.
+    pub fn csv_header(self) -> Vec<&'static str> {
+        CSV_HEADER.into_iter().filter(|column| self.shows(column)).collect()
+    }
+}
+
+/// The person and the module an assignment names, as the export shows them. The person's
+/// name and email appear only for a caller holding `users:read`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ExportNames {
-    pub user_name: String,
-    pub user_email: String,
+    /// Only for a caller holding `users:read`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, required = false)]
+    pub user_name: Option<String>,
+    /// Only for a caller holding `users:read`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, required = false)]
+    pub user_email: Option<String>,
     pub module_title: String,
     pub cip_standard: Option<String>,
 }
@@ -75,7 +111,7 @@ pub struct ExportLink {
     pub bytes: usize,
 }
 
-/// The CSV columns, in order.
+/// The CSV columns, in order, for a caller who may see all of them (`ExportColumns`).
 pub const CSV_HEADER: [&str; 25] = [
     "id",
     "userId",
@@ -104,6 +140,9 @@ pub const CSV_HEADER: [&str; 25] = [
     "renewedBy",
 ];
 
+/// The columns that name a person: shown only with `users:read`.
+pub const PERSON_COLUMNS: [&str; 2] = ["userName", "userEmail"];
+
 /// Several values in one cell (facility ids and names), in scope order.
 const LIST_SEPARATOR: &str = "; ";
 
@@ -120,15 +159,15 @@ fn text(value: Option<impl ToString>) -> String {
     value.map(|value| value.to_string()).unwrap_or_default()
 }
 
-/// One CSV row (`CSV_HEADER`'s columns), every free-text cell neutralised.
-pub fn csv_row(view: &TrainingAssignmentView, names: &ExportNames) -> [String; 25] {
+/// One CSV row (the columns of `columns.csv_header()`), every free-text cell neutralised.
+pub fn csv_row(view: &TrainingAssignmentView, names: &ExportNames, columns: ExportColumns) -> Vec<String> {
     let facility_ids: Vec<&str> = view.facilities.iter().map(|f| f.id.as_str()).collect();
     let facility_names: Vec<&str> = view.facilities.iter().map(|f| f.name.as_str()).collect();
-    [
+    let cells: [String; 25] = [
         view.id.to_string(),
         view.user_id.to_string(),
-        neutralise(names.user_name.clone()),
-        neutralise(names.user_email.clone()),
+        neutralise(text(names.user_name.as_ref())),
+        neutralise(text(names.user_email.as_ref())),
         view.training_module_id.to_string(),
         neutralise(names.module_title.clone()),
         neutralise(text(names.cip_standard.as_ref())),
@@ -150,7 +189,13 @@ pub fn csv_row(view: &TrainingAssignmentView, names: &ExportNames) -> [String; 2
         neutralise(text(view.waiver_reason.as_ref())),
         text(view.renewal_of.as_ref()),
         text(view.renewed_by.as_ref()),
-    ]
+    ];
+    CSV_HEADER
+        .into_iter()
+        .zip(cells)
+        .filter(|(column, _)| columns.shows(column))
+        .map(|(_, cell)| cell)
+        .collect()
 }
 
 #[cfg(test)]
@@ -175,6 +220,23 @@ mod tests {
         assert!(ExportFormat::parse(Some("xlsx")).is_err());
         let day = Date::parse("d", "2025-04-30").unwrap();
         assert_eq!(ExportFormat::Csv.file_name(day), "training-assignments-2025-04-30.csv");
+    }
+
+    #[test]
+    fn without_users_read_the_person_columns_are_left_out_not_blank() {
+        let ids_only = ExportColumns { people: false };
+        let header = ids_only.csv_header();
+        assert_eq!(header.len(), CSV_HEADER.len() - PERSON_COLUMNS.len());
+        assert!(header.contains(&"userId"));
+        assert!(!header.contains(&"userName") && !header.contains(&"userEmail"));
+        assert_eq!(ExportColumns { people: true }.csv_header(), CSV_HEADER.to_vec());
+        let names = ExportNames {
+            module_title: "CIP-004".into(),
+            ..ExportNames::default()
+        };
+        let object = serde_json::to_value(&names).unwrap();
+        assert!(object.get("userName").is_none() && object.get("userEmail").is_none());
+        assert_eq!(object["moduleTitle"], "CIP-004");
     }
 
     proptest::proptest! {

@@ -19,7 +19,7 @@ use crate::export_files::{ExportBucket, FileHeaders, PART_BYTES, Upload};
 use crate::ids::{FacilityId, OrgId, TrainingModuleId, UserId};
 use crate::model::caller::Caller;
 use crate::model::training_assignments::{AssignmentQuery, TrainingAssignment, TrainingAssignmentView};
-use crate::model::training_export::{CSV_HEADER, ExportFormat, ExportNames, ExportObject, csv_row};
+use crate::model::training_export::{ExportColumns, ExportFormat, ExportNames, ExportObject, csv_row};
 use crate::operations::training_assignments::scope_of;
 use crate::permissions::Permission;
 use crate::store::{self, Store};
@@ -95,6 +95,7 @@ impl Write for Sink {
 /// The format's framing around the rows, written into the sink page by page.
 struct Encoder {
     format: ExportFormat,
+    columns: ExportColumns,
     sink: Sink,
     rows: usize,
 }
@@ -110,7 +111,7 @@ fn csv_writer() -> csv::Writer<Vec<u8>> {
 }
 
 impl Encoder {
-    fn new(format: ExportFormat, gzip: bool) -> ApiResult<Encoder> {
+    fn new(format: ExportFormat, columns: ExportColumns, gzip: bool) -> ApiResult<Encoder> {
         let mut sink = if gzip {
             Sink::Gzip(GzEncoder::new(Vec::new(), Compression::default()))
         } else {
@@ -119,13 +120,18 @@ impl Encoder {
         let opening = match format {
             ExportFormat::Csv => {
                 let mut header = csv_writer();
-                header.write_record(CSV_HEADER).map_err(encoding_failed)?;
+                header.write_record(columns.csv_header()).map_err(encoding_failed)?;
                 header.into_inner().map_err(|error| encoding_failed(error.error()))?
             }
             ExportFormat::Json => b"[".to_vec(),
         };
         sink.write_all(&opening).map_err(encoding_failed)?;
-        Ok(Encoder { format, sink, rows: 0 })
+        Ok(Encoder {
+            format,
+            columns,
+            sink,
+            rows: 0,
+        })
     }
 
     /// Encodes one page of rows (the `csv` crate quotes per RFC 4180).
@@ -134,7 +140,9 @@ impl Encoder {
             ExportFormat::Csv => {
                 let mut writer = csv_writer();
                 for (view, names) in rows {
-                    writer.write_record(csv_row(view, names)).map_err(encoding_failed)?;
+                    writer
+                        .write_record(csv_row(view, names, self.columns))
+                        .map_err(encoding_failed)?;
                 }
                 writer.into_inner().map_err(|error| encoding_failed(error.error()))?
             }
@@ -174,9 +182,10 @@ impl Encoder {
 }
 
 /// Names already looked up, across pages: an export names the same people, modules and
-/// facilities again and again.
+/// facilities again and again. People are read only for an export that shows them.
 #[derive(Default)]
 struct Names {
+    columns: ExportColumns,
     people: HashMap<UserId, (String, String)>,
     modules: HashMap<TrainingModuleId, (String, Option<String>)>,
     facilities: HashMap<FacilityId, String>,
@@ -188,7 +197,7 @@ impl Names {
         let mut modules: Vec<TrainingModuleId> = Vec::new();
         let mut facilities: Vec<FacilityId> = Vec::new();
         for row in rows {
-            if !self.people.contains_key(&row.user_id) && !people.contains(&row.user_id) {
+            if self.columns.people && !self.people.contains_key(&row.user_id) && !people.contains(&row.user_id) {
                 people.push(row.user_id.clone());
             }
             if !self.modules.contains_key(&row.training_module_id) && !modules.contains(&row.training_module_id) {
@@ -219,7 +228,12 @@ impl Names {
     }
 
     fn of(&self, row: &TrainingAssignment) -> ExportNames {
-        let (user_name, user_email) = self.people.get(&row.user_id).cloned().unwrap_or_default();
+        let (user_name, user_email) = if self.columns.people {
+            let (name, email) = self.people.get(&row.user_id).cloned().unwrap_or_default();
+            (Some(name), Some(email))
+        } else {
+            (None, None)
+        };
         let (module_title, cip_standard) = self.modules.get(&row.training_module_id).cloned().unwrap_or_default();
         ExportNames {
             user_name,
@@ -331,8 +345,12 @@ async fn encode<'a>(
 ) -> ApiResult<Encoded> {
     let started = Instant::now();
     let org = caller.org();
-    let mut encoder = Encoder::new(request.format, request.gzip)?;
-    let mut names = Names::default();
+    let columns = ExportColumns::for_caller(caller);
+    let mut encoder = Encoder::new(request.format, columns, request.gzip)?;
+    let mut names = Names {
+        columns,
+        ..Names::default()
+    };
     let mut rows = 0;
     let mut after = None;
     loop {
@@ -403,11 +421,11 @@ mod tests {
         );
         assignment.notes = Some("line one, \"quoted\"\r\nline two".into());
         let names = ExportNames {
-            user_name: "Zoë, \"Z\"\nO'Neil".into(),
+            user_name: Some("Zoë, \"Z\"\nO'Neil".into()),
             ..ExportNames::default()
         };
         for gzip in [false, true] {
-            let mut encoder = Encoder::new(ExportFormat::Csv, gzip).unwrap();
+            let mut encoder = Encoder::new(ExportFormat::Csv, ExportColumns { people: true }, gzip).unwrap();
             let view = TrainingAssignmentView::of(&assignment, vec![], Date::today());
             encoder.page(&[(view, names.clone())]).unwrap();
             let bytes = encoder.finish().unwrap();
@@ -419,7 +437,10 @@ mod tests {
                 bytes
             };
             let mut reader = csv::Reader::from_reader(&text[..]);
-            assert_eq!(reader.headers().unwrap().len(), CSV_HEADER.len());
+            assert_eq!(
+                reader.headers().unwrap().len(),
+                crate::model::training_export::CSV_HEADER.len()
+            );
             let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
             assert_eq!(records.len(), 1);
             assert_eq!(&records[0][2], "Zoë, \"Z\"\nO'Neil");

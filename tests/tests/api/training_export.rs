@@ -374,3 +374,106 @@ async fn an_export_scoped_to_a_facility_with_more_than_a_hundred_assignments_has
     expected.sort();
     assert_eq!(exported, expected);
 }
+
+/// A member whose only role is a custom role granting `permissions`, and a key acting as them.
+async fn key_with_custom_role(api: &TestApi, p: &Program, email: &str, permissions: &[&str]) -> String {
+    let role = api
+        .post(
+            "/roles",
+            &p.org.admin_key,
+            json!({ "name": format!("LMS integration {email}"), "permissions": permissions }),
+        )
+        .await
+        .expect(201);
+    let (_, key) = api
+        .member_with_key(&p.org, email, &[role["id"].as_str().unwrap()])
+        .await;
+    key
+}
+
+#[tokio::test]
+async fn training_read_alone_exports_ids_without_names_or_emails_in_csv_and_json() {
+    let api = TestApi::new().await;
+    let (p, person) = tricky_program(&api).await;
+    let lms = key_with_custom_role(&api, &p, "lms@utility.example", &["training:read"]).await;
+    // The same key may not list the people either.
+    api.get("/users", &lms).await.expect_error(403, "forbidden");
+
+    let answer = export(&api, &lms, "", false).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let mut reader = csv::Reader::from_reader(&answer.raw[..]);
+    let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
+    assert!(header.contains(&"userId".to_string()), "{header:?}");
+    for column in ["userName", "userEmail"] {
+        assert!(!header.contains(&column.to_string()), "{column} in {header:?}");
+    }
+    let rows = csv_rows(&answer.raw);
+    let listed = list(&api, &p.org.admin_key, "").await;
+    assert_eq!(rows.len(), listed.len());
+    for (row, item) in rows.iter().zip(&listed) {
+        assert_eq!(row["userId"], item["userId"]);
+        assert_eq!(row["moduleTitle"], "CIP-004 Cyber Security Awareness Training");
+        assert!(!row.contains_key("userName") && !row.contains_key("userEmail"));
+    }
+    let file = String::from_utf8(answer.raw.clone()).unwrap();
+    for secret in [
+        "José",
+        "jose@utility.example",
+        "Terry Trainee",
+        "trainee@utility.example",
+    ] {
+        assert!(!file.contains(secret), "{secret} is in the file");
+    }
+
+    let answer = export(&api, &lms, "?format=json", true).await;
+    assert_eq!(answer.status, 200);
+    let exported: Vec<Value> = serde_json::from_slice(&gunzip(&answer.raw)).unwrap();
+    assert_eq!(exported.len(), listed.len());
+    assert!(exported.iter().any(|row| row["userId"] == person.as_str()));
+    for (row, item) in exported.iter().zip(&listed) {
+        let object = row.as_object().unwrap();
+        assert!(
+            !object.contains_key("userName") && !object.contains_key("userEmail"),
+            "{row}"
+        );
+        assert_eq!(row["userId"], item["userId"]);
+        assert_eq!(row["cipStandard"], "CIP-004");
+    }
+}
+
+#[tokio::test]
+async fn training_read_with_users_read_exports_names_and_emails_in_csv_and_json() {
+    let api = TestApi::new().await;
+    let (p, person) = tricky_program(&api).await;
+    let reviewer = key_with_custom_role(&api, &p, "reviewer@utility.example", &["training:read", "users:read"]).await;
+
+    let answer = export(&api, &reviewer, &format!("?userId={person}"), false).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let mut reader = csv::Reader::from_reader(&answer.raw[..]);
+    let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
+    assert_eq!(
+        header,
+        raptor_shared::model::training_export::CSV_HEADER
+            .iter()
+            .map(|column| column.to_string())
+            .collect::<Vec<_>>()
+    );
+    let rows = csv_rows(&answer.raw);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["userName"], "José Ñúñez-O'Brien, Jr.");
+    assert_eq!(rows[0]["userEmail"], "jose@utility.example");
+
+    let answer = export(&api, &reviewer, "?format=json", false).await;
+    let exported = answer.expect(200);
+    let exported = exported.as_array().unwrap();
+    assert_eq!(exported.len(), 3);
+    for row in exported {
+        let expected_email = if row["userId"] == person.as_str() {
+            "jose@utility.example"
+        } else {
+            "trainee@utility.example"
+        };
+        assert_eq!(row["userEmail"], expected_email, "{row}");
+        assert!(!row["userName"].as_str().unwrap().is_empty(), "{row}");
+    }
+}
