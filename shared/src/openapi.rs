@@ -422,7 +422,7 @@ fn describe_assignment(operation: T, schemas: &mut Schemas) -> Description {
         T::DeleteTrainingAssignment => d("Delete an open assignment made by mistake", NoBody, assignment, WRITES),
         T::StartTrainingAssignment => d("The trainee opened the course", NoBody, assignment, WRITES),
         T::WaiveTrainingAssignment => d(
-            "Waive an open assignment (needs training:waive)",
+            "Waive an open assignment of someone else (needs training:waive; one's own is 403)",
             Required(schemas.of::<WaiveTrainingAssignment>()),
             assignment,
             WRITES,

@@ -153,6 +153,13 @@ impl TrainingAssignment {
         }
     }
 
+    /// Whether the completion was recorded by the trainee's own key (`completedBy` is the
+    /// assignee): allowed, since an LMS may report through the person's own integration,
+    /// but an auditor must see it. `None` until there is a completion.
+    pub fn self_reported(&self) -> Option<bool> {
+        self.completed_by.as_ref().map(|by| by == &self.user_id)
+    }
+
     /// Whether the daily job has yet to store `overdue` on this open assignment when its
     /// due date passes (the sparse index of open assignments by due date holds these).
     pub fn awaits_overdue_mark(&self) -> bool {
@@ -204,6 +211,10 @@ pub struct TrainingAssignmentView {
     pub started_at: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub completed_by: Option<UserId>,
+    /// With a completion: `true` when the trainee recorded it (`completedBy` is `userId`),
+    /// as an LMS reporting through the person's own key does; `false` when someone else did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub self_reported: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub score: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -240,6 +251,7 @@ impl TrainingAssignmentView {
             updated_at: assignment.updated_at,
             started_at: assignment.started_at,
             completed_by: assignment.completed_by.clone(),
+            self_reported: assignment.self_reported(),
             score: assignment.score,
             certificate_reference: assignment.certificate_reference.clone(),
             expires_at: assignment.expires_at,
@@ -395,13 +407,20 @@ pub fn start(assignment: &TrainingAssignment, now: Timestamp) -> ApiResult<Optio
     Ok(Some(next.next_version(now, now.date())))
 }
 
-/// A formal waiver by an authorized approver (the caller), with the reason.
+/// A formal waiver by an authorized approver (the caller), with the reason. The approver
+/// is never the person the waiver excuses: a waiver is someone else's judgement that the
+/// training is not needed, and one's own would leave the record without any.
 pub fn waive(
     assignment: &TrainingAssignment,
     reason: &str,
     approver: &UserId,
     now: Timestamp,
 ) -> ApiResult<TrainingAssignment> {
+    if approver == &assignment.user_id {
+        return Err(ApiError::forbidden_action(
+            "you cannot waive your own training assignment: a waiver needs someone else holding training:waive to approve it",
+        ));
+    }
     assignment.require_open()?;
     let mut next = assignment.clone();
     next.progress = Progress::Waived;
@@ -817,6 +836,27 @@ mod tests {
         let started = start(&open, now).unwrap().unwrap();
         assert!(start(&started, now).unwrap().is_none());
         assert!(waive(&open, "   ", &UserId::new(), now).is_err());
+    }
+
+    #[test]
+    fn nobody_waives_their_own_assignment_and_a_self_completion_says_so() {
+        let now = at("2025-04-10T14:15:00Z");
+        let open = assignment("2025-04-30");
+        let refused = waive(&open, "I know this already", &open.user_id, now).unwrap_err();
+        assert_eq!((refused.status(), refused.code()), (403, "forbidden"));
+        assert!(refused.to_string().contains("someone else"), "{refused}");
+        assert!(waive(&open, "Contractor leaves before access", &UserId::new(), now).is_ok());
+
+        assert_eq!(open.self_reported(), None);
+        let completion = || CompleteTrainingAssignment::default().completion(now).unwrap();
+        let by_self = complete(&open, completion(), &open.user_id, None, now).unwrap();
+        assert_eq!(by_self.self_reported(), Some(true));
+        let by_admin = complete(&open, completion(), &UserId::new(), None, now).unwrap();
+        assert_eq!(by_admin.self_reported(), Some(false));
+        let view = serde_json::to_value(TrainingAssignmentView::of(&by_self, vec![], date("2025-04-10"))).unwrap();
+        assert_eq!(view["selfReported"], true);
+        let view = serde_json::to_value(TrainingAssignmentView::of(&open, vec![], date("2025-04-10"))).unwrap();
+        assert!(view.get("selfReported").is_none());
     }
 
     #[test]

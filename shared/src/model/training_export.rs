@@ -112,7 +112,7 @@ pub struct ExportLink {
 }
 
 /// The CSV columns, in order, for a caller who may see all of them (`ExportColumns`).
-pub const CSV_HEADER: [&str; 25] = [
+pub const CSV_HEADER: [&str; 26] = [
     "id",
     "userId",
     "userName",
@@ -130,6 +130,7 @@ pub const CSV_HEADER: [&str; 25] = [
     "startedAt",
     "completedAt",
     "completedBy",
+    "selfReported",
     "score",
     "certificateReference",
     "expiresAt",
@@ -163,7 +164,7 @@ fn text(value: Option<impl ToString>) -> String {
 pub fn csv_row(view: &TrainingAssignmentView, names: &ExportNames, columns: ExportColumns) -> Vec<String> {
     let facility_ids: Vec<&str> = view.facilities.iter().map(|f| f.id.as_str()).collect();
     let facility_names: Vec<&str> = view.facilities.iter().map(|f| f.name.as_str()).collect();
-    let cells: [String; 25] = [
+    let cells: [String; 26] = [
         view.id.to_string(),
         view.user_id.to_string(),
         neutralise(text(names.user_name.as_ref())),
@@ -181,6 +182,7 @@ pub fn csv_row(view: &TrainingAssignmentView, names: &ExportNames, columns: Expo
         text(view.started_at),
         text(view.completed_at),
         text(view.completed_by.as_ref()),
+        text(view.self_reported),
         text(view.score),
         neutralise(text(view.certificate_reference.as_ref())),
         text(view.expires_at),

@@ -350,6 +350,7 @@ pub async fn complete_assignment(
         "training_assignment.completed",
         json!({
             "completedAt": after.completed_at,
+            "selfReported": after.self_reported(),
             "score": after.score,
             "certificateReference": after.certificate_reference,
             "expiresAt": after.expires_at,
@@ -360,7 +361,9 @@ pub async fn complete_assignment(
     view(store, &after).await
 }
 
-/// `POST /training-assignments/{id}/waive`: a formal waiver; the caller is the approver.
+/// `POST /training-assignments/{id}/waive`: a formal waiver; the caller is the approver,
+/// and never the assignee (`rules::waive` refuses a waiver of one's own assignment with a
+/// 403 before anything is written, whichever door the request came through).
 pub async fn waive_assignment(
     store: &Store,
     caller: &Caller,

@@ -5,7 +5,7 @@ use integration_tests::TestApi;
 use raptor_shared::time::Timestamp;
 use serde_json::{Value, json};
 
-use crate::training_program::{assign, due_in, id_of, keys_of, program};
+use crate::training_program::{assign, due_in, id_of, keys_of, program, scoped_key};
 
 #[tokio::test]
 async fn the_seed_samples_create_scope_and_complete_an_assignment_field_for_field() {
@@ -846,4 +846,176 @@ async fn each_filter_and_sort_answers_exactly_the_rows_computed_independently_on
             .await
             .expect_error(400, "validation_error");
     }
+}
+
+#[tokio::test]
+async fn an_approver_cannot_waive_their_own_assignment_and_nothing_changes() {
+    let api = TestApi::new().await;
+    let p = program(&api).await;
+    let org = &p.org;
+    let own = api
+        .post(
+            "/training-assignments",
+            &org.admin_key,
+            json!({ "userId": org.admin_id.as_str(), "trainingModuleId": p.module, "dueDate": due_in(10) }),
+        )
+        .await
+        .expect(201);
+    let own_id = id_of(&own);
+    let waiver_key = scoped_key(&api, org, &["training:waive"]).await;
+
+    for key in [&waiver_key, &org.admin_key] {
+        let refused = api
+            .post(
+                &format!("/training-assignments/{own_id}/waive"),
+                key,
+                json!({ "reason": "I already know this material" }),
+            )
+            .await
+            .expect_error(403, "forbidden");
+        let message = refused["error"]["message"].as_str().unwrap();
+        assert!(message.contains("someone else"), "{message}");
+    }
+
+    let read_back = api
+        .get(&format!("/training-assignments/{own_id}"), &org.admin_key)
+        .await
+        .expect(200);
+    assert_eq!(read_back, own);
+    assert_eq!(read_back["status"], "assigned");
+    assert!(read_back.get("waivedBy").is_none());
+    let trail = api.audit_trail_of(org, &own_id).await;
+    let actions: Vec<&str> = trail.iter().map(|event| event["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, vec!["training_assignment.created"]);
+}
+
+#[tokio::test]
+async fn an_approver_can_still_waive_someone_elses_assignment() {
+    let api = TestApi::new().await;
+    let p = program(&api).await;
+    let theirs = id_of(&assign(&api, &p, &due_in(10)).await);
+    let waiver_key = scoped_key(&api, &p.org, &["training:waive"]).await;
+    let waived = api
+        .post(
+            &format!("/training-assignments/{theirs}/waive"),
+            &waiver_key,
+            json!({ "reason": "Contractor left before access was granted" }),
+        )
+        .await
+        .expect(200);
+    assert_eq!(waived["status"], "waived");
+    assert_eq!(waived["waivedBy"], p.org.admin_id.as_str());
+    let read_back = api
+        .get(&format!("/training-assignments/{theirs}"), &p.org.admin_key)
+        .await
+        .expect(200);
+    assert_eq!(read_back["status"], "waived");
+}
+
+#[tokio::test]
+async fn a_self_reported_completion_says_so_in_get_list_and_both_export_formats() {
+    let api = TestApi::new().await;
+    let p = program(&api).await;
+    let admin = &p.org.admin_key;
+    // The trainee's own LMS integration may record their completions.
+    let role = api
+        .post(
+            "/roles",
+            admin,
+            json!({ "name": "Own LMS", "permissions": ["training:read", "training:write"] }),
+        )
+        .await
+        .expect(201);
+    let (trainee, trainee_key) = api
+        .member_with_key(&p.org, "lms-self@utility.example", &[role["id"].as_str().unwrap()])
+        .await;
+    let assign_to = |user: String| {
+        let api = &api;
+        let module = p.module.clone();
+        async move {
+            let body = json!({ "userId": user, "trainingModuleId": module, "dueDate": due_in(10) });
+            id_of(&api.post("/training-assignments", admin, body).await.expect(201))
+        }
+    };
+    let by_self = assign_to(trainee.clone()).await;
+    let by_admin = assign_to(p.user.clone()).await;
+    let open = assign_to(p.user.clone()).await;
+
+    let completed = api
+        .post(
+            &format!("/training-assignments/{by_self}/complete"),
+            &trainee_key,
+            json!({ "score": 90 }),
+        )
+        .await
+        .expect(200);
+    assert_eq!(completed["completedBy"], trainee.as_str());
+    assert_eq!(completed["selfReported"], true);
+    let completed = api
+        .post(&format!("/training-assignments/{by_admin}/complete"), admin, json!({}))
+        .await
+        .expect(200);
+    assert_eq!(completed["selfReported"], false);
+
+    let expected = |id: &str| -> Option<bool> {
+        if id == by_self {
+            Some(true)
+        } else if id == by_admin {
+            Some(false)
+        } else {
+            None
+        }
+    };
+    for id in [&by_self, &by_admin, &open] {
+        let read = api.get(&format!("/training-assignments/{id}"), admin).await.expect(200);
+        assert_eq!(read["selfReported"].as_bool(), expected(id), "{read}");
+    }
+    let listed = api.get("/training-assignments", admin).await.expect(200);
+    let listed = listed["data"].as_array().unwrap();
+    assert_eq!(listed.len(), 3);
+    for item in listed {
+        assert_eq!(
+            item["selfReported"].as_bool(),
+            expected(item["id"].as_str().unwrap()),
+            "{item}"
+        );
+    }
+    let completed_audit = api.audit_trail_of(&p.org, &by_self).await;
+    assert_eq!(completed_audit[0]["summary"]["selfReported"], true);
+
+    let exported = api
+        .get("/training-assignments/export?format=json", admin)
+        .await
+        .expect(200);
+    let exported = exported.as_array().unwrap();
+    assert_eq!(exported.len(), 3);
+    for row in exported {
+        assert_eq!(
+            row["selfReported"].as_bool(),
+            expected(row["id"].as_str().unwrap()),
+            "{row}"
+        );
+    }
+
+    let csv_file = api.get("/training-assignments/export", admin).await;
+    assert_eq!(csv_file.status, 200);
+    let mut reader = csv::Reader::from_reader(&csv_file.raw[..]);
+    let header = reader.headers().unwrap().clone();
+    let column = header
+        .iter()
+        .position(|name| name == "selfReported")
+        .expect("a selfReported column");
+    let id_column = header.iter().position(|name| name == "id").unwrap();
+    let mut rows = 0;
+    for record in reader.records() {
+        let record = record.unwrap();
+        let cell = match expected(&record[id_column]) {
+            Some(true) => "true",
+            Some(false) => "false",
+            None => "",
+        };
+        assert_eq!(&record[column], cell, "{record:?}");
+        rows += 1;
+    }
+    assert_eq!(rows, 3);
 }
