@@ -2,6 +2,7 @@
 //! resend and cancel. See `docs/invitations.md` for why the email is sent before the
 //! invitation is written.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::StreamExt;
@@ -188,17 +189,40 @@ pub async fn create_batch(
             }
         }
     }
-    for (organization, wanted, _) in &mut reserved {
-        *wanted = store::invitations::reserve_emails(store, organization, now, cap, *wanted).await?;
+    for position in 0..reserved.len() {
+        let (organization, wanted, _) = &reserved[position];
+        match store::invitations::reserve_emails(store, organization, now, cap, *wanted).await {
+            Ok(taken) => reserved[position].1 = taken,
+            Err(error) => {
+                // Nothing was sent: give back what the organizations before this one took.
+                give_back(store, &reserved[..position], now).await;
+                return Err(error);
+            }
+        }
     }
 
     let mut rows = Vec::with_capacity(in_all);
+    // The same email twice into one organization: the second would race the first's
+    // pending marker after both emails went out, so it is answered here instead.
+    let mut invited: HashSet<(OrgId, String)> = HashSet::new();
     let mut emails_left: Vec<(OrgId, u64)> = reserved.iter().map(|(org, taken, _)| (org.clone(), *taken)).collect();
     for (index, item) in parsed.into_iter().enumerate() {
         match item {
             Err(error) => rows.push(Row::Answered(Box::new(BatchResult::of(index, None, None, Err(error))))),
             Ok(BatchItem { terms, organizations }) => {
                 for organization in organizations {
+                    if !invited.insert((organization.clone(), terms.email.to_lowercase())) {
+                        rows.push(Row::Answered(Box::new(BatchResult::of(
+                            index,
+                            Some(&organization),
+                            Some(&terms.email),
+                            Err(ApiError::conflict(format!(
+                                "`{}` is invited to this organization by an earlier item of this batch",
+                                terms.email
+                            ))),
+                        ))));
+                        continue;
+                    }
                     let left = emails_left.iter_mut().find(|(org, _)| org == &organization);
                     match left {
                         Some((_, 0)) if terms.send_email => rows.push(Row::Answered(Box::new(BatchResult::of(
@@ -233,14 +257,19 @@ pub async fn create_batch(
         .collect::<Vec<_>>()
         .await;
 
-    for (organization, taken, sent) in &reserved {
+    give_back(store, &reserved, now).await;
+    Ok(results)
+}
+
+/// Returns to each organization's day count the emails a batch took and did not send.
+async fn give_back(store: &Store, reserved: &[(OrgId, u64, AtomicU64)], now: Timestamp) {
+    for (organization, taken, sent) in reserved {
         let unused = taken.saturating_sub(sent.load(Ordering::SeqCst));
         if let Err(error) = store::invitations::release_emails(store, organization, now, unused).await {
             // The day's count stays higher than what was sent: fewer emails, never more.
             tracing::warn!(reason = %error, organizationId = %organization, unused, "unused invitation emails were not given back");
         }
     }
-    Ok(results)
 }
 
 async fn run_row(

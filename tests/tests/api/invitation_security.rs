@@ -384,6 +384,20 @@ async fn a_batch_that_breaks_a_batch_rule_creates_nothing_and_sends_nothing() {
         .collect();
     assert_eq!(summary, vec![(0, 201), (1, 400), (2, 400)]);
     assert_eq!(results[1]["error"]["field"], "invitations[1].organizationIds");
+
+    // The same email twice in one batch: one invitation, one email, the second item a 409.
+    let twice = unique_email("twice");
+    let answer = api
+        .post(
+            "/invitations",
+            &org.admin_key,
+            json!({ "invitations": [{ "email": twice }, { "email": twice.to_uppercase() }] }),
+        )
+        .await
+        .expect(200);
+    assert_eq!(answer["results"][0]["status"], 201);
+    assert_eq!(answer["results"][1]["status"], 409);
+    assert_eq!(sent_emails_to(&twice).len(), 1);
 }
 
 #[tokio::test]
