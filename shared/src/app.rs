@@ -15,7 +15,7 @@ use tracing_subscriber::fmt::format::{Format, Json, JsonFields};
 use crate::error::ApiError;
 use crate::export_files::ExportBucket;
 use crate::mail::Mailer;
-use crate::model::invitations::DEFAULT_DAILY_EMAIL_CAP;
+use crate::model::invitations::{DEFAULT_DAILY_EMAIL_CAP, DEFAULT_EMAILS_PER_SECOND};
 use crate::model::training_assignments::{DEFAULT_RENEWAL_WINDOW_DAYS, MAX_RENEWAL_WINDOW_DAYS};
 use crate::operations::invitations::{InvitationSettings, Outbox};
 use crate::operations::training_export::{DEFAULT_INLINE_LIMIT_BYTES, DEFAULT_TIME_BUDGET};
@@ -196,6 +196,7 @@ pub fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
 pub const INVITATION_SENDER_VARIABLE: &str = "INVITATION_SENDER";
 pub const INVITATION_ACCEPT_URL_VARIABLE: &str = "INVITATION_ACCEPT_URL";
 pub const INVITATION_DAILY_EMAIL_CAP_VARIABLE: &str = "INVITATION_DAILY_EMAIL_CAP";
+pub const INVITATION_EMAILS_PER_SECOND_VARIABLE: &str = "INVITATION_EMAILS_PER_SECOND";
 
 /// The invitations function's clients and settings: the store, and SES to send from the
 /// configured sender.
@@ -215,6 +216,14 @@ impl InvitationsApp {
             })?,
             Err(_) => DEFAULT_DAILY_EMAIL_CAP,
         };
+        let emails_per_second = match std::env::var(INVITATION_EMAILS_PER_SECOND_VARIABLE) {
+            Ok(text) => text.parse().ok().filter(|rate| *rate > 0).ok_or_else(|| {
+                ApiError::internal(format!(
+                    "{INVITATION_EMAILS_PER_SECOND_VARIABLE} must be a whole number above 0"
+                ))
+            })?,
+            Err(_) => DEFAULT_EMAILS_PER_SECOND,
+        };
         let app = App::from_config(&config)?;
         app.warm_up().await;
         Ok(InvitationsApp {
@@ -226,6 +235,7 @@ impl InvitationsApp {
             settings: InvitationSettings {
                 accept_url: required_variable(INVITATION_ACCEPT_URL_VARIABLE)?,
                 daily_email_cap,
+                emails_per_second,
             },
         })
     }

@@ -16,7 +16,7 @@ use raptor_shared::app::{App, InvitationsApp, TrainingApp};
 use raptor_shared::export_files::ExportBucket;
 use raptor_shared::ids::{OrgId, UserId};
 use raptor_shared::mail::Mailer;
-use raptor_shared::model::invitations::DEFAULT_DAILY_EMAIL_CAP;
+use raptor_shared::model::invitations::{DEFAULT_DAILY_EMAIL_CAP, DEFAULT_EMAILS_PER_SECOND};
 use raptor_shared::model::organizations::{Bootstrap, BootstrapOutcome};
 use raptor_shared::model::roles::{RoleRef, SystemRole};
 use raptor_shared::model::secret_tokens::ExposeSecret;
@@ -166,6 +166,7 @@ impl TestApi {
                 settings: InvitationSettings {
                     accept_url: ACCEPT_URL.into(),
                     daily_email_cap: DEFAULT_DAILY_EMAIL_CAP,
+                    emails_per_second: DEFAULT_EMAILS_PER_SECOND,
                 },
             },
             app,

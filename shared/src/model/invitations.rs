@@ -20,6 +20,15 @@ pub const MAX_BATCH: usize = 100;
 /// Invitation emails an organization may send per UTC day (OWASP API4/API6), unless
 /// configured otherwise.
 pub const DEFAULT_DAILY_EMAIL_CAP: u64 = 500;
+/// How fast a batch sends, unless configured otherwise: SES's sending rate on a new
+/// production account. Sending faster than the account's rate is refused by SES.
+pub const DEFAULT_EMAILS_PER_SECOND: u32 = 14;
+
+/// When the `position`-th email of a batch (from 0) may go out, from the batch's start,
+/// so that a batch never sends faster than `emails_per_second`.
+pub fn send_offset(position: u32, emails_per_second: u32) -> std::time::Duration {
+    std::time::Duration::from_millis(u64::from(position) * 1000 / u64::from(emails_per_second.max(1)))
+}
 
 /// As stored: `pending`, `accepted` or `cancelled`. `expired` is never stored: a pending
 /// invitation past `expiresAt` reads as expired, with no job having run.
@@ -434,6 +443,26 @@ mod tests {
             serde_json::from_value(serde_json::json!({ "token": exposed, "displayName": "A" })).unwrap();
         assert!(!format!("{accept:?}").contains(&exposed));
         assert_eq!(accept.token.expose_secret(), exposed);
+    }
+
+    #[test]
+    fn a_batch_sends_no_faster_than_its_rate() {
+        use std::time::Duration;
+        assert_eq!(send_offset(0, 14), Duration::ZERO);
+        assert_eq!(send_offset(14, 14), Duration::from_secs(1));
+        assert_eq!(send_offset(99, 14), Duration::from_millis(7071));
+        // Any `rate` consecutive emails span at least (rate - 1) / rate seconds.
+        for rate in [1, 2, 14, 50] {
+            for position in 0..200 {
+                let span = send_offset(position + rate - 1, rate) - send_offset(position, rate);
+                let least = Duration::from_millis(u64::from(rate - 1) * 1000 / u64::from(rate));
+                assert!(
+                    span + Duration::from_millis(1) >= least,
+                    "rate {rate}, from {position}: {span:?}"
+                );
+            }
+        }
+        assert_eq!(send_offset(3, 0), Duration::from_secs(3), "a rate of 0 is read as 1");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use futures::StreamExt;
 use serde::Serialize;
 use serde_json::{Value, json};
+use tokio::time::Instant;
 
 use crate::error::{ApiError, ApiResult, ErrorDetail};
 use crate::ids::{InvitationId, OrgId, UserId};
@@ -17,7 +18,7 @@ use crate::model::caller::{Actor, Caller};
 use crate::model::invitation_email;
 use crate::model::invitations::{
     AcceptInvitation, Invitation, InvitationFilter, InvitationStatus, InvitationTerms, InvitationView, MAX_BATCH,
-    NewInvitation, ValidInvitation, invalid_token, new_invitation, parse_token,
+    NewInvitation, ValidInvitation, invalid_token, new_invitation, parse_token, send_offset,
 };
 use crate::model::roles::RolesDocument;
 use crate::model::secret_tokens::{ExposeSecret, SecretString};
@@ -34,6 +35,8 @@ pub struct InvitationSettings {
     /// The page that takes the token as its `token` query parameter.
     pub accept_url: String,
     pub daily_email_cap: u64,
+    /// How fast a batch sends (`DEFAULT_EMAILS_PER_SECOND`): the SES account's rate.
+    pub emails_per_second: u32,
 }
 
 /// What the function needs besides the store: who sends, and how.
@@ -116,6 +119,8 @@ enum Row<'a> {
         index: usize,
         inviter: &'a Caller,
         terms: InvitationTerms,
+        /// When its email may go out, so the batch keeps to SES's sending rate.
+        send_at: Instant,
     },
 }
 
@@ -202,6 +207,8 @@ pub async fn create_batch(
     }
 
     let mut rows = Vec::with_capacity(in_all);
+    let started = Instant::now();
+    let mut emails_planned: u32 = 0;
     // The same email twice into one organization: the second would race the first's
     // pending marker after both emails went out, so it is answered here instead.
     let mut invited: HashSet<(OrgId, String)> = HashSet::new();
@@ -235,10 +242,13 @@ pub async fn create_batch(
                             if let Some((_, count)) = left.filter(|_| terms.send_email) {
                                 *count -= 1;
                             }
+                            let send_at = started + send_offset(emails_planned, outbox.settings.emails_per_second);
+                            emails_planned += u32::from(terms.send_email);
                             rows.push(Row::Invite {
                                 index,
                                 inviter: inviter_in(&inviters, &organization)?,
                                 terms: terms.clone(),
+                                send_at,
                             });
                         }
                     }
@@ -280,9 +290,14 @@ async fn run_row(
 ) -> BatchResult {
     match row {
         Row::Answered(result) => *result,
-        Row::Invite { index, inviter, terms } => {
+        Row::Invite {
+            index,
+            inviter,
+            terms,
+            send_at,
+        } => {
             let budget = match reserved.iter().find(|(org, _, _)| org == inviter.org()) {
-                Some((_, _, sent)) => EmailBudget::Reserved(sent),
+                Some((_, _, sent)) => EmailBudget::Reserved { sent, send_at },
                 None => EmailBudget::NoEmail,
             };
             let result = invite(store, outbox, inviter, &terms, budget).await;
@@ -351,8 +366,9 @@ fn prefix_field(error: ApiError, prefix: &str) -> ApiError {
 enum EmailBudget<'a> {
     /// One invitation: its transaction adds the email to the day's count, within the cap.
     CountedWithTheInvitation(u64),
-    /// A batch item: the batch took its emails beforehand; this counts what was sent.
-    Reserved(&'a AtomicU64),
+    /// A batch item: the batch took its emails beforehand; this counts what was sent, and
+    /// sends no earlier than `send_at`.
+    Reserved { sent: &'a AtomicU64, send_at: Instant },
     /// A batch item that sends no email.
     NoEmail,
 }
@@ -385,8 +401,11 @@ async fn invite(
     };
     store::invitations::check_can_invite(store, &invitation, now, cap).await?;
     if terms.send_email {
+        if let EmailBudget::Reserved { send_at, .. } = budget {
+            tokio::time::sleep_until(send_at).await;
+        }
         send(outbox, &invitation, &token).await?;
-        if let EmailBudget::Reserved(sent) = budget {
+        if let EmailBudget::Reserved { sent, .. } = budget {
             sent.fetch_add(1, Ordering::SeqCst);
         }
     }
