@@ -58,36 +58,31 @@ stop_session() {
 }
 
 # --- tools ----------------------------------------------------------------
-# The project-local venv holds moto, cargo-lambda and cfn-lint. pip only runs
-# when scripts/requirements.txt changed, which keeps repeated runs fast.
-ensure_tools() {
-  local req="$RAPTOR_ROOT/scripts/requirements.txt"
-  local stamp="$VENV/.requirements.sha256" sum
-  if [[ ! -x "$VENV/bin/python" ]]; then
-    python3 -m venv "$VENV"
+# ensure_venv DIR REQUIREMENTS: a venv at DIR with REQUIREMENTS installed. pip only
+# runs when the requirements file changed, which keeps repeated runs fast.
+ensure_venv() {
+  local dir=$1 req=$2
+  local stamp="$dir/.requirements.sha256" sum
+  if [[ ! -x "$dir/bin/python" ]]; then
+    python3 -m venv "$dir"
   fi
   sum="$(sha256sum "$req" | cut -d' ' -f1)"
   if [[ "$(cat "$stamp" 2>/dev/null || true)" != "$sum" ]]; then
-    echo "Installing Python tools into .venv ..." >&2
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
+    echo "Installing $(basename "$req") into ${dir#"$RAPTOR_ROOT"/} ..." >&2
+    "$dir/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
     echo "$sum" >"$stamp"
   fi
+}
+
+# The project-local venv holds moto, cargo-lambda, cfn-lint and schemathesis.
+ensure_tools() {
+  ensure_venv "$VENV" "$RAPTOR_ROOT/scripts/requirements.txt"
 }
 
 # checkov in a venv of its own (scripts/requirements-checkov.txt says why).
 CHECKOV_VENV="$VENV/checkov"
 ensure_checkov() {
-  local req="$RAPTOR_ROOT/scripts/requirements-checkov.txt"
-  local stamp="$CHECKOV_VENV/.requirements.sha256" sum
-  if [[ ! -x "$CHECKOV_VENV/bin/python" ]]; then
-    python3 -m venv "$CHECKOV_VENV"
-  fi
-  sum="$(sha256sum "$req" | cut -d' ' -f1)"
-  if [[ "$(cat "$stamp" 2>/dev/null || true)" != "$sum" ]]; then
-    echo "Installing checkov into .venv/checkov ..." >&2
-    "$CHECKOV_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
-    echo "$sum" >"$stamp"
-  fi
+  ensure_venv "$CHECKOV_VENV" "$RAPTOR_ROOT/scripts/requirements-checkov.txt"
 }
 
 # --- AWS emulator -----------------------------------------------------------
