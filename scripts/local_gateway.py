@@ -10,13 +10,25 @@ runs:
 - a header value that is not UTF-8: API Gateway's event is JSON, so the function sees text;
   sent on with the undecodable bytes replaced (U+FFFD), the function refuses it with 400.
 
-Usage: local_gateway.py --port PORT --upstream-port PORT (both on 127.0.0.1).
+It also writes the run's request log: one line per request (time, method, path, status,
+milliseconds, and the function that answered: the one `cargo lambda watch` routes the request
+to, by the same router in Cargo.toml), appended to --log and, once the --ready file exists
+(run-local creates it after printing where the API is), shown on stderr. The query string is
+left out: it can hold an invitation token.
+
+Usage: local_gateway.py --port PORT --upstream-port PORT [--log FILE] [--ready FILE] [--verbose]
+(both ports on 127.0.0.1; --verbose shows every line at once, without waiting for --ready).
 """
 
 import argparse
 import http.client
 import http.server
+import os
 import sys
+import threading
+import time
+import tomllib
+from pathlib import Path
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
 
@@ -29,14 +41,77 @@ def is_utf8(body: bytes) -> bool:
         return False
 
 
+class RequestLog:
+    """Appends lines to the run's log file, and shows them on stderr once the run is ready."""
+
+    def __init__(self, path: str | None, ready: str | None, verbose: bool):
+        self.file = open(path, "a", encoding="utf-8", buffering=1) if path else None
+        self.ready = ready
+        self.verbose = verbose
+        self.lock = threading.Lock()
+
+    def write(self, line: str) -> None:
+        with self.lock:
+            if self.file:
+                self.file.write(f"[gateway] {line}\n")
+            if self.verbose or not self.ready or os.path.exists(self.ready):
+                print(line, file=sys.stderr, flush=True)
+
+
+class Router:
+    """The function `cargo lambda watch` sends a request to: its router in Cargo.toml, where a
+    literal segment wins over a `{parameter}`, as in shared/src/routes.rs."""
+
+    def __init__(self, manifest: Path):
+        router = tomllib.loads(manifest.read_text())["workspace"]["metadata"]["lambda"]["watch"]["router"]
+        self.routes = [
+            (route["method"], path.strip("/").split("/"), route["function"])
+            for path, routes in router.items()
+            for route in routes
+        ]
+
+    def function(self, method: str, path: str) -> str:
+        segments = path.split("?", 1)[0].strip("/").split("/")
+        # Lambda's Invoke API (`cargo lambda invoke --invoke-port PORT`) names the function.
+        if method == "POST" and len(segments) == 4 and segments[1] == "functions" and segments[3] == "invocations":
+            return segments[2]
+        best, best_literals = "-", -1
+        for route_method, pattern, function in self.routes:
+            if route_method != method or len(pattern) != len(segments):
+                continue
+            literals = 0
+            for expected, actual in zip(pattern, segments):
+                if expected.startswith("{") and expected.endswith("}"):
+                    if not actual:
+                        break
+                elif expected == actual:
+                    literals += 1
+                else:
+                    break
+            else:
+                if literals > best_literals:
+                    best, best_literals = function, literals
+        return best
+
+
 class Gateway(http.server.BaseHTTPRequestHandler):
     upstream_port = 0
     protocol_version = "HTTP/1.1"
+    requests: RequestLog
+    router: Router
 
-    def log_message(self, format, *args):  # watch logs every request already
+    def log_message(self, format, *args):  # one line per request, written by forward()
         pass
 
+    def log_request_line(self, status: int, started: float) -> None:
+        path = self.path.split("?", 1)[0]
+        milliseconds = (time.monotonic() - started) * 1000
+        function = self.router.function(self.command, path)
+        stamp = time.strftime("%H:%M:%S")
+        self.requests.write(f"{stamp}  {self.command:<6} {path:<40} {status}  {milliseconds:6.0f} ms  {function}")
+
     def forward(self):
+        started = time.monotonic()
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         # http.server decodes header bytes as Latin-1; take the bytes back and read them as UTF-8.
@@ -55,6 +130,7 @@ class Gateway(http.server.BaseHTTPRequestHandler):
             payload = response.read()
         except OSError as error:
             self.send_error(502, f"cargo lambda watch did not answer: {error}")
+            self.log_request_line(502, started)
             return
         finally:
             upstream.close()
@@ -65,6 +141,7 @@ class Gateway(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
+        self.log_request_line(response.status, started)
 
     def __getattr__(self, name):
         # Every method goes on to watch (TRACE included), as API Gateway takes them all.
@@ -77,11 +154,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--upstream-port", type=int, required=True)
+    parser.add_argument("--log", help="append every request line to this file")
+    parser.add_argument("--ready", help="show request lines on stderr only once this file exists")
+    parser.add_argument("--verbose", action="store_true", help="show every line at once")
     args = parser.parse_args()
     Gateway.upstream_port = args.upstream_port
+    Gateway.requests = RequestLog(args.log, args.ready, args.verbose)
+    Gateway.router = Router(Path(__file__).resolve().parent.parent / "Cargo.toml")
     server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Gateway)
     server.daemon_threads = True
-    print(f"local gateway on 127.0.0.1:{args.port} -> {args.upstream_port}", file=sys.stderr, flush=True)
+    Gateway.requests.write(f"local gateway on 127.0.0.1:{args.port} -> {args.upstream_port}")
     server.serve_forever()
 
 
