@@ -85,6 +85,21 @@ ensure_checkov() {
   ensure_venv "$CHECKOV_VENV" "$RAPTOR_ROOT/scripts/requirements-checkov.txt"
 }
 
+# Debian's Chromium, for the smoke test's look at the API reference page (the venv's
+# Playwright drives it; Playwright's own browser downloads are never used), and a font
+# for the page's text (Chromium only recommends one).
+CHROMIUM=/usr/bin/chromium
+ensure_chromium() {
+  if ! dpkg -s chromium fonts-liberation >/dev/null 2>&1; then
+    echo "Installing Debian's chromium ..." >&2
+    local sudo=()
+    [[ $(id -u) == 0 ]] || sudo=(sudo)
+    "${sudo[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
+      chromium fonts-liberation >/dev/null
+  fi
+}
+
 # --- AWS emulator -----------------------------------------------------------
 # start_emulator: run scripts/emulator.py (moto, DynamoDB + SES) on a free
 # port and point every AWS SDK started from this shell at it. The emulator

@@ -6,7 +6,8 @@
 //! 2. `model`: the records and the rules that need no I/O;
 //! 3. `store`: DynamoDB keys, item mapping, queries and transactions; `mail` (SES) beside it;
 //! 4. `operations`: what a handler calls (authorize, load, decide, write);
-//! 5. the edge for handlers: `http`, `routes`, `app`, `idempotency` (the `Idempotency-Key` guard).
+//! 5. the edge for handlers: `http`, `routes`, `app`, `idempotency` (the `Idempotency-Key` guard),
+//!    `openapi` and `api_reference` (the document and the page that renders it).
 
 pub mod error;
 pub mod ids;
@@ -25,6 +26,7 @@ pub mod store;
 
 pub mod operations;
 
+pub mod api_reference;
 pub mod app;
 pub mod http;
 pub mod idempotency;

@@ -91,6 +91,8 @@ struct Description {
     summary: &'static str,
     request: Body,
     success: u16,
+    /// The success answer's content type: JSON, but for the reference page and its script.
+    content_type: &'static str,
     response: RefOr<Schema>,
     /// A second success, for an operation that answers in two shapes.
     other_success: Option<(u16, &'static str, RefOr<Schema>)>,
@@ -116,6 +118,7 @@ fn describe(operation: Operation, schemas: &mut Schemas) -> Description {
         summary,
         request,
         success,
+        content_type: "application/json",
         response,
         other_success: None,
         success_also: None,
@@ -181,6 +184,26 @@ fn describe(operation: Operation, schemas: &mut Schemas) -> Description {
                 .into(),
             &[],
         ),
+        Operation::Users(U::GetApiReference) => Description {
+            content_type: "text/html",
+            ..d(
+                "The API reference: this document rendered for reading (Redoc; everything it loads comes from this API)",
+                NoBody,
+                200,
+                string("An HTML page."),
+                &[],
+            )
+        },
+        Operation::Users(U::GetApiReferenceScript) => Description {
+            content_type: "text/javascript",
+            ..d(
+                "The script of the API reference (Redoc, vendored; the version is in the path, so it is cached for a year)",
+                NoBody,
+                200,
+                string("JavaScript."),
+                &[],
+            )
+        },
         Operation::Roles(R::ListRoles) => d(
             "List system and custom roles",
             NoBody,
@@ -275,6 +298,7 @@ fn describe(operation: Operation, schemas: &mut Schemas) -> Description {
                 summary: "Invite one person (201), or a batch of up to 100 into one or more organizations (200 with a result per item; another organization needs a key issued there, sent after the first in X-API-Key, comma-separated)",
                 request: Required(OneOfBuilder::new().item(one).item(batch).into()),
                 success: 201,
+                content_type: "application/json",
                 response: created,
                 other_success: Some((
                     200,
@@ -385,6 +409,7 @@ fn describe_assignment(operation: T, schemas: &mut Schemas) -> Description {
         summary,
         request,
         success: 200,
+        content_type: "application/json",
         response,
         other_success: None,
         success_also: None,
@@ -660,7 +685,7 @@ fn operation(route: &Route, schemas: &mut Schemas) -> utoipa::openapi::path::Ope
         ));
     }
     let mut success = ResponseBuilder::new().description("Success").content(
-        "application/json",
+        description.content_type,
         ContentBuilder::new().schema(Some(description.response)).build(),
     );
     if let Some((content_type, schema)) = description.success_also {

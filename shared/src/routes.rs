@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use lambda_http::Request;
 
+use crate::api_reference;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{self, QueryParams};
 
@@ -74,6 +75,8 @@ pub enum UsersOperation {
     GetCurrentUser,
     GetMyOrganizations,
     GetOpenApiDocument,
+    GetApiReference,
+    GetApiReferenceScript,
     CheckAccess,
     GetUser,
     UpdateUser,
@@ -290,6 +293,16 @@ pub static ROUTES: &[Route] = &[
         "/openapi.json",
         "getOpenApiDocument",
         Users(U::GetOpenApiDocument),
+    )
+    .public(),
+    // The reference page that renders that document, and its script (Redoc, vendored): public
+    // like the document, and nothing on the page comes from another host.
+    route("GET", "/docs", "getApiReference", Users(U::GetApiReference)).public(),
+    route(
+        "GET",
+        api_reference::SCRIPT_PATH,
+        "getApiReferenceScript",
+        Users(U::GetApiReferenceScript),
     )
     .public(),
     route("PATCH", "/users/{id}", "updateUser", Users(U::UpdateUser)),

@@ -1,6 +1,7 @@
 //! Users: parse → authenticate → authorize → domain → response. Nothing else lives here.
 
 use lambda_http::{Body, Request, Response};
+use raptor_shared::api_reference;
 use raptor_shared::app::App;
 use raptor_shared::error::{ApiError, ApiResult};
 use raptor_shared::http::{self, Reply};
@@ -19,15 +20,22 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
     let Operation::Users(operation) = route.route.operation else {
         return Err(ApiError::NotFound { resource: "route" });
     };
-    if operation == UsersOperation::GetOpenApiDocument {
-        route.query(request)?;
-        return Ok(Reply {
+    // The public documents need no key: a client generator or a browser has none.
+    let document = match operation {
+        UsersOperation::GetOpenApiDocument => Some(Reply {
             status: 200,
             content_type: "application/json",
             headers: Vec::new(),
             body: raptor_shared::openapi::DOCUMENT.to_string(),
             bytes: None,
-        });
+        }),
+        UsersOperation::GetApiReference => Some(api_reference::page()),
+        UsersOperation::GetApiReferenceScript => Some(api_reference::script()),
+        _ => None,
+    };
+    if let Some(document) = document {
+        route.query(request)?;
+        return Ok(document);
     }
     let store = &app.store;
     let caller = authentication::authenticate(store, http::api_key(request)?).await?;
@@ -46,7 +54,11 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
             .await
         }
         UsersOperation::GetCurrentUser => Reply::ok(&users::current_user(&caller)),
-        UsersOperation::GetOpenApiDocument => Err(ApiError::internal("a public route served after authentication")),
+        UsersOperation::GetOpenApiDocument
+        | UsersOperation::GetApiReference
+        | UsersOperation::GetApiReferenceScript => {
+            Err(ApiError::internal("a public route served after authentication"))
+        }
         UsersOperation::GetMyOrganizations => {
             let organizations = users::my_organizations(store, &caller).await?;
             Reply::ok(&serde_json::json!({ "data": organizations, "nextCursor": null }))

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use integration_tests::TestApi;
+use raptor_shared::api_reference;
 use raptor_shared::ids::UserId;
 use raptor_shared::routes::{self, ROUTES};
 use serde_json::{Value, json};
@@ -311,6 +312,8 @@ async fn every_route_makes_no_more_dynamodb_calls_than_documented() {
     .await;
 
     m.call_as("GET", "/openapi.json", None, None, 200).await;
+    m.call_as("GET", "/docs", None, None, 200).await;
+    m.call_as("GET", api_reference::SCRIPT_PATH, None, None, 200).await;
     m.call("GET", &format!("/audit-events?targetId={user}"), None, 200)
         .await;
     m.call("DELETE", &format!("/users/{user}"), None, 200).await;
