@@ -91,12 +91,13 @@ struct Description {
     summary: &'static str,
     request: Body,
     success: u16,
-    /// The success answer's content type: JSON, but for the reference page and its script.
+    /// The success answer's (first) content type: JSON, but for the export's CSV, the
+    /// reference page and its script.
     content_type: &'static str,
     response: RefOr<Schema>,
     /// A second success, for an operation that answers in two shapes.
     other_success: Option<(u16, &'static str, RefOr<Schema>)>,
-    /// The success answer's content types beyond JSON (a CSV file).
+    /// A second content type of the success answer (the export's JSON beside its CSV).
     success_also: Option<(&'static str, RefOr<Schema>)>,
     /// Error statuses beyond the ones every operation can answer.
     more_errors: &'static [u16],
@@ -460,15 +461,14 @@ fn describe_assignment(operation: T, schemas: &mut Schemas) -> Description {
             WRITES,
         ),
         T::RemoveFacilityFromAssignment => d("Remove a facility from the assignment's scope", NoBody, scope, WRITES),
+        // CSV, the default answer, is listed first: a generator that reads one content type
+        // per status (openapi-python-client takes the first it knows) then parses the answer
+        // a call without `format` gets, where JSON first made that call fail on the CSV.
         T::ExportTrainingAssignments => Description {
+            content_type: "text/csv",
             success_also: Some((
-                "text/csv",
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .description(Some(
-                        "RFC 4180 CSV with a header row; gzip with `Accept-Encoding: gzip` (`Content-Encoding: gzip`).",
-                    ))
-                    .into(),
+                "application/json",
+                ArrayBuilder::new().items(schemas.of::<ExportObject>()).into(),
             )),
             other_success: Some((
                 303,
@@ -479,7 +479,12 @@ fn describe_assignment(operation: T, schemas: &mut Schemas) -> Description {
             ..d(
                 "Export the filtered assignments, with names, as CSV (default) or JSON",
                 NoBody,
-                ArrayBuilder::new().items(schemas.of::<ExportObject>()).into(),
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .description(Some(
+                        "RFC 4180 CSV with a header row; gzip with `Accept-Encoding: gzip` (`Content-Encoding: gzip`).",
+                    ))
+                    .into(),
                 &[503],
             )
         },
