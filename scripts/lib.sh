@@ -100,6 +100,23 @@ ensure_chromium() {
   fi
 }
 
+# The SAM CLI in a venv of its own (scripts/requirements-sam.txt says why), for
+# scripts/package.
+SAM_VENV="$VENV/sam"
+ensure_sam() {
+  local req="$RAPTOR_ROOT/scripts/requirements-sam.txt"
+  local stamp="$SAM_VENV/.requirements.sha256" sum
+  if [[ ! -x "$SAM_VENV/bin/python" ]]; then
+    python3 -m venv "$SAM_VENV"
+  fi
+  sum="$(sha256sum "$req" | cut -d' ' -f1)"
+  if [[ "$(cat "$stamp" 2>/dev/null || true)" != "$sum" ]]; then
+    echo "Installing the SAM CLI into .venv/sam ..." >&2
+    "$SAM_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
+    echo "$sum" >"$stamp"
+  fi
+}
+
 # --- AWS emulator -----------------------------------------------------------
 # start_emulator: run scripts/emulator.py (moto, DynamoDB + SES) on a free
 # port and point every AWS SDK started from this shell at it. The emulator
