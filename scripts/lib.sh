@@ -104,17 +104,7 @@ ensure_chromium() {
 # scripts/package.
 SAM_VENV="$VENV/sam"
 ensure_sam() {
-  local req="$RAPTOR_ROOT/scripts/requirements-sam.txt"
-  local stamp="$SAM_VENV/.requirements.sha256" sum
-  if [[ ! -x "$SAM_VENV/bin/python" ]]; then
-    python3 -m venv "$SAM_VENV"
-  fi
-  sum="$(sha256sum "$req" | cut -d' ' -f1)"
-  if [[ "$(cat "$stamp" 2>/dev/null || true)" != "$sum" ]]; then
-    echo "Installing the SAM CLI into .venv/sam ..." >&2
-    "$SAM_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
-    echo "$sum" >"$stamp"
-  fi
+  ensure_venv "$SAM_VENV" "$RAPTOR_ROOT/scripts/requirements-sam.txt"
 }
 
 # --- AWS emulator -----------------------------------------------------------
