@@ -27,9 +27,10 @@ use raptor_shared::store::{self, Store, Transaction, table};
 use serde_json::{Value, json};
 
 /// Counts DynamoDB operations (one per API call, retries included once), and keeps the
-/// `Limit` of every Query, so a test can tell a bounded read from a whole-partition one.
+/// `Limit` of every Query, so a test can tell a bounded read from a whole-partition one,
+/// and whether each Query asked for a consistent read.
 #[derive(Debug, Clone, Default)]
-pub struct CallCounter(Arc<AtomicUsize>, Arc<Mutex<Vec<Option<i32>>>>);
+pub struct CallCounter(Arc<AtomicUsize>, Arc<Mutex<Vec<Option<i32>>>>, Arc<Mutex<Vec<bool>>>);
 
 impl CallCounter {
     pub fn count(&self) -> usize {
@@ -41,9 +42,15 @@ impl CallCounter {
         self.1.lock().expect("query log").clone()
     }
 
+    /// Whether each Query since the last reset was strongly consistent, in order.
+    pub fn query_consistency(&self) -> Vec<bool> {
+        self.2.lock().expect("query log").clone()
+    }
+
     pub fn reset(&self) {
         self.0.store(0, Ordering::SeqCst);
         self.1.lock().expect("query log").clear();
+        self.2.lock().expect("query log").clear();
     }
 }
 
@@ -60,6 +67,10 @@ impl Intercept for CallCounter {
         self.0.fetch_add(1, Ordering::SeqCst);
         if let Some(query) = context.input().downcast_ref::<QueryInput>() {
             self.1.lock().expect("query log").push(query.limit);
+            self.2
+                .lock()
+                .expect("query log")
+                .push(query.consistent_read == Some(true));
         }
         Ok(())
     }

@@ -106,11 +106,13 @@ pub async fn neighbours(
         partition.clone(),
         SortRange::Between(keys::CSM_ASSIGNMENT_PREFIX.into(), own.clone()),
     )
-    .newest_first();
+    .newest_first()
+    .consistent();
     let after = QuerySpec::table(
         partition,
         SortRange::Between(own, format!("{}~", keys::CSM_ASSIGNMENT_PREFIX)),
-    );
+    )
+    .consistent();
     Ok((
         first_other(store, &before, &assignment.id).await?,
         first_other(store, &after, &assignment.id).await?,

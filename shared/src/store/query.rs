@@ -38,6 +38,8 @@ pub struct QuerySpec {
     pub sort: SortRange,
     pub filter: Option<Filter>,
     pub newest_first: bool,
+    /// A strongly consistent read (the table only: a GSI cannot give one).
+    pub consistent: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -64,6 +66,7 @@ impl QuerySpec {
             sort,
             filter: None,
             newest_first: false,
+            consistent: false,
         }
     }
 
@@ -82,6 +85,7 @@ impl QuerySpec {
             sort,
             filter: None,
             newest_first: false,
+            consistent: false,
         }
     }
 
@@ -92,6 +96,13 @@ impl QuerySpec {
 
     pub fn newest_first(mut self) -> Self {
         self.newest_first = true;
+        self
+    }
+
+    /// Reads what every write acknowledged before it (DynamoDB refuses this on a GSI,
+    /// so it is only asked of table queries).
+    pub fn consistent(mut self) -> Self {
+        self.consistent = self.index.is_none();
         self
     }
 
@@ -269,6 +280,7 @@ impl Store {
             .set_index_name(spec.index.map(str::to_string))
             .key_condition_expression(key_condition)
             .scan_index_forward(!spec.newest_first)
+            .set_consistent_read(spec.consistent.then_some(true))
             .limit(limit)
             .set_exclusive_start_key(start_key);
         if let Some(filter) = &spec.filter {

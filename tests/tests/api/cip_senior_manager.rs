@@ -566,6 +566,11 @@ async fn current_as_of_and_corrections_read_a_bounded_slice_of_a_long_history() 
         6,
         "auth (2) + assignment + two neighbour queries + write"
     );
+    assert_eq!(
+        api.dynamo_calls.query_consistency(),
+        vec![true, true],
+        "the neighbour queries read every write acknowledged before them"
+    );
     let earlier = api.get(&format!("{PATH}/{}", ids[6]), &org.admin_key).await.expect(200);
     assert_eq!(earlier["endDate"], "2007-01-14");
     assert_eq!(
