@@ -12,14 +12,13 @@ use lambda_http::{Body, Request};
 
 use crate::error::{ApiError, ApiResult};
 use crate::http::{self, Reply};
-use crate::model::caller::Caller;
 use crate::model::idempotency::{
     self, Fingerprint, HEADER, IdempotencyKey, IdempotencyRecord, IdempotencyScope, REPLAYED_HEADER, RequestIdentity,
     ResponseSeal, Verdict, keeps_response,
 };
+use crate::model::principal::Principal;
 use crate::store::Store;
 use crate::store::idempotency::{self as records, Claim};
-use crate::time::Timestamp;
 
 /// A claim refused by a record that is then found claimable (released or expired in
 /// between) is tried again, this many times in all.
@@ -31,7 +30,7 @@ const CLAIM_ATTEMPTS: usize = 3;
 pub fn for_caller<'a, Operation>(
     store: &'a Store,
     request: &'a Request,
-    caller: &'a Caller,
+    principal: &'a Principal,
     operation: Operation,
 ) -> impl Future<Output = ApiResult<Reply>> + 'a
 where
@@ -45,11 +44,11 @@ where
         let Some(key) = requested_key(request)? else {
             return operation.await;
         };
-        let (Some(api_key), Some(presented)) = (caller.actor.api_key_id.clone(), http::api_key(request)?) else {
+        let (Some(api_key), Some(presented)) = (principal.actor.api_key_id.clone(), http::api_key(request)?) else {
             return Err(ApiError::internal("an authenticated caller without its API key"));
         };
         let scope = IdempotencyScope::ApiKey {
-            org: caller.org().clone(),
+            org: principal.org().clone(),
             api_key,
         };
         let path = http::path(request);
@@ -145,7 +144,7 @@ where
 {
     let mut attempts = 0;
     let claim = loop {
-        let claim = IdempotencyRecord::claim(fingerprint.clone(), Timestamp::now());
+        let claim = IdempotencyRecord::claim(fingerprint.clone(), store.clock().now());
         match records::claim(store, &scope, &key, &claim).await? {
             Claim::Claimed => break claim,
             Claim::Held(existing) => match existing.judge(&fingerprint, claim.created_at) {

@@ -16,6 +16,16 @@ pub fn new_ulid() -> Ulid {
     Ulid::from_bytes(uuid::Uuid::now_v7().into_bytes())
 }
 
+/// A ULID of the instant `millis` (an event's, from the injected clock), monotonic within
+/// the process like `new_ulid`: ids made in one millisecond sort in creation order.
+pub fn ulid_at(millis: i64) -> Ulid {
+    static CONTEXT: std::sync::Mutex<uuid::ContextV7> = std::sync::Mutex::new(uuid::ContextV7::new());
+    let millis = u64::try_from(millis).unwrap_or(0);
+    let context = CONTEXT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let timestamp = uuid::Timestamp::from_unix(&*context, millis / 1000, (millis % 1000) as u32 * 1_000_000);
+    Ulid::from_bytes(uuid::Uuid::new_v7(timestamp).into_bytes())
+}
+
 /// What `is_ulid_text` accepts, as a malformed id's message states it after the prefix.
 pub const ULID_FORM: &str = "exactly 26 characters of a ULID in lowercase Crockford base32 \
      (the digits 0-9 and the lowercase letters a-z other than i, l, o and u)";
@@ -133,6 +143,16 @@ impl UserId {
 }
 
 impl EventId {
+    /// The id of an event that happened at `at`: event ids sort by time, and a time range
+    /// of the audit trail is an id range, so the id carries the event's own instant.
+    pub fn at(at: crate::time::Timestamp) -> EventId {
+        EventId(format!(
+            "{}{}",
+            EventId::PREFIX,
+            ulid_at(at.millis()).to_string().to_lowercase()
+        ))
+    }
+
     /// The largest time a ULID can hold (48 bits of milliseconds).
     pub const MAX_MILLIS: u64 = (1 << 48) - 1;
 

@@ -9,6 +9,7 @@
 //! 5. the edge for handlers: `http`, `routes`, `app`, `idempotency` (the `Idempotency-Key` guard),
 //!    `openapi` and `api_reference` (the document and the page that renders it).
 
+pub mod clock;
 pub mod error;
 pub mod ids;
 pub mod json;

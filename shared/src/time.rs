@@ -37,10 +37,22 @@ use crate::error::ApiError;
 pub struct Timestamp(DateTime<Utc>);
 
 impl Timestamp {
+    /// The operating system's time; the crate reads it only through `Clock` (tests may
+    /// read it directly).
     pub fn now() -> Self {
         // Stored at millisecond precision so a value read back equals the value written.
         let now = Utc::now();
         Timestamp(DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now))
+    }
+
+    pub(crate) fn system_now() -> Self {
+        Self::now()
+    }
+
+    /// An instant from epoch milliseconds (a fixed clock's); out-of-range values clamp to
+    /// the epoch.
+    pub fn from_millis(millis: i64) -> Self {
+        Timestamp(DateTime::from_timestamp_millis(millis).unwrap_or(DateTime::UNIX_EPOCH))
     }
 
     pub fn millis(&self) -> i64 {

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 fn layer_of(file: &str) -> usize {
     match file.split('/').next().unwrap_or_default() {
-        "error.rs" | "ids.rs" | "time.rs" | "permissions.rs" | "validation.rs" | "patch.rs" | "json.rs"
-        | "pagination.rs" => 0,
+        "clock.rs" | "error.rs" | "ids.rs" | "time.rs" | "permissions.rs" | "validation.rs" | "patch.rs"
+        | "json.rs" | "pagination.rs" => 0,
         "model" => 1,
         "store" | "mail.rs" | "export_files.rs" => 2,
         "operations" => 3,

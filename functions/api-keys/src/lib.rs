@@ -19,23 +19,23 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
         return Err(ApiError::NotFound { resource: "route" });
     };
     let store = &app.store;
-    let caller = authentication::authenticate(store, http::api_key(request)?).await?;
+    let principal = authentication::authenticate(store, http::api_key(request)?).await?;
     let query = route.query(request)?;
     match operation {
         ApiKeysOperation::ListApiKeys => {
-            let page = query.page(caller.org(), "api-keys".into())?;
-            Reply::ok(&api_keys::list_api_keys(store, &caller, &page).await?)
+            let page = query.page(principal.org(), "api-keys".into())?;
+            Reply::ok(&api_keys::list_api_keys(store, &principal, &page).await?)
         }
         ApiKeysOperation::CreateApiKey => {
-            idempotency::for_caller(store, request, &caller, async {
+            idempotency::for_caller(store, request, &principal, async {
                 let input = http::json_body(request)?;
-                Reply::created(&api_keys::create_api_key(store, &caller, input).await?)
+                Reply::created(&api_keys::create_api_key(store, &principal, input).await?)
             })
             .await
         }
         ApiKeysOperation::RevokeApiKey => {
             let id = ApiKeyId::parse("id", route.param("id")?)?;
-            Reply::ok(&api_keys::revoke_api_key(store, &caller, &id).await?)
+            Reply::ok(&api_keys::revoke_api_key(store, &principal, &id).await?)
         }
     }
 }

@@ -19,7 +19,7 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
         return Err(ApiError::NotFound { resource: "route" });
     };
     let store = &app.store;
-    let caller = authentication::authenticate(store, http::api_key(request)?).await?;
+    let principal = authentication::authenticate(store, http::api_key(request)?).await?;
     let query = route.query(request)?;
     match operation {
         AuditEventsOperation::ListAuditEvents => {
@@ -29,8 +29,8 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
                 query.non_empty("from")?,
                 query.non_empty("to")?,
             )?;
-            let page = query.page(caller.org(), filter.fingerprint())?;
-            Reply::ok(&audit_events::list_audit_events(store, &caller, &filter, &page).await?)
+            let page = query.page(principal.org(), filter.fingerprint())?;
+            Reply::ok(&audit_events::list_audit_events(store, &principal, &filter, &page).await?)
         }
     }
 }

@@ -20,32 +20,32 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
         return Err(ApiError::NotFound { resource: "route" });
     };
     let store = &app.store;
-    let caller = raptor_shared::operations::authentication::authenticate(store, http::api_key(request)?).await?;
+    let principal = raptor_shared::operations::authentication::authenticate(store, http::api_key(request)?).await?;
     let query = route.query(request)?;
     match operation {
         CipSeniorManagerOperation::GetCurrentCipSeniorManager => {
             let as_of = query.get("asOf").map(|text| Date::parse("asOf", text)).transpose()?;
-            Reply::ok(&csm::current(store, &caller, as_of).await?)
+            Reply::ok(&csm::current(store, &principal, as_of).await?)
         }
         CipSeniorManagerOperation::ListCipSeniorManagerAssignments => {
-            let page = query.page(caller.org(), "cip-senior-manager-assignments".into())?;
-            Reply::ok(&csm::list_assignments(store, &caller, &page).await?)
+            let page = query.page(principal.org(), "cip-senior-manager-assignments".into())?;
+            Reply::ok(&csm::list_assignments(store, &principal, &page).await?)
         }
         CipSeniorManagerOperation::CreateCipSeniorManagerAssignment => {
-            idempotency::for_caller(store, request, &caller, async {
+            idempotency::for_caller(store, request, &principal, async {
                 let input = http::json_body(request)?;
-                Reply::created(&csm::designate(store, &caller, input).await?)
+                Reply::created(&csm::designate(store, &principal, input).await?)
             })
             .await
         }
         CipSeniorManagerOperation::GetCipSeniorManagerAssignment => {
             let id = CsmAssignmentId::parse("id", route.param("id")?)?;
-            Reply::ok(&csm::get_assignment(store, &caller, &id).await?)
+            Reply::ok(&csm::get_assignment(store, &principal, &id).await?)
         }
         CipSeniorManagerOperation::UpdateCipSeniorManagerAssignment => {
             let id = CsmAssignmentId::parse("id", route.param("id")?)?;
             let input = http::json_body(request)?;
-            Reply::ok(&csm::correct(store, &caller, &id, input).await?)
+            Reply::ok(&csm::correct(store, &principal, &id, input).await?)
         }
     }
 }

@@ -19,25 +19,27 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
         return Err(ApiError::NotFound { resource: "route" });
     };
     let store = &app.store;
-    let caller = raptor_shared::operations::authentication::authenticate(store, http::api_key(request)?).await?;
+    let principal = raptor_shared::operations::authentication::authenticate(store, http::api_key(request)?).await?;
     let query = route.query(request)?;
     let id = || FacilityId::parse("id", route.param("id")?);
     match operation {
         FacilitiesOperation::ListFacilities => {
-            let page = query.page(caller.org(), "facilities".into())?;
-            Reply::ok(&facilities::list_facilities(store, &caller, &page).await?)
+            let page = query.page(principal.org(), "facilities".into())?;
+            Reply::ok(&facilities::list_facilities(store, &principal, &page).await?)
         }
         FacilitiesOperation::CreateFacility => {
-            idempotency::for_caller(store, request, &caller, async {
-                Reply::created(&facilities::create_facility(store, &caller, http::json_body(request)?).await?)
+            idempotency::for_caller(store, request, &principal, async {
+                Reply::created(&facilities::create_facility(store, &principal, http::json_body(request)?).await?)
             })
             .await
         }
-        FacilitiesOperation::GetFacility => Reply::ok(&facilities::get_facility(store, &caller, &id()?).await?),
+        FacilitiesOperation::GetFacility => Reply::ok(&facilities::get_facility(store, &principal, &id()?).await?),
         FacilitiesOperation::UpdateFacility => {
             let input = http::json_body(request)?;
-            Reply::ok(&facilities::update_facility(store, &caller, &id()?, input).await?)
+            Reply::ok(&facilities::update_facility(store, &principal, &id()?, input).await?)
         }
-        FacilitiesOperation::DeleteFacility => Reply::ok(&facilities::delete_facility(store, &caller, &id()?).await?),
+        FacilitiesOperation::DeleteFacility => {
+            Reply::ok(&facilities::delete_facility(store, &principal, &id()?).await?)
+        }
     }
 }

@@ -30,13 +30,13 @@ async fn dispatch(app: &InvitationsApp, request: &Request) -> ApiResult<Reply> {
             }
             InvitationsOperation::AcceptInvitation => {
                 // A key is optional here: with one, the invitee joins their own account.
-                let caller = match http::api_key(request)? {
+                let principal = match http::api_key(request)? {
                     Some(key) => Some(authentication::authenticate(store, Some(key)).await?),
                     None => None,
                 };
                 idempotency::for_public(store, request, async {
                     let input = http::json_body(request)?;
-                    Reply::created(&invitations::accept(store, caller.as_ref(), input).await?)
+                    Reply::created(&invitations::accept(store, principal.as_ref(), input).await?)
                 })
                 .await
             }
@@ -44,7 +44,7 @@ async fn dispatch(app: &InvitationsApp, request: &Request) -> ApiResult<Reply> {
         };
     }
     let keys = http::api_keys(request)?;
-    let caller = authentication::authenticate(store, keys.first().copied()).await?;
+    let principal = authentication::authenticate(store, keys.first().copied()).await?;
     let keys_elsewhere = &keys[keys.len().min(1)..];
     if !keys_elsewhere.is_empty() && operation != InvitationsOperation::CreateInvitation {
         return Err(ApiError::validation(
@@ -56,11 +56,11 @@ async fn dispatch(app: &InvitationsApp, request: &Request) -> ApiResult<Reply> {
     match operation {
         InvitationsOperation::ListInvitations => {
             let filter = InvitationFilter::parse(query.non_empty("status")?, query.non_empty("email")?)?;
-            let page = query.page(caller.org(), filter.fingerprint())?;
-            Reply::ok(&invitations::list_invitations(store, &caller, &filter, &page).await?)
+            let page = query.page(principal.org(), filter.fingerprint())?;
+            Reply::ok(&invitations::list_invitations(store, &principal, &filter, &page).await?)
         }
         InvitationsOperation::CreateInvitation => {
-            idempotency::for_caller(store, request, &caller, async {
+            idempotency::for_caller(store, request, &principal, async {
                 let mut body: Value = http::json_body(request)?;
                 match body.get_mut("invitations").map(Value::take) {
                     Some(Value::Array(items)) if body.as_object().is_some_and(|fields| fields.len() == 1) => {
@@ -68,7 +68,8 @@ async fn dispatch(app: &InvitationsApp, request: &Request) -> ApiResult<Reply> {
                         for key in keys_elsewhere {
                             others.push(authentication::authenticate(store, Some(key)).await?);
                         }
-                        let results = invitations::create_batch(store, &app.outbox(), &caller, &others, items).await?;
+                        let results =
+                            invitations::create_batch(store, &app.outbox(), &principal, &others, items).await?;
                         Reply::ok(&json!({ "results": results }))
                     }
                     Some(_) => Err(ApiError::validation(
@@ -81,7 +82,7 @@ async fn dispatch(app: &InvitationsApp, request: &Request) -> ApiResult<Reply> {
                     )),
                     None => {
                         let input = raptor_shared::json::from_value(body)?;
-                        Reply::created(&invitations::create_one(store, &app.outbox(), &caller, input).await?)
+                        Reply::created(&invitations::create_one(store, &app.outbox(), &principal, input).await?)
                     }
                 }
             })
@@ -89,12 +90,12 @@ async fn dispatch(app: &InvitationsApp, request: &Request) -> ApiResult<Reply> {
         }
         InvitationsOperation::CancelInvitation => {
             let id = InvitationId::parse("id", route.param("id")?)?;
-            Reply::ok(&invitations::cancel(store, &caller, &id).await?)
+            Reply::ok(&invitations::cancel(store, &principal, &id).await?)
         }
         InvitationsOperation::ResendInvitation => {
-            idempotency::for_caller(store, request, &caller, async {
+            idempotency::for_caller(store, request, &principal, async {
                 let id = InvitationId::parse("id", route.param("id")?)?;
-                Reply::ok(&invitations::resend(store, &app.outbox(), &caller, &id).await?)
+                Reply::ok(&invitations::resend(store, &app.outbox(), &principal, &id).await?)
             })
             .await
         }

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use lambda_runtime::{Error, LambdaEvent};
 use raptor_shared::app::App;
 use raptor_shared::operations::training_schedule::{self, DailyReport, ScheduleSettings};
-use raptor_shared::time::Timestamp;
 use serde_json::Value;
 
 /// Time kept back from the invocation's deadline to finish the page in hand and report.
@@ -20,7 +19,12 @@ pub async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<DailyReport,
         deadline: deadline(event.context.deadline),
     };
     // Boxed: the job's future is deep (each step awaits the SDK), too deep for the stack.
-    let report = Box::pin(training_schedule::run_daily(&app.store, Timestamp::now(), &settings)).await?;
+    let report = Box::pin(training_schedule::run_daily(
+        &app.store,
+        app.store.clock().now(),
+        &settings,
+    ))
+    .await?;
     log(&report);
     Ok(report)
 }

@@ -18,25 +18,25 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
         return Err(ApiError::NotFound { resource: "route" });
     };
     let store = &app.store;
-    let caller = authentication::authenticate(store, http::api_key(request)?).await?;
+    let principal = authentication::authenticate(store, http::api_key(request)?).await?;
     let query = route.query(request)?;
     match operation {
         RolesOperation::ListRoles => {
-            let page = query.page(caller.org(), "roles".into())?;
-            Reply::ok(&roles::list_roles(&caller, &page)?)
+            let page = query.page(principal.org(), "roles".into())?;
+            Reply::ok(&roles::list_roles(&principal, &page)?)
         }
         RolesOperation::CreateRole => {
-            idempotency::for_caller(store, request, &caller, async {
+            idempotency::for_caller(store, request, &principal, async {
                 let input = http::json_body(request)?;
-                Reply::created(&roles::create_role(store, &caller, input).await?)
+                Reply::created(&roles::create_role(store, &principal, input).await?)
             })
             .await
         }
-        RolesOperation::GetRole => Reply::ok(&roles::get_role(&caller, route.param("id")?)?),
+        RolesOperation::GetRole => Reply::ok(&roles::get_role(&principal, route.param("id")?)?),
         RolesOperation::UpdateRole => {
             let input = http::json_body(request)?;
-            Reply::ok(&roles::update_role(store, &caller, route.param("id")?, input).await?)
+            Reply::ok(&roles::update_role(store, &principal, route.param("id")?, input).await?)
         }
-        RolesOperation::DeleteRole => Reply::ok(&roles::delete_role(store, &caller, route.param("id")?).await?),
+        RolesOperation::DeleteRole => Reply::ok(&roles::delete_role(store, &principal, route.param("id")?).await?),
     }
 }

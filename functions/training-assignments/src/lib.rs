@@ -87,54 +87,54 @@ async fn dispatch(training: &TrainingApp, request: &Request) -> ApiResult<Reply>
         return Err(ApiError::NotFound { resource: "route" });
     };
     let store = &app.store;
-    let caller = raptor_shared::operations::authentication::authenticate(store, http::api_key(request)?).await?;
+    let principal = raptor_shared::operations::authentication::authenticate(store, http::api_key(request)?).await?;
     let query = route.query(request)?;
     let id = || TrainingAssignmentId::parse("id", route.param("id")?);
     match operation {
         Op::GetTrainingAssignments => {
             let filters = filters(&query)?;
-            let page = query.page(caller.org(), filters.fingerprint())?;
-            Reply::ok(&assignments::list_assignments(store, &caller, &filters, &page).await?)
+            let page = query.page(principal.org(), filters.fingerprint())?;
+            Reply::ok(&assignments::list_assignments(store, &principal, &filters, &page).await?)
         }
         Op::CreateTrainingAssignment => {
-            idempotency::for_caller(store, request, &caller, async {
-                Reply::created(&assignments::create_assignment(store, &caller, http::json_body(request)?).await?)
+            idempotency::for_caller(store, request, &principal, async {
+                Reply::created(&assignments::create_assignment(store, &principal, http::json_body(request)?).await?)
             })
             .await
         }
-        Op::GetTrainingAssignment => Reply::ok(&assignments::get_assignment(store, &caller, &id()?).await?),
+        Op::GetTrainingAssignment => Reply::ok(&assignments::get_assignment(store, &principal, &id()?).await?),
         Op::UpdateTrainingAssignment => {
             let input = http::json_body(request)?;
-            Reply::ok(&assignments::update_assignment(store, &caller, &id()?, input).await?)
+            Reply::ok(&assignments::update_assignment(store, &principal, &id()?, input).await?)
         }
         Op::CompleteTrainingAssignment => {
-            idempotency::for_caller(store, request, &caller, async {
+            idempotency::for_caller(store, request, &principal, async {
                 let input = http::json_body_or_empty(request)?;
-                Reply::ok(&assignments::complete_assignment(store, &caller, &id()?, input).await?)
+                Reply::ok(&assignments::complete_assignment(store, &principal, &id()?, input).await?)
             })
             .await
         }
-        Op::DeleteTrainingAssignment => Reply::ok(&assignments::delete_assignment(store, &caller, &id()?).await?),
+        Op::DeleteTrainingAssignment => Reply::ok(&assignments::delete_assignment(store, &principal, &id()?).await?),
         Op::StartTrainingAssignment => {
-            idempotency::for_caller(store, request, &caller, async {
-                Reply::ok(&assignments::start_assignment(store, &caller, &id()?).await?)
+            idempotency::for_caller(store, request, &principal, async {
+                Reply::ok(&assignments::start_assignment(store, &principal, &id()?).await?)
             })
             .await
         }
         Op::WaiveTrainingAssignment => {
-            idempotency::for_caller(store, request, &caller, async {
+            idempotency::for_caller(store, request, &principal, async {
                 let input = http::json_body(request)?;
-                Reply::ok(&assignments::waive_assignment(store, &caller, &id()?, input).await?)
+                Reply::ok(&assignments::waive_assignment(store, &principal, &id()?, input).await?)
             })
             .await
         }
         Op::GetTrainingAssignmentFacilities => {
-            Reply::ok(&assignments::get_assignment_facilities(store, &caller, &id()?).await?)
+            Reply::ok(&assignments::get_assignment_facilities(store, &principal, &id()?).await?)
         }
         Op::AddFacilitiesToAssignment => {
-            idempotency::for_caller(store, request, &caller, async {
+            idempotency::for_caller(store, request, &principal, async {
                 let input = http::json_body(request)?;
-                Reply::ok(&assignments::add_assignment_facilities(store, &caller, &id()?, input).await?)
+                Reply::ok(&assignments::add_assignment_facilities(store, &principal, &id()?, input).await?)
             })
             .await
         }
@@ -149,7 +149,7 @@ async fn dispatch(training: &TrainingApp, request: &Request) -> ApiResult<Reply>
                 inline_limit_bytes: training.inline_export_limit_bytes,
                 time_budget: training.export_time_budget,
             };
-            let outcome = training_export::export_assignments(store, &caller, &export, &settings).await?;
+            let outcome = training_export::export_assignments(store, &principal, &export, &settings).await?;
             export_reply(outcome, export.format, export.gzip)
         }
         Op::GetUserTrainingStatus => {
@@ -162,11 +162,11 @@ async fn dispatch(training: &TrainingApp, request: &Request) -> ApiResult<Reply>
                     .transpose()?,
             };
             let window = app.renewal_window_days;
-            Reply::ok(&training_status::get_training_status(store, &caller, &user, status_query, window).await?)
+            Reply::ok(&training_status::get_training_status(store, &principal, &user, status_query, window).await?)
         }
         Op::RemoveFacilityFromAssignment => {
             let facility = FacilityId::parse("facilityId", route.param("facilityId")?)?;
-            Reply::ok(&assignments::remove_assignment_facility(store, &caller, &id()?, &facility).await?)
+            Reply::ok(&assignments::remove_assignment_facility(store, &principal, &id()?, &facility).await?)
         }
     }
 }

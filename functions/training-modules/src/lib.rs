@@ -19,31 +19,33 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
         return Err(ApiError::NotFound { resource: "route" });
     };
     let store = &app.store;
-    let caller = raptor_shared::operations::authentication::authenticate(store, http::api_key(request)?).await?;
+    let principal = raptor_shared::operations::authentication::authenticate(store, http::api_key(request)?).await?;
     let query = route.query(request)?;
     let id = || TrainingModuleId::parse("id", route.param("id")?);
     match operation {
         TrainingModulesOperation::GetTrainingModules => {
             let include_retired = query.flag("includeRetired")?;
             let page = query.page(
-                caller.org(),
+                principal.org(),
                 format!("training-modules?includeRetired={include_retired}"),
             )?;
-            Reply::ok(&modules::list_modules(store, &caller, include_retired, &page).await?)
+            Reply::ok(&modules::list_modules(store, &principal, include_retired, &page).await?)
         }
         TrainingModulesOperation::CreateTrainingModule => {
-            idempotency::for_caller(store, request, &caller, async {
-                Reply::created(&modules::create_module(store, &caller, http::json_body(request)?).await?)
+            idempotency::for_caller(store, request, &principal, async {
+                Reply::created(&modules::create_module(store, &principal, http::json_body(request)?).await?)
             })
             .await
         }
-        TrainingModulesOperation::GetTrainingModule => Reply::ok(&modules::get_module(store, &caller, &id()?).await?),
+        TrainingModulesOperation::GetTrainingModule => {
+            Reply::ok(&modules::get_module(store, &principal, &id()?).await?)
+        }
         TrainingModulesOperation::UpdateTrainingModule => {
             let input = http::json_body(request)?;
-            Reply::ok(&modules::update_module(store, &caller, &id()?, input).await?)
+            Reply::ok(&modules::update_module(store, &principal, &id()?, input).await?)
         }
         TrainingModulesOperation::DeleteTrainingModule => {
-            Reply::ok(&modules::retire_module(store, &caller, &id()?).await?)
+            Reply::ok(&modules::retire_module(store, &principal, &id()?).await?)
         }
     }
 }

@@ -38,44 +38,44 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
         return Ok(document);
     }
     let store = &app.store;
-    let caller = authentication::authenticate(store, http::api_key(request)?).await?;
+    let principal = authentication::authenticate(store, http::api_key(request)?).await?;
     let query = route.query(request)?;
     match operation {
         UsersOperation::ListUsers => {
             let filter = UserFilter::parse(query.non_empty("status")?, query.non_empty("role")?)?;
-            let page = query.page(caller.org(), filter.fingerprint())?;
-            Reply::ok(&users::list_users(store, &caller, &filter, &page).await?)
+            let page = query.page(principal.org(), filter.fingerprint())?;
+            Reply::ok(&users::list_users(store, &principal, &filter, &page).await?)
         }
         UsersOperation::CreateUser => {
-            idempotency::for_caller(store, request, &caller, async {
+            idempotency::for_caller(store, request, &principal, async {
                 let input = http::json_body(request)?;
-                Reply::created(&users::create_user(store, &caller, input).await?)
+                Reply::created(&users::create_user(store, &principal, input).await?)
             })
             .await
         }
-        UsersOperation::GetCurrentUser => Reply::ok(&users::current_user(&caller)),
+        UsersOperation::GetCurrentUser => Reply::ok(&users::current_user(&principal)?),
         UsersOperation::GetOpenApiDocument
         | UsersOperation::GetApiReference
         | UsersOperation::GetApiReferenceScript => {
             Err(ApiError::internal("a public route served after authentication"))
         }
         UsersOperation::GetMyOrganizations => {
-            let organizations = users::my_organizations(store, &caller).await?;
+            let organizations = users::my_organizations(store, &principal).await?;
             Reply::ok(&serde_json::json!({ "data": organizations, "nextCursor": null }))
         }
-        UsersOperation::CheckAccess => Reply::ok(&users::check_access(&caller, query.get("permission"))?),
+        UsersOperation::CheckAccess => Reply::ok(&users::check_access(&principal, query.get("permission"))?),
         UsersOperation::GetUser => {
             let id = UserId::parse("id", route.param("id")?)?;
-            Reply::ok(&users::get_user(store, &caller, &id).await?)
+            Reply::ok(&users::get_user(store, &principal, &id).await?)
         }
         UsersOperation::UpdateUser => {
             let id = UserId::parse("id", route.param("id")?)?;
             let input = http::json_body(request)?;
-            Reply::ok(&users::update_user(store, &caller, &id, input).await?)
+            Reply::ok(&users::update_user(store, &principal, &id, input).await?)
         }
         UsersOperation::DeleteUser => {
             let id = UserId::parse("id", route.param("id")?)?;
-            Reply::ok(&users::delete_user(store, &caller, &id).await?)
+            Reply::ok(&users::delete_user(store, &principal, &id).await?)
         }
     }
 }

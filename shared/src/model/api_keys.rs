@@ -142,6 +142,7 @@ pub fn new_key(
     name: String,
     scope: &PermissionSet,
     created_by: &UserId,
+    now: Timestamp,
 ) -> ApiResult<(ApiKey, SecretString)> {
     let id = ApiKeyId::new();
     let secret = issue_secret(&id)?;
@@ -153,7 +154,7 @@ pub fn new_key(
         permissions: scope.iter().copied().collect(),
         secret_hash: secret.hash,
         key_prefix: secret.prefix,
-        created_at: Timestamp::now(),
+        created_at: now,
         created_by: created_by.clone(),
         revoked_at: None,
         revoked_by: None,
@@ -194,7 +195,15 @@ mod tests {
     #[test]
     fn a_created_keys_secret_is_in_its_json_and_never_in_its_debug_text() {
         let user = UserId::new();
-        let (key, secret) = new_key(&OrgId::new(), &user, "k".into(), &PermissionSet::new(), &user).unwrap();
+        let (key, secret) = new_key(
+            &OrgId::new(),
+            &user,
+            "k".into(),
+            &PermissionSet::new(),
+            &user,
+            Timestamp::now(),
+        )
+        .unwrap();
         let exposed = secret_tokens::ExposeSecret::expose_secret(&secret).to_string();
         let created = CreatedApiKey {
             key: ApiKeyView::of(&key),

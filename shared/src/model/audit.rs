@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{ApiKeyId, EXAMPLE_ULID, EventId, OrgId, ULID_FORM, UserId, is_ulid_text};
-use crate::model::caller::Actor;
+use crate::model::principal::Actor;
 use crate::time::Timestamp;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
@@ -26,16 +26,16 @@ pub struct AuditEvent {
 }
 
 impl AuditEvent {
-    pub fn new(actor: &Actor, action: &str, target_type: &str, target_id: &str, summary: Value) -> Self {
+    pub fn new(actor: &Actor, at: Timestamp, action: &str, target_type: &str, target_id: &str, summary: Value) -> Self {
         AuditEvent {
-            id: EventId::new(),
+            id: EventId::at(at),
             organization_id: actor.org_id.clone(),
             action: action.to_string(),
             actor_id: actor.user_id.clone(),
             actor_api_key_id: actor.api_key_id.clone(),
             target_type: target_type.to_string(),
             target_id: target_id.to_string(),
-            occurred_at: Timestamp::now(),
+            occurred_at: at,
             summary,
         }
     }

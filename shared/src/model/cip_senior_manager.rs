@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{CsmAssignmentId, OrgId, UserId};
-use crate::model::caller::Caller;
+use crate::model::principal::Principal;
 use crate::patch;
 use crate::time::{Date, Timestamp};
 
@@ -103,8 +103,8 @@ pub struct Correct {
 /// A designation is recorded once it takes effect (CIP-003 R3 asks for changes to be
 /// documented within 30 days of them), never ahead of time, so the latest designation is
 /// always the current one.
-pub fn effective_date_not_in_future(date: Date) -> ApiResult<()> {
-    if date > Date::today() {
+pub fn effective_date_not_in_future(date: Date, today: Date) -> ApiResult<()> {
+    if date > today {
         return Err(ApiError::validation(
             "effectiveDate",
             "`effectiveDate` must not be in the future: record a designation once it takes effect",
@@ -117,7 +117,7 @@ pub fn effective_date_not_in_future(date: Date) -> ApiResult<()> {
 pub fn end_previous(
     previous: &CsmAssignment,
     designated: &CsmAssignment,
-    caller: &Caller,
+    principal: &Principal,
     now: Timestamp,
 ) -> ApiResult<CsmAssignment> {
     if previous.user_id == designated.user_id {
@@ -134,7 +134,7 @@ pub fn end_previous(
     }
     let mut ended = previous.clone();
     ended.end_date = designated.effective_date.previous_day();
-    ended.updated_by = caller.user().clone();
+    ended.updated_by = principal.user().clone();
     ended.updated_at = now;
     ended.version += 1;
     Ok(ended)

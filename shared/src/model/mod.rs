@@ -4,13 +4,13 @@
 pub mod account_linking;
 pub mod api_keys;
 pub mod audit;
-pub mod caller;
 pub mod cip_senior_manager;
 pub mod facilities;
 pub mod idempotency;
 pub mod invitation_email;
 pub mod invitations;
 pub mod organizations;
+pub mod principal;
 pub mod roles;
 pub mod secret_tokens;
 pub mod training_assignments;

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use crate::error::{ApiError, ApiResult};
-use crate::model::caller::Caller;
+use crate::model::principal::Principal;
 use crate::model::training_assignments::TrainingAssignmentView;
 use crate::permissions::Permission;
 use crate::time::Date;
@@ -56,9 +56,9 @@ pub struct ExportColumns {
 }
 
 impl ExportColumns {
-    pub fn for_caller(caller: &Caller) -> ExportColumns {
+    pub fn for_caller(principal: &Principal) -> ExportColumns {
         ExportColumns {
-            people: caller.has(Permission::UsersRead),
+            people: principal.has(Permission::UsersRead),
         }
     }
 

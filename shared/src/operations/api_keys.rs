@@ -5,32 +5,31 @@ use std::collections::HashMap;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{ApiKeyId, OrgId, UserId};
 use crate::model::api_keys::{ApiKey, ApiKeyView, CreateApiKey, CreatedApiKey, new_key, unusable_because};
-use crate::model::caller::Caller;
+use crate::model::principal::Principal;
 use crate::model::users::{Member, MemberStatus};
 use crate::operations::users::get_member;
 use crate::pagination::{ListPage, PageRequest};
 use crate::permissions::{Permission, PermissionSet};
 use crate::store::{self, Store, Transaction};
-use crate::time::Timestamp;
 use crate::validation;
 
-pub async fn create_api_key(store: &Store, caller: &Caller, input: CreateApiKey) -> ApiResult<CreatedApiKey> {
-    caller.require(Permission::ApiKeysManage)?;
+pub async fn create_api_key(store: &Store, principal: &Principal, input: CreateApiKey) -> ApiResult<CreatedApiKey> {
+    principal.require(Permission::ApiKeysManage)?;
     let name = validation::one_line_text("name", &input.name, 100)?;
     let scope: PermissionSet = match input.permissions {
         Some(permissions) => permissions.into_iter().collect(),
-        None => caller.permissions.clone(),
+        None => principal.permissions.clone(),
     };
-    caller.require_all(&scope, "this API key")?;
+    principal.require_all(&scope, "this API key")?;
 
-    let user_id = input.user_id.unwrap_or_else(|| caller.user().clone());
+    let user_id = input.user_id.unwrap_or_else(|| principal.user().clone());
     // The caller's own record was read at authentication; another member's is read now.
-    let member = if &user_id == caller.user() {
-        caller.member.clone()
+    let member = if &user_id == principal.user() {
+        principal.acting_member()?.clone()
     } else {
-        let member = get_member(store, caller.org(), &user_id).await?;
+        let member = get_member(store, principal.org(), &user_id).await?;
         // A key acts as its member in the audit trail: only someone as privileged may mint one.
-        caller.require_can_manage(&member)?;
+        principal.require_can_manage(&member)?;
         member
     };
     if member.status != MemberStatus::Active {
@@ -40,12 +39,20 @@ pub async fn create_api_key(store: &Store, caller: &Caller, input: CreateApiKey)
         )));
     }
 
-    let (key, token) = new_key(caller.org(), &user_id, name, &scope, caller.user())?;
+    let (key, token) = new_key(
+        principal.org(),
+        &user_id,
+        name,
+        &scope,
+        principal.user(),
+        store.clock().now(),
+    )?;
     let mut transaction = Transaction::new();
     store::api_keys::put_new(&mut transaction, &key)?;
     store::audit::record(
         &mut transaction,
-        &caller.actor,
+        &principal.actor,
+        store.clock().now(),
         "api_key.created",
         "api_key",
         key.id.as_str(),
@@ -60,15 +67,19 @@ pub async fn create_api_key(store: &Store, caller: &Caller, input: CreateApiKey)
 
 /// The organization's keys, each with whether it can be used now (its member and the
 /// member who minted it are read in one BatchGetItem per page).
-pub async fn list_api_keys(store: &Store, caller: &Caller, page: &PageRequest) -> ApiResult<ListPage<ApiKeyView>> {
-    caller.require(Permission::ApiKeysManage)?;
-    let result = store::api_keys::list(store, caller.org(), page.limit, page.after.as_ref()).await?;
+pub async fn list_api_keys(
+    store: &Store,
+    principal: &Principal,
+    page: &PageRequest,
+) -> ApiResult<ListPage<ApiKeyView>> {
+    principal.require(Permission::ApiKeysManage)?;
+    let result = store::api_keys::list(store, principal.org(), page.limit, page.after.as_ref()).await?;
     let people: Vec<UserId> = result
         .items
         .iter()
         .flat_map(|key| [key.user_id.clone(), key.created_by.clone()])
         .collect();
-    let members: HashMap<UserId, Member> = store::members::get_many(store, caller.org(), &people)
+    let members: HashMap<UserId, Member> = store::members::get_many(store, principal.org(), &people)
         .await?
         .into_iter()
         .map(|member| (member.user_id.clone(), member))
@@ -89,25 +100,26 @@ pub async fn list_api_keys(store: &Store, caller: &Caller, page: &PageRequest) -
 
 /// Revokes a key at once: the next request with it is refused. Revoking twice is a no-op
 /// that answers the same final state, so retries are safe.
-pub async fn revoke_api_key(store: &Store, caller: &Caller, id: &ApiKeyId) -> ApiResult<ApiKeyView> {
-    caller.require(Permission::ApiKeysManage)?;
-    let mut key = get_key_in_org(store, caller.org(), id).await?;
+pub async fn revoke_api_key(store: &Store, principal: &Principal, id: &ApiKeyId) -> ApiResult<ApiKeyView> {
+    principal.require(Permission::ApiKeysManage)?;
+    let mut key = get_key_in_org(store, principal.org(), id).await?;
     if key.revoked_at.is_some() {
         return Ok(ApiKeyView::of(&key));
     }
-    if &key.user_id != caller.user() {
-        let owner = get_member(store, caller.org(), &key.user_id).await?;
-        caller.require_can_manage(&owner)?;
+    if &key.user_id != principal.user() {
+        let owner = get_member(store, principal.org(), &key.user_id).await?;
+        principal.require_can_manage(&owner)?;
     }
     let expected_version = key.version;
-    key.revoked_at = Some(Timestamp::now());
-    key.revoked_by = Some(caller.user().clone());
+    key.revoked_at = Some(store.clock().now());
+    key.revoked_by = Some(principal.user().clone());
     key.version += 1;
     let mut transaction = Transaction::new();
     store::api_keys::put_updated(&mut transaction, &key, expected_version)?;
     store::audit::record(
         &mut transaction,
-        &caller.actor,
+        &principal.actor,
+        store.clock().now(),
         "api_key.revoked",
         "api_key",
         key.id.as_str(),

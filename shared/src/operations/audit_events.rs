@@ -2,7 +2,7 @@
 
 use crate::error::ApiResult;
 use crate::model::audit::{AuditEvent, AuditFilter};
-use crate::model::caller::Caller;
+use crate::model::principal::Principal;
 use crate::pagination::{ListPage, PageRequest};
 use crate::permissions::Permission;
 use crate::store::Store;
@@ -11,13 +11,13 @@ use crate::store::audit::EventQuery;
 /// Newest first.
 pub async fn list_audit_events(
     store: &Store,
-    caller: &Caller,
+    principal: &Principal,
     filter: &AuditFilter,
     page: &PageRequest,
 ) -> ApiResult<ListPage<AuditEvent>> {
-    caller.require(Permission::AuditRead)?;
+    principal.require(Permission::AuditRead)?;
     let query = EventQuery {
-        org: caller.org(),
+        org: principal.org(),
         target_id: filter.target_id.as_deref(),
         actor_id: filter.actor_id.as_ref(),
         id_range: filter.id_range(),

@@ -4,10 +4,10 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::model::api_keys::{self, ApiKey, unusable_because};
-use crate::model::caller::{Actor, Caller};
+use crate::model::principal::{Actor, Principal};
 use crate::store::{self, Store};
 
-pub async fn authenticate(store: &Store, presented: Option<&str>) -> ApiResult<Caller> {
+pub async fn authenticate(store: &Store, presented: Option<&str>) -> ApiResult<Principal> {
     let presented = presented.ok_or(ApiError::Unauthenticated)?;
     let (key_id, secret) = api_keys::parse_token(presented).ok_or(ApiError::Unauthenticated)?;
 
@@ -47,14 +47,10 @@ pub async fn authenticate(store: &Store, presented: Option<&str>) -> ApiResult<C
     // The access log cannot see who called; this line (joined on the Lambda request id of
     // the runtime's span) can, and names the key by its id, never its secret.
     tracing::info!(keyId = %key.id, userId = %key.user_id, organizationId = %key.organization_id, "request authenticated");
-    Ok(Caller {
-        actor: Actor {
-            org_id: key.organization_id,
-            user_id: key.user_id,
-            api_key_id: Some(key.id),
-        },
-        member,
-        roles,
-        permissions,
-    })
+    let actor = Actor {
+        org_id: key.organization_id,
+        user_id: key.user_id,
+        api_key_id: Some(key.id),
+    };
+    Ok(Principal::member(actor, member, roles, permissions))
 }

@@ -5,24 +5,24 @@ use serde_json::json;
 
 use crate::error::{ApiError, ApiResult};
 use crate::ids::CsmAssignmentId;
-use crate::model::caller::Caller;
 use crate::model::cip_senior_manager::{
     Correct, CsmAssignment, CsmAssignmentView, Designate, MAX_NOTES_LENGTH, effective_date_not_in_future, end_previous,
 };
+use crate::model::principal::Principal;
 use crate::model::users::MemberStatus;
 use crate::operations::users::get_member;
 use crate::pagination::{ListPage, PageRequest};
 use crate::permissions::Permission;
 use crate::store::{self, Store, Transaction};
-use crate::time::{Date, Timestamp};
+use crate::time::Date;
 use crate::validation;
 
 /// Who was designated on `as_of` (today by default), with their name and email.
-pub async fn current(store: &Store, caller: &Caller, as_of: Option<Date>) -> ApiResult<CsmAssignmentView> {
-    caller.require(Permission::CipRead)?;
+pub async fn current(store: &Store, principal: &Principal, as_of: Option<Date>) -> ApiResult<CsmAssignmentView> {
+    principal.require(Permission::CipRead)?;
     let found = match as_of {
-        Some(date) => store::cip_senior_manager::in_force_on(store, caller.org(), date).await?,
-        None => store::cip_senior_manager::current(store, caller.org()).await?,
+        Some(date) => store::cip_senior_manager::in_force_on(store, principal.org(), date).await?,
+        None => store::cip_senior_manager::current(store, principal.org()).await?,
     };
     let Some(assignment) = found else {
         return Err(ApiError::NotFound {
@@ -34,16 +34,20 @@ pub async fn current(store: &Store, caller: &Caller, as_of: Option<Date>) -> Api
     };
     let mut view = CsmAssignmentView::of(&assignment);
     // The designee's record is kept even after deletion, so the name is always there.
-    if let Some(member) = store::members::get(store, caller.org(), &assignment.user_id).await? {
+    if let Some(member) = store::members::get(store, principal.org(), &assignment.user_id).await? {
         view.user_display_name = Some(member.display_name);
         view.user_email = Some(member.email);
     }
     Ok(view)
 }
 
-pub async fn get_assignment(store: &Store, caller: &Caller, id: &CsmAssignmentId) -> ApiResult<CsmAssignmentView> {
-    caller.require(Permission::CipRead)?;
-    store::cip_senior_manager::get(store, caller.org(), id)
+pub async fn get_assignment(
+    store: &Store,
+    principal: &Principal,
+    id: &CsmAssignmentId,
+) -> ApiResult<CsmAssignmentView> {
+    principal.require(Permission::CipRead)?;
+    store::cip_senior_manager::get(store, principal.org(), id)
         .await?
         .map(|assignment| CsmAssignmentView::of(&assignment))
         .ok_or(ApiError::NotFound {
@@ -53,11 +57,11 @@ pub async fn get_assignment(store: &Store, caller: &Caller, id: &CsmAssignmentId
 
 pub async fn list_assignments(
     store: &Store,
-    caller: &Caller,
+    principal: &Principal,
     page: &PageRequest,
 ) -> ApiResult<ListPage<CsmAssignmentView>> {
-    caller.require(Permission::CipRead)?;
-    let result = store::cip_senior_manager::list(store, caller.org(), page.limit, page.after.as_ref()).await?;
+    principal.require(Permission::CipRead)?;
+    let result = store::cip_senior_manager::list(store, principal.org(), page.limit, page.after.as_ref()).await?;
     Ok(ListPage {
         data: result.items.iter().map(CsmAssignmentView::of).collect(),
         next_cursor: page.next_cursor(result.next),
@@ -65,11 +69,11 @@ pub async fn list_assignments(
 }
 
 /// Designates a CIP Senior Manager, ending the current designation the day before.
-pub async fn designate(store: &Store, caller: &Caller, input: Designate) -> ApiResult<CsmAssignmentView> {
-    caller.require(Permission::CipWrite)?;
+pub async fn designate(store: &Store, principal: &Principal, input: Designate) -> ApiResult<CsmAssignmentView> {
+    principal.require(Permission::CipWrite)?;
     let notes = validation::optional_free_text("notes", input.notes.as_deref(), MAX_NOTES_LENGTH)?;
-    effective_date_not_in_future(input.effective_date)?;
-    let member = get_member(store, caller.org(), &input.user_id).await?;
+    effective_date_not_in_future(input.effective_date, store.clock().today())?;
+    let member = get_member(store, principal.org(), &input.user_id).await?;
     if member.status != MemberStatus::Active {
         return Err(ApiError::conflict(format!(
             "user `{}` is {}; only an active member can be designated",
@@ -78,33 +82,34 @@ pub async fn designate(store: &Store, caller: &Caller, input: Designate) -> ApiR
         )));
     }
 
-    let current = store::cip_senior_manager::current(store, caller.org()).await?;
+    let current = store::cip_senior_manager::current(store, principal.org()).await?;
     let previous = current.as_ref();
-    let now = Timestamp::now();
+    let now = store.clock().now();
     let designated = CsmAssignment {
         id: CsmAssignmentId::new(),
-        organization_id: caller.org().clone(),
+        organization_id: principal.org().clone(),
         user_id: member.user_id.clone(),
         effective_date: input.effective_date,
         end_date: None,
         notes,
-        recorded_by: caller.user().clone(),
+        recorded_by: principal.user().clone(),
         recorded_at: now,
-        updated_by: caller.user().clone(),
+        updated_by: principal.user().clone(),
         updated_at: now,
         version: 1,
     };
     let ended = match previous {
-        Some(previous) => Some(end_previous(previous, &designated, caller, now)?),
+        Some(previous) => Some(end_previous(previous, &designated, principal, now)?),
         None => None,
     };
 
     let mut transaction = Transaction::new();
     store::cip_senior_manager::put_designation(&mut transaction, &designated, previous.zip(ended.as_ref()))?;
-    store::cip_senior_manager::check_member_active(&mut transaction, caller.org(), &designated.user_id)?;
+    store::cip_senior_manager::check_member_active(&mut transaction, principal.org(), &designated.user_id)?;
     store::audit::record(
         &mut transaction,
-        &caller.actor,
+        &principal.actor,
+        store.clock().now(),
         "cip_senior_manager.designated",
         "cip_senior_manager_assignment",
         designated.id.as_str(),
@@ -118,7 +123,8 @@ pub async fn designate(store: &Store, caller: &Caller, input: Designate) -> ApiR
     if let Some(ended) = &ended {
         store::audit::record(
             &mut transaction,
-            &caller.actor,
+            &principal.actor,
+            store.clock().now(),
             "cip_senior_manager.ended",
             "cip_senior_manager_assignment",
             ended.id.as_str(),
@@ -137,18 +143,18 @@ pub async fn designate(store: &Store, caller: &Caller, input: Designate) -> ApiR
 /// previous designation's end date follows it.
 pub async fn correct(
     store: &Store,
-    caller: &Caller,
+    principal: &Principal,
     id: &CsmAssignmentId,
     input: Correct,
 ) -> ApiResult<CsmAssignmentView> {
-    caller.require(Permission::CipWrite)?;
+    principal.require(Permission::CipWrite)?;
     if input.user_id.is_some() {
         return Err(ApiError::validation(
             "userId",
             "the designated user cannot be changed; designate the new CIP Senior Manager with POST /cip-senior-manager-assignments",
         ));
     }
-    let before = &store::cip_senior_manager::get(store, caller.org(), id)
+    let before = &store::cip_senior_manager::get(store, principal.org(), id)
         .await?
         .ok_or(ApiError::NotFound {
             resource: "CIP Senior Manager assignment",
@@ -156,14 +162,14 @@ pub async fn correct(
     let (earlier, later) = store::cip_senior_manager::neighbours(store, before).await?;
     let (earlier, later) = (earlier.as_ref(), later.as_ref());
 
-    let now = Timestamp::now();
+    let now = store.clock().now();
     let mut after = before.clone();
     if let Some(notes) = input.notes {
         after.notes = validation::optional_free_text("notes", notes.as_deref(), MAX_NOTES_LENGTH)?;
     }
     let mut earlier_after = None;
     if let Some(date) = input.effective_date.filter(|date| *date != before.effective_date) {
-        effective_date_not_in_future(date)?;
+        effective_date_not_in_future(date, store.clock().today())?;
         if let Some(earlier) = earlier.filter(|earlier| date <= earlier.effective_date) {
             return Err(ApiError::conflict(format!(
                 "`effectiveDate` must be after {}, when the previous designation took effect",
@@ -180,7 +186,7 @@ pub async fn correct(
         if let Some(earlier) = earlier {
             let mut moved = earlier.clone();
             moved.end_date = date.previous_day();
-            moved.updated_by = caller.user().clone();
+            moved.updated_by = principal.user().clone();
             moved.updated_at = now;
             moved.version += 1;
             earlier_after = Some(moved);
@@ -189,7 +195,7 @@ pub async fn correct(
     if after == *before {
         return Ok(CsmAssignmentView::of(before));
     }
-    after.updated_by = caller.user().clone();
+    after.updated_by = principal.user().clone();
     after.updated_at = now;
     after.version += 1;
 
@@ -197,7 +203,8 @@ pub async fn correct(
     store::cip_senior_manager::put_corrected(&mut transaction, before, &after)?;
     store::audit::record(
         &mut transaction,
-        &caller.actor,
+        &principal.actor,
+        store.clock().now(),
         "cip_senior_manager.corrected",
         "cip_senior_manager_assignment",
         id.as_str(),
@@ -210,7 +217,8 @@ pub async fn correct(
         store::cip_senior_manager::put_corrected(&mut transaction, earlier, moved)?;
         store::audit::record(
             &mut transaction,
-            &caller.actor,
+            &principal.actor,
+            store.clock().now(),
             "cip_senior_manager.corrected",
             "cip_senior_manager_assignment",
             earlier.id.as_str(),

@@ -6,15 +6,14 @@ use serde_json::{Map, json};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{FacilityId, OrgId};
 use crate::model::audit::note_change;
-use crate::model::caller::Caller;
 use crate::model::facilities::{
     CreateFacility, Facility, FacilityStatus, FacilityView, UpdateFacility, external_id, facility_name, new_facility,
     require_active,
 };
+use crate::model::principal::Principal;
 use crate::pagination::{ListPage, PageRequest};
 use crate::permissions::Permission;
 use crate::store::{self, Store, Transaction};
-use crate::time::Timestamp;
 
 pub async fn get_facility_record(store: &Store, org: &OrgId, id: &FacilityId) -> ApiResult<Facility> {
     store::facilities::get(store, org, id)
@@ -25,30 +24,35 @@ pub async fn get_facility_record(store: &Store, org: &OrgId, id: &FacilityId) ->
         })
 }
 
-pub async fn get_facility(store: &Store, caller: &Caller, id: &FacilityId) -> ApiResult<FacilityView> {
-    caller.require(Permission::TrainingRead)?;
-    get_facility_record(store, caller.org(), id)
+pub async fn get_facility(store: &Store, principal: &Principal, id: &FacilityId) -> ApiResult<FacilityView> {
+    principal.require(Permission::TrainingRead)?;
+    get_facility_record(store, principal.org(), id)
         .await
         .map(|facility| FacilityView::of(&facility))
 }
 
-pub async fn list_facilities(store: &Store, caller: &Caller, page: &PageRequest) -> ApiResult<ListPage<FacilityView>> {
-    caller.require(Permission::TrainingRead)?;
-    let result = store::facilities::list(store, caller.org(), page.limit, page.after.as_ref()).await?;
+pub async fn list_facilities(
+    store: &Store,
+    principal: &Principal,
+    page: &PageRequest,
+) -> ApiResult<ListPage<FacilityView>> {
+    principal.require(Permission::TrainingRead)?;
+    let result = store::facilities::list(store, principal.org(), page.limit, page.after.as_ref()).await?;
     Ok(ListPage {
         data: result.items.iter().map(FacilityView::of).collect(),
         next_cursor: page.next_cursor(result.next),
     })
 }
 
-pub async fn create_facility(store: &Store, caller: &Caller, input: CreateFacility) -> ApiResult<FacilityView> {
-    caller.require(Permission::TrainingWrite)?;
-    let facility = new_facility(caller.org(), input, Timestamp::now())?;
+pub async fn create_facility(store: &Store, principal: &Principal, input: CreateFacility) -> ApiResult<FacilityView> {
+    principal.require(Permission::TrainingWrite)?;
+    let facility = new_facility(principal.org(), input, store.clock().now())?;
     let mut transaction = Transaction::new();
     store::facilities::put_new(&mut transaction, &facility)?;
     store::audit::record(
         &mut transaction,
-        &caller.actor,
+        &principal.actor,
+        store.clock().now(),
         "facility.created",
         "facility",
         facility.id.as_str(),
@@ -60,12 +64,12 @@ pub async fn create_facility(store: &Store, caller: &Caller, input: CreateFacili
 
 pub async fn update_facility(
     store: &Store,
-    caller: &Caller,
+    principal: &Principal,
     id: &FacilityId,
     input: UpdateFacility,
 ) -> ApiResult<FacilityView> {
-    caller.require(Permission::TrainingWrite)?;
-    let before = get_facility_record(store, caller.org(), id).await?;
+    principal.require(Permission::TrainingWrite)?;
+    let before = get_facility_record(store, principal.org(), id).await?;
     require_active(&before)?;
     let mut after = before.clone();
     if let Some(name) = input.name {
@@ -89,13 +93,14 @@ pub async fn update_facility(
     if changes.is_empty() {
         return Ok(FacilityView::of(&before));
     }
-    after.updated_at = Timestamp::now();
+    after.updated_at = store.clock().now();
     after.version = before.version + 1;
     let mut transaction = Transaction::new();
     store::facilities::put_updated(&mut transaction, &before, &after)?;
     store::audit::record(
         &mut transaction,
-        &caller.actor,
+        &principal.actor,
+        store.clock().now(),
         "facility.updated",
         "facility",
         id.as_str(),
@@ -107,13 +112,13 @@ pub async fn update_facility(
 
 /// Soft delete: the facility leaves lists and new scopes, and its name is free again;
 /// closed assignments still name it. Refused while an open assignment has it in scope.
-pub async fn delete_facility(store: &Store, caller: &Caller, id: &FacilityId) -> ApiResult<FacilityView> {
-    caller.require(Permission::TrainingWrite)?;
-    let before = get_facility_record(store, caller.org(), id).await?;
+pub async fn delete_facility(store: &Store, principal: &Principal, id: &FacilityId) -> ApiResult<FacilityView> {
+    principal.require(Permission::TrainingWrite)?;
+    let before = get_facility_record(store, principal.org(), id).await?;
     if before.status == FacilityStatus::Deleted {
         return Ok(FacilityView::of(&before));
     }
-    let now = Timestamp::now();
+    let now = store.clock().now();
     let mut after = before.clone();
     after.status = FacilityStatus::Deleted;
     after.deleted_at = Some(now);
@@ -123,7 +128,8 @@ pub async fn delete_facility(store: &Store, caller: &Caller, id: &FacilityId) ->
     store::facilities::put_updated(&mut transaction, &before, &after)?;
     store::audit::record(
         &mut transaction,
-        &caller.actor,
+        &principal.actor,
+        store.clock().now(),
         "facility.deleted",
         "facility",
         id.as_str(),

@@ -14,12 +14,12 @@ use crate::error::{ApiError, ApiResult, ErrorDetail};
 use crate::ids::{InvitationId, OrgId, UserId};
 use crate::mail::Mailer;
 use crate::model::account_linking::{AccountChoice, IdentityProof, account_for_new_membership};
-use crate::model::caller::{Actor, Caller};
 use crate::model::invitation_email;
 use crate::model::invitations::{
     AcceptInvitation, Invitation, InvitationFilter, InvitationStatus, InvitationTerms, InvitationView, MAX_BATCH,
     NewInvitation, ValidInvitation, invalid_token, new_invitation, parse_token, send_offset,
 };
+use crate::model::principal::{Actor, Principal};
 use crate::model::roles::RolesDocument;
 use crate::model::secret_tokens::{ExposeSecret, SecretString};
 use crate::model::users::{MAX_NAME_LENGTH, Member, MemberStatus, UserView};
@@ -80,10 +80,10 @@ impl BatchResult {
 pub async fn create_one(
     store: &Store,
     outbox: &Outbox<'_>,
-    caller: &Caller,
+    principal: &Principal,
     input: NewInvitation,
 ) -> ApiResult<InvitationView> {
-    caller.require(Permission::InvitationsWrite)?;
+    principal.require(Permission::InvitationsWrite)?;
     if input.organization_ids.is_some() {
         return Err(ApiError::validation(
             "organizationIds",
@@ -94,7 +94,7 @@ pub async fn create_one(
     invite(
         store,
         outbox,
-        caller,
+        principal,
         &input.terms()?,
         EmailBudget::CountedWithTheInvitation(cap),
     )
@@ -117,7 +117,7 @@ enum Row<'a> {
     Answered(Box<BatchResult>),
     Invite {
         index: usize,
-        inviter: &'a Caller,
+        inviter: &'a Principal,
         terms: InvitationTerms,
         /// When its email may go out, so the batch keeps to SES's sending rate.
         send_at: Instant,
@@ -138,18 +138,18 @@ enum Row<'a> {
 pub async fn create_batch(
     store: &Store,
     outbox: &Outbox<'_>,
-    caller: &Caller,
-    keys_elsewhere: &[Caller],
+    principal: &Principal,
+    keys_elsewhere: &[Principal],
     items: Vec<Value>,
 ) -> ApiResult<Vec<BatchResult>> {
-    caller.require(Permission::InvitationsWrite)?;
+    principal.require(Permission::InvitationsWrite)?;
     if items.is_empty() || items.len() > MAX_BATCH {
         return Err(ApiError::validation(
             "invitations",
             format!("`invitations` must hold from 1 to {MAX_BATCH} items"),
         ));
     }
-    let inviters = inviters_by_organization(caller, keys_elsewhere)?;
+    let inviters = inviters_by_organization(principal, keys_elsewhere)?;
 
     // Every item parsed, and every organization it names, before anything is written.
     let parsed: Vec<ApiResult<BatchItem>> = items
@@ -160,7 +160,7 @@ pub async fn create_batch(
                 .and_then(|input| {
                     Ok(BatchItem {
                         terms: input.terms()?,
-                        organizations: batch_organizations(&input, caller.org())?,
+                        organizations: batch_organizations(&input, principal.org())?,
                     })
                 })
                 .map_err(|error| prefix_field(error, &format!("invitations[{index}]")))
@@ -183,7 +183,7 @@ pub async fn create_batch(
     }
 
     // The day's emails, taken at once per organization, in item order.
-    let now = Timestamp::now();
+    let now = store.clock().now();
     let cap = outbox.settings.daily_email_cap;
     let mut reserved: Vec<(OrgId, u64, AtomicU64)> = Vec::new();
     for item in parsed.iter().flatten().filter(|item| item.terms.send_email) {
@@ -326,8 +326,11 @@ fn batch_organizations(input: &NewInvitation, home: &OrgId) -> ApiResult<Vec<Org
 
 /// The key of each organization the request may act in: the one it authenticated with and
 /// those sent after it, one per organization.
-fn inviters_by_organization<'a>(caller: &'a Caller, keys_elsewhere: &'a [Caller]) -> ApiResult<Vec<&'a Caller>> {
-    let mut inviters = vec![caller];
+fn inviters_by_organization<'a>(
+    principal: &'a Principal,
+    keys_elsewhere: &'a [Principal],
+) -> ApiResult<Vec<&'a Principal>> {
+    let mut inviters = vec![principal];
     for other in keys_elsewhere {
         if inviters.iter().any(|known| known.org() == other.org()) {
             return Err(ApiError::validation(
@@ -342,7 +345,7 @@ fn inviters_by_organization<'a>(caller: &'a Caller, keys_elsewhere: &'a [Caller]
 
 /// The key that acts in `organization`; without one the batch is refused, with the same
 /// answer whether the organization exists or not.
-fn inviter_in<'a>(inviters: &[&'a Caller], organization: &OrgId) -> ApiResult<&'a Caller> {
+fn inviter_in<'a>(inviters: &[&'a Principal], organization: &OrgId) -> ApiResult<&'a Principal> {
     inviters
         .iter()
         .find(|inviter| inviter.org() == organization)
@@ -378,7 +381,7 @@ enum EmailBudget<'a> {
 async fn invite(
     store: &Store,
     outbox: &Outbox<'_>,
-    inviter: &Caller,
+    inviter: &Principal,
     terms: &InvitationTerms,
     budget: EmailBudget<'_>,
 ) -> ApiResult<InvitationView> {
@@ -388,11 +391,12 @@ async fn invite(
         inviter.require(Permission::UsersWrite)?;
     }
     inviter.require_can_grant(&terms.roles)?;
-    let now = Timestamp::now();
+    let now = store.clock().now();
+    let inviting_member = inviter.acting_member()?;
     let (invitation, token) = new_invitation(
         terms,
-        (inviter.org(), &inviter.member.organization_name),
-        (inviter.user(), &inviter.member.display_name),
+        (inviter.org(), &inviting_member.organization_name),
+        (inviter.user(), &inviting_member.display_name),
         now,
     )?;
     let cap = match budget {
@@ -418,6 +422,7 @@ async fn invite(
     store::audit::record(
         &mut transaction,
         &inviter.actor,
+        store.clock().now(),
         "invitation.created",
         "invitation",
         invitation.id.as_str(),
@@ -452,13 +457,13 @@ async fn send(outbox: &Outbox<'_>, invitation: &Invitation, token: &SecretString
 
 pub async fn list_invitations(
     store: &Store,
-    caller: &Caller,
+    principal: &Principal,
     filter: &InvitationFilter,
     page: &PageRequest,
 ) -> ApiResult<ListPage<InvitationView>> {
-    caller.require(Permission::InvitationsRead)?;
-    let now = Timestamp::now();
-    let result = store::invitations::list(store, caller.org(), filter, now, page.limit, page.after.as_ref()).await?;
+    principal.require(Permission::InvitationsRead)?;
+    let now = store.clock().now();
+    let result = store::invitations::list(store, principal.org(), filter, now, page.limit, page.after.as_ref()).await?;
     Ok(ListPage {
         data: result
             .items
@@ -515,7 +520,7 @@ async fn admitted(store: &Store, token: &str, now: Timestamp) -> ApiResult<Admit
 /// `GET /invitations/validate?token=…`: no API key; what an onboarding screen shows.
 pub async fn validate(store: &Store, token: Option<&str>) -> ApiResult<ValidInvitation> {
     let token = token.ok_or_else(|| ApiError::validation("token", "`token` is required"))?;
-    admitted(store, token, Timestamp::now())
+    admitted(store, token, store.clock().now())
         .await
         .map(|admitted| ValidInvitation::of(&admitted.invitation))
 }
@@ -525,8 +530,8 @@ pub async fn validate(store: &Store, token: Option<&str>) -> ApiResult<ValidInvi
 /// the invitation accepted, in one transaction: of two concurrent accepts, one commits.
 /// Which account the membership belongs to is `model::account_linking`'s rule: a token
 /// the inviter could see never joins an account that exists through another organization.
-pub async fn accept(store: &Store, caller: Option<&Caller>, input: AcceptInvitation) -> ApiResult<UserView> {
-    let now = Timestamp::now();
+pub async fn accept(store: &Store, principal: Option<&Principal>, input: AcceptInvitation) -> ApiResult<UserView> {
+    let now = store.clock().now();
     let Admitted {
         invitation: before,
         roles,
@@ -546,8 +551,8 @@ pub async fn accept(store: &Store, caller: Option<&Caller>, input: AcceptInvitat
     };
     let title = validation::optional_one_line_text("title", input.title.as_deref(), MAX_NAME_LENGTH)?;
     let org = &before.organization_id;
-    let proof = match caller {
-        Some(caller) => IdentityProof::Account(caller.user().clone()),
+    let proof = match principal {
+        Some(principal) => IdentityProof::Account(principal.user().clone()),
         None if before.token_reached_only_the_mailbox() => IdentityProof::Mailbox,
         None => IdentityProof::OrganizationsWordOnly,
     };
@@ -596,6 +601,7 @@ pub async fn accept(store: &Store, caller: Option<&Caller>, input: AcceptInvitat
     store::audit::record(
         &mut transaction,
         &actor,
+        store.clock().now(),
         "invitation.accepted",
         "invitation",
         before.id.as_str(),
@@ -604,6 +610,7 @@ pub async fn accept(store: &Store, caller: Option<&Caller>, input: AcceptInvitat
     store::audit::record(
         &mut transaction,
         &actor,
+        store.clock().now(),
         "user.created",
         "user",
         user_id.as_str(),
@@ -623,10 +630,10 @@ async fn get_in_org(store: &Store, org: &OrgId, id: &InvitationId) -> ApiResult<
 
 /// Cancels a pending (or expired) invitation: its link stops working at once; the record
 /// stays. Cancelling twice answers the same final state.
-pub async fn cancel(store: &Store, caller: &Caller, id: &InvitationId) -> ApiResult<InvitationView> {
-    caller.require(Permission::InvitationsWrite)?;
-    let now = Timestamp::now();
-    let before = get_in_org(store, caller.org(), id).await?;
+pub async fn cancel(store: &Store, principal: &Principal, id: &InvitationId) -> ApiResult<InvitationView> {
+    principal.require(Permission::InvitationsWrite)?;
+    let now = store.clock().now();
+    let before = get_in_org(store, principal.org(), id).await?;
     match before.status {
         InvitationStatus::Cancelled => return Ok(InvitationView::of(&before, now)),
         InvitationStatus::Accepted => {
@@ -639,14 +646,15 @@ pub async fn cancel(store: &Store, caller: &Caller, id: &InvitationId) -> ApiRes
     let mut after = before.clone();
     after.status = InvitationStatus::Cancelled;
     after.cancelled_at = Some(now);
-    after.cancelled_by = Some(caller.user().clone());
+    after.cancelled_by = Some(principal.user().clone());
     after.updated_at = now;
     after.version += 1;
     let mut transaction = Transaction::new();
     store::invitations::put_updated(&mut transaction, &before, &after, now)?;
     store::audit::record(
         &mut transaction,
-        &caller.actor,
+        &principal.actor,
+        store.clock().now(),
         "invitation.cancelled",
         "invitation",
         id.as_str(),
@@ -661,19 +669,19 @@ pub async fn cancel(store: &Store, caller: &Caller, id: &InvitationId) -> ApiRes
 pub async fn resend(
     store: &Store,
     outbox: &Outbox<'_>,
-    caller: &Caller,
+    principal: &Principal,
     id: &InvitationId,
 ) -> ApiResult<InvitationView> {
-    caller.require(Permission::InvitationsWrite)?;
-    let now = Timestamp::now();
-    let before = get_in_org(store, caller.org(), id).await?;
+    principal.require(Permission::InvitationsWrite)?;
+    let now = store.clock().now();
+    let before = get_in_org(store, principal.org(), id).await?;
     if matches!(before.status, InvitationStatus::Accepted | InvitationStatus::Cancelled) {
         return Err(ApiError::conflict(format!(
             "this invitation is {}; create a new one instead",
             before.status.as_str()
         )));
     }
-    caller.require_can_grant(&before.roles)?;
+    principal.require_can_grant(&before.roles)?;
     let mut after = before.clone();
     let token = after.rotate_token(now)?;
     after.email_sent = true;
@@ -687,10 +695,11 @@ pub async fn resend(
 
     let mut transaction = Transaction::new();
     store::invitations::put_updated(&mut transaction, &before, &after, now)?;
-    store::invitations::count_email(&mut transaction, caller.org(), now, cap)?;
+    store::invitations::count_email(&mut transaction, principal.org(), now, cap)?;
     store::audit::record(
         &mut transaction,
-        &caller.actor,
+        &principal.actor,
+        store.clock().now(),
         "invitation.resent",
         "invitation",
         id.as_str(),

@@ -6,13 +6,12 @@ use serde_json::json;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{OrgId, UserId};
 use crate::model::api_keys::new_key;
-use crate::model::caller::Actor;
 use crate::model::organizations::{Bootstrap, BootstrapOutcome, Organization};
+use crate::model::principal::Actor;
 use crate::model::roles::{RoleRef, SystemRole};
 use crate::model::users::{MAX_NAME_LENGTH, Member, MemberStatus};
 use crate::permissions::all_permissions;
 use crate::store::{self, Store, Transaction};
-use crate::time::Timestamp;
 use crate::validation;
 
 pub async fn bootstrap(store: &Store, input: Bootstrap) -> ApiResult<BootstrapOutcome> {
@@ -23,7 +22,7 @@ pub async fn bootstrap(store: &Store, input: Bootstrap) -> ApiResult<BootstrapOu
         return Ok(BootstrapOutcome::AlreadyExists { organization: existing });
     }
 
-    let now = Timestamp::now();
+    let now = store.clock().now();
     let organization = Organization {
         id: OrgId::new(),
         name,
@@ -50,6 +49,7 @@ pub async fn bootstrap(store: &Store, input: Bootstrap) -> ApiResult<BootstrapOu
         "bootstrap admin key".into(),
         &all_permissions(),
         &admin.user_id,
+        now,
     )?;
     // Bootstrap acts as the new admin, without an API key.
     let actor = Actor {
@@ -65,6 +65,7 @@ pub async fn bootstrap(store: &Store, input: Bootstrap) -> ApiResult<BootstrapOu
     store::audit::record(
         &mut transaction,
         &actor,
+        store.clock().now(),
         "organization.created",
         "organization",
         organization.id.as_str(),
@@ -73,6 +74,7 @@ pub async fn bootstrap(store: &Store, input: Bootstrap) -> ApiResult<BootstrapOu
     store::audit::record(
         &mut transaction,
         &actor,
+        store.clock().now(),
         "user.created",
         "user",
         admin.user_id.as_str(),
@@ -81,6 +83,7 @@ pub async fn bootstrap(store: &Store, input: Bootstrap) -> ApiResult<BootstrapOu
     store::audit::record(
         &mut transaction,
         &actor,
+        store.clock().now(),
         "api_key.created",
         "api_key",
         key.id.as_str(),

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::error::{ApiError, ApiResult};
 use crate::ids::RoleId;
-use crate::model::caller::Caller;
+use crate::model::principal::Principal;
 use crate::model::roles::{
     CreateRole, CustomRole, MAX_CUSTOM_ROLES, MAX_DESCRIPTION_LENGTH, MAX_ROLE_NAME_LENGTH, RoleRef, RoleView,
     RolesDocument, SystemRole, UpdateRole, permission_list,
@@ -13,7 +13,6 @@ use crate::model::roles::{
 use crate::pagination::{ListPage, PageRequest};
 use crate::permissions::{Permission, PermissionSet};
 use crate::store::{self, Store, Transaction};
-use crate::time::Timestamp;
 use crate::validation;
 
 fn role_name(caller_roles: &RolesDocument, name: &str, except: Option<&RoleId>) -> ApiResult<String> {
@@ -25,12 +24,12 @@ fn role_name(caller_roles: &RolesDocument, name: &str, except: Option<&RoleId>) 
 }
 
 /// System roles first (fixed order), then custom roles by id; the cursor holds the last id.
-pub fn list_roles(caller: &Caller, page: &PageRequest) -> ApiResult<ListPage<RoleView>> {
-    caller.require(Permission::RolesRead)?;
+pub fn list_roles(principal: &Principal, page: &PageRequest) -> ApiResult<ListPage<RoleView>> {
+    principal.require(Permission::RolesRead)?;
     let all: Vec<RoleView> = SystemRole::ALL
         .into_iter()
         .map(RoleView::system)
-        .chain(caller.roles.roles.values().map(RoleView::custom))
+        .chain(principal.roles.roles.values().map(RoleView::custom))
         .collect();
     let start = match page.after.as_ref().and_then(|position| position.get("id")) {
         Some(last) => all
@@ -54,11 +53,11 @@ pub fn list_roles(caller: &Caller, page: &PageRequest) -> ApiResult<ListPage<Rol
     })
 }
 
-pub fn get_role(caller: &Caller, id: &str) -> ApiResult<RoleView> {
-    caller.require(Permission::RolesRead)?;
+pub fn get_role(principal: &Principal, id: &str) -> ApiResult<RoleView> {
+    principal.require(Permission::RolesRead)?;
     match RoleRef::parse("id", id)? {
         RoleRef::System(role) => Ok(RoleView::system(role)),
-        RoleRef::Custom(id) => caller
+        RoleRef::Custom(id) => principal
             .roles
             .get(&id)
             .map(RoleView::custom)
@@ -66,16 +65,19 @@ pub fn get_role(caller: &Caller, id: &str) -> ApiResult<RoleView> {
     }
 }
 
-fn custom_role_for_change<'a>(caller: &'a Caller, id: &str) -> ApiResult<&'a CustomRole> {
+fn custom_role_for_change<'a>(principal: &'a Principal, id: &str) -> ApiResult<&'a CustomRole> {
     match RoleRef::parse("id", id)? {
         RoleRef::System(role) => Err(ApiError::forbidden_action(format!(
             "`{}` is a system role; its permissions are fixed",
             role.name()
         ))),
         RoleRef::Custom(id) => {
-            let role = caller.roles.get(&id).ok_or(ApiError::NotFound { resource: "role" })?;
+            let role = principal
+                .roles
+                .get(&id)
+                .ok_or(ApiError::NotFound { resource: "role" })?;
             let held: PermissionSet = role.permissions.iter().copied().collect();
-            caller.require_all(&held, "changing this role")?;
+            principal.require_all(&held, "changing this role")?;
             Ok(role)
         }
     }
@@ -84,33 +86,41 @@ fn custom_role_for_change<'a>(caller: &'a Caller, id: &str) -> ApiResult<&'a Cus
 /// Saves the roles document as the caller read it at authentication, with the audit event.
 async fn commit_roles_change(
     store: &Store,
-    caller: &Caller,
+    principal: &Principal,
     document: &RolesDocument,
     action: &str,
     role: &RoleId,
     summary: serde_json::Value,
 ) -> ApiResult<()> {
-    store::roles::check_document_fits(caller.org(), document)?;
+    store::roles::check_document_fits(principal.org(), document)?;
     let mut transaction = Transaction::new();
-    store::roles::put_document(&mut transaction, caller.org(), document)?;
-    store::audit::record(&mut transaction, &caller.actor, action, "role", role.as_str(), summary)?;
+    store::roles::put_document(&mut transaction, principal.org(), document)?;
+    store::audit::record(
+        &mut transaction,
+        &principal.actor,
+        store.clock().now(),
+        action,
+        "role",
+        role.as_str(),
+        summary,
+    )?;
     transaction.commit(store).await
 }
 
-pub async fn create_role(store: &Store, caller: &Caller, input: CreateRole) -> ApiResult<RoleView> {
-    caller.require(Permission::RolesWrite)?;
-    let name = role_name(&caller.roles, &input.name, None)?;
+pub async fn create_role(store: &Store, principal: &Principal, input: CreateRole) -> ApiResult<RoleView> {
+    principal.require(Permission::RolesWrite)?;
+    let name = role_name(&principal.roles, &input.name, None)?;
     let description =
         validation::optional_free_text("description", input.description.as_deref(), MAX_DESCRIPTION_LENGTH)?;
     let permissions = permission_list(input.permissions);
-    caller.require_all(&permissions.iter().copied().collect(), "this role")?;
-    if caller.roles.roles.len() >= MAX_CUSTOM_ROLES {
+    principal.require_all(&permissions.iter().copied().collect(), "this role")?;
+    if principal.roles.roles.len() >= MAX_CUSTOM_ROLES {
         return Err(ApiError::conflict(format!(
             "an organization can have at most {MAX_CUSTOM_ROLES} custom roles"
         )));
     }
 
-    let now = Timestamp::now();
+    let now = store.clock().now();
     let role = CustomRole {
         id: RoleId::new(),
         name,
@@ -120,11 +130,11 @@ pub async fn create_role(store: &Store, caller: &Caller, input: CreateRole) -> A
         created_at: now,
         updated_at: now,
     };
-    let mut document = caller.roles.clone();
+    let mut document = principal.roles.clone();
     document.roles.insert(role.id.to_string(), role.clone());
     commit_roles_change(
         store,
-        caller,
+        principal,
         &document,
         "role.created",
         &role.id,
@@ -134,12 +144,12 @@ pub async fn create_role(store: &Store, caller: &Caller, input: CreateRole) -> A
     Ok(RoleView::custom(&role))
 }
 
-pub async fn update_role(store: &Store, caller: &Caller, id: &str, input: UpdateRole) -> ApiResult<RoleView> {
-    caller.require(Permission::RolesWrite)?;
-    let before = custom_role_for_change(caller, id)?.clone();
+pub async fn update_role(store: &Store, principal: &Principal, id: &str, input: UpdateRole) -> ApiResult<RoleView> {
+    principal.require(Permission::RolesWrite)?;
+    let before = custom_role_for_change(principal, id)?.clone();
     let mut after = before.clone();
     if let Some(name) = input.name {
-        after.name = role_name(&caller.roles, &name, Some(&before.id))?;
+        after.name = role_name(&principal.roles, &name, Some(&before.id))?;
     }
     if let Some(description) = input.description {
         after.description =
@@ -147,7 +157,7 @@ pub async fn update_role(store: &Store, caller: &Caller, id: &str, input: Update
     }
     if let Some(permissions) = input.permissions {
         after.permissions = permission_list(permissions);
-        caller.require_all(&after.permissions.iter().copied().collect(), "this role")?;
+        principal.require_all(&after.permissions.iter().copied().collect(), "this role")?;
     }
     let mut changes = serde_json::Map::new();
     if before.name != after.name {
@@ -168,12 +178,12 @@ pub async fn update_role(store: &Store, caller: &Caller, id: &str, input: Update
     if changes.is_empty() {
         return Ok(RoleView::custom(&before));
     }
-    after.updated_at = Timestamp::now();
-    let mut document = caller.roles.clone();
+    after.updated_at = store.clock().now();
+    let mut document = principal.roles.clone();
     document.roles.insert(after.id.to_string(), after.clone());
     commit_roles_change(
         store,
-        caller,
+        principal,
         &document,
         "role.updated",
         &after.id,
@@ -185,20 +195,20 @@ pub async fn update_role(store: &Store, caller: &Caller, id: &str, input: Update
 
 /// Deletes a custom role nobody holds. The holder count lives in the same versioned
 /// document that member changes update, so a concurrent assignment cannot slip through.
-pub async fn delete_role(store: &Store, caller: &Caller, id: &str) -> ApiResult<RoleView> {
-    caller.require(Permission::RolesWrite)?;
-    let role = custom_role_for_change(caller, id)?.clone();
+pub async fn delete_role(store: &Store, principal: &Principal, id: &str) -> ApiResult<RoleView> {
+    principal.require(Permission::RolesWrite)?;
+    let role = custom_role_for_change(principal, id)?.clone();
     if role.member_count > 0 {
         return Err(ApiError::conflict(format!(
             "role `{}` is held by {} member(s); remove it from them first",
             role.name, role.member_count
         )));
     }
-    let mut document = caller.roles.clone();
+    let mut document = principal.roles.clone();
     document.roles.remove(role.id.as_str());
     commit_roles_change(
         store,
-        caller,
+        principal,
         &document,
         "role.deleted",
         &role.id,

@@ -10,8 +10,8 @@ use serde_json::{Map, json};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{FacilityId, OrgId, TrainingAssignmentId, TrainingModuleId};
 use crate::model::audit::note_change;
-use crate::model::caller::Caller;
 use crate::model::facilities::{Facility, FacilityStatus};
+use crate::model::principal::Principal;
 use crate::model::training_assignments::{
     self as rules, AssignmentFacilities, AssignmentQuery, CompleteTrainingAssignment, CreateTrainingAssignment,
     ScopeFacilities, ScopedFacility, TrainingAssignment, TrainingAssignmentView, UpdateTrainingAssignment,
@@ -22,7 +22,7 @@ use crate::model::users::MemberStatus;
 use crate::pagination::{ListPage, PageRequest};
 use crate::permissions::Permission;
 use crate::store::{self, Store, Transaction};
-use crate::time::{Date, Timestamp};
+use crate::time::Date;
 
 async fn load(store: &Store, org: &OrgId, id: &TrainingAssignmentId) -> ApiResult<TrainingAssignment> {
     store::training_assignments::get(store, org, id)
@@ -104,7 +104,7 @@ async fn view(store: &Store, assignment: &TrainingAssignment) -> ApiResult<Train
     Ok(TrainingAssignmentView::of(
         assignment,
         scope_of(assignment, &names),
-        Date::today(),
+        store.clock().today(),
     ))
 }
 
@@ -141,12 +141,12 @@ pub(crate) fn count_open(
 
 pub async fn create_assignment(
     store: &Store,
-    caller: &Caller,
+    principal: &Principal,
     input: CreateTrainingAssignment,
 ) -> ApiResult<TrainingAssignmentView> {
-    caller.require(Permission::TrainingWrite)?;
+    principal.require(Permission::TrainingWrite)?;
     let input = input.validate()?;
-    let org = caller.org();
+    let org = principal.org();
     let member = store::members::get(store, org, &input.user_id)
         .await?
         .ok_or_else(|| ApiError::NotFoundId {
@@ -162,7 +162,7 @@ pub async fn create_assignment(
     }
     assignable_module(store, org, &input.training_module_id).await?;
     let facilities = scopable_facilities(store, org, &input.facility_ids).await?;
-    let assignment = new_assignment(org, input, caller.user(), Timestamp::now());
+    let assignment = new_assignment(org, input, principal.user(), store.clock().now());
 
     let mut transaction = Transaction::new();
     store::training_assignments::put_new(&mut transaction, &assignment)?;
@@ -175,7 +175,8 @@ pub async fn create_assignment(
     count_open(&mut transaction, org, None, Some(&assignment))?;
     store::audit::record(
         &mut transaction,
-        &caller.actor,
+        &principal.actor,
+        store.clock().now(),
         "training_assignment.created",
         "training_assignment",
         assignment.id.as_str(),
@@ -195,31 +196,32 @@ pub async fn create_assignment(
     Ok(TrainingAssignmentView::of(
         &assignment,
         scope_of(&assignment, &names),
-        Date::today(),
+        store.clock().today(),
     ))
 }
 
 pub async fn get_assignment(
     store: &Store,
-    caller: &Caller,
+    principal: &Principal,
     id: &TrainingAssignmentId,
 ) -> ApiResult<TrainingAssignmentView> {
-    caller.require(Permission::TrainingRead)?;
-    view(store, &load(store, caller.org(), id).await?).await
+    principal.require(Permission::TrainingRead)?;
+    view(store, &load(store, principal.org(), id).await?).await
 }
 
 pub async fn list_assignments(
     store: &Store,
-    caller: &Caller,
+    principal: &Principal,
     query: &AssignmentQuery,
     page: &PageRequest,
 ) -> ApiResult<ListPage<TrainingAssignmentView>> {
-    caller.require(Permission::TrainingRead)?;
-    let today = Date::today();
+    principal.require(Permission::TrainingRead)?;
+    let today = store.clock().today();
     let result =
-        store::training_assignments::list(store, caller.org(), query, today, page.limit, page.after.as_ref()).await?;
+        store::training_assignments::list(store, principal.org(), query, today, page.limit, page.after.as_ref())
+            .await?;
     let rows: Vec<&TrainingAssignment> = result.items.iter().collect();
-    let names = facility_names(store, caller.org(), &rows).await?;
+    let names = facility_names(store, principal.org(), &rows).await?;
     Ok(ListPage {
         data: result
             .items
@@ -233,7 +235,7 @@ pub async fn list_assignments(
 /// Writes `after` over `before` with the counts and one audit event, in one transaction.
 async fn commit_change(
     store: &Store,
-    caller: &Caller,
+    principal: &Principal,
     before: &TrainingAssignment,
     after: &TrainingAssignment,
     action: &str,
@@ -241,10 +243,11 @@ async fn commit_change(
 ) -> ApiResult<()> {
     let mut transaction = Transaction::new();
     store::training_assignments::put_updated(&mut transaction, before, after)?;
-    count_open(&mut transaction, caller.org(), Some(before), Some(after))?;
+    count_open(&mut transaction, principal.org(), Some(before), Some(after))?;
     store::audit::record(
         &mut transaction,
-        &caller.actor,
+        &principal.actor,
+        store.clock().now(),
         action,
         "training_assignment",
         after.id.as_str(),
@@ -256,14 +259,14 @@ async fn commit_change(
 /// Seed 001: "the due date or assigned module", and the notes, while the assignment is open.
 pub async fn update_assignment(
     store: &Store,
-    caller: &Caller,
+    principal: &Principal,
     id: &TrainingAssignmentId,
     input: UpdateTrainingAssignment,
 ) -> ApiResult<TrainingAssignmentView> {
-    caller.require(Permission::TrainingWrite)?;
-    let before = load(store, caller.org(), id).await?;
+    principal.require(Permission::TrainingWrite)?;
+    let before = load(store, principal.org(), id).await?;
     before.require_open()?;
-    let now = Timestamp::now();
+    let now = store.clock().now();
     let mut after = before.clone();
     if let Some(due_date) = input.due_date {
         after.due_date = Date::parse("dueDate", &due_date)?;
@@ -274,7 +277,7 @@ pub async fn update_assignment(
     if let Some(module) = input.training_module_id
         && module != before.training_module_id
     {
-        assignable_module(store, caller.org(), &module).await?;
+        assignable_module(store, principal.org(), &module).await?;
         after.training_module_id = module;
     }
     let mut changes = Map::new();
@@ -292,7 +295,7 @@ pub async fn update_assignment(
     let after = after.next_version(now, now.date());
     commit_change(
         store,
-        caller,
+        principal,
         &before,
         &after,
         "training_assignment.updated",
@@ -305,17 +308,17 @@ pub async fn update_assignment(
 /// `POST /training-assignments/{id}/start`: the trainee opened the course in the LMS.
 pub async fn start_assignment(
     store: &Store,
-    caller: &Caller,
+    principal: &Principal,
     id: &TrainingAssignmentId,
 ) -> ApiResult<TrainingAssignmentView> {
-    caller.require(Permission::TrainingWrite)?;
-    let before = load(store, caller.org(), id).await?;
-    let Some(after) = rules::start(&before, Timestamp::now())? else {
+    principal.require(Permission::TrainingWrite)?;
+    let before = load(store, principal.org(), id).await?;
+    let Some(after) = rules::start(&before, store.clock().now())? else {
         return view(store, &before).await;
     };
     commit_change(
         store,
-        caller,
+        principal,
         &before,
         &after,
         "training_assignment.started",
@@ -329,22 +332,28 @@ pub async fn start_assignment(
 /// completing caller and the expiry the module's interval gives it.
 pub async fn complete_assignment(
     store: &Store,
-    caller: &Caller,
+    principal: &Principal,
     id: &TrainingAssignmentId,
     input: CompleteTrainingAssignment,
 ) -> ApiResult<TrainingAssignmentView> {
-    caller.require(Permission::TrainingWrite)?;
-    let now = Timestamp::now();
+    principal.require(Permission::TrainingWrite)?;
+    let now = store.clock().now();
     let completion = input.completion(now)?;
-    let before = load(store, caller.org(), id).await?;
+    let before = load(store, principal.org(), id).await?;
     before.require_open()?;
-    let module = store::training_modules::get(store, caller.org(), &before.training_module_id)
+    let module = store::training_modules::get(store, principal.org(), &before.training_module_id)
         .await?
         .ok_or_else(|| ApiError::internal(format!("assignment {id} names a missing module")))?;
-    let after = rules::complete(&before, completion, caller.user(), module.completion_interval_days, now)?;
+    let after = rules::complete(
+        &before,
+        completion,
+        principal.user(),
+        module.completion_interval_days,
+        now,
+    )?;
     commit_change(
         store,
-        caller,
+        principal,
         &before,
         &after,
         "training_assignment.completed",
@@ -366,20 +375,20 @@ pub async fn complete_assignment(
 /// 403 before anything is written, whichever door the request came through).
 pub async fn waive_assignment(
     store: &Store,
-    caller: &Caller,
+    principal: &Principal,
     id: &TrainingAssignmentId,
     input: WaiveTrainingAssignment,
 ) -> ApiResult<TrainingAssignmentView> {
-    caller.require(Permission::TrainingWaive)?;
-    let before = load(store, caller.org(), id).await?;
-    let after = rules::waive(&before, &input.reason, caller.user(), Timestamp::now())?;
+    principal.require(Permission::TrainingWaive)?;
+    let before = load(store, principal.org(), id).await?;
+    let after = rules::waive(&before, &input.reason, principal.user(), store.clock().now())?;
     commit_change(
         store,
-        caller,
+        principal,
         &before,
         &after,
         "training_assignment.waived",
-        json!({ "reason": after.waiver_reason, "statusBefore": before.status_on(Date::today()) }),
+        json!({ "reason": after.waiver_reason, "statusBefore": before.status_on(store.clock().today()) }),
     )
     .await?;
     view(store, &after).await
@@ -389,11 +398,11 @@ pub async fn waive_assignment(
 /// CIP-004 evidence and is never deleted (409). The audit event keeps the whole record.
 pub async fn delete_assignment(
     store: &Store,
-    caller: &Caller,
+    principal: &Principal,
     id: &TrainingAssignmentId,
 ) -> ApiResult<TrainingAssignmentView> {
-    caller.require(Permission::TrainingWrite)?;
-    let before = load(store, caller.org(), id).await?;
+    principal.require(Permission::TrainingWrite)?;
+    let before = load(store, principal.org(), id).await?;
     if !before.progress.is_open() {
         return Err(ApiError::conflict(format!(
             "this assignment is {}: its record is CIP-004 evidence and cannot be deleted",
@@ -403,10 +412,11 @@ pub async fn delete_assignment(
     let final_view = view(store, &before).await?;
     let mut transaction = Transaction::new();
     store::training_assignments::delete(&mut transaction, &before)?;
-    count_open(&mut transaction, caller.org(), Some(&before), None)?;
+    count_open(&mut transaction, principal.org(), Some(&before), None)?;
     store::audit::record(
         &mut transaction,
-        &caller.actor,
+        &principal.actor,
+        store.clock().now(),
         "training_assignment.deleted",
         "training_assignment",
         id.as_str(),
@@ -425,23 +435,23 @@ fn scope_answer(assignment: &TrainingAssignment, names: &HashMap<FacilityId, Str
 
 pub async fn get_assignment_facilities(
     store: &Store,
-    caller: &Caller,
+    principal: &Principal,
     id: &TrainingAssignmentId,
 ) -> ApiResult<AssignmentFacilities> {
-    caller.require(Permission::TrainingRead)?;
-    let assignment = load(store, caller.org(), id).await?;
-    let names = facility_names(store, caller.org(), &[&assignment]).await?;
+    principal.require(Permission::TrainingRead)?;
+    let assignment = load(store, principal.org(), id).await?;
+    let names = facility_names(store, principal.org(), &[&assignment]).await?;
     Ok(scope_answer(&assignment, &names))
 }
 
 /// Adds facilities to an open assignment's scope; one already in scope is left as it is.
 pub async fn add_assignment_facilities(
     store: &Store,
-    caller: &Caller,
+    principal: &Principal,
     id: &TrainingAssignmentId,
     input: ScopeFacilities,
 ) -> ApiResult<AssignmentFacilities> {
-    caller.require(Permission::TrainingWrite)?;
+    principal.require(Permission::TrainingWrite)?;
     let requested = rules::facility_ids("facilityIds", input.facility_ids)?;
     if requested.is_empty() {
         return Err(ApiError::validation(
@@ -449,44 +459,44 @@ pub async fn add_assignment_facilities(
             "`facilityIds` must name at least one facility",
         ));
     }
-    let before = load(store, caller.org(), id).await?;
+    let before = load(store, principal.org(), id).await?;
     before.require_open()?;
-    scopable_facilities(store, caller.org(), &requested).await?;
+    scopable_facilities(store, principal.org(), &requested).await?;
     let added: Vec<FacilityId> = requested
         .into_iter()
         .filter(|facility| !before.facility_ids.contains(facility))
         .collect();
     if added.is_empty() {
-        let names = facility_names(store, caller.org(), &[&before]).await?;
+        let names = facility_names(store, principal.org(), &[&before]).await?;
         return Ok(scope_answer(&before, &names));
     }
     let mut after = before.clone();
     after.facility_ids.extend(added.iter().cloned());
     rules::facility_ids("facilityIds", after.facility_ids.clone())?;
-    let now = Timestamp::now();
+    let now = store.clock().now();
     let after = after.next_version(now, now.date());
     commit_change(
         store,
-        caller,
+        principal,
         &before,
         &after,
         "training_assignment.facilities_added",
         json!({ "added": added, "facilityIds": after.facility_ids }),
     )
     .await?;
-    let names = facility_names(store, caller.org(), &[&after]).await?;
+    let names = facility_names(store, principal.org(), &[&after]).await?;
     Ok(scope_answer(&after, &names))
 }
 
 /// Removes one facility from an open assignment's scope; one not in scope is 404.
 pub async fn remove_assignment_facility(
     store: &Store,
-    caller: &Caller,
+    principal: &Principal,
     id: &TrainingAssignmentId,
     facility: &FacilityId,
 ) -> ApiResult<AssignmentFacilities> {
-    caller.require(Permission::TrainingWrite)?;
-    let before = load(store, caller.org(), id).await?;
+    principal.require(Permission::TrainingWrite)?;
+    let before = load(store, principal.org(), id).await?;
     if !before.facility_ids.contains(facility) {
         return Err(ApiError::NotFoundId {
             resource: "facility in this assignment's scope",
@@ -496,17 +506,17 @@ pub async fn remove_assignment_facility(
     before.require_open()?;
     let mut after = before.clone();
     after.facility_ids.retain(|scoped| scoped != facility);
-    let now = Timestamp::now();
+    let now = store.clock().now();
     let after = after.next_version(now, now.date());
     commit_change(
         store,
-        caller,
+        principal,
         &before,
         &after,
         "training_assignment.facility_removed",
         json!({ "removed": facility, "facilityIds": after.facility_ids }),
     )
     .await?;
-    let names = facility_names(store, caller.org(), &[&after]).await?;
+    let names = facility_names(store, principal.org(), &[&after]).await?;
     Ok(scope_answer(&after, &names))
 }

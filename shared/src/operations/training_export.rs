@@ -17,7 +17,7 @@ use flate2::write::GzEncoder;
 use crate::error::{ApiError, ApiResult};
 use crate::export_files::{ExportBucket, FileHeaders, PART_BYTES, Upload};
 use crate::ids::{FacilityId, OrgId, TrainingModuleId, UserId};
-use crate::model::caller::Caller;
+use crate::model::principal::Principal;
 use crate::model::training_assignments::{AssignmentQuery, TrainingAssignment, TrainingAssignmentView};
 use crate::model::training_export::{ExportColumns, ExportFormat, ExportNames, ExportObject, csv_row};
 use crate::operations::training_assignments::scope_of;
@@ -254,22 +254,22 @@ pub struct ExportSettings<'a> {
 
 pub async fn export_assignments(
     store: &Store,
-    caller: &Caller,
+    principal: &Principal,
     request: &ExportRequest,
     settings: &ExportSettings<'_>,
 ) -> ApiResult<Export> {
-    caller.require(Permission::TrainingRead)?;
-    let today = Date::today();
+    principal.require(Permission::TrainingRead)?;
+    let today = store.clock().today();
     let file_name = request.format.file_name(today);
     let mut upload = None;
-    let result = Box::pin(encode(store, caller, request, today, settings, &mut upload)).await;
+    let result = Box::pin(encode(store, principal, request, today, settings, &mut upload)).await;
     let (body, rows) = match (result, upload.take()) {
         (Ok(Encoded { body, rows }), None) if body.len() <= settings.inline_limit_bytes => {
             return Ok(Export::Inline { body, rows, file_name });
         }
         // gzip holds bytes back until the end: the file outgrew the response only then.
         (Ok(Encoded { body, rows }), None) => {
-            upload = Some(start_spill(caller.org(), request, today, settings).await?);
+            upload = Some(start_spill(principal.org(), request, today, settings).await?);
             (body, rows)
         }
         (Ok(Encoded { body, rows }), Some(spill)) => {
@@ -337,15 +337,15 @@ struct Spill<'a> {
 
 async fn encode<'a>(
     store: &Store,
-    caller: &Caller,
+    principal: &Principal,
     request: &ExportRequest,
     today: Date,
     settings: &ExportSettings<'a>,
     upload: &mut Option<Spill<'a>>,
 ) -> ApiResult<Encoded> {
     let started = Instant::now();
-    let org = caller.org();
-    let columns = ExportColumns::for_caller(caller);
+    let org = principal.org();
+    let columns = ExportColumns::for_caller(principal);
     let mut encoder = Encoder::new(request.format, columns, request.gzip)?;
     let mut names = Names {
         columns,
@@ -426,7 +426,7 @@ mod tests {
         };
         for gzip in [false, true] {
             let mut encoder = Encoder::new(ExportFormat::Csv, ExportColumns { people: true }, gzip).unwrap();
-            let view = TrainingAssignmentView::of(&assignment, vec![], Date::today());
+            let view = TrainingAssignmentView::of(&assignment, vec![], Timestamp::now().date());
             encoder.page(&[(view, names.clone())]).unwrap();
             let bytes = encoder.finish().unwrap();
             let text = if gzip {

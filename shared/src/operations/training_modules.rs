@@ -6,7 +6,7 @@ use serde_json::{Map, json};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{OrgId, TrainingModuleId};
 use crate::model::audit::note_change;
-use crate::model::caller::Caller;
+use crate::model::principal::Principal;
 use crate::model::training_modules::{
     self as rules, CreateTrainingModule, ModuleStatus, TrainingModule, TrainingModuleView, UpdateTrainingModule,
     new_module,
@@ -14,7 +14,6 @@ use crate::model::training_modules::{
 use crate::pagination::{ListPage, PageRequest};
 use crate::permissions::Permission;
 use crate::store::{self, Store, Transaction};
-use crate::time::Timestamp;
 
 pub async fn get_module_record(store: &Store, org: &OrgId, id: &TrainingModuleId) -> ApiResult<TrainingModule> {
     store::training_modules::get(store, org, id)
@@ -25,22 +24,22 @@ pub async fn get_module_record(store: &Store, org: &OrgId, id: &TrainingModuleId
         })
 }
 
-pub async fn get_module(store: &Store, caller: &Caller, id: &TrainingModuleId) -> ApiResult<TrainingModuleView> {
-    caller.require(Permission::TrainingRead)?;
-    get_module_record(store, caller.org(), id)
+pub async fn get_module(store: &Store, principal: &Principal, id: &TrainingModuleId) -> ApiResult<TrainingModuleView> {
+    principal.require(Permission::TrainingRead)?;
+    get_module_record(store, principal.org(), id)
         .await
         .map(|module| TrainingModuleView::of(&module))
 }
 
 pub async fn list_modules(
     store: &Store,
-    caller: &Caller,
+    principal: &Principal,
     include_retired: bool,
     page: &PageRequest,
 ) -> ApiResult<ListPage<TrainingModuleView>> {
-    caller.require(Permission::TrainingRead)?;
+    principal.require(Permission::TrainingRead)?;
     let result =
-        store::training_modules::list(store, caller.org(), include_retired, page.limit, page.after.as_ref()).await?;
+        store::training_modules::list(store, principal.org(), include_retired, page.limit, page.after.as_ref()).await?;
     Ok(ListPage {
         data: result.items.iter().map(TrainingModuleView::of).collect(),
         next_cursor: page.next_cursor(result.next),
@@ -49,16 +48,17 @@ pub async fn list_modules(
 
 pub async fn create_module(
     store: &Store,
-    caller: &Caller,
+    principal: &Principal,
     input: CreateTrainingModule,
 ) -> ApiResult<TrainingModuleView> {
-    caller.require(Permission::TrainingWrite)?;
-    let module = new_module(caller.org(), input, Timestamp::now())?;
+    principal.require(Permission::TrainingWrite)?;
+    let module = new_module(principal.org(), input, store.clock().now())?;
     let mut transaction = Transaction::new();
     store::training_modules::put_new(&mut transaction, &module)?;
     store::audit::record(
         &mut transaction,
-        &caller.actor,
+        &principal.actor,
+        store.clock().now(),
         "training_module.created",
         "training_module",
         module.id.as_str(),
@@ -72,12 +72,12 @@ pub async fn create_module(
 /// recorded from now on; an expiry already computed stays as it was recorded.
 pub async fn update_module(
     store: &Store,
-    caller: &Caller,
+    principal: &Principal,
     id: &TrainingModuleId,
     input: UpdateTrainingModule,
 ) -> ApiResult<TrainingModuleView> {
-    caller.require(Permission::TrainingWrite)?;
-    let before = get_module_record(store, caller.org(), id).await?;
+    principal.require(Permission::TrainingWrite)?;
+    let before = get_module_record(store, principal.org(), id).await?;
     before.require_active()?;
     let mut after = before.clone();
     if let Some(title) = input.title {
@@ -123,13 +123,14 @@ pub async fn update_module(
     if changes.is_empty() {
         return Ok(TrainingModuleView::of(&before));
     }
-    after.updated_at = Timestamp::now();
+    after.updated_at = store.clock().now();
     after.version = before.version + 1;
     let mut transaction = Transaction::new();
     store::training_modules::put_updated(&mut transaction, &before, &after)?;
     store::audit::record(
         &mut transaction,
-        &caller.actor,
+        &principal.actor,
+        store.clock().now(),
         "training_module.updated",
         "training_module",
         id.as_str(),
@@ -141,13 +142,17 @@ pub async fn update_module(
 
 /// `DELETE`: retires the module (refused while it has open assignments). It leaves the
 /// list and takes no new assignments; its assignments' history still names it.
-pub async fn retire_module(store: &Store, caller: &Caller, id: &TrainingModuleId) -> ApiResult<TrainingModuleView> {
-    caller.require(Permission::TrainingWrite)?;
-    let before = get_module_record(store, caller.org(), id).await?;
+pub async fn retire_module(
+    store: &Store,
+    principal: &Principal,
+    id: &TrainingModuleId,
+) -> ApiResult<TrainingModuleView> {
+    principal.require(Permission::TrainingWrite)?;
+    let before = get_module_record(store, principal.org(), id).await?;
     if before.status == ModuleStatus::Retired {
         return Ok(TrainingModuleView::of(&before));
     }
-    let now = Timestamp::now();
+    let now = store.clock().now();
     let mut after = before.clone();
     after.status = ModuleStatus::Retired;
     after.retired_at = Some(now);
@@ -157,7 +162,8 @@ pub async fn retire_module(store: &Store, caller: &Caller, id: &TrainingModuleId
     store::training_modules::put_updated(&mut transaction, &before, &after)?;
     store::audit::record(
         &mut transaction,
-        &caller.actor,
+        &principal.actor,
+        store.clock().now(),
         "training_module.retired",
         "training_module",
         id.as_str(),

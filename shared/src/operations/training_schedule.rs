@@ -15,8 +15,8 @@ use serde_json::json;
 
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{OrgId, TrainingModuleId};
-use crate::model::caller::Actor;
 use crate::model::facilities::FacilityStatus;
+use crate::model::principal::Actor;
 use crate::model::training_assignments::{
     self as rules, FollowUp, Progress, Renewal, RenewalContext, TrainingAssignment,
 };
@@ -131,6 +131,7 @@ async fn mark_overdue(
             store::audit::record(
                 &mut transaction,
                 &Actor::system(&before.organization_id),
+                store.clock().now(),
                 "training_assignment.marked_overdue",
                 "training_assignment",
                 before.id.as_str(),
@@ -249,6 +250,7 @@ async fn renew_one(
             store::audit::record(
                 &mut transaction,
                 &actor,
+                store.clock().now(),
                 "training_assignment.created",
                 "training_assignment",
                 renewal.id.as_str(),
@@ -264,6 +266,7 @@ async fn renew_one(
             store::audit::record(
                 &mut transaction,
                 &actor,
+                store.clock().now(),
                 "training_assignment.renewed",
                 "training_assignment",
                 completed.id.as_str(),
@@ -279,6 +282,7 @@ async fn renew_one(
             store::audit::record(
                 &mut transaction,
                 &actor,
+                store.clock().now(),
                 "training_assignment.renewal_skipped",
                 "training_assignment",
                 completed.id.as_str(),

@@ -3,7 +3,7 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{FacilityId, UserId};
-use crate::model::caller::Caller;
+use crate::model::principal::Principal;
 use crate::model::training_status::{ModuleStanding, TrainingStatusView, standings};
 use crate::permissions::Permission;
 use crate::store;
@@ -17,13 +17,13 @@ pub struct TrainingStatusQuery {
 
 pub async fn get_training_status(
     store: &store::Store,
-    caller: &Caller,
+    principal: &Principal,
     user: &UserId,
     query: TrainingStatusQuery,
     window_days: u32,
 ) -> ApiResult<TrainingStatusView> {
-    caller.require(Permission::TrainingRead)?;
-    let org = caller.org();
+    principal.require(Permission::TrainingRead)?;
+    let org = principal.org();
     // A deleted member still has a history an auditor may ask about.
     if store::members::get(store, org, user).await?.is_none() {
         return Err(ApiError::NotFoundId {

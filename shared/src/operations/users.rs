@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{OrgId, UserId};
 use crate::model::audit::note_change;
-use crate::model::caller::Caller;
+use crate::model::principal::Principal;
 use crate::model::roles::{RoleRef, RolesDocument, SystemRole};
 use crate::model::users::{
     AccessCheck, CreateUser, MAX_NAME_LENGTH, Member, MemberStatus, MembershipView, UpdateUser, UserFilter, UserView,
@@ -15,7 +15,6 @@ use crate::model::users::{
 use crate::pagination::{ListPage, PageRequest};
 use crate::permissions::Permission;
 use crate::store::{self, Store, Transaction};
-use crate::time::Timestamp;
 use crate::validation;
 
 pub async fn get_member(store: &Store, org: &OrgId, user: &UserId) -> ApiResult<Member> {
@@ -24,49 +23,49 @@ pub async fn get_member(store: &Store, org: &OrgId, user: &UserId) -> ApiResult<
         .ok_or(ApiError::NotFound { resource: "user" })
 }
 
-pub async fn get_user(store: &Store, caller: &Caller, user: &UserId) -> ApiResult<UserView> {
-    caller.require(Permission::UsersRead)?;
-    get_member(store, caller.org(), user)
+pub async fn get_user(store: &Store, principal: &Principal, user: &UserId) -> ApiResult<UserView> {
+    principal.require(Permission::UsersRead)?;
+    get_member(store, principal.org(), user)
         .await
         .map(|member| UserView::of(&member))
 }
 
 pub async fn list_users(
     store: &Store,
-    caller: &Caller,
+    principal: &Principal,
     filter: &UserFilter,
     page: &PageRequest,
 ) -> ApiResult<ListPage<UserView>> {
-    caller.require(Permission::UsersRead)?;
-    let result = store::members::list(store, caller.org(), filter, page.limit, page.after.as_ref()).await?;
+    principal.require(Permission::UsersRead)?;
+    let result = store::members::list(store, principal.org(), filter, page.limit, page.after.as_ref()).await?;
     Ok(ListPage {
         data: result.items.iter().map(UserView::of).collect(),
         next_cursor: page.next_cursor(result.next),
     })
 }
 
-pub fn current_user(caller: &Caller) -> UserView {
-    UserView::of(&caller.member)
+pub fn current_user(principal: &Principal) -> ApiResult<UserView> {
+    principal.acting_member().map(UserView::of)
 }
 
-pub fn check_access(caller: &Caller, permission: Option<&str>) -> ApiResult<AccessCheck> {
+pub fn check_access(principal: &Principal, permission: Option<&str>) -> ApiResult<AccessCheck> {
     let name = permission
         .ok_or_else(|| ApiError::validation("permission", "`permission` is required, e.g. ?permission=users:read"))?;
     let permission = Permission::parse(name)
         .ok_or_else(|| ApiError::validation("permission", format!("`{name}` is not a permission")))?;
     Ok(AccessCheck {
         permission,
-        allowed: caller.has(permission),
+        allowed: principal.has(permission),
     })
 }
 
-pub async fn my_organizations(store: &Store, caller: &Caller) -> ApiResult<Vec<MembershipView>> {
-    let memberships = store::members::memberships_of(store, caller.user()).await?;
+pub async fn my_organizations(store: &Store, principal: &Principal) -> ApiResult<Vec<MembershipView>> {
+    let memberships = store::members::memberships_of(store, principal.user()).await?;
     Ok(memberships
         .into_iter()
         .filter(|member| member.status != MemberStatus::Deleted)
         .map(|member| MembershipView {
-            current: &member.organization_id == caller.org(),
+            current: &member.organization_id == principal.org(),
             id: member.organization_id,
             name: member.organization_name,
             roles: member.roles,
@@ -75,20 +74,20 @@ pub async fn my_organizations(store: &Store, caller: &Caller) -> ApiResult<Vec<M
         .collect())
 }
 
-pub async fn create_user(store: &Store, caller: &Caller, input: CreateUser) -> ApiResult<UserView> {
-    caller.require(Permission::UsersWrite)?;
+pub async fn create_user(store: &Store, principal: &Principal, input: CreateUser) -> ApiResult<UserView> {
+    principal.require(Permission::UsersWrite)?;
     let email = validation::email("email", &input.email)?;
     let display_name = validation::display_name("displayName", &input.display_name)?;
     let title = validation::optional_one_line_text("title", input.title.as_deref(), MAX_NAME_LENGTH)?;
     let external_id = validation::optional_one_line_text("externalId", input.external_id.as_deref(), MAX_NAME_LENGTH)?;
     let roles = normalize_roles(input.roles.unwrap_or_else(|| vec![RoleRef::System(SystemRole::Viewer)]))?;
-    caller.require_can_grant(&roles)?;
+    principal.require_can_grant(&roles)?;
 
-    let now = Timestamp::now();
+    let now = store.clock().now();
     let member = Member {
         user_id: UserId::new(),
-        organization_id: caller.org().clone(),
-        organization_name: caller.member.organization_name.clone(),
+        organization_id: principal.org().clone(),
+        organization_name: principal.acting_member()?.organization_name.clone(),
         email,
         display_name,
         title,
@@ -102,10 +101,11 @@ pub async fn create_user(store: &Store, caller: &Caller, input: CreateUser) -> A
     };
     let mut transaction = Transaction::new();
     store::members::put_new(&mut transaction, &member)?;
-    update_role_holders(&mut transaction, caller, &[], &member.roles)?;
+    update_role_holders(&mut transaction, principal, &[], &member.roles)?;
     store::audit::record(
         &mut transaction,
-        &caller.actor,
+        &principal.actor,
+        store.clock().now(),
         "user.created",
         "user",
         member.user_id.as_str(),
@@ -118,27 +118,32 @@ pub async fn create_user(store: &Store, caller: &Caller, input: CreateUser) -> A
 /// Keeps custom roles' holder counts true in the same transaction as the member change.
 fn update_role_holders(
     transaction: &mut Transaction,
-    caller: &Caller,
+    principal: &Principal,
     before: &[RoleRef],
     after: &[RoleRef],
 ) -> ApiResult<()> {
     if !RolesDocument::holds_custom_role(before) && !RolesDocument::holds_custom_role(after) {
         return Ok(());
     }
-    let mut document = caller.roles.clone();
+    let mut document = principal.roles.clone();
     document.move_holders(before, after);
-    store::roles::put_document(transaction, caller.org(), &document)
+    store::roles::put_document(transaction, principal.org(), &document)
 }
 
-pub async fn update_user(store: &Store, caller: &Caller, user: &UserId, input: UpdateUser) -> ApiResult<UserView> {
-    caller.require(Permission::UsersWrite)?;
-    let before = get_member(store, caller.org(), user).await?;
+pub async fn update_user(
+    store: &Store,
+    principal: &Principal,
+    user: &UserId,
+    input: UpdateUser,
+) -> ApiResult<UserView> {
+    principal.require(Permission::UsersWrite)?;
+    let before = get_member(store, principal.org(), user).await?;
     if before.status == MemberStatus::Deleted {
         return Err(ApiError::conflict(
             "this user is deleted; create the user again to restore access",
         ));
     }
-    caller.require_can_manage(&before)?;
+    principal.require_can_manage(&before)?;
 
     let mut after = before.clone();
     let mut changes = Map::new();
@@ -156,7 +161,7 @@ pub async fn update_user(store: &Store, caller: &Caller, user: &UserId, input: U
     }
     if let Some(roles) = input.roles {
         after.roles = normalize_roles(roles)?;
-        caller.require_can_grant(&after.roles)?;
+        principal.require_can_grant(&after.roles)?;
     }
     if let Some(status) = input.status {
         if status == MemberStatus::Deleted {
@@ -165,7 +170,7 @@ pub async fn update_user(store: &Store, caller: &Caller, user: &UserId, input: U
                 "`status` must be active or suspended; use DELETE /users/{id} to delete",
             ));
         }
-        if status == MemberStatus::Suspended && user == caller.user() {
+        if status == MemberStatus::Suspended && user == principal.user() {
             return Err(ApiError::conflict("you cannot suspend yourself"));
         }
         after.status = status;
@@ -180,17 +185,18 @@ pub async fn update_user(store: &Store, caller: &Caller, user: &UserId, input: U
         return Ok(UserView::of(&before));
     }
 
-    after.updated_at = Timestamp::now();
+    after.updated_at = store.clock().now();
     after.version = before.version + 1;
     let mut transaction = Transaction::new();
     store::members::put_updated(&mut transaction, &before, &after)?;
-    update_role_holders(&mut transaction, caller, &before.roles, &after.roles)?;
+    update_role_holders(&mut transaction, principal, &before.roles, &after.roles)?;
     if after.status != MemberStatus::Active {
-        store::cip_senior_manager::check_not_current_designee(&mut transaction, caller.org(), user)?;
+        store::cip_senior_manager::check_not_current_designee(&mut transaction, principal.org(), user)?;
     }
     store::audit::record(
         &mut transaction,
-        &caller.actor,
+        &principal.actor,
+        store.clock().now(),
         "user.updated",
         "user",
         user.as_str(),
@@ -203,18 +209,18 @@ pub async fn update_user(store: &Store, caller: &Caller, user: &UserId, input: U
 /// Soft delete (seed 004): the membership is kept with status `deleted`, its keys stop
 /// working at once (authentication checks the member), and its email is released so the
 /// person can be created again.
-pub async fn delete_user(store: &Store, caller: &Caller, user: &UserId) -> ApiResult<UserView> {
-    caller.require(Permission::UsersWrite)?;
-    let before = get_member(store, caller.org(), user).await?;
+pub async fn delete_user(store: &Store, principal: &Principal, user: &UserId) -> ApiResult<UserView> {
+    principal.require(Permission::UsersWrite)?;
+    let before = get_member(store, principal.org(), user).await?;
     if before.status == MemberStatus::Deleted {
         return Ok(UserView::of(&before));
     }
-    if user == caller.user() {
+    if user == principal.user() {
         return Err(ApiError::conflict("you cannot delete yourself"));
     }
-    caller.require_can_manage(&before)?;
+    principal.require_can_manage(&before)?;
 
-    let now = Timestamp::now();
+    let now = store.clock().now();
     let mut after = before.clone();
     after.status = MemberStatus::Deleted;
     after.deleted_at = Some(now);
@@ -222,11 +228,12 @@ pub async fn delete_user(store: &Store, caller: &Caller, user: &UserId) -> ApiRe
     after.version = before.version + 1;
     let mut transaction = Transaction::new();
     store::members::put_updated(&mut transaction, &before, &after)?;
-    update_role_holders(&mut transaction, caller, &before.roles, &[])?;
-    store::cip_senior_manager::check_not_current_designee(&mut transaction, caller.org(), user)?;
+    update_role_holders(&mut transaction, principal, &before.roles, &[])?;
+    store::cip_senior_manager::check_not_current_designee(&mut transaction, principal.org(), user)?;
     store::audit::record(
         &mut transaction,
-        &caller.actor,
+        &principal.actor,
+        store.clock().now(),
         "user.deleted",
         "user",
         user.as_str(),

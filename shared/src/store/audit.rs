@@ -12,7 +12,8 @@ use super::{Page, Store, Transaction, to_item};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{OrgId, UserId};
 use crate::model::audit::AuditEvent;
-use crate::model::caller::Actor;
+use crate::model::principal::Actor;
+use crate::time::Timestamp;
 
 pub fn put_event(transaction: &mut Transaction, event: &AuditEvent) -> ApiResult<()> {
     let org = &event.organization_id;
@@ -36,6 +37,7 @@ pub fn put_event(transaction: &mut Transaction, event: &AuditEvent) -> ApiResult
 pub fn record(
     transaction: &mut Transaction,
     actor: &Actor,
+    at: Timestamp,
     action: &str,
     target_type: &str,
     target_id: &str,
@@ -43,7 +45,7 @@ pub fn record(
 ) -> ApiResult<()> {
     put_event(
         transaction,
-        &AuditEvent::new(actor, action, target_type, target_id, summary),
+        &AuditEvent::new(actor, at, action, target_type, target_id, summary),
     )
 }
 

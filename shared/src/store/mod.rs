@@ -26,6 +26,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 
 use serde::de::DeserializeOwned;
 
+use crate::clock::Clock;
 use crate::error::{ApiError, ApiResult};
 
 pub use query::{Page, QuerySpec};
@@ -38,6 +39,7 @@ pub type Item = HashMap<String, AttributeValue>;
 pub struct Store {
     client: Client,
     table: String,
+    clock: Clock,
 }
 
 impl Store {
@@ -45,7 +47,18 @@ impl Store {
         Store {
             client,
             table: table.into(),
+            clock: Clock::system(),
         }
+    }
+
+    /// The same table read and written at the time `clock` tells (tests of time).
+    pub fn with_clock(self, clock: Clock) -> Self {
+        Store { clock, ..self }
+    }
+
+    /// The one clock of the commands that write through this store (`clock.rs`).
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     pub fn client(&self) -> &Client {
