@@ -2,6 +2,8 @@
 
 use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::{ApiError, ApiResult};
 
 /// RFC 5321 caps an address at 254 characters.
@@ -144,6 +146,56 @@ pub fn email(field: &str, value: &str) -> ApiResult<String> {
         return Err(invalid());
     }
     Ok(trimmed.to_string())
+}
+
+/// An email address parsed once at the edge (`Email::parse`, the rules of `email`):
+/// commands and records hold an `Email`, never a raw string. Stored as its text; read back
+/// as written.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(field: &str, value: &str) -> ApiResult<Email> {
+        email(field, value).map(Email)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// What uniqueness compares: addresses differ only in case are one mailbox to us.
+    pub fn lowercase(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+impl std::fmt::Display for Email {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A person's display name parsed once at the edge (`DisplayName::parse`, the rules of
+/// `display_name`: one line, no link).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DisplayName(String);
+
+impl DisplayName {
+    pub fn parse(field: &str, value: &str) -> ApiResult<DisplayName> {
+        display_name(field, value).map(DisplayName)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for DisplayName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ pub mod account_linking;
 pub mod api_keys;
 pub mod audit;
 pub mod cip_senior_manager;
+pub mod events;
 pub mod facilities;
 pub mod idempotency;
 pub mod invitation_email;

@@ -49,7 +49,7 @@ pub async fn create_api_key(store: &Store, principal: &Principal, input: CreateA
     )?;
     let mut transaction = Transaction::new();
     store::api_keys::put_new(&mut transaction, &key)?;
-    store::audit::record(
+    store::audit::record_summary(
         &mut transaction,
         &principal.actor,
         store.clock().now(),
@@ -116,7 +116,7 @@ pub async fn revoke_api_key(store: &Store, principal: &Principal, id: &ApiKeyId)
     key.version += 1;
     let mut transaction = Transaction::new();
     store::api_keys::put_updated(&mut transaction, &key, expected_version)?;
-    store::audit::record(
+    store::audit::record_summary(
         &mut transaction,
         &principal.actor,
         store.clock().now(),

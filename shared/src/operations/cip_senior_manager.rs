@@ -106,7 +106,7 @@ pub async fn designate(store: &Store, principal: &Principal, input: Designate) -
     let mut transaction = Transaction::new();
     store::cip_senior_manager::put_designation(&mut transaction, &designated, previous.zip(ended.as_ref()))?;
     store::cip_senior_manager::check_member_active(&mut transaction, principal.org(), &designated.user_id)?;
-    store::audit::record(
+    store::audit::record_summary(
         &mut transaction,
         &principal.actor,
         store.clock().now(),
@@ -121,7 +121,7 @@ pub async fn designate(store: &Store, principal: &Principal, input: Designate) -
         }),
     )?;
     if let Some(ended) = &ended {
-        store::audit::record(
+        store::audit::record_summary(
             &mut transaction,
             &principal.actor,
             store.clock().now(),
@@ -201,7 +201,7 @@ pub async fn correct(
 
     let mut transaction = Transaction::new();
     store::cip_senior_manager::put_corrected(&mut transaction, before, &after)?;
-    store::audit::record(
+    store::audit::record_summary(
         &mut transaction,
         &principal.actor,
         store.clock().now(),
@@ -215,7 +215,7 @@ pub async fn correct(
     )?;
     if let (Some(earlier), Some(moved)) = (earlier, &earlier_after) {
         store::cip_senior_manager::put_corrected(&mut transaction, earlier, moved)?;
-        store::audit::record(
+        store::audit::record_summary(
             &mut transaction,
             &principal.actor,
             store.clock().now(),

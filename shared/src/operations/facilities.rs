@@ -49,7 +49,7 @@ pub async fn create_facility(store: &Store, principal: &Principal, input: Create
     let facility = new_facility(principal.org(), input, store.clock().now())?;
     let mut transaction = Transaction::new();
     store::facilities::put_new(&mut transaction, &facility)?;
-    store::audit::record(
+    store::audit::record_summary(
         &mut transaction,
         &principal.actor,
         store.clock().now(),
@@ -97,7 +97,7 @@ pub async fn update_facility(
     after.version = before.version + 1;
     let mut transaction = Transaction::new();
     store::facilities::put_updated(&mut transaction, &before, &after)?;
-    store::audit::record(
+    store::audit::record_summary(
         &mut transaction,
         &principal.actor,
         store.clock().now(),
@@ -126,7 +126,7 @@ pub async fn delete_facility(store: &Store, principal: &Principal, id: &Facility
     after.version = before.version + 1;
     let mut transaction = Transaction::new();
     store::facilities::put_updated(&mut transaction, &before, &after)?;
-    store::audit::record(
+    store::audit::record_summary(
         &mut transaction,
         &principal.actor,
         store.clock().now(),

@@ -419,7 +419,7 @@ async fn invite(
     if let Some(cap) = cap {
         store::invitations::count_email(&mut transaction, inviter.org(), now, cap)?;
     }
-    store::audit::record(
+    store::audit::record_summary(
         &mut transaction,
         &inviter.actor,
         store.clock().now(),
@@ -598,7 +598,7 @@ pub async fn accept(store: &Store, principal: Option<&Principal>, input: AcceptI
         document.move_holders(&[], &member.roles);
         store::roles::put_document(&mut transaction, org, &document)?;
     }
-    store::audit::record(
+    store::audit::record_summary(
         &mut transaction,
         &actor,
         store.clock().now(),
@@ -607,7 +607,7 @@ pub async fn accept(store: &Store, principal: Option<&Principal>, input: AcceptI
         before.id.as_str(),
         json!({ "email": before.email, "userId": user_id }),
     )?;
-    store::audit::record(
+    store::audit::record_summary(
         &mut transaction,
         &actor,
         store.clock().now(),
@@ -651,7 +651,7 @@ pub async fn cancel(store: &Store, principal: &Principal, id: &InvitationId) -> 
     after.version += 1;
     let mut transaction = Transaction::new();
     store::invitations::put_updated(&mut transaction, &before, &after, now)?;
-    store::audit::record(
+    store::audit::record_summary(
         &mut transaction,
         &principal.actor,
         store.clock().now(),
@@ -696,7 +696,7 @@ pub async fn resend(
     let mut transaction = Transaction::new();
     store::invitations::put_updated(&mut transaction, &before, &after, now)?;
     store::invitations::count_email(&mut transaction, principal.org(), now, cap)?;
-    store::audit::record(
+    store::audit::record_summary(
         &mut transaction,
         &principal.actor,
         store.clock().now(),

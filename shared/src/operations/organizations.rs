@@ -62,7 +62,7 @@ pub async fn bootstrap(store: &Store, input: Bootstrap) -> ApiResult<BootstrapOu
     store::organizations::put_new(&mut transaction, &organization)?;
     store::members::put_new(&mut transaction, &admin)?;
     store::api_keys::put_new(&mut transaction, &key)?;
-    store::audit::record(
+    store::audit::record_summary(
         &mut transaction,
         &actor,
         store.clock().now(),
@@ -71,7 +71,7 @@ pub async fn bootstrap(store: &Store, input: Bootstrap) -> ApiResult<BootstrapOu
         organization.id.as_str(),
         json!({ "name": organization.name }),
     )?;
-    store::audit::record(
+    store::audit::record_summary(
         &mut transaction,
         &actor,
         store.clock().now(),
@@ -80,7 +80,7 @@ pub async fn bootstrap(store: &Store, input: Bootstrap) -> ApiResult<BootstrapOu
         admin.user_id.as_str(),
         json!({ "email": admin.email, "roles": admin.roles }),
     )?;
-    store::audit::record(
+    store::audit::record_summary(
         &mut transaction,
         &actor,
         store.clock().now(),

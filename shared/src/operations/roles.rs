@@ -95,7 +95,7 @@ async fn commit_roles_change(
     store::roles::check_document_fits(principal.org(), document)?;
     let mut transaction = Transaction::new();
     store::roles::put_document(&mut transaction, principal.org(), document)?;
-    store::audit::record(
+    store::audit::record_summary(
         &mut transaction,
         &principal.actor,
         store.clock().now(),

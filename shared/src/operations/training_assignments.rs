@@ -173,7 +173,7 @@ pub async fn create_assignment(
         ApiError::conflict("the user stopped being an active member meanwhile; retry"),
     )?;
     count_open(&mut transaction, org, None, Some(&assignment))?;
-    store::audit::record(
+    store::audit::record_summary(
         &mut transaction,
         &principal.actor,
         store.clock().now(),
@@ -244,7 +244,7 @@ async fn commit_change(
     let mut transaction = Transaction::new();
     store::training_assignments::put_updated(&mut transaction, before, after)?;
     count_open(&mut transaction, principal.org(), Some(before), Some(after))?;
-    store::audit::record(
+    store::audit::record_summary(
         &mut transaction,
         &principal.actor,
         store.clock().now(),
@@ -413,7 +413,7 @@ pub async fn delete_assignment(
     let mut transaction = Transaction::new();
     store::training_assignments::delete(&mut transaction, &before)?;
     count_open(&mut transaction, principal.org(), Some(&before), None)?;
-    store::audit::record(
+    store::audit::record_summary(
         &mut transaction,
         &principal.actor,
         store.clock().now(),

@@ -55,7 +55,7 @@ pub async fn create_module(
     let module = new_module(principal.org(), input, store.clock().now())?;
     let mut transaction = Transaction::new();
     store::training_modules::put_new(&mut transaction, &module)?;
-    store::audit::record(
+    store::audit::record_summary(
         &mut transaction,
         &principal.actor,
         store.clock().now(),
@@ -127,7 +127,7 @@ pub async fn update_module(
     after.version = before.version + 1;
     let mut transaction = Transaction::new();
     store::training_modules::put_updated(&mut transaction, &before, &after)?;
-    store::audit::record(
+    store::audit::record_summary(
         &mut transaction,
         &principal.actor,
         store.clock().now(),
@@ -160,7 +160,7 @@ pub async fn retire_module(
     after.version = before.version + 1;
     let mut transaction = Transaction::new();
     store::training_modules::put_updated(&mut transaction, &before, &after)?;
-    store::audit::record(
+    store::audit::record_summary(
         &mut transaction,
         &principal.actor,
         store.clock().now(),

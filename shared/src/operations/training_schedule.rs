@@ -128,7 +128,7 @@ async fn mark_overdue(
             };
             let mut transaction = Transaction::new();
             store::training_assignments::put_scheduled_change(&mut transaction, before, &marked)?;
-            store::audit::record(
+            store::audit::record_summary(
                 &mut transaction,
                 &Actor::system(&before.organization_id),
                 store.clock().now(),
@@ -247,7 +247,7 @@ async fn renew_one(
             )?;
             count_open(&mut transaction, org, None, Some(&renewal))?;
             store::training_assignments::put_scheduled_change(&mut transaction, completed, &renewed)?;
-            store::audit::record(
+            store::audit::record_summary(
                 &mut transaction,
                 &actor,
                 store.clock().now(),
@@ -263,7 +263,7 @@ async fn renew_one(
                     "renewalOf": completed.id,
                 }),
             )?;
-            store::audit::record(
+            store::audit::record_summary(
                 &mut transaction,
                 &actor,
                 store.clock().now(),
@@ -279,7 +279,7 @@ async fn renew_one(
         Renewal::Skip { reason, renewed } => {
             debug_assert_eq!(completed.progress, Progress::Complete);
             store::training_assignments::put_scheduled_change(&mut transaction, completed, &renewed)?;
-            store::audit::record(
+            store::audit::record_summary(
                 &mut transaction,
                 &actor,
                 store.clock().now(),

@@ -1,11 +1,10 @@
 //! Users: list, read, create, update and (soft) delete the members of the caller's
 //! organization, and what a caller can ask about itself.
 
-use serde_json::{Map, Value, json};
-
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{OrgId, UserId};
-use crate::model::audit::note_change;
+use crate::model::events::users::{UserCreated, UserDeleted, UserUpdated};
+use crate::model::events::{Event, MemberStatusChange, OptionalTextChange, RolesChange, TextChange};
 use crate::model::principal::Principal;
 use crate::model::roles::{RoleRef, RolesDocument, SystemRole};
 use crate::model::users::{
@@ -102,15 +101,13 @@ pub async fn create_user(store: &Store, principal: &Principal, input: CreateUser
     let mut transaction = Transaction::new();
     store::members::put_new(&mut transaction, &member)?;
     update_role_holders(&mut transaction, principal, &[], &member.roles)?;
-    store::audit::record(
-        &mut transaction,
-        &principal.actor,
-        store.clock().now(),
-        "user.created",
-        "user",
-        member.user_id.as_str(),
-        json!({ "email": member.email, "displayName": member.display_name, "roles": member.roles }),
-    )?;
+    let event = Event::UserCreated(UserCreated {
+        email: member.email.clone(),
+        display_name: Some(member.display_name.clone()),
+        roles: member.roles.clone(),
+        invitation_id: None,
+    });
+    store::audit::record(&mut transaction, &principal.actor, now, member.user_id.as_str(), &event)?;
     transaction.commit(store).await?;
     Ok(UserView::of(&member))
 }
@@ -146,7 +143,6 @@ pub async fn update_user(
     principal.require_can_manage(&before)?;
 
     let mut after = before.clone();
-    let mut changes = Map::new();
     if let Some(email) = input.email {
         after.email = validation::email("email", &email)?;
     }
@@ -175,17 +171,20 @@ pub async fn update_user(
         }
         after.status = status;
     }
-    note_change(&mut changes, "email", &before.email, &after.email);
-    note_change(&mut changes, "displayName", &before.display_name, &after.display_name);
-    note_change(&mut changes, "title", &before.title, &after.title);
-    note_change(&mut changes, "externalId", &before.external_id, &after.external_id);
-    note_change(&mut changes, "roles", &before.roles, &after.roles);
-    note_change(&mut changes, "status", &before.status, &after.status);
+    let changes = UserUpdated {
+        email: TextChange::of(&before.email, &after.email),
+        display_name: TextChange::of(&before.display_name, &after.display_name),
+        title: OptionalTextChange::of(&before.title, &after.title),
+        external_id: OptionalTextChange::of(&before.external_id, &after.external_id),
+        roles: RolesChange::of(&before.roles, &after.roles),
+        status: MemberStatusChange::of(&before.status, &after.status),
+    };
     if changes.is_empty() {
         return Ok(UserView::of(&before));
     }
 
-    after.updated_at = store.clock().now();
+    let now = store.clock().now();
+    after.updated_at = now;
     after.version = before.version + 1;
     let mut transaction = Transaction::new();
     store::members::put_updated(&mut transaction, &before, &after)?;
@@ -196,11 +195,9 @@ pub async fn update_user(
     store::audit::record(
         &mut transaction,
         &principal.actor,
-        store.clock().now(),
-        "user.updated",
-        "user",
+        now,
         user.as_str(),
-        Value::Object(changes),
+        &Event::UserUpdated(changes),
     )?;
     transaction.commit(store).await?;
     Ok(UserView::of(&after))
@@ -230,15 +227,14 @@ pub async fn delete_user(store: &Store, principal: &Principal, user: &UserId) ->
     store::members::put_updated(&mut transaction, &before, &after)?;
     update_role_holders(&mut transaction, principal, &before.roles, &[])?;
     store::cip_senior_manager::check_not_current_designee(&mut transaction, principal.org(), user)?;
-    store::audit::record(
-        &mut transaction,
-        &principal.actor,
-        store.clock().now(),
-        "user.deleted",
-        "user",
-        user.as_str(),
-        json!({ "email": before.email, "status": { "from": before.status, "to": after.status } }),
-    )?;
+    let event = Event::UserDeleted(UserDeleted {
+        email: before.email.clone(),
+        status: MemberStatusChange {
+            from: before.status,
+            to: after.status,
+        },
+    });
+    store::audit::record(&mut transaction, &principal.actor, now, user.as_str(), &event)?;
     transaction.commit(store).await?;
     Ok(UserView::of(&after))
 }

@@ -12,12 +12,21 @@ use super::{Page, Store, Transaction, to_item};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{OrgId, UserId};
 use crate::model::audit::AuditEvent;
+use crate::model::events::Event;
 use crate::model::principal::Actor;
 use crate::time::Timestamp;
 
+/// The version of the payload's type (`model::events`) the event was written with.
+pub const PAYLOAD_VERSION: &str = "payloadVersion";
+
 pub fn put_event(transaction: &mut Transaction, event: &AuditEvent) -> ApiResult<()> {
+    put_event_with_version(transaction, event, 1)
+}
+
+fn put_event_with_version(transaction: &mut Transaction, event: &AuditEvent, version: u32) -> ApiResult<()> {
     let org = &event.organization_id;
     let mut item = to_item(event)?;
+    item.insert(PAYLOAD_VERSION.into(), AttributeValue::N(version.to_string()));
     item.insert(PK.into(), AttributeValue::S(keys::audit_partition(org)));
     item.insert(SK.into(), AttributeValue::S(event.id.to_string()));
     item.insert(
@@ -34,7 +43,28 @@ pub fn put_event(transaction: &mut Transaction, event: &AuditEvent) -> ApiResult
 }
 
 /// Records a mutation: the event joins the transaction that makes the change it records.
+/// The stored audit event is the domain event: its type as `action`, its payload as
+/// `summary`, and its payload version beside them (`payloadVersion`).
 pub fn record(
+    transaction: &mut Transaction,
+    actor: &Actor,
+    at: Timestamp,
+    target_id: &str,
+    event: &Event,
+) -> ApiResult<()> {
+    let audit = AuditEvent::new(
+        actor,
+        at,
+        event.action(),
+        event.target_type(),
+        target_id,
+        event.payload()?,
+    );
+    put_event_with_version(transaction, &audit, event.version())
+}
+
+/// The untyped form the commands are leaving; every caller moves to `record`.
+pub fn record_summary(
     transaction: &mut Transaction,
     actor: &Actor,
     at: Timestamp,

@@ -1,0 +1,142 @@
+//! Domain events: one enum of every change the product records, each with a payload type
+//! and a version.
+//!
+//! A command decides its change and the event that records it; `store::audit::record`
+//! writes the event into the same transaction as the change, as the audit event
+//! (`action` = the event type, `summary` = the payload). The payload bytes are a public
+//! contract (`GET /audit-events` today, webhooks and signed digests next), so each type
+//! declares its version, `docs/events.json` holds every payload's schema, and
+//! `shared/tests/events.rs` fails when a payload's schema changes without its version.
+//!
+//! Adding an event: a payload struct in the resource's module here (`Serialize`,
+//! `ToSchema`, `camelCase`), one line in `domain_events!` below, then
+//! `cargo run -p raptor-shared --bin events > docs/events.json` and a row in `docs/events.md`.
+//! Changing a payload: bump its version in the line, then regenerate.
+
+pub mod users;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::{ApiError, ApiResult};
+
+/// Values an event reports as changed, `{from, to}`: one concrete type per value type,
+/// so each payload's schema names what it holds. `of` answers `Some` only when the value
+/// changed, for a payload field left out when nothing changed.
+macro_rules! changes {
+    ($($(#[$doc:meta])* $name:ident($value:ty);)*) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+        pub struct $name {
+            pub from: $value,
+            pub to: $value,
+        }
+
+        impl $name {
+            pub fn of(before: &$value, after: &$value) -> Option<$name> {
+                (before != after).then(|| $name { from: before.clone(), to: after.clone() })
+            }
+        }
+    )*};
+}
+
+changes! {
+    TextChange(String);
+    OptionalTextChange(Option<String>);
+    RolesChange(Vec<crate::model::roles::RoleRef>);
+    MemberStatusChange(crate::model::users::MemberStatus);
+}
+
+/// One event type as `docs/events.json` lists it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventType {
+    pub action: &'static str,
+    pub version: u32,
+    pub target_type: &'static str,
+    /// The payload's JSON schema, with the schemas it refers to under `components`.
+    pub payload: Value,
+    pub components: Value,
+}
+
+fn schema_of<T: utoipa::ToSchema>() -> (Value, Value) {
+    let mut referenced = Vec::new();
+    T::schemas(&mut referenced);
+    let components: serde_json::Map<String, Value> = referenced
+        .into_iter()
+        .map(|(name, schema)| (name, serde_json::to_value(schema).unwrap_or(Value::Null)))
+        .collect();
+    let payload = serde_json::to_value(T::schema()).unwrap_or(Value::Null);
+    (payload, Value::Object(components))
+}
+
+/// `docs/events.json`: every event type with its version and payload schema, keyed by
+/// action, in declaration order.
+pub fn catalogue_json() -> String {
+    let types: serde_json::Map<String, Value> = catalogue()
+        .into_iter()
+        .map(|event| {
+            (
+                event.action.to_string(),
+                serde_json::to_value(&event).unwrap_or(Value::Null),
+            )
+        })
+        .collect();
+    let mut text = serde_json::to_string_pretty(&types).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+macro_rules! domain_events {
+    ($($(#[$doc:meta])* $variant:ident($payload:ty) = $action:literal, version $version:literal, target $target:literal;)*) => {
+        /// Every change the product records.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum Event {
+            $($(#[$doc])* $variant($payload),)*
+        }
+
+        impl Event {
+            /// The event type, `<resource>.<verb>`: the audit event's `action`.
+            pub fn action(&self) -> &'static str {
+                match self {
+                    $(Event::$variant(_) => $action,)*
+                }
+            }
+
+            pub fn version(&self) -> u32 {
+                match self {
+                    $(Event::$variant(_) => $version,)*
+                }
+            }
+
+            /// What kind of record the event is about: the audit event's `targetType`.
+            pub fn target_type(&self) -> &'static str {
+                match self {
+                    $(Event::$variant(_) => $target,)*
+                }
+            }
+
+            /// The payload as stored and published: the audit event's `summary`.
+            pub fn payload(&self) -> ApiResult<Value> {
+                let value = match self {
+                    $(Event::$variant(payload) => serde_json::to_value(payload),)*
+                };
+                value.map_err(|error| ApiError::internal(format!("an event payload did not serialise: {error}")))
+            }
+        }
+
+        /// Every event type, in declaration order.
+        pub fn catalogue() -> Vec<EventType> {
+            vec![$({
+                let (payload, components) = schema_of::<$payload>();
+                EventType { action: $action, version: $version, target_type: $target, payload, components }
+            },)*]
+        }
+    };
+}
+
+domain_events! {
+    UserCreated(users::UserCreated) = "user.created", version 1, target "user";
+    UserUpdated(users::UserUpdated) = "user.updated", version 1, target "user";
+    UserDeleted(users::UserDeleted) = "user.deleted", version 1, target "user";
+}

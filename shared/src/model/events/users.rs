@@ -1,0 +1,53 @@
+//! The events of members (`user.*`).
+
+use serde::Serialize;
+
+use super::{MemberStatusChange, OptionalTextChange, RolesChange, TextChange};
+use crate::ids::InvitationId;
+use crate::model::roles::RoleRef;
+
+/// A member was added: by an admin, by accepting an invitation (`invitationId`), or as
+/// the first admin of a new organization (no `displayName`).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserCreated {
+    pub email: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    pub roles: Vec<RoleRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub invitation_id: Option<InvitationId>,
+}
+
+/// A member's fields changed; only the changed ones are present.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserUpdated {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<TextChange>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<TextChange>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<OptionalTextChange>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<OptionalTextChange>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roles: Option<RolesChange>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<MemberStatusChange>,
+}
+
+impl UserUpdated {
+    pub fn is_empty(&self) -> bool {
+        *self == UserUpdated::default()
+    }
+}
+
+/// A member was (soft) deleted.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserDeleted {
+    pub email: String,
+    pub status: MemberStatusChange,
+}

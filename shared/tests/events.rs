@@ -1,0 +1,76 @@
+//! The event catalogue is a public contract (`docs/events.md`): `docs/events.json` is
+//! what the code declares, and a payload's schema never changes under the same version.
+
+use serde_json::Value;
+
+fn declared() -> serde_json::Map<String, Value> {
+    serde_json::from_str(&raptor_shared::model::events::catalogue_json()).expect("the catalogue is JSON")
+}
+
+fn published() -> serde_json::Map<String, Value> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/events.json");
+    serde_json::from_str(&std::fs::read_to_string(path).expect("read docs/events.json"))
+        .expect("docs/events.json is JSON")
+}
+
+/// A schema without its prose: a reworded doc comment is not a new contract.
+fn shape(schema: &Value) -> Value {
+    match schema {
+        Value::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .filter(|(name, _)| !matches!(name.as_str(), "description" | "examples" | "example"))
+                .map(|(name, value)| (name.clone(), shape(value)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(shape).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The first check: a changed schema under an unchanged version is a broken contract,
+/// whatever the file says next.
+#[test]
+fn a_payload_schema_never_changes_without_its_version() {
+    let published = published();
+    let mut broken = Vec::new();
+    for (action, now) in declared() {
+        let Some(before) = published.get(&action) else { continue };
+        let same_version = before["version"] == now["version"];
+        let same_schema = shape(&before["payload"]) == shape(&now["payload"])
+            && shape(&before["components"]) == shape(&now["components"]);
+        if same_version && !same_schema {
+            broken.push(format!("{action} (version {})", now["version"]));
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "these event payloads changed without a new version; bump the version in `domain_events!` \
+         (model/events/mod.rs), then regenerate docs/events.json: {}",
+        broken.join(", ")
+    );
+}
+
+#[test]
+fn docs_events_json_is_what_the_code_declares() {
+    assert_eq!(
+        published(),
+        declared(),
+        "docs/events.json is stale: cargo run -p raptor-shared --bin events > docs/events.json"
+    );
+}
+
+#[test]
+fn every_event_type_has_its_row_in_docs_events_md() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/events.md");
+    let text = std::fs::read_to_string(path).expect("read docs/events.md");
+    let missing: Vec<String> = declared()
+        .into_iter()
+        .filter(|(action, event)| !text.contains(&format!("| `{action}` | {} |", event["version"])))
+        .map(|(action, _)| action)
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/events.md lacks rows `| `<action>` | <version> |` for {missing:?}"
+    );
+}
