@@ -613,6 +613,7 @@ impl AssignmentQuery {
     }
 }
 
+#[derive(Debug, Clone, PartialEq)]
 pub struct NewAssignment {
     pub user_id: UserId,
     pub training_module_id: TrainingModuleId,
@@ -687,10 +688,9 @@ pub fn mark_overdue(assignment: &TrainingAssignment, now: Timestamp) -> Option<T
 #[derive(Debug, PartialEq)]
 pub enum Renewal {
     /// The next assignment, and the completed one with its link to it.
-    Renew {
-        renewal: Box<TrainingAssignment>,
-        renewed: Box<TrainingAssignment>,
-    },
+    /// The next assignment to create; the creation links the completed one to it
+    /// (`linked_renewal`).
+    Renew { next: NewAssignment },
     /// No renewal, and why; the completed one records the reason.
     Skip {
         reason: &'static str,
@@ -720,7 +720,7 @@ pub struct RenewalContext<'a> {
 /// CIP-004 R2 "at least once every 15 calendar months": the next assignment of the same
 /// module, due when the completion expires, with the same facility scope. Made once: the
 /// completed assignment records the renewal (or why there is none).
-pub fn renewal(completed: &TrainingAssignment, context: RenewalContext<'_>, now: Timestamp) -> Option<Renewal> {
+pub fn renewal(completed: &TrainingAssignment, context: RenewalContext<'_>) -> Option<Renewal> {
     if !completed.awaits_renewal() {
         return None;
     }
@@ -754,25 +754,22 @@ pub fn renewal(completed: &TrainingAssignment, context: RenewalContext<'_>, now:
         Some(FollowUp::Superseded) => return skip("superseded"),
         None => {}
     }
-    let mut next = new_assignment(
-        &completed.organization_id,
-        NewAssignment {
+    Some(Renewal::Renew {
+        next: NewAssignment {
             user_id: completed.user_id.clone(),
             training_module_id: completed.training_module_id.clone(),
             due_date: expires_at.date(),
             notes: Some(format!("Renewal of {} (CIP-004 R2)", completed.id)),
             facility_ids: context.facilities,
         },
-        &UserId::system(),
-        now,
-    );
-    next.renewal_of = Some(completed.id.clone());
-    let mut renewed = completed.clone();
-    renewed.renewed_by = Some(next.id.clone());
-    Some(Renewal::Renew {
-        renewal: Box::new(next),
-        renewed: Box::new(renewed),
     })
+}
+
+/// The completed assignment as its renewal's creation leaves it: linked to `renewal`.
+pub fn linked_renewal(completed: &TrainingAssignment, renewal: &TrainingAssignment) -> TrainingAssignment {
+    let mut renewed = completed.clone();
+    renewed.renewed_by = Some(renewal.id.clone());
+    renewed
 }
 
 #[cfg(test)]

@@ -14,8 +14,8 @@ use crate::model::facilities::{Facility, FacilityStatus};
 use crate::model::principal::Principal;
 use crate::model::training_assignments::{
     self as rules, AssignmentFacilities, AssignmentQuery, CompleteTrainingAssignment, CreateTrainingAssignment,
-    ScopeFacilities, ScopedFacility, TrainingAssignment, TrainingAssignmentView, UpdateTrainingAssignment,
-    WaiveTrainingAssignment, new_assignment,
+    NewAssignment, ScopeFacilities, ScopedFacility, TrainingAssignment, TrainingAssignmentView,
+    UpdateTrainingAssignment, WaiveTrainingAssignment, new_assignment,
 };
 use crate::model::training_modules::TrainingModule;
 use crate::model::users::MemberStatus;
@@ -139,13 +139,43 @@ pub(crate) fn count_open(
     Ok(())
 }
 
+/// `POST /training-assignments`: the REST door's creation, by hand.
 pub async fn create_assignment(
     store: &Store,
     principal: &Principal,
     input: CreateTrainingAssignment,
 ) -> ApiResult<TrainingAssignmentView> {
     principal.require(Permission::TrainingWrite)?;
-    let input = input.validate()?;
+    let created = create(store, principal, input.validate()?, None).await?;
+    let names = created
+        .facilities
+        .into_iter()
+        .map(|facility| (facility.id, facility.name))
+        .collect();
+    Ok(TrainingAssignmentView::of(
+        &created.assignment,
+        scope_of(&created.assignment, &names),
+        store.clock().today(),
+    ))
+}
+
+/// A created assignment and the facilities of its scope, as the command read them.
+pub struct Created {
+    pub assignment: TrainingAssignment,
+    pub facilities: Vec<Facility>,
+}
+
+/// The command every door creates an assignment through: REST by hand, the daily job as
+/// the renewal of `renewal_of` (a completion, linked to the new assignment in the same
+/// transaction, conditioned on the completion as the job read it). The person must be an
+/// active member, the module active and each facility not deleted when it commits.
+pub async fn create(
+    store: &Store,
+    principal: &Principal,
+    input: NewAssignment,
+    renewal_of: Option<&TrainingAssignment>,
+) -> ApiResult<Created> {
+    principal.require(Permission::TrainingWrite)?;
     let org = principal.org();
     let member = store::members::get(store, org, &input.user_id)
         .await?
@@ -162,7 +192,9 @@ pub async fn create_assignment(
     }
     assignable_module(store, org, &input.training_module_id).await?;
     let facilities = scopable_facilities(store, org, &input.facility_ids).await?;
-    let assignment = new_assignment(org, input, principal.user(), store.clock().now());
+    let now = store.clock().now();
+    let mut assignment = new_assignment(org, input, principal.user(), now);
+    assignment.renewal_of = renewal_of.map(|completed| completed.id.clone());
 
     let mut transaction = Transaction::new();
     store::training_assignments::put_new(&mut transaction, &assignment)?;
@@ -173,31 +205,40 @@ pub async fn create_assignment(
         ApiError::conflict("the user stopped being an active member meanwhile; retry"),
     )?;
     count_open(&mut transaction, org, None, Some(&assignment))?;
+    let mut created = json!({
+        "userId": assignment.user_id,
+        "trainingModuleId": assignment.training_module_id,
+        "dueDate": assignment.due_date,
+        "notes": assignment.notes,
+        "facilityIds": assignment.facility_ids,
+    });
+    if let Some(completed) = renewal_of {
+        created["renewalOf"] = json!(completed.id);
+    }
     store::audit::record_summary(
         &mut transaction,
         &principal.actor,
-        store.clock().now(),
+        now,
         "training_assignment.created",
         "training_assignment",
         assignment.id.as_str(),
-        json!({
-            "userId": assignment.user_id,
-            "trainingModuleId": assignment.training_module_id,
-            "dueDate": assignment.due_date,
-            "notes": assignment.notes,
-            "facilityIds": assignment.facility_ids,
-        }),
+        created,
     )?;
+    if let Some(completed) = renewal_of {
+        let renewed = rules::linked_renewal(completed, &assignment);
+        store::training_assignments::put_scheduled_change(&mut transaction, completed, &renewed)?;
+        store::audit::record_summary(
+            &mut transaction,
+            &principal.actor,
+            now,
+            "training_assignment.renewed",
+            "training_assignment",
+            completed.id.as_str(),
+            json!({ "renewedBy": assignment.id, "expiresAt": completed.expires_at }),
+        )?;
+    }
     transaction.commit(store).await?;
-    let names = facilities
-        .into_iter()
-        .map(|facility| (facility.id, facility.name))
-        .collect();
-    Ok(TrainingAssignmentView::of(
-        &assignment,
-        scope_of(&assignment, &names),
-        store.clock().today(),
-    ))
+    Ok(Created { assignment, facilities })
 }
 
 pub async fn get_assignment(

@@ -16,13 +16,13 @@ use serde_json::json;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{OrgId, TrainingModuleId};
 use crate::model::facilities::FacilityStatus;
-use crate::model::principal::Actor;
+use crate::model::principal::{Job, Principal};
 use crate::model::training_assignments::{
     self as rules, FollowUp, Progress, Renewal, RenewalContext, TrainingAssignment,
 };
 use crate::model::training_modules::TrainingModule;
 use crate::model::users::MemberStatus;
-use crate::operations::training_assignments::count_open;
+use crate::operations::training_assignments;
 use crate::store::{self, Store, Transaction, keys};
 use crate::time::Timestamp;
 
@@ -130,7 +130,7 @@ async fn mark_overdue(
             store::training_assignments::put_scheduled_change(&mut transaction, before, &marked)?;
             store::audit::record_summary(
                 &mut transaction,
-                &Actor::system(&before.organization_id),
+                &Principal::job(&before.organization_id, Job::DailyTraining).actor,
                 store.clock().now(),
                 "training_assignment.marked_overdue",
                 "training_assignment",
@@ -172,7 +172,7 @@ async fn renew_expiring(
                 modules.insert(module_key.clone(), module);
             }
             let context = renewal_context(store, completed, modules[&module_key].as_ref()).await?;
-            let Some(decision) = rules::renewal(completed, context, now) else {
+            let Some(decision) = rules::renewal(completed, context) else {
                 continue;
             };
             renew_one(store, completed, decision, report).await?;
@@ -234,45 +234,14 @@ async fn renew_one(
     report: &mut DailyReport,
 ) -> ApiResult<()> {
     let org = &completed.organization_id;
-    let actor = Actor::system(org);
+    let job = Principal::job(org, Job::DailyTraining);
     let mut transaction = Transaction::new();
     match decision {
-        Renewal::Renew { renewal, renewed } => {
-            store::training_assignments::put_new(&mut transaction, &renewal)?;
-            store::members::check_active(
-                &mut transaction,
-                org,
-                &renewal.user_id,
-                ApiError::conflict("the member stopped being active meanwhile"),
-            )?;
-            count_open(&mut transaction, org, None, Some(&renewal))?;
-            store::training_assignments::put_scheduled_change(&mut transaction, completed, &renewed)?;
-            store::audit::record_summary(
-                &mut transaction,
-                &actor,
-                store.clock().now(),
-                "training_assignment.created",
-                "training_assignment",
-                renewal.id.as_str(),
-                json!({
-                    "userId": renewal.user_id,
-                    "trainingModuleId": renewal.training_module_id,
-                    "dueDate": renewal.due_date,
-                    "notes": renewal.notes,
-                    "facilityIds": renewal.facility_ids,
-                    "renewalOf": completed.id,
-                }),
-            )?;
-            store::audit::record_summary(
-                &mut transaction,
-                &actor,
-                store.clock().now(),
-                "training_assignment.renewed",
-                "training_assignment",
-                completed.id.as_str(),
-                json!({ "renewedBy": renewal.id, "expiresAt": completed.expires_at }),
-            )?;
-            if lost_race(transaction.commit(store).await, report)? {
+        Renewal::Renew { next } => {
+            // The one creation command, as the job: the renewal and the completion's link
+            // to it commit together, or neither does.
+            let created = training_assignments::create(store, &job, next, Some(completed)).await;
+            if lost_race(created.map(|_| ()), report)? {
                 *report.renewed.entry(org.to_string()).or_default() += 1;
             }
         }
@@ -281,7 +250,7 @@ async fn renew_one(
             store::training_assignments::put_scheduled_change(&mut transaction, completed, &renewed)?;
             store::audit::record_summary(
                 &mut transaction,
-                &actor,
+                &job.actor,
                 store.clock().now(),
                 "training_assignment.renewal_skipped",
                 "training_assignment",
