@@ -9,12 +9,14 @@ use std::hint::black_box;
 use raptor_shared::ids::{OrgId, RoleId, UserId};
 use raptor_shared::json;
 use raptor_shared::model::roles::{CustomRole, RoleRef, RolesDocument, SystemRole};
-use raptor_shared::model::users::{CreateUser, MAX_NAME_LENGTH, Member, MemberStatus, UserView};
+use raptor_shared::model::users::{MAX_NAME_LENGTH, Member, MemberStatus};
 use raptor_shared::pagination::ListPage;
 use raptor_shared::permissions::{Permission, PermissionSet};
+use raptor_shared::rest::users::{CreateUser, UserView};
 use raptor_shared::routes;
 use raptor_shared::time::Timestamp;
 use raptor_shared::validation;
+use raptor_shared::validation::{DisplayName, Email};
 
 fn main() {
     divan::main();
@@ -104,8 +106,8 @@ fn member(index: usize) -> Member {
         user_id: UserId::new(),
         organization_id: OrgId::new(),
         organization_name: "Northwind Transmission".into(),
-        email: format!("person.{index}@northwind.example"),
-        display_name: format!("Person Number {index}"),
+        email: Email::parse("email", &format!("person.{index}@northwind.example")).expect("a valid email"),
+        display_name: DisplayName::parse("displayName", &format!("Person Number {index}")).expect("a valid name"),
         title: Some("Substation Technician".into()),
         external_id: Some(format!("00u{index:017}")),
         roles: vec![RoleRef::System(SystemRole::Viewer)],

@@ -7,7 +7,8 @@
 //! 3. `store`: DynamoDB keys, item mapping, queries and transactions; `mail` (SES) beside it;
 //! 4. `operations`: what a handler calls (authorize, load, decide, write);
 //! 5. the edge for handlers: `http`, `routes`, `app`, `idempotency` (the `Idempotency-Key` guard),
-//!    `openapi` and `api_reference` (the document and the page that renders it).
+//!    `openapi` and `api_reference` (the document and the page that renders it), and `rest`
+//!    (the REST door's bodies and views over the commands).
 
 pub mod clock;
 pub mod error;
@@ -32,4 +33,5 @@ pub mod app;
 pub mod http;
 pub mod idempotency;
 pub mod openapi;
+pub mod rest;
 pub mod routes;

@@ -35,9 +35,10 @@ use crate::model::training_assignments::{
 use crate::model::training_export::{ExportLink, ExportObject};
 use crate::model::training_modules::{CreateTrainingModule, TrainingModuleView, UpdateTrainingModule};
 use crate::model::training_status::TrainingStatusView;
-use crate::model::users::{AccessCheck, CreateUser, MemberStatus, MembershipView, UpdateUser, UserView};
+use crate::model::users::MemberStatus;
 use crate::operations::invitations::BatchResult;
 use crate::permissions::Permission;
+use crate::rest::users::{AccessCheck, CreateUser, MembershipView, UpdateUser, UserView};
 use crate::routes::{
     ApiKeysOperation as K, AuditEventsOperation as A, CipSeniorManagerOperation as C, FacilitiesOperation as F,
     InvitationsOperation as I, Operation, ROUTES, RolesOperation as R, Route, TrainingAssignmentsOperation as T,

@@ -397,7 +397,7 @@ impl TestApi {
             .expect("the home admin's membership");
         membership.organization_id = other.id.clone();
         membership.organization_name = other.name.clone();
-        membership.email = email.into();
+        membership.email = raptor_shared::validation::Email::parse("email", email).expect("a valid email");
         membership.roles = vec![RoleRef::System(role)];
         let mut transaction = Transaction::new();
         store::members::put_new(&mut transaction, &membership).expect("a membership write");

@@ -9,6 +9,7 @@ use raptor_shared::idempotency;
 use raptor_shared::ids::InvitationId;
 use raptor_shared::model::invitations::InvitationFilter;
 use raptor_shared::operations::{authentication, invitations};
+use raptor_shared::rest::users::UserView;
 use raptor_shared::routes::{self, Function, InvitationsOperation, Operation};
 use serde_json::{Value, json};
 
@@ -36,7 +37,9 @@ async fn dispatch(app: &InvitationsApp, request: &Request) -> ApiResult<Reply> {
                 };
                 idempotency::for_public(store, request, async {
                     let input = http::json_body(request)?;
-                    Reply::created(&invitations::accept(store, principal.as_ref(), input).await?)
+                    Reply::created(&UserView::of(
+                        &invitations::accept(store, principal.as_ref(), input).await?,
+                    ))
                 })
                 .await
             }

@@ -9,6 +9,8 @@ use raptor_shared::idempotency;
 use raptor_shared::ids::UserId;
 use raptor_shared::model::users::UserFilter;
 use raptor_shared::operations::{authentication, users};
+use raptor_shared::rest;
+use raptor_shared::rest::users::UserView;
 use raptor_shared::routes::{self, Function, Operation, UsersOperation};
 
 pub async fn handle(app: &App, request: Request) -> Response<Body> {
@@ -44,38 +46,38 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
         UsersOperation::ListUsers => {
             let filter = UserFilter::parse(query.non_empty("status")?, query.non_empty("role")?)?;
             let page = query.page(principal.org(), filter.fingerprint())?;
-            Reply::ok(&users::list_users(store, &principal, &filter, &page).await?)
+            Reply::ok(&rest::users::list(store, &principal, &filter, &page).await?)
         }
         UsersOperation::CreateUser => {
             idempotency::for_caller(store, request, &principal, async {
                 let input = http::json_body(request)?;
-                Reply::created(&users::create_user(store, &principal, input).await?)
+                Reply::created(&rest::users::create(store, &principal, input).await?)
             })
             .await
         }
-        UsersOperation::GetCurrentUser => Reply::ok(&users::current_user(&principal)?),
+        UsersOperation::GetCurrentUser => Reply::ok(&UserView::of(principal.acting_member()?)),
         UsersOperation::GetOpenApiDocument
         | UsersOperation::GetApiReference
         | UsersOperation::GetApiReferenceScript => {
             Err(ApiError::internal("a public route served after authentication"))
         }
         UsersOperation::GetMyOrganizations => {
-            let organizations = users::my_organizations(store, &principal).await?;
+            let organizations = rest::users::my_organizations(store, &principal).await?;
             Reply::ok(&serde_json::json!({ "data": organizations, "nextCursor": null }))
         }
-        UsersOperation::CheckAccess => Reply::ok(&users::check_access(&principal, query.get("permission"))?),
+        UsersOperation::CheckAccess => Reply::ok(&rest::users::check_access(&principal, query.get("permission"))?),
         UsersOperation::GetUser => {
             let id = UserId::parse("id", route.param("id")?)?;
-            Reply::ok(&users::get_user(store, &principal, &id).await?)
+            Reply::ok(&UserView::of(&users::read_member(store, &principal, &id).await?))
         }
         UsersOperation::UpdateUser => {
             let id = UserId::parse("id", route.param("id")?)?;
             let input = http::json_body(request)?;
-            Reply::ok(&users::update_user(store, &principal, &id, input).await?)
+            Reply::ok(&rest::users::update(store, &principal, &id, input).await?)
         }
         UsersOperation::DeleteUser => {
             let id = UserId::parse("id", route.param("id")?)?;
-            Reply::ok(&users::delete_user(store, &principal, &id).await?)
+            Reply::ok(&UserView::of(&users::delete_member(store, &principal, &id).await?))
         }
     }
 }

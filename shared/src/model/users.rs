@@ -7,9 +7,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{OrgId, UserId};
 use crate::model::roles::{RoleRef, SystemRole};
-use crate::patch;
-use crate::permissions::Permission;
 use crate::time::Timestamp;
+use crate::validation::{DisplayName, Email};
 
 /// Titles, external ids and organization names: as long as a display name may be.
 pub const MAX_NAME_LENGTH: usize = crate::validation::MAX_DISPLAY_NAME_LENGTH;
@@ -46,7 +45,8 @@ impl MemberStatus {
     }
 }
 
-/// A membership as stored; also the user object of the API (minus `version`).
+/// A membership as stored. `version` counts its changes (an ETag can use it); the REST
+/// view is `rest::users::UserView`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Member {
@@ -54,8 +54,8 @@ pub struct Member {
     pub user_id: UserId,
     pub organization_id: OrgId,
     pub organization_name: String,
-    pub email: String,
-    pub display_name: String,
+    pub email: Email,
+    pub display_name: DisplayName,
     pub title: Option<String>,
     /// The person's id in the customer's identity directory (Okta, Entra ID, HR system).
     pub external_id: Option<String>,
@@ -75,84 +75,27 @@ impl Member {
     }
 }
 
-/// The user object of the API.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct UserView {
-    pub id: UserId,
-    pub email: String,
-    pub display_name: String,
+/// A new member as a command takes it: every value already parsed.
+#[derive(Debug, Clone)]
+pub struct NewMember {
+    pub email: Email,
+    pub display_name: DisplayName,
     pub title: Option<String>,
     pub external_id: Option<String>,
+    /// Each once, at most `MAX_ROLES_PER_MEMBER` (`normalize_roles`).
     pub roles: Vec<RoleRef>,
-    pub status: MemberStatus,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-    pub deleted_at: Option<Timestamp>,
 }
 
-impl UserView {
-    pub fn of(member: &Member) -> Self {
-        UserView {
-            id: member.user_id.clone(),
-            email: member.email.clone(),
-            display_name: member.display_name.clone(),
-            title: member.title.clone(),
-            external_id: member.external_id.clone(),
-            roles: member.roles.clone(),
-            status: member.status,
-            created_at: member.created_at,
-            updated_at: member.updated_at,
-            deleted_at: member.deleted_at,
-        }
-    }
-}
-
-/// An organization the caller's account belongs to.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct MembershipView {
-    pub id: OrgId,
-    pub name: String,
-    pub roles: Vec<RoleRef>,
-    pub status: MemberStatus,
-    pub current: bool,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AccessCheck {
-    pub permission: Permission,
-    pub allowed: bool,
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CreateUser {
-    pub email: String,
-    pub display_name: String,
-    pub title: Option<String>,
-    pub external_id: Option<String>,
-    /// Defaults to `["viewer"]`.
-    #[serde(default, deserialize_with = "patch::not_null")]
-    pub roles: Option<Vec<RoleRef>>,
-}
-
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct UpdateUser {
-    #[serde(default, deserialize_with = "patch::not_null")]
-    pub email: Option<String>,
-    #[serde(default, deserialize_with = "patch::not_null")]
-    pub display_name: Option<String>,
-    #[serde(default, deserialize_with = "patch::clearable")]
+/// The changes to a member a command takes; `None` leaves a field as it is, and
+/// `Some(None)` clears an optional one.
+#[derive(Debug, Clone, Default)]
+pub struct MemberChanges {
+    pub email: Option<Email>,
+    pub display_name: Option<DisplayName>,
     pub title: Option<Option<String>>,
-    #[serde(default, deserialize_with = "patch::clearable")]
     pub external_id: Option<Option<String>>,
-    #[serde(default, deserialize_with = "patch::not_null")]
     pub roles: Option<Vec<RoleRef>>,
-    /// `active` or `suspended`; deletion is `DELETE /users/{id}`.
-    #[serde(default, deserialize_with = "patch::not_null")]
+    /// `active` or `suspended`; deletion is its own command.
     pub status: Option<MemberStatus>,
 }
 

@@ -35,8 +35,8 @@ pub async fn current(store: &Store, principal: &Principal, as_of: Option<Date>) 
     let mut view = CsmAssignmentView::of(&assignment);
     // The designee's record is kept even after deletion, so the name is always there.
     if let Some(member) = store::members::get(store, principal.org(), &assignment.user_id).await? {
-        view.user_display_name = Some(member.display_name);
-        view.user_email = Some(member.email);
+        view.user_display_name = Some(member.display_name.to_string());
+        view.user_email = Some(member.email.to_string());
     }
     Ok(view)
 }
@@ -133,8 +133,8 @@ pub async fn designate(store: &Store, principal: &Principal, input: Designate) -
     }
     transaction.commit(store).await?;
     let mut view = CsmAssignmentView::of(&designated);
-    view.user_display_name = Some(member.display_name);
-    view.user_email = Some(member.email);
+    view.user_display_name = Some(member.display_name.to_string());
+    view.user_email = Some(member.email.to_string());
     Ok(view)
 }
 

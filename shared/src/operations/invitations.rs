@@ -22,12 +22,12 @@ use crate::model::invitations::{
 use crate::model::principal::{Actor, Principal};
 use crate::model::roles::RolesDocument;
 use crate::model::secret_tokens::{ExposeSecret, SecretString};
-use crate::model::users::{MAX_NAME_LENGTH, Member, MemberStatus, UserView};
+use crate::model::users::{MAX_NAME_LENGTH, Member, MemberStatus};
 use crate::pagination::{ListPage, PageRequest};
 use crate::permissions::Permission;
 use crate::store::{self, Store, Transaction};
 use crate::time::Timestamp;
-use crate::validation;
+use crate::validation::{self, DisplayName, Email};
 
 /// Configuration of the invitations function (environment, read once per cold start).
 #[derive(Debug, Clone)]
@@ -396,7 +396,7 @@ async fn invite(
     let (invitation, token) = new_invitation(
         terms,
         (inviter.org(), &inviting_member.organization_name),
-        (inviter.user(), &inviting_member.display_name),
+        (inviter.user(), &inviting_member.display_name.to_string()),
         now,
     )?;
     let cap = match budget {
@@ -530,7 +530,7 @@ pub async fn validate(store: &Store, token: Option<&str>) -> ApiResult<ValidInvi
 /// the invitation accepted, in one transaction: of two concurrent accepts, one commits.
 /// Which account the membership belongs to is `model::account_linking`'s rule: a token
 /// the inviter could see never joins an account that exists through another organization.
-pub async fn accept(store: &Store, principal: Option<&Principal>, input: AcceptInvitation) -> ApiResult<UserView> {
+pub async fn accept(store: &Store, principal: Option<&Principal>, input: AcceptInvitation) -> ApiResult<Member> {
     let now = store.clock().now();
     let Admitted {
         invitation: before,
@@ -538,10 +538,10 @@ pub async fn accept(store: &Store, principal: Option<&Principal>, input: AcceptI
         inviter,
     } = admitted(store, input.token.expose_secret(), now).await?;
     let display_name = match (&input.display_name, &before.display_name) {
-        (Some(name), _) => validation::display_name("displayName", name)?,
+        (Some(name), _) => DisplayName::parse("displayName", name)?,
         // An invitation made before names could not hold a link is checked again here: the
         // invitee then gives a name of their own.
-        (None, Some(name)) => validation::display_name("displayName", name)?,
+        (None, Some(name)) => DisplayName::parse("displayName", name)?,
         (None, None) => {
             return Err(ApiError::validation(
                 "displayName",
@@ -565,7 +565,7 @@ pub async fn accept(store: &Store, principal: Option<&Principal>, input: AcceptI
         user_id: user_id.clone(),
         organization_id: org.clone(),
         organization_name: before.organization_name.clone(),
-        email: before.email.clone(),
+        email: Email::parse("email", &before.email)?,
         display_name,
         title,
         external_id: None,
@@ -617,7 +617,7 @@ pub async fn accept(store: &Store, principal: Option<&Principal>, input: AcceptI
         json!({ "email": member.email, "displayName": member.display_name, "roles": member.roles, "invitationId": before.id }),
     )?;
     transaction.commit(store).await?;
-    Ok(UserView::of(&member))
+    Ok(member)
 }
 
 /// An invitation of the caller's organization; another's is indistinguishable from none.

@@ -12,12 +12,12 @@ use crate::model::roles::{RoleRef, SystemRole};
 use crate::model::users::{MAX_NAME_LENGTH, Member, MemberStatus};
 use crate::permissions::all_permissions;
 use crate::store::{self, Store, Transaction};
-use crate::validation;
+use crate::validation::{self, DisplayName, Email};
 
 pub async fn bootstrap(store: &Store, input: Bootstrap) -> ApiResult<BootstrapOutcome> {
     let name = validation::one_line_text("organization", &input.organization_name, MAX_NAME_LENGTH)?;
-    let admin_email = validation::email("adminEmail", &input.admin_email)?;
-    let admin_name = validation::display_name("adminName", &input.admin_name)?;
+    let admin_email = Email::parse("adminEmail", &input.admin_email)?;
+    let admin_name = DisplayName::parse("adminName", &input.admin_name)?;
     if let Some(existing) = store::organizations::find_by_name(store, &name).await? {
         return Ok(BootstrapOutcome::AlreadyExists { organization: existing });
     }

@@ -211,7 +211,10 @@ impl Names {
         }
         if !people.is_empty() {
             for member in store::members::get_many(store, org, &people).await? {
-                self.people.insert(member.user_id, (member.display_name, member.email));
+                self.people.insert(
+                    member.user_id,
+                    (member.display_name.to_string(), member.email.to_string()),
+                );
             }
         }
         if !modules.is_empty() {

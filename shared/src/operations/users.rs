@@ -1,20 +1,17 @@
-//! Users: list, read, create, update and (soft) delete the members of the caller's
-//! organization, and what a caller can ask about itself.
+//! Members: the commands that create, change and (soft) delete the members of the
+//! principal's organization, and the reads of them. Every door calls these (REST through
+//! `rest::users`); each applies its own authorization to the principal.
 
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{OrgId, UserId};
 use crate::model::events::users::{UserCreated, UserDeleted, UserUpdated};
 use crate::model::events::{Event, MemberStatusChange, OptionalTextChange, RolesChange, TextChange};
 use crate::model::principal::Principal;
-use crate::model::roles::{RoleRef, RolesDocument, SystemRole};
-use crate::model::users::{
-    AccessCheck, CreateUser, MAX_NAME_LENGTH, Member, MemberStatus, MembershipView, UpdateUser, UserFilter, UserView,
-    normalize_roles,
-};
+use crate::model::roles::{RoleRef, RolesDocument};
+use crate::model::users::{Member, MemberChanges, MemberStatus, NewMember, UserFilter};
 use crate::pagination::{ListPage, PageRequest};
 use crate::permissions::Permission;
 use crate::store::{self, Store, Transaction};
-use crate::validation;
 
 pub async fn get_member(store: &Store, org: &OrgId, user: &UserId) -> ApiResult<Member> {
     store::members::get(store, org, user)
@@ -22,64 +19,46 @@ pub async fn get_member(store: &Store, org: &OrgId, user: &UserId) -> ApiResult<
         .ok_or(ApiError::NotFound { resource: "user" })
 }
 
-pub async fn get_user(store: &Store, principal: &Principal, user: &UserId) -> ApiResult<UserView> {
+/// A member of the principal's organization (`users:read`).
+pub async fn read_member(store: &Store, principal: &Principal, user: &UserId) -> ApiResult<Member> {
     principal.require(Permission::UsersRead)?;
-    get_member(store, principal.org(), user)
-        .await
-        .map(|member| UserView::of(&member))
+    get_member(store, principal.org(), user).await
 }
 
-pub async fn list_users(
+pub async fn list_members(
     store: &Store,
     principal: &Principal,
     filter: &UserFilter,
     page: &PageRequest,
-) -> ApiResult<ListPage<UserView>> {
+) -> ApiResult<ListPage<Member>> {
     principal.require(Permission::UsersRead)?;
     let result = store::members::list(store, principal.org(), filter, page.limit, page.after.as_ref()).await?;
     Ok(ListPage {
-        data: result.items.iter().map(UserView::of).collect(),
+        data: result.items,
         next_cursor: page.next_cursor(result.next),
     })
 }
 
-pub fn current_user(principal: &Principal) -> ApiResult<UserView> {
-    principal.acting_member().map(UserView::of)
-}
-
-pub fn check_access(principal: &Principal, permission: Option<&str>) -> ApiResult<AccessCheck> {
-    let name = permission
-        .ok_or_else(|| ApiError::validation("permission", "`permission` is required, e.g. ?permission=users:read"))?;
-    let permission = Permission::parse(name)
-        .ok_or_else(|| ApiError::validation("permission", format!("`{name}` is not a permission")))?;
-    Ok(AccessCheck {
-        permission,
-        allowed: principal.has(permission),
-    })
-}
-
-pub async fn my_organizations(store: &Store, principal: &Principal) -> ApiResult<Vec<MembershipView>> {
+/// Every organization the principal's account belongs to and has not been deleted from.
+pub async fn memberships(store: &Store, principal: &Principal) -> ApiResult<Vec<Member>> {
     let memberships = store::members::memberships_of(store, principal.user()).await?;
     Ok(memberships
         .into_iter()
         .filter(|member| member.status != MemberStatus::Deleted)
-        .map(|member| MembershipView {
-            current: &member.organization_id == principal.org(),
-            id: member.organization_id,
-            name: member.organization_name,
-            roles: member.roles,
-            status: member.status,
-        })
         .collect())
 }
 
-pub async fn create_user(store: &Store, principal: &Principal, input: CreateUser) -> ApiResult<UserView> {
+/// Adds a member to the principal's organization (`users:write`, and only roles the
+/// principal could hold itself).
+pub async fn create_member(store: &Store, principal: &Principal, input: NewMember) -> ApiResult<Member> {
     principal.require(Permission::UsersWrite)?;
-    let email = validation::email("email", &input.email)?;
-    let display_name = validation::display_name("displayName", &input.display_name)?;
-    let title = validation::optional_one_line_text("title", input.title.as_deref(), MAX_NAME_LENGTH)?;
-    let external_id = validation::optional_one_line_text("externalId", input.external_id.as_deref(), MAX_NAME_LENGTH)?;
-    let roles = normalize_roles(input.roles.unwrap_or_else(|| vec![RoleRef::System(SystemRole::Viewer)]))?;
+    let NewMember {
+        email,
+        display_name,
+        title,
+        external_id,
+        roles,
+    } = input;
     principal.require_can_grant(&roles)?;
 
     let now = store.clock().now();
@@ -102,14 +81,14 @@ pub async fn create_user(store: &Store, principal: &Principal, input: CreateUser
     store::members::put_new(&mut transaction, &member)?;
     update_role_holders(&mut transaction, principal, &[], &member.roles)?;
     let event = Event::UserCreated(UserCreated {
-        email: member.email.clone(),
-        display_name: Some(member.display_name.clone()),
+        email: member.email.to_string(),
+        display_name: Some(member.display_name.to_string()),
         roles: member.roles.clone(),
         invitation_id: None,
     });
     store::audit::record(&mut transaction, &principal.actor, now, member.user_id.as_str(), &event)?;
     transaction.commit(store).await?;
-    Ok(UserView::of(&member))
+    Ok(member)
 }
 
 /// Keeps custom roles' holder counts true in the same transaction as the member change.
@@ -127,12 +106,14 @@ fn update_role_holders(
     store::roles::put_document(transaction, principal.org(), &document)
 }
 
-pub async fn update_user(
+/// Changes a member's profile, roles or status (`users:write`, over members no more
+/// privileged than the principal).
+pub async fn update_member(
     store: &Store,
     principal: &Principal,
     user: &UserId,
-    input: UpdateUser,
-) -> ApiResult<UserView> {
+    input: MemberChanges,
+) -> ApiResult<Member> {
     principal.require(Permission::UsersWrite)?;
     let before = get_member(store, principal.org(), user).await?;
     if before.status == MemberStatus::Deleted {
@@ -144,19 +125,19 @@ pub async fn update_user(
 
     let mut after = before.clone();
     if let Some(email) = input.email {
-        after.email = validation::email("email", &email)?;
+        after.email = email;
     }
     if let Some(name) = input.display_name {
-        after.display_name = validation::display_name("displayName", &name)?;
+        after.display_name = name;
     }
     if let Some(title) = input.title {
-        after.title = validation::optional_one_line_text("title", title.as_deref(), MAX_NAME_LENGTH)?;
+        after.title = title;
     }
     if let Some(external_id) = input.external_id {
-        after.external_id = validation::optional_one_line_text("externalId", external_id.as_deref(), MAX_NAME_LENGTH)?;
+        after.external_id = external_id;
     }
     if let Some(roles) = input.roles {
-        after.roles = normalize_roles(roles)?;
+        after.roles = roles;
         principal.require_can_grant(&after.roles)?;
     }
     if let Some(status) = input.status {
@@ -172,15 +153,15 @@ pub async fn update_user(
         after.status = status;
     }
     let changes = UserUpdated {
-        email: TextChange::of(&before.email, &after.email),
-        display_name: TextChange::of(&before.display_name, &after.display_name),
+        email: TextChange::of(&before.email.to_string(), &after.email.to_string()),
+        display_name: TextChange::of(&before.display_name.to_string(), &after.display_name.to_string()),
         title: OptionalTextChange::of(&before.title, &after.title),
         external_id: OptionalTextChange::of(&before.external_id, &after.external_id),
         roles: RolesChange::of(&before.roles, &after.roles),
         status: MemberStatusChange::of(&before.status, &after.status),
     };
     if changes.is_empty() {
-        return Ok(UserView::of(&before));
+        return Ok(before);
     }
 
     let now = store.clock().now();
@@ -200,17 +181,17 @@ pub async fn update_user(
         &Event::UserUpdated(changes),
     )?;
     transaction.commit(store).await?;
-    Ok(UserView::of(&after))
+    Ok(after)
 }
 
 /// Soft delete (seed 004): the membership is kept with status `deleted`, its keys stop
 /// working at once (authentication checks the member), and its email is released so the
 /// person can be created again.
-pub async fn delete_user(store: &Store, principal: &Principal, user: &UserId) -> ApiResult<UserView> {
+pub async fn delete_member(store: &Store, principal: &Principal, user: &UserId) -> ApiResult<Member> {
     principal.require(Permission::UsersWrite)?;
     let before = get_member(store, principal.org(), user).await?;
     if before.status == MemberStatus::Deleted {
-        return Ok(UserView::of(&before));
+        return Ok(before);
     }
     if user == principal.user() {
         return Err(ApiError::conflict("you cannot delete yourself"));
@@ -228,7 +209,7 @@ pub async fn delete_user(store: &Store, principal: &Principal, user: &UserId) ->
     update_role_holders(&mut transaction, principal, &before.roles, &[])?;
     store::cip_senior_manager::check_not_current_designee(&mut transaction, principal.org(), user)?;
     let event = Event::UserDeleted(UserDeleted {
-        email: before.email.clone(),
+        email: before.email.to_string(),
         status: MemberStatusChange {
             from: before.status,
             to: after.status,
@@ -236,5 +217,5 @@ pub async fn delete_user(store: &Store, principal: &Principal, user: &UserId) ->
     });
     store::audit::record(&mut transaction, &principal.actor, now, user.as_str(), &event)?;
     transaction.commit(store).await?;
-    Ok(UserView::of(&after))
+    Ok(after)
 }

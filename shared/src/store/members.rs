@@ -37,7 +37,7 @@ fn member_item(member: &Member) -> ApiResult<super::Item> {
     );
     item.insert(
         GSI2PK.into(),
-        AttributeValue::S(keys::account_email_partition(&member.email.to_lowercase())),
+        AttributeValue::S(keys::account_email_partition(&member.email.lowercase())),
     );
     item.insert(
         GSI2SK.into(),
@@ -57,9 +57,9 @@ fn email_taken(email: &str) -> ApiError {
 }
 
 fn put_email_marker(transaction: &mut Transaction, member: &Member) -> ApiResult<()> {
-    let mut item = email_key(&member.organization_id, &member.email);
+    let mut item = email_key(&member.organization_id, member.email.as_str());
     item.insert("userId".into(), AttributeValue::S(member.user_id.to_string()));
-    transaction.put_new(item, email_taken(&member.email))
+    transaction.put_new(item, email_taken(member.email.as_str()))
 }
 
 fn delete_email_marker(transaction: &mut Transaction, member: &Member) -> ApiResult<()> {
@@ -67,7 +67,7 @@ fn delete_email_marker(transaction: &mut Transaction, member: &Member) -> ApiRes
         .name("#user", "userId")
         .value(":user", AttributeValue::S(member.user_id.to_string()));
     transaction.delete(
-        email_key(&member.organization_id, &member.email),
+        email_key(&member.organization_id, member.email.as_str()),
         Some(owned_by_member),
         Some(ApiError::conflict("the user's email changed concurrently; retry")),
     )
@@ -193,7 +193,7 @@ pub fn put_updated(transaction: &mut Transaction, before: &Member, after: &Membe
     )?;
     let was_holding = before.status != MemberStatus::Deleted;
     let holds = after.status != MemberStatus::Deleted;
-    let email_moved = before.email.to_lowercase() != after.email.to_lowercase();
+    let email_moved = before.email.lowercase() != after.email.lowercase();
     if was_holding && (!holds || email_moved) {
         delete_email_marker(transaction, before)?;
     }

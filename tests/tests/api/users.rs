@@ -544,7 +544,9 @@ async fn a_sparse_filter_reads_a_bounded_slice_per_request_and_pages_on_with_a_c
         for index in 0..50 {
             let mut member = template.clone();
             member.user_id = raptor_shared::ids::UserId::new();
-            member.email = format!("viewer{batch}-{index}@utility.example");
+            member.email =
+                raptor_shared::validation::Email::parse("email", &format!("viewer{batch}-{index}@utility.example"))
+                    .unwrap();
             member.roles = viewer.clone();
             raptor_shared::store::members::put_new(&mut transaction, &member).unwrap();
         }

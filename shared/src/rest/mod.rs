@@ -1,0 +1,6 @@
+//! The REST door: what the API's JSON looks like on the way in and out, over the
+//! door-agnostic commands of `operations`. A request body is parsed here into a command's
+//! typed input; a command's record becomes the view a client reads. Other doors (SCIM,
+//! xAPI) get modules of their own beside this one and call the same commands.
+
+pub mod users;

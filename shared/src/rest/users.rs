@@ -1,0 +1,199 @@
+//! The users of the REST door: request bodies as clients send them, parsed once into the
+//! commands' typed inputs (errors name the JSON fields), and the views clients read.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ApiError, ApiResult};
+use crate::ids::{OrgId, UserId};
+use crate::model::principal::Principal;
+use crate::model::roles::{RoleRef, SystemRole};
+use crate::model::users::{
+    MAX_NAME_LENGTH, Member, MemberChanges, MemberStatus, NewMember, UserFilter, normalize_roles,
+};
+use crate::operations::users;
+use crate::pagination::{ListPage, PageRequest};
+use crate::patch;
+use crate::permissions::Permission;
+use crate::store::Store;
+use crate::time::Timestamp;
+use crate::validation::{self, DisplayName, Email};
+
+/// The user object of the API.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserView {
+    pub id: UserId,
+    pub email: String,
+    pub display_name: String,
+    pub title: Option<String>,
+    pub external_id: Option<String>,
+    pub roles: Vec<RoleRef>,
+    pub status: MemberStatus,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub deleted_at: Option<Timestamp>,
+}
+
+impl UserView {
+    pub fn of(member: &Member) -> Self {
+        UserView {
+            id: member.user_id.clone(),
+            email: member.email.to_string(),
+            display_name: member.display_name.to_string(),
+            title: member.title.clone(),
+            external_id: member.external_id.clone(),
+            roles: member.roles.clone(),
+            status: member.status,
+            created_at: member.created_at,
+            updated_at: member.updated_at,
+            deleted_at: member.deleted_at,
+        }
+    }
+}
+
+/// An organization the caller's account belongs to.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MembershipView {
+    pub id: OrgId,
+    pub name: String,
+    pub roles: Vec<RoleRef>,
+    pub status: MemberStatus,
+    pub current: bool,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessCheck {
+    pub permission: Permission,
+    pub allowed: bool,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateUser {
+    pub email: String,
+    pub display_name: String,
+    pub title: Option<String>,
+    pub external_id: Option<String>,
+    /// Defaults to `["viewer"]`.
+    #[serde(default, deserialize_with = "patch::not_null")]
+    pub roles: Option<Vec<RoleRef>>,
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateUser {
+    #[serde(default, deserialize_with = "patch::not_null")]
+    pub email: Option<String>,
+    #[serde(default, deserialize_with = "patch::not_null")]
+    pub display_name: Option<String>,
+    #[serde(default, deserialize_with = "patch::clearable")]
+    pub title: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::clearable")]
+    pub external_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::not_null")]
+    pub roles: Option<Vec<RoleRef>>,
+    /// `active` or `suspended`; deletion is `DELETE /users/{id}`.
+    #[serde(default, deserialize_with = "patch::not_null")]
+    pub status: Option<MemberStatus>,
+}
+
+impl MembershipView {
+    pub fn of(member: Member, current_org: &OrgId) -> Self {
+        MembershipView {
+            current: &member.organization_id == current_org,
+            id: member.organization_id,
+            name: member.organization_name,
+            roles: member.roles,
+            status: member.status,
+        }
+    }
+}
+
+impl CreateUser {
+    /// The command's input; the first invalid field is the error, in body order.
+    pub fn parse(self) -> ApiResult<NewMember> {
+        Ok(NewMember {
+            email: Email::parse("email", &self.email)?,
+            display_name: DisplayName::parse("displayName", &self.display_name)?,
+            title: validation::optional_one_line_text("title", self.title.as_deref(), MAX_NAME_LENGTH)?,
+            external_id: validation::optional_one_line_text(
+                "externalId",
+                self.external_id.as_deref(),
+                MAX_NAME_LENGTH,
+            )?,
+            roles: normalize_roles(self.roles.unwrap_or_else(|| vec![RoleRef::System(SystemRole::Viewer)]))?,
+        })
+    }
+}
+
+impl UpdateUser {
+    pub fn parse(self) -> ApiResult<MemberChanges> {
+        Ok(MemberChanges {
+            email: self.email.map(|email| Email::parse("email", &email)).transpose()?,
+            display_name: self
+                .display_name
+                .map(|name| DisplayName::parse("displayName", &name))
+                .transpose()?,
+            title: self
+                .title
+                .map(|title| validation::optional_one_line_text("title", title.as_deref(), MAX_NAME_LENGTH))
+                .transpose()?,
+            external_id: self
+                .external_id
+                .map(|id| validation::optional_one_line_text("externalId", id.as_deref(), MAX_NAME_LENGTH))
+                .transpose()?,
+            roles: self.roles.map(normalize_roles).transpose()?,
+            status: self.status,
+        })
+    }
+}
+
+/// `GET /users/me/access?permission=…`: whether the principal holds a permission.
+pub fn check_access(principal: &Principal, permission: Option<&str>) -> ApiResult<AccessCheck> {
+    let name = permission
+        .ok_or_else(|| ApiError::validation("permission", "`permission` is required, e.g. ?permission=users:read"))?;
+    let permission = Permission::parse(name)
+        .ok_or_else(|| ApiError::validation("permission", format!("`{name}` is not a permission")))?;
+    Ok(AccessCheck {
+        permission,
+        allowed: principal.has(permission),
+    })
+}
+
+/// `POST /users`. The permission is checked before the body's fields, as the command
+/// would, so a caller without `users:write` learns nothing from validation errors.
+pub async fn create(store: &Store, principal: &Principal, body: CreateUser) -> ApiResult<UserView> {
+    principal.require(Permission::UsersWrite)?;
+    let member = users::create_member(store, principal, body.parse()?).await?;
+    Ok(UserView::of(&member))
+}
+
+/// `PATCH /users/{id}`.
+pub async fn update(store: &Store, principal: &Principal, user: &UserId, body: UpdateUser) -> ApiResult<UserView> {
+    principal.require(Permission::UsersWrite)?;
+    let member = users::update_member(store, principal, user, body.parse()?).await?;
+    Ok(UserView::of(&member))
+}
+
+pub async fn list(
+    store: &Store,
+    principal: &Principal,
+    filter: &UserFilter,
+    page: &PageRequest,
+) -> ApiResult<ListPage<UserView>> {
+    let page = users::list_members(store, principal, filter, page).await?;
+    Ok(ListPage {
+        data: page.data.iter().map(UserView::of).collect(),
+        next_cursor: page.next_cursor,
+    })
+}
+
+pub async fn my_organizations(store: &Store, principal: &Principal) -> ApiResult<Vec<MembershipView>> {
+    let memberships = users::memberships(store, principal).await?;
+    Ok(memberships
+        .into_iter()
+        .map(|member| MembershipView::of(member, principal.org()))
+        .collect())
+}
