@@ -13,6 +13,7 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationIn
 use aws_smithy_types::config_bag::ConfigBag;
 use lambda_http::Body;
 use raptor_shared::app::{App, InvitationsApp, TrainingApp};
+use raptor_shared::clock::Clock;
 use raptor_shared::export_files::ExportBucket;
 use raptor_shared::ids::{OrgId, UserId};
 use raptor_shared::mail::Mailer;
@@ -24,6 +25,7 @@ use raptor_shared::operations::invitations::InvitationSettings;
 use raptor_shared::operations::{self, organizations};
 use raptor_shared::routes::{self, Function};
 use raptor_shared::store::{self, Store, Transaction, table};
+use raptor_shared::time::Timestamp;
 use serde_json::{Value, json};
 
 /// Counts DynamoDB operations (one per API call, retries included once), and keeps the
@@ -140,6 +142,20 @@ impl TestApi {
     /// every TransactWriteItems to be able to roll it back, so one table shared by every
     /// test would make each write slower than the last.)
     pub async fn new() -> TestApi {
+        TestApi::with_clock(Clock::system()).await
+    }
+
+    /// The API with the time held at `start`; `api.clock().set(…)` moves it for every
+    /// function of the test (tests of overdue, renewals and standing).
+    pub async fn new_at(start: Timestamp) -> TestApi {
+        TestApi::with_clock(Clock::fixed(start)).await
+    }
+
+    pub fn clock(&self) -> &Clock {
+        self.app.store.clock()
+    }
+
+    async fn with_clock(clock: Clock) -> TestApi {
         let endpoint = std::env::var("AWS_ENDPOINT_URL")
             .expect("AWS_ENDPOINT_URL is not set: run the tests with scripts/test, which starts the emulator");
         assert!(
@@ -153,7 +169,7 @@ impl TestApi {
         let dynamo_config = aws_sdk_dynamodb::config::Builder::from(&config)
             .interceptor(dynamo_calls.clone())
             .build();
-        let store = Store::new(aws_sdk_dynamodb::Client::from_conf(dynamo_config), table_name);
+        let store = Store::new(aws_sdk_dynamodb::Client::from_conf(dynamo_config), table_name).with_clock(clock);
         table::ensure_table(&store).await.expect("create the test table");
         let ses = aws_sdk_ses::Client::new(&config);
         ses.verify_email_identity()

@@ -306,3 +306,50 @@ async fn no_renewal_where_the_module_turned_it_off_or_the_person_left_and_the_re
     }
     assert_eq!(run(&api, Timestamp::now()).await.renewal_skipped.len(), 0);
 }
+
+/// Time is the injected clock's, everywhere: the API's computed status, the job's run and
+/// the audit trail's times and time ranges all follow `api.clock()`, far from today.
+#[tokio::test]
+async fn a_set_clock_moves_status_the_daily_job_and_the_audit_trail_together() {
+    let start = Timestamp::parse("t", "2031-03-01T09:00:00Z").unwrap();
+    let api = TestApi::new_at(start).await;
+    let p = program(&api).await;
+    let key = &p.org.admin_key;
+    let assigned = assign(&api, &p, "2031-03-10").await;
+    let id = id_of(&assigned);
+    assert_eq!(assigned["status"], "assigned");
+    assert_eq!(assigned["createdAt"], "2031-03-01T09:00:00Z");
+
+    let after_due = Timestamp::parse("t", "2031-03-11T00:30:00Z").unwrap();
+    api.clock().set(after_due);
+    let read = api.get(&format!("/training-assignments/{id}"), key).await.expect(200);
+    assert_eq!(read["status"], "overdue", "the computed status reads the clock's day");
+    assert_eq!(stored(&api, &p.org.id, &id).await.status, TrainingStatus::Assigned);
+
+    let report = run(&api, api.clock().now()).await;
+    assert_eq!(report.marked_overdue.get(p.org.id.as_str()), Some(&1), "{report:?}");
+    let marked = stored(&api, &p.org.id, &id).await;
+    assert_eq!(marked.marked_overdue_at, Some(after_due));
+    let trail = api.audit_trail_of(&p.org, &id).await;
+    let event = trail
+        .iter()
+        .find(|event| event["action"] == "training_assignment.marked_overdue")
+        .expect("the marking's event");
+    assert_eq!(event["occurredAt"], "2031-03-11T00:30:00Z");
+    // An event's id carries its instant: a time range of the clock's days finds it, and
+    // one ending before it does not.
+    let in_range = api
+        .get(
+            &format!("/audit-events?targetId={id}&from=2031-03-11T00:00:00Z&to=2031-03-11T01:00:00Z"),
+            key,
+        )
+        .await
+        .expect(200);
+    assert_eq!(in_range["data"].as_array().unwrap().len(), 1, "{in_range}");
+    let before = api
+        .get(&format!("/audit-events?targetId={id}&to=2031-03-10T23:59:59Z"), key)
+        .await
+        .expect(200);
+    assert_eq!(before["data"][0]["action"], "training_assignment.created", "{before}");
+    assert_eq!(before["data"].as_array().unwrap().len(), 1, "{before}");
+}
