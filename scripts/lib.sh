@@ -79,6 +79,18 @@ ensure_tools() {
   ensure_venv "$VENV" "$RAPTOR_ROOT/scripts/requirements.txt"
 }
 
+# The official AsyncAPI JSON schemas (npm's @asyncapi/specs, pinned), which
+# scripts/check_asyncapi.py validates docs/asyncapi.json against; fetched once.
+ASYNCAPI_SPECS_VERSION=6.11.1
+ASYNCAPI_SPECS="$LOCAL_DIR/asyncapi-specs-$ASYNCAPI_SPECS_VERSION"
+ensure_asyncapi_specs() {
+  if [[ ! -f $ASYNCAPI_SPECS/package/schemas/3.0.0.json ]]; then
+    mkdir -p "$ASYNCAPI_SPECS"
+    (cd "$ASYNCAPI_SPECS" && npm pack --silent "@asyncapi/specs@$ASYNCAPI_SPECS_VERSION" >/dev/null &&
+      tar -xzf asyncapi-specs-*.tgz)
+  fi
+}
+
 # checkov in a venv of its own (scripts/requirements-checkov.txt says why).
 CHECKOV_VENV="$VENV/checkov"
 ensure_checkov() {

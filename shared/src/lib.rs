@@ -30,6 +30,7 @@ pub mod operations;
 
 pub mod api_reference;
 pub mod app;
+pub mod asyncapi;
 pub mod http;
 pub mod idempotency;
 pub mod openapi;

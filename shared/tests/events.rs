@@ -74,3 +74,52 @@ fn every_event_type_has_its_row_in_docs_events_md() {
         "docs/events.md lacks rows `| `<action>` | <version> |` for {missing:?}"
     );
 }
+
+#[test]
+fn docs_asyncapi_json_is_what_the_code_declares() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/asyncapi.json");
+    let committed = std::fs::read_to_string(path).expect("read docs/asyncapi.json");
+    assert!(
+        committed == raptor_shared::asyncapi::document_json(),
+        "docs/asyncapi.json is stale: cargo run -p raptor-shared --bin asyncapi > docs/asyncapi.json"
+    );
+}
+
+#[test]
+fn the_asyncapi_document_has_one_message_per_event_type_with_its_payload_schema() {
+    let document = raptor_shared::asyncapi::document();
+    let messages = document["components"]["messages"].as_object().expect("messages");
+    let declared = declared();
+    assert_eq!(
+        messages.keys().collect::<Vec<_>>(),
+        declared.keys().collect::<Vec<_>>(),
+        "one message per event type"
+    );
+    for (action, event) in &declared {
+        let message = &messages[action];
+        assert_eq!(message["payload"], event["payload"], "{action}");
+        assert_eq!(message["x-payload-version"], event["version"], "{action}");
+        // Every schema a payload refers to is in the document's components.
+        for reference in references(&event["payload"]) {
+            let name = reference.trim_start_matches("#/components/schemas/");
+            assert!(
+                document["components"]["schemas"].get(name).is_some(),
+                "{action}: {reference}"
+            );
+        }
+    }
+}
+
+fn references(schema: &Value) -> Vec<String> {
+    match schema {
+        Value::Object(fields) => fields
+            .iter()
+            .flat_map(|(name, value)| match (name.as_str(), value) {
+                ("$ref", Value::String(reference)) => vec![reference.clone()],
+                _ => references(value),
+            })
+            .collect(),
+        Value::Array(items) => items.iter().flat_map(references).collect(),
+        _ => Vec::new(),
+    }
+}

@@ -13,8 +13,8 @@ fn layer_of(file: &str) -> usize {
         "model" => 1,
         "store" | "mail.rs" | "export_files.rs" => 2,
         "operations" => 3,
-        "http.rs" | "rest" | "routes.rs" | "app.rs" | "idempotency.rs" | "openapi.rs" | "api_reference.rs"
-        | "lib.rs" | "bin" => 4,
+        "http.rs" | "rest" | "routes.rs" | "app.rs" | "idempotency.rs" | "openapi.rs" | "asyncapi.rs"
+        | "api_reference.rs" | "lib.rs" | "bin" => 4,
         other => panic!("{file}: `{other}` belongs to no layer; add it to docs/architecture.md and this test"),
     }
 }
