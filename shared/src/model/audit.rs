@@ -2,7 +2,7 @@
 //! the change, so the record of who did what can never disagree with the data.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{ApiKeyId, EXAMPLE_ULID, EventId, OrgId, ULID_FORM, UserId, is_ulid_text};
@@ -118,13 +118,6 @@ fn is_resource_id(text: &str) -> bool {
                 && is_ulid_text(rest)
         }
         None => false,
-    }
-}
-
-/// Adds `field: {from, to}` to an event's summary when the value changed.
-pub fn note_change<T: Serialize + PartialEq>(changes: &mut Map<String, Value>, field: &str, before: &T, after: &T) {
-    if before != after {
-        changes.insert(field.to_string(), json!({ "from": before, "to": after }));
     }
 }
 

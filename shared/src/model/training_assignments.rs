@@ -25,7 +25,7 @@ pub const MAX_RENEWAL_WINDOW_DAYS: u32 = 365;
 pub const MAX_FACILITIES_PER_ASSIGNMENT: usize = 25;
 
 /// Where an assignment is in its life; time does not enter into it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Progress {
     Assigned,
@@ -87,7 +87,7 @@ impl TrainingStatus {
 }
 
 /// A training assignment as stored.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TrainingAssignment {
     pub id: TrainingAssignmentId,

@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{ApiKeyId, OrgId, UserId};
 use crate::model::api_keys::{ApiKey, ApiKeyView, CreateApiKey, CreatedApiKey, new_key, unusable_because};
+use crate::model::events::Event;
+use crate::model::events::api_keys::{ApiKeyCreated, ApiKeyRevoked};
 use crate::model::principal::Principal;
 use crate::model::users::{Member, MemberStatus};
 use crate::operations::users::get_member;
@@ -49,14 +51,17 @@ pub async fn create_api_key(store: &Store, principal: &Principal, input: CreateA
     )?;
     let mut transaction = Transaction::new();
     store::api_keys::put_new(&mut transaction, &key)?;
-    store::audit::record_summary(
+    let event = Event::ApiKeyCreated(ApiKeyCreated {
+        name: key.name.clone(),
+        user_id: key.user_id.clone(),
+        permissions: Some(key.permissions.clone()),
+    });
+    store::audit::record(
         &mut transaction,
         &principal.actor,
         store.clock().now(),
-        "api_key.created",
-        "api_key",
         key.id.as_str(),
-        serde_json::json!({ "name": key.name, "userId": key.user_id, "permissions": key.permissions }),
+        &event,
     )?;
     transaction.commit(store).await?;
     Ok(CreatedApiKey {
@@ -116,14 +121,16 @@ pub async fn revoke_api_key(store: &Store, principal: &Principal, id: &ApiKeyId)
     key.version += 1;
     let mut transaction = Transaction::new();
     store::api_keys::put_updated(&mut transaction, &key, expected_version)?;
-    store::audit::record_summary(
+    let event = Event::ApiKeyRevoked(ApiKeyRevoked {
+        name: key.name.clone(),
+        user_id: key.user_id.clone(),
+    });
+    store::audit::record(
         &mut transaction,
         &principal.actor,
         store.clock().now(),
-        "api_key.revoked",
-        "api_key",
         key.id.as_str(),
-        serde_json::json!({ "name": key.name, "userId": key.user_id }),
+        &event,
     )?;
     transaction.commit(store).await?;
     Ok(ApiKeyView::of(&key))

@@ -1,13 +1,13 @@
 //! The CIP Senior Manager (CIP-003 R3): read the current designation or the one in force
 //! on a date, designate a new one, correct one. See `model::cip_senior_manager`.
 
-use serde_json::json;
-
 use crate::error::{ApiError, ApiResult};
 use crate::ids::CsmAssignmentId;
 use crate::model::cip_senior_manager::{
     Correct, CsmAssignment, CsmAssignmentView, Designate, MAX_NOTES_LENGTH, effective_date_not_in_future, end_previous,
 };
+use crate::model::events::cip_senior_manager::{CsmCorrected, CsmDesignated, CsmEnded};
+use crate::model::events::{DateChange, Event, OptionalDateChange, OptionalTextChange};
 use crate::model::principal::Principal;
 use crate::model::users::MemberStatus;
 use crate::operations::users::get_member;
@@ -106,30 +106,20 @@ pub async fn designate(store: &Store, principal: &Principal, input: Designate) -
     let mut transaction = Transaction::new();
     store::cip_senior_manager::put_designation(&mut transaction, &designated, previous.zip(ended.as_ref()))?;
     store::cip_senior_manager::check_member_active(&mut transaction, principal.org(), &designated.user_id)?;
-    store::audit::record_summary(
-        &mut transaction,
-        &principal.actor,
-        store.clock().now(),
-        "cip_senior_manager.designated",
-        "cip_senior_manager_assignment",
-        designated.id.as_str(),
-        json!({
-            "userId": designated.user_id,
-            "effectiveDate": designated.effective_date,
-            "notes": designated.notes,
-            "replacesAssignmentId": previous.map(|p| p.id.clone()),
-        }),
-    )?;
+    let event = Event::CsmDesignated(CsmDesignated {
+        user_id: designated.user_id.clone(),
+        effective_date: designated.effective_date,
+        notes: designated.notes.clone(),
+        replaces_assignment_id: previous.map(|p| p.id.clone()),
+    });
+    store::audit::record(&mut transaction, &principal.actor, now, designated.id.as_str(), &event)?;
     if let Some(ended) = &ended {
-        store::audit::record_summary(
-            &mut transaction,
-            &principal.actor,
-            store.clock().now(),
-            "cip_senior_manager.ended",
-            "cip_senior_manager_assignment",
-            ended.id.as_str(),
-            json!({ "userId": ended.user_id, "endDate": ended.end_date, "replacedByAssignmentId": designated.id }),
-        )?;
+        let event = Event::CsmEnded(CsmEnded {
+            user_id: ended.user_id.clone(),
+            end_date: ended.end_date,
+            replaced_by_assignment_id: designated.id.clone(),
+        });
+        store::audit::record(&mut transaction, &principal.actor, now, ended.id.as_str(), &event)?;
     }
     transaction.commit(store).await?;
     let mut view = CsmAssignmentView::of(&designated);
@@ -201,29 +191,31 @@ pub async fn correct(
 
     let mut transaction = Transaction::new();
     store::cip_senior_manager::put_corrected(&mut transaction, before, &after)?;
-    store::audit::record_summary(
-        &mut transaction,
-        &principal.actor,
-        store.clock().now(),
-        "cip_senior_manager.corrected",
-        "cip_senior_manager_assignment",
-        id.as_str(),
-        json!({
-            "effectiveDate": { "from": before.effective_date, "to": after.effective_date },
-            "notes": { "from": before.notes, "to": after.notes },
+    let corrected = Event::CsmCorrected(CsmCorrected {
+        effective_date: Some(DateChange {
+            from: before.effective_date,
+            to: after.effective_date,
         }),
-    )?;
+        notes: Some(OptionalTextChange {
+            from: before.notes.clone(),
+            to: after.notes.clone(),
+        }),
+        end_date: None,
+        because_of: None,
+    });
+    store::audit::record(&mut transaction, &principal.actor, now, id.as_str(), &corrected)?;
     if let (Some(earlier), Some(moved)) = (earlier, &earlier_after) {
         store::cip_senior_manager::put_corrected(&mut transaction, earlier, moved)?;
-        store::audit::record_summary(
-            &mut transaction,
-            &principal.actor,
-            store.clock().now(),
-            "cip_senior_manager.corrected",
-            "cip_senior_manager_assignment",
-            earlier.id.as_str(),
-            json!({ "endDate": { "from": earlier.end_date, "to": moved.end_date }, "becauseOf": id }),
-        )?;
+        let moved_end = Event::CsmCorrected(CsmCorrected {
+            effective_date: None,
+            notes: None,
+            end_date: Some(OptionalDateChange {
+                from: earlier.end_date,
+                to: moved.end_date,
+            }),
+            because_of: Some(id.clone()),
+        });
+        store::audit::record(&mut transaction, &principal.actor, now, earlier.id.as_str(), &moved_end)?;
     }
     transaction.commit(store).await?;
     Ok(CsmAssignmentView::of(&after))

@@ -1,11 +1,10 @@
 //! Facilities: list, create, read, update and (soft) delete the sites of the caller's
 //! organization that training assignments are scoped to.
 
-use serde_json::{Map, json};
-
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{FacilityId, OrgId};
-use crate::model::audit::note_change;
+use crate::model::events::Event;
+use crate::model::events::facilities::{FacilityChanges, FacilityCreated, FacilityDeleted, FacilityUpdated};
 use crate::model::facilities::{
     CreateFacility, Facility, FacilityStatus, FacilityView, UpdateFacility, external_id, facility_name, new_facility,
     require_active,
@@ -49,14 +48,13 @@ pub async fn create_facility(store: &Store, principal: &Principal, input: Create
     let facility = new_facility(principal.org(), input, store.clock().now())?;
     let mut transaction = Transaction::new();
     store::facilities::put_new(&mut transaction, &facility)?;
-    store::audit::record_summary(
+    let event = Event::FacilityCreated(FacilityCreated::of(&facility));
+    store::audit::record(
         &mut transaction,
         &principal.actor,
         store.clock().now(),
-        "facility.created",
-        "facility",
         facility.id.as_str(),
-        json!({ "name": facility.name, "impactRating": facility.impact_rating, "externalId": facility.external_id }),
+        &event,
     )?;
     transaction.commit(store).await?;
     Ok(FacilityView::of(&facility))
@@ -81,15 +79,7 @@ pub async fn update_facility(
     if let Some(external) = input.external_id {
         after.external_id = external_id(external.as_deref())?;
     }
-    let mut changes = Map::new();
-    note_change(&mut changes, "name", &before.name, &after.name);
-    note_change(
-        &mut changes,
-        "impactRating",
-        &before.impact_rating,
-        &after.impact_rating,
-    );
-    note_change(&mut changes, "externalId", &before.external_id, &after.external_id);
+    let changes = FacilityChanges::between(&before, &after);
     if changes.is_empty() {
         return Ok(FacilityView::of(&before));
     }
@@ -97,14 +87,13 @@ pub async fn update_facility(
     after.version = before.version + 1;
     let mut transaction = Transaction::new();
     store::facilities::put_updated(&mut transaction, &before, &after)?;
-    store::audit::record_summary(
+    let event = Event::FacilityUpdated(FacilityUpdated { changes });
+    store::audit::record(
         &mut transaction,
         &principal.actor,
         store.clock().now(),
-        "facility.updated",
-        "facility",
         id.as_str(),
-        json!({ "changes": changes }),
+        &event,
     )?;
     transaction.commit(store).await?;
     Ok(FacilityView::of(&after))
@@ -126,15 +115,10 @@ pub async fn delete_facility(store: &Store, principal: &Principal, id: &Facility
     after.version = before.version + 1;
     let mut transaction = Transaction::new();
     store::facilities::put_updated(&mut transaction, &before, &after)?;
-    store::audit::record_summary(
-        &mut transaction,
-        &principal.actor,
-        store.clock().now(),
-        "facility.deleted",
-        "facility",
-        id.as_str(),
-        json!({ "name": before.name }),
-    )?;
+    let event = Event::FacilityDeleted(FacilityDeleted {
+        name: before.name.clone(),
+    });
+    store::audit::record(&mut transaction, &principal.actor, now, id.as_str(), &event)?;
     transaction.commit(store).await?;
     Ok(FacilityView::of(&after))
 }

@@ -7,13 +7,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::StreamExt;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::error::{ApiError, ApiResult, ErrorDetail};
 use crate::ids::{InvitationId, OrgId, UserId};
 use crate::mail::Mailer;
 use crate::model::account_linking::{AccountChoice, IdentityProof, account_for_new_membership};
+use crate::model::events::Event;
+use crate::model::events::invitations::{InvitationAccepted, InvitationCancelled, InvitationCreated, InvitationResent};
+use crate::model::events::users::UserCreated;
 use crate::model::invitation_email;
 use crate::model::invitations::{
     AcceptInvitation, Invitation, InvitationFilter, InvitationStatus, InvitationTerms, InvitationView, MAX_BATCH,
@@ -419,20 +422,19 @@ async fn invite(
     if let Some(cap) = cap {
         store::invitations::count_email(&mut transaction, inviter.org(), now, cap)?;
     }
-    store::audit::record_summary(
+    let event = Event::InvitationCreated(InvitationCreated {
+        email: invitation.email.clone(),
+        roles: invitation.roles.clone(),
+        expires_at: invitation.expires_at,
+        email_sent: invitation.email_sent,
+        identity_provider: invitation.identity_provider.clone(),
+    });
+    store::audit::record(
         &mut transaction,
         &inviter.actor,
         store.clock().now(),
-        "invitation.created",
-        "invitation",
         invitation.id.as_str(),
-        json!({
-            "email": invitation.email,
-            "roles": invitation.roles,
-            "expiresAt": invitation.expires_at,
-            "emailSent": invitation.email_sent,
-            "identityProvider": invitation.identity_provider,
-        }),
+        &event,
     )?;
     transaction.commit(store).await?;
     let mut view = InvitationView::of(&invitation, now);
@@ -598,24 +600,18 @@ pub async fn accept(store: &Store, principal: Option<&Principal>, input: AcceptI
         document.move_holders(&[], &member.roles);
         store::roles::put_document(&mut transaction, org, &document)?;
     }
-    store::audit::record_summary(
-        &mut transaction,
-        &actor,
-        store.clock().now(),
-        "invitation.accepted",
-        "invitation",
-        before.id.as_str(),
-        json!({ "email": before.email, "userId": user_id }),
-    )?;
-    store::audit::record_summary(
-        &mut transaction,
-        &actor,
-        store.clock().now(),
-        "user.created",
-        "user",
-        user_id.as_str(),
-        json!({ "email": member.email, "displayName": member.display_name, "roles": member.roles, "invitationId": before.id }),
-    )?;
+    let accepted = Event::InvitationAccepted(InvitationAccepted {
+        email: before.email.clone(),
+        user_id: user_id.clone(),
+    });
+    store::audit::record(&mut transaction, &actor, now, before.id.as_str(), &accepted)?;
+    let created = Event::UserCreated(UserCreated {
+        email: member.email.to_string(),
+        display_name: Some(member.display_name.to_string()),
+        roles: member.roles.clone(),
+        invitation_id: Some(before.id.clone()),
+    });
+    store::audit::record(&mut transaction, &actor, now, user_id.as_str(), &created)?;
     transaction.commit(store).await?;
     Ok(member)
 }
@@ -651,14 +647,16 @@ pub async fn cancel(store: &Store, principal: &Principal, id: &InvitationId) -> 
     after.version += 1;
     let mut transaction = Transaction::new();
     store::invitations::put_updated(&mut transaction, &before, &after, now)?;
-    store::audit::record_summary(
+    let event = Event::InvitationCancelled(InvitationCancelled {
+        email: before.email.clone(),
+        status_before: before.status_at(now),
+    });
+    store::audit::record(
         &mut transaction,
         &principal.actor,
         store.clock().now(),
-        "invitation.cancelled",
-        "invitation",
         id.as_str(),
-        json!({ "email": before.email, "statusBefore": before.status_at(now) }),
+        &event,
     )?;
     transaction.commit(store).await?;
     Ok(InvitationView::of(&after, now))
@@ -696,14 +694,17 @@ pub async fn resend(
     let mut transaction = Transaction::new();
     store::invitations::put_updated(&mut transaction, &before, &after, now)?;
     store::invitations::count_email(&mut transaction, principal.org(), now, cap)?;
-    store::audit::record_summary(
+    let event = Event::InvitationResent(InvitationResent {
+        email: after.email.clone(),
+        expires_at: after.expires_at,
+        send_count: after.send_count,
+    });
+    store::audit::record(
         &mut transaction,
         &principal.actor,
         store.clock().now(),
-        "invitation.resent",
-        "invitation",
         id.as_str(),
-        json!({ "email": after.email, "expiresAt": after.expires_at, "sendCount": after.send_count }),
+        &event,
     )?;
     transaction.commit(store).await?;
     Ok(InvitationView::of(&after, now))

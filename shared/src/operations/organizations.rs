@@ -1,11 +1,13 @@
 //! Bootstrap: the first organization, its first admin and an admin API key, created
 //! together against any DynamoDB endpoint.
 
-use serde_json::json;
-
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{OrgId, UserId};
 use crate::model::api_keys::new_key;
+use crate::model::events::Event;
+use crate::model::events::api_keys::ApiKeyCreated;
+use crate::model::events::organizations::OrganizationCreated;
+use crate::model::events::users::UserCreated;
 use crate::model::organizations::{Bootstrap, BootstrapOutcome, Organization};
 use crate::model::principal::Actor;
 use crate::model::roles::{RoleRef, SystemRole};
@@ -62,33 +64,35 @@ pub async fn bootstrap(store: &Store, input: Bootstrap) -> ApiResult<BootstrapOu
     store::organizations::put_new(&mut transaction, &organization)?;
     store::members::put_new(&mut transaction, &admin)?;
     store::api_keys::put_new(&mut transaction, &key)?;
-    store::audit::record_summary(
-        &mut transaction,
-        &actor,
-        store.clock().now(),
-        "organization.created",
-        "organization",
-        organization.id.as_str(),
-        json!({ "name": organization.name }),
-    )?;
-    store::audit::record_summary(
-        &mut transaction,
-        &actor,
-        store.clock().now(),
-        "user.created",
-        "user",
-        admin.user_id.as_str(),
-        json!({ "email": admin.email, "roles": admin.roles }),
-    )?;
-    store::audit::record_summary(
-        &mut transaction,
-        &actor,
-        store.clock().now(),
-        "api_key.created",
-        "api_key",
-        key.id.as_str(),
-        json!({ "name": key.name, "userId": key.user_id }),
-    )?;
+    let now = store.clock().now();
+    let events = [
+        (
+            organization.id.as_str(),
+            Event::OrganizationCreated(OrganizationCreated {
+                name: organization.name.clone(),
+            }),
+        ),
+        (
+            admin.user_id.as_str(),
+            Event::UserCreated(UserCreated {
+                email: admin.email.to_string(),
+                display_name: None,
+                roles: admin.roles.clone(),
+                invitation_id: None,
+            }),
+        ),
+        (
+            key.id.as_str(),
+            Event::ApiKeyCreated(ApiKeyCreated {
+                name: key.name.clone(),
+                user_id: key.user_id.clone(),
+                permissions: None,
+            }),
+        ),
+    ];
+    for (target, event) in &events {
+        store::audit::record(&mut transaction, &actor, now, target, event)?;
+    }
     match transaction.commit(store).await {
         Ok(()) => Ok(BootstrapOutcome::Created {
             organization,

@@ -1,10 +1,10 @@
 //! Roles: list, read, create, update and delete custom roles. The caller's roles document
 //! was read at authentication; every change writes it back at the next version.
 
-use serde_json::json;
-
 use crate::error::{ApiError, ApiResult};
 use crate::ids::RoleId;
+use crate::model::events::roles::{RoleDefinition, RoleUpdated};
+use crate::model::events::{Event, OptionalTextChange, PermissionsChange, TextChange};
 use crate::model::principal::Principal;
 use crate::model::roles::{
     CreateRole, CustomRole, MAX_CUSTOM_ROLES, MAX_DESCRIPTION_LENGTH, MAX_ROLE_NAME_LENGTH, RoleRef, RoleView,
@@ -88,21 +88,18 @@ async fn commit_roles_change(
     store: &Store,
     principal: &Principal,
     document: &RolesDocument,
-    action: &str,
     role: &RoleId,
-    summary: serde_json::Value,
+    event: Event,
 ) -> ApiResult<()> {
     store::roles::check_document_fits(principal.org(), document)?;
     let mut transaction = Transaction::new();
     store::roles::put_document(&mut transaction, principal.org(), document)?;
-    store::audit::record_summary(
+    store::audit::record(
         &mut transaction,
         &principal.actor,
         store.clock().now(),
-        action,
-        "role",
         role.as_str(),
-        summary,
+        &event,
     )?;
     transaction.commit(store).await
 }
@@ -136,9 +133,11 @@ pub async fn create_role(store: &Store, principal: &Principal, input: CreateRole
         store,
         principal,
         &document,
-        "role.created",
         &role.id,
-        json!({ "name": role.name, "permissions": role.permissions }),
+        Event::RoleCreated(RoleDefinition {
+            name: role.name.clone(),
+            permissions: role.permissions.clone(),
+        }),
     )
     .await?;
     Ok(RoleView::custom(&role))
@@ -159,37 +158,18 @@ pub async fn update_role(store: &Store, principal: &Principal, id: &str, input: 
         after.permissions = permission_list(permissions);
         principal.require_all(&after.permissions.iter().copied().collect(), "this role")?;
     }
-    let mut changes = serde_json::Map::new();
-    if before.name != after.name {
-        changes.insert("name".into(), json!({ "from": before.name, "to": after.name }));
-    }
-    if before.description != after.description {
-        changes.insert(
-            "description".into(),
-            json!({ "from": before.description, "to": after.description }),
-        );
-    }
-    if before.permissions != after.permissions {
-        changes.insert(
-            "permissions".into(),
-            json!({ "from": before.permissions, "to": after.permissions }),
-        );
-    }
+    let changes = RoleUpdated {
+        name: TextChange::of(&before.name, &after.name),
+        description: OptionalTextChange::of(&before.description, &after.description),
+        permissions: PermissionsChange::of(&before.permissions, &after.permissions),
+    };
     if changes.is_empty() {
         return Ok(RoleView::custom(&before));
     }
     after.updated_at = store.clock().now();
     let mut document = principal.roles.clone();
     document.roles.insert(after.id.to_string(), after.clone());
-    commit_roles_change(
-        store,
-        principal,
-        &document,
-        "role.updated",
-        &after.id,
-        serde_json::Value::Object(changes),
-    )
-    .await?;
+    commit_roles_change(store, principal, &document, &after.id, Event::RoleUpdated(changes)).await?;
     Ok(RoleView::custom(&after))
 }
 
@@ -210,9 +190,11 @@ pub async fn delete_role(store: &Store, principal: &Principal, id: &str) -> ApiR
         store,
         principal,
         &document,
-        "role.deleted",
         &role.id,
-        json!({ "name": role.name, "permissions": role.permissions }),
+        Event::RoleDeleted(RoleDefinition {
+            name: role.name.clone(),
+            permissions: role.permissions.clone(),
+        }),
     )
     .await?;
     Ok(RoleView::custom(&role))

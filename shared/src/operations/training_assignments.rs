@@ -5,11 +5,13 @@
 
 use std::collections::HashMap;
 
-use serde_json::{Map, json};
-
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{FacilityId, OrgId, TrainingAssignmentId, TrainingModuleId};
-use crate::model::audit::note_change;
+use crate::model::events::Event;
+use crate::model::events::training_assignments::{
+    AssignmentChanges, AssignmentCompleted, AssignmentCreated, AssignmentDeleted, AssignmentRenewed, AssignmentStarted,
+    AssignmentUpdated, AssignmentWaived, FacilitiesAdded, FacilityRemoved,
+};
 use crate::model::facilities::{Facility, FacilityStatus};
 use crate::model::principal::Principal;
 use crate::model::training_assignments::{
@@ -205,37 +207,22 @@ pub async fn create(
         ApiError::conflict("the user stopped being an active member meanwhile; retry"),
     )?;
     count_open(&mut transaction, org, None, Some(&assignment))?;
-    let mut created = json!({
-        "userId": assignment.user_id,
-        "trainingModuleId": assignment.training_module_id,
-        "dueDate": assignment.due_date,
-        "notes": assignment.notes,
-        "facilityIds": assignment.facility_ids,
-    });
-    if let Some(completed) = renewal_of {
-        created["renewalOf"] = json!(completed.id);
-    }
-    store::audit::record_summary(
+    let created = Event::AssignmentCreated(AssignmentCreated::of(&assignment));
+    store::audit::record(
         &mut transaction,
         &principal.actor,
         now,
-        "training_assignment.created",
-        "training_assignment",
         assignment.id.as_str(),
-        created,
+        &created,
     )?;
     if let Some(completed) = renewal_of {
         let renewed = rules::linked_renewal(completed, &assignment);
         store::training_assignments::put_scheduled_change(&mut transaction, completed, &renewed)?;
-        store::audit::record_summary(
-            &mut transaction,
-            &principal.actor,
-            now,
-            "training_assignment.renewed",
-            "training_assignment",
-            completed.id.as_str(),
-            json!({ "renewedBy": assignment.id, "expiresAt": completed.expires_at }),
-        )?;
+        let event = Event::AssignmentRenewed(AssignmentRenewed {
+            renewed_by: assignment.id.clone(),
+            expires_at: completed.expires_at,
+        });
+        store::audit::record(&mut transaction, &principal.actor, now, completed.id.as_str(), &event)?;
     }
     transaction.commit(store).await?;
     Ok(Created { assignment, facilities })
@@ -279,20 +266,17 @@ async fn commit_change(
     principal: &Principal,
     before: &TrainingAssignment,
     after: &TrainingAssignment,
-    action: &str,
-    summary: serde_json::Value,
+    event: Event,
 ) -> ApiResult<()> {
     let mut transaction = Transaction::new();
     store::training_assignments::put_updated(&mut transaction, before, after)?;
     count_open(&mut transaction, principal.org(), Some(before), Some(after))?;
-    store::audit::record_summary(
+    store::audit::record(
         &mut transaction,
         &principal.actor,
         store.clock().now(),
-        action,
-        "training_assignment",
         after.id.as_str(),
-        summary,
+        &event,
     )?;
     transaction.commit(store).await
 }
@@ -321,15 +305,7 @@ pub async fn update_assignment(
         assignable_module(store, principal.org(), &module).await?;
         after.training_module_id = module;
     }
-    let mut changes = Map::new();
-    note_change(&mut changes, "dueDate", &before.due_date, &after.due_date);
-    note_change(&mut changes, "notes", &before.notes, &after.notes);
-    note_change(
-        &mut changes,
-        "trainingModuleId",
-        &before.training_module_id,
-        &after.training_module_id,
-    );
+    let changes = AssignmentChanges::between(&before, &after);
     if changes.is_empty() {
         return view(store, &before).await;
     }
@@ -339,8 +315,7 @@ pub async fn update_assignment(
         principal,
         &before,
         &after,
-        "training_assignment.updated",
-        json!({ "changes": changes }),
+        Event::AssignmentUpdated(AssignmentUpdated { changes }),
     )
     .await?;
     view(store, &after).await
@@ -362,8 +337,9 @@ pub async fn start_assignment(
         principal,
         &before,
         &after,
-        "training_assignment.started",
-        json!({ "startedAt": after.started_at }),
+        Event::AssignmentStarted(AssignmentStarted {
+            started_at: after.started_at,
+        }),
     )
     .await?;
     view(store, &after).await
@@ -397,14 +373,13 @@ pub async fn complete_assignment(
         principal,
         &before,
         &after,
-        "training_assignment.completed",
-        json!({
-            "completedAt": after.completed_at,
-            "selfReported": after.self_reported(),
-            "score": after.score,
-            "certificateReference": after.certificate_reference,
-            "expiresAt": after.expires_at,
-            "completionIntervalDays": module.completion_interval_days,
+        Event::AssignmentCompleted(AssignmentCompleted {
+            completed_at: after.completed_at,
+            self_reported: after.self_reported(),
+            score: after.score,
+            certificate_reference: after.certificate_reference.clone(),
+            expires_at: after.expires_at,
+            completion_interval_days: module.completion_interval_days,
         }),
     )
     .await?;
@@ -428,8 +403,10 @@ pub async fn waive_assignment(
         principal,
         &before,
         &after,
-        "training_assignment.waived",
-        json!({ "reason": after.waiver_reason, "statusBefore": before.status_on(store.clock().today()) }),
+        Event::AssignmentWaived(AssignmentWaived {
+            reason: after.waiver_reason.clone(),
+            status_before: before.status_on(store.clock().today()),
+        }),
     )
     .await?;
     view(store, &after).await
@@ -454,14 +431,13 @@ pub async fn delete_assignment(
     let mut transaction = Transaction::new();
     store::training_assignments::delete(&mut transaction, &before)?;
     count_open(&mut transaction, principal.org(), Some(&before), None)?;
-    store::audit::record_summary(
+    let event = Event::AssignmentDeleted(AssignmentDeleted { record: before.clone() });
+    store::audit::record(
         &mut transaction,
         &principal.actor,
         store.clock().now(),
-        "training_assignment.deleted",
-        "training_assignment",
         id.as_str(),
-        json!({ "record": before }),
+        &event,
     )?;
     transaction.commit(store).await?;
     Ok(final_view)
@@ -521,8 +497,10 @@ pub async fn add_assignment_facilities(
         principal,
         &before,
         &after,
-        "training_assignment.facilities_added",
-        json!({ "added": added, "facilityIds": after.facility_ids }),
+        Event::AssignmentFacilitiesAdded(FacilitiesAdded {
+            added: added.clone(),
+            facility_ids: after.facility_ids.clone(),
+        }),
     )
     .await?;
     let names = facility_names(store, principal.org(), &[&after]).await?;
@@ -554,8 +532,10 @@ pub async fn remove_assignment_facility(
         principal,
         &before,
         &after,
-        "training_assignment.facility_removed",
-        json!({ "removed": facility, "facilityIds": after.facility_ids }),
+        Event::AssignmentFacilityRemoved(FacilityRemoved {
+            removed: facility.clone(),
+            facility_ids: after.facility_ids.clone(),
+        }),
     )
     .await?;
     let names = facility_names(store, principal.org(), &[&after]).await?;

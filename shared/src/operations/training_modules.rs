@@ -1,11 +1,12 @@
 //! Training modules (seed 001): list, create, read, update and delete (retire) the
 //! organization's curriculum.
 
-use serde_json::{Map, json};
-
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{OrgId, TrainingModuleId};
-use crate::model::audit::note_change;
+use crate::model::events::Event;
+use crate::model::events::training_modules::{
+    TrainingModuleChanges, TrainingModuleCreated, TrainingModuleRetired, TrainingModuleUpdated,
+};
 use crate::model::principal::Principal;
 use crate::model::training_modules::{
     self as rules, CreateTrainingModule, ModuleStatus, TrainingModule, TrainingModuleView, UpdateTrainingModule,
@@ -55,14 +56,13 @@ pub async fn create_module(
     let module = new_module(principal.org(), input, store.clock().now())?;
     let mut transaction = Transaction::new();
     store::training_modules::put_new(&mut transaction, &module)?;
-    store::audit::record_summary(
+    let event = Event::TrainingModuleCreated(TrainingModuleCreated::of(&module));
+    store::audit::record(
         &mut transaction,
         &principal.actor,
         store.clock().now(),
-        "training_module.created",
-        "training_module",
         module.id.as_str(),
-        json!(TrainingModuleView::of(&module)),
+        &event,
     )?;
     transaction.commit(store).await?;
     Ok(TrainingModuleView::of(&module))
@@ -98,28 +98,7 @@ pub async fn update_module(
     if let Some(enabled) = input.renewal_enabled {
         after.renewal_enabled = enabled;
     }
-    let mut changes = Map::new();
-    note_change(&mut changes, "title", &before.title, &after.title);
-    note_change(&mut changes, "description", &before.description, &after.description);
-    note_change(&mut changes, "cipStandard", &before.cip_standard, &after.cip_standard);
-    note_change(
-        &mut changes,
-        "completionIntervalDays",
-        &before.completion_interval_days,
-        &after.completion_interval_days,
-    );
-    note_change(
-        &mut changes,
-        "externalModuleUrl",
-        &before.external_module_url,
-        &after.external_module_url,
-    );
-    note_change(
-        &mut changes,
-        "renewalEnabled",
-        &before.renewal_enabled,
-        &after.renewal_enabled,
-    );
+    let changes = TrainingModuleChanges::between(&before, &after);
     if changes.is_empty() {
         return Ok(TrainingModuleView::of(&before));
     }
@@ -127,14 +106,13 @@ pub async fn update_module(
     after.version = before.version + 1;
     let mut transaction = Transaction::new();
     store::training_modules::put_updated(&mut transaction, &before, &after)?;
-    store::audit::record_summary(
+    let event = Event::TrainingModuleUpdated(TrainingModuleUpdated { changes });
+    store::audit::record(
         &mut transaction,
         &principal.actor,
         store.clock().now(),
-        "training_module.updated",
-        "training_module",
         id.as_str(),
-        json!({ "changes": changes }),
+        &event,
     )?;
     transaction.commit(store).await?;
     Ok(TrainingModuleView::of(&after))
@@ -160,15 +138,10 @@ pub async fn retire_module(
     after.version = before.version + 1;
     let mut transaction = Transaction::new();
     store::training_modules::put_updated(&mut transaction, &before, &after)?;
-    store::audit::record_summary(
-        &mut transaction,
-        &principal.actor,
-        store.clock().now(),
-        "training_module.retired",
-        "training_module",
-        id.as_str(),
-        json!({ "title": before.title }),
-    )?;
+    let event = Event::TrainingModuleRetired(TrainingModuleRetired {
+        title: before.title.clone(),
+    });
+    store::audit::record(&mut transaction, &principal.actor, now, id.as_str(), &event)?;
     transaction.commit(store).await?;
     Ok(TrainingModuleView::of(&after))
 }

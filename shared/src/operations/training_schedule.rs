@@ -11,10 +11,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
 use serde::Serialize;
-use serde_json::json;
 
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{OrgId, TrainingModuleId};
+use crate::model::events::Event;
+use crate::model::events::training_assignments::{MarkedOverdue, RenewalSkipped};
 use crate::model::facilities::FacilityStatus;
 use crate::model::principal::{Job, Principal};
 use crate::model::training_assignments::{
@@ -128,14 +129,17 @@ async fn mark_overdue(
             };
             let mut transaction = Transaction::new();
             store::training_assignments::put_scheduled_change(&mut transaction, before, &marked)?;
-            store::audit::record_summary(
+            let event = Event::AssignmentMarkedOverdue(MarkedOverdue {
+                due_date: before.due_date,
+                status_before: before.status,
+            });
+            let job = Principal::job(&before.organization_id, Job::DailyTraining);
+            store::audit::record(
                 &mut transaction,
-                &Principal::job(&before.organization_id, Job::DailyTraining).actor,
+                &job.actor,
                 store.clock().now(),
-                "training_assignment.marked_overdue",
-                "training_assignment",
                 before.id.as_str(),
-                json!({ "dueDate": before.due_date, "statusBefore": before.status }),
+                &event,
             )?;
             if lost_race(transaction.commit(store).await, report)? {
                 *report
@@ -248,14 +252,16 @@ async fn renew_one(
         Renewal::Skip { reason, renewed } => {
             debug_assert_eq!(completed.progress, Progress::Complete);
             store::training_assignments::put_scheduled_change(&mut transaction, completed, &renewed)?;
-            store::audit::record_summary(
+            let event = Event::AssignmentRenewalSkipped(RenewalSkipped {
+                reason: reason.to_string(),
+                expires_at: completed.expires_at,
+            });
+            store::audit::record(
                 &mut transaction,
                 &job.actor,
                 store.clock().now(),
-                "training_assignment.renewal_skipped",
-                "training_assignment",
                 completed.id.as_str(),
-                json!({ "reason": reason, "expiresAt": completed.expires_at }),
+                &event,
             )?;
             if lost_race(transaction.commit(store).await, report)? {
                 *report.renewal_skipped.entry(reason.to_string()).or_default() += 1;

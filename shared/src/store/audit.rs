@@ -19,11 +19,7 @@ use crate::time::Timestamp;
 /// The version of the payload's type (`model::events`) the event was written with.
 pub const PAYLOAD_VERSION: &str = "payloadVersion";
 
-pub fn put_event(transaction: &mut Transaction, event: &AuditEvent) -> ApiResult<()> {
-    put_event_with_version(transaction, event, 1)
-}
-
-fn put_event_with_version(transaction: &mut Transaction, event: &AuditEvent, version: u32) -> ApiResult<()> {
+fn put_event(transaction: &mut Transaction, event: &AuditEvent, version: u32) -> ApiResult<()> {
     let org = &event.organization_id;
     let mut item = to_item(event)?;
     item.insert(PAYLOAD_VERSION.into(), AttributeValue::N(version.to_string()));
@@ -60,23 +56,7 @@ pub fn record(
         target_id,
         event.payload()?,
     );
-    put_event_with_version(transaction, &audit, event.version())
-}
-
-/// The untyped form the commands are leaving; every caller moves to `record`.
-pub fn record_summary(
-    transaction: &mut Transaction,
-    actor: &Actor,
-    at: Timestamp,
-    action: &str,
-    target_type: &str,
-    target_id: &str,
-    summary: serde_json::Value,
-) -> ApiResult<()> {
-    put_event(
-        transaction,
-        &AuditEvent::new(actor, at, action, target_type, target_id, summary),
-    )
+    put_event(transaction, &audit, event.version())
 }
 
 /// Which events: all of an organization's, or those about one target or by one actor,

@@ -13,6 +13,14 @@
 //! `cargo run -p raptor-shared --bin events > docs/events.json` and a row in `docs/events.md`.
 //! Changing a payload: bump its version in the line, then regenerate.
 
+pub mod api_keys;
+pub mod cip_senior_manager;
+pub mod facilities;
+pub mod invitations;
+pub mod organizations;
+pub mod roles;
+pub mod training_assignments;
+pub mod training_modules;
 pub mod users;
 
 use serde::Serialize;
@@ -45,6 +53,13 @@ changes! {
     OptionalTextChange(Option<String>);
     RolesChange(Vec<crate::model::roles::RoleRef>);
     MemberStatusChange(crate::model::users::MemberStatus);
+    PermissionsChange(Vec<crate::permissions::Permission>);
+    DateChange(crate::time::Date);
+    OptionalDateChange(Option<crate::time::Date>);
+    OptionalDaysChange(Option<u32>);
+    FlagChange(bool);
+    OptionalImpactRatingChange(Option<crate::model::facilities::ImpactRating>);
+    ModuleIdChange(crate::ids::TrainingModuleId);
 }
 
 /// One event type as `docs/events.json` lists it.
@@ -139,4 +154,34 @@ domain_events! {
     UserCreated(users::UserCreated) = "user.created", version 1, target "user";
     UserUpdated(users::UserUpdated) = "user.updated", version 1, target "user";
     UserDeleted(users::UserDeleted) = "user.deleted", version 1, target "user";
+    OrganizationCreated(organizations::OrganizationCreated) = "organization.created", version 1, target "organization";
+    ApiKeyCreated(api_keys::ApiKeyCreated) = "api_key.created", version 1, target "api_key";
+    ApiKeyRevoked(api_keys::ApiKeyRevoked) = "api_key.revoked", version 1, target "api_key";
+    RoleCreated(roles::RoleDefinition) = "role.created", version 1, target "role";
+    RoleUpdated(roles::RoleUpdated) = "role.updated", version 1, target "role";
+    RoleDeleted(roles::RoleDefinition) = "role.deleted", version 1, target "role";
+    InvitationCreated(invitations::InvitationCreated) = "invitation.created", version 1, target "invitation";
+    InvitationAccepted(invitations::InvitationAccepted) = "invitation.accepted", version 1, target "invitation";
+    InvitationCancelled(invitations::InvitationCancelled) = "invitation.cancelled", version 1, target "invitation";
+    InvitationResent(invitations::InvitationResent) = "invitation.resent", version 1, target "invitation";
+    CsmDesignated(cip_senior_manager::CsmDesignated) = "cip_senior_manager.designated", version 1, target "cip_senior_manager_assignment";
+    CsmEnded(cip_senior_manager::CsmEnded) = "cip_senior_manager.ended", version 1, target "cip_senior_manager_assignment";
+    CsmCorrected(cip_senior_manager::CsmCorrected) = "cip_senior_manager.corrected", version 1, target "cip_senior_manager_assignment";
+    FacilityCreated(facilities::FacilityCreated) = "facility.created", version 1, target "facility";
+    FacilityUpdated(facilities::FacilityUpdated) = "facility.updated", version 1, target "facility";
+    FacilityDeleted(facilities::FacilityDeleted) = "facility.deleted", version 1, target "facility";
+    TrainingModuleCreated(training_modules::TrainingModuleCreated) = "training_module.created", version 1, target "training_module";
+    TrainingModuleUpdated(training_modules::TrainingModuleUpdated) = "training_module.updated", version 1, target "training_module";
+    TrainingModuleRetired(training_modules::TrainingModuleRetired) = "training_module.retired", version 1, target "training_module";
+    AssignmentCreated(training_assignments::AssignmentCreated) = "training_assignment.created", version 1, target "training_assignment";
+    AssignmentRenewed(training_assignments::AssignmentRenewed) = "training_assignment.renewed", version 1, target "training_assignment";
+    AssignmentUpdated(training_assignments::AssignmentUpdated) = "training_assignment.updated", version 1, target "training_assignment";
+    AssignmentStarted(training_assignments::AssignmentStarted) = "training_assignment.started", version 1, target "training_assignment";
+    AssignmentCompleted(training_assignments::AssignmentCompleted) = "training_assignment.completed", version 1, target "training_assignment";
+    AssignmentWaived(training_assignments::AssignmentWaived) = "training_assignment.waived", version 1, target "training_assignment";
+    AssignmentDeleted(training_assignments::AssignmentDeleted) = "training_assignment.deleted", version 1, target "training_assignment";
+    AssignmentFacilitiesAdded(training_assignments::FacilitiesAdded) = "training_assignment.facilities_added", version 1, target "training_assignment";
+    AssignmentFacilityRemoved(training_assignments::FacilityRemoved) = "training_assignment.facility_removed", version 1, target "training_assignment";
+    AssignmentMarkedOverdue(training_assignments::MarkedOverdue) = "training_assignment.marked_overdue", version 1, target "training_assignment";
+    AssignmentRenewalSkipped(training_assignments::RenewalSkipped) = "training_assignment.renewal_skipped", version 1, target "training_assignment";
 }
