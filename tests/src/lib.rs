@@ -2,11 +2,18 @@
 //! calls the API the way API Gateway does, with an HTTP API (v2) event through the real
 //! handler of the function the route table names.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use aws_config::BehaviorVersion;
+use aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemInput;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemInput;
+use aws_sdk_dynamodb::operation::put_item::PutItemInput;
 use aws_sdk_dynamodb::operation::query::QueryInput;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemInput;
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
@@ -30,9 +37,15 @@ use serde_json::{Value, json};
 
 /// Counts DynamoDB operations (one per API call, retries included once), and keeps the
 /// `Limit` of every Query, so a test can tell a bounded read from a whole-partition one,
-/// and whether each Query asked for a consistent read.
+/// whether each Query asked for a consistent read, and the key (PK, SK) of every item
+/// written (put, updated or deleted, alone or in a transaction).
 #[derive(Debug, Clone, Default)]
-pub struct CallCounter(Arc<AtomicUsize>, Arc<Mutex<Vec<Option<i32>>>>, Arc<Mutex<Vec<bool>>>);
+pub struct CallCounter(
+    Arc<AtomicUsize>,
+    Arc<Mutex<Vec<Option<i32>>>>,
+    Arc<Mutex<Vec<bool>>>,
+    Arc<Mutex<Vec<(String, String)>>>,
+);
 
 impl CallCounter {
     pub fn count(&self) -> usize {
@@ -49,10 +62,16 @@ impl CallCounter {
         self.2.lock().expect("query log").clone()
     }
 
+    /// The keys of the items written since the last reset, in order.
+    pub fn written_keys(&self) -> Vec<(String, String)> {
+        self.3.lock().expect("write log").clone()
+    }
+
     pub fn reset(&self) {
         self.0.store(0, Ordering::SeqCst);
         self.1.lock().expect("query log").clear();
         self.2.lock().expect("query log").clear();
+        self.3.lock().expect("write log").clear();
     }
 }
 
@@ -74,8 +93,45 @@ impl Intercept for CallCounter {
                 .expect("query log")
                 .push(query.consistent_read == Some(true));
         }
+        let mut written = self.3.lock().expect("write log");
+        if let Some(transaction) = context.input().downcast_ref::<TransactWriteItemsInput>() {
+            for write in transaction.transact_items() {
+                let item = write
+                    .put()
+                    .map(|put| put.item())
+                    .or_else(|| write.update().map(|update| update.key()))
+                    .or_else(|| write.delete().map(|delete| delete.key()));
+                written.extend(item.map(key_of));
+            }
+        } else if let Some(put) = context.input().downcast_ref::<PutItemInput>() {
+            written.extend(put.item().map(key_of));
+        } else if let Some(update) = context.input().downcast_ref::<UpdateItemInput>() {
+            written.extend(update.key().map(key_of));
+        } else if let Some(delete) = context.input().downcast_ref::<DeleteItemInput>() {
+            written.extend(delete.key().map(key_of));
+        } else if let Some(batch) = context.input().downcast_ref::<BatchWriteItemInput>() {
+            for requests in batch.request_items().into_iter().flat_map(|items| items.values()) {
+                for request in requests {
+                    let item = request
+                        .put_request()
+                        .map(|put| put.item())
+                        .or_else(|| request.delete_request().map(|delete| delete.key()));
+                    written.extend(item.map(key_of));
+                }
+            }
+        }
         Ok(())
     }
+}
+
+fn key_of(item: &HashMap<String, AttributeValue>) -> (String, String) {
+    let text = |name: &str| {
+        item.get(name)
+            .and_then(|value| value.as_s().ok())
+            .cloned()
+            .unwrap_or_default()
+    };
+    (text("PK"), text("SK"))
 }
 
 pub struct TestApi {

@@ -86,7 +86,7 @@ pub async fn update_facility(
     after.updated_at = store.clock().now();
     after.version = before.version + 1;
     let mut transaction = Transaction::new();
-    store::facilities::put_updated(&mut transaction, &before, &after)?;
+    store::facilities::put_updated(&mut transaction, &before, &after, None)?;
     let event = Event::FacilityUpdated(FacilityUpdated { changes });
     store::audit::record(
         &mut transaction,
@@ -113,12 +113,16 @@ pub async fn delete_facility(store: &Store, principal: &Principal, id: &Facility
     after.deleted_at = Some(now);
     after.updated_at = now;
     after.version = before.version + 1;
-    let mut transaction = Transaction::new();
-    store::facilities::put_updated(&mut transaction, &before, &after)?;
-    let event = Event::FacilityDeleted(FacilityDeleted {
-        name: before.name.clone(),
-    });
-    store::audit::record(&mut transaction, &principal.actor, now, id.as_str(), &event)?;
-    transaction.commit(store).await?;
-    Ok(FacilityView::of(&after))
+    let (before, after) = (&before, &after);
+    store::facilities::delete(store, before, move |fence| async move {
+        let mut transaction = Transaction::new();
+        store::facilities::put_updated(&mut transaction, before, after, Some(fence))?;
+        let event = Event::FacilityDeleted(FacilityDeleted {
+            name: before.name.clone(),
+        });
+        store::audit::record(&mut transaction, &principal.actor, now, id.as_str(), &event)?;
+        transaction.commit(store).await
+    })
+    .await?;
+    Ok(FacilityView::of(after))
 }

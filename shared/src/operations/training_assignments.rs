@@ -24,7 +24,7 @@ use crate::model::users::MemberStatus;
 use crate::pagination::{ListPage, PageRequest};
 use crate::permissions::Permission;
 use crate::store::{self, Store, Transaction};
-use crate::time::Date;
+use crate::time::{Date, Timestamp};
 
 async fn load(store: &Store, org: &OrgId, id: &TrainingAssignmentId) -> ApiResult<TrainingAssignment> {
     store::training_assignments::get(store, org, id)
@@ -110,33 +110,39 @@ async fn view(store: &Store, assignment: &TrainingAssignment) -> ApiResult<Train
     ))
 }
 
-/// Keeps the open-assignment counts of modules and facilities true across a change from
-/// `before` to `after` (either absent for a creation or an erasure).
-pub(crate) fn count_open(
+/// Keeps the links of open assignments true (`store::links`): an assignment that is open
+/// links to its module and to each facility in its scope; only the links that change are
+/// written, and each is the assignment's own item, so parallel assignment changes never
+/// write the same item.
+pub(crate) fn link_open(
     transaction: &mut Transaction,
     org: &OrgId,
     before: Option<&TrainingAssignment>,
     after: Option<&TrainingAssignment>,
+    now: Timestamp,
 ) -> ApiResult<()> {
     let before = before.filter(|a| a.progress.is_open());
     let after = after.filter(|a| a.progress.is_open());
+    let Some(assignment) = before.or(after).map(|a| a.id.clone()) else {
+        return Ok(());
+    };
     let module_of = |assignment: Option<&TrainingAssignment>| assignment.map(|a| a.training_module_id.clone());
     if module_of(before) != module_of(after) {
         if let Some(module) = module_of(before) {
-            store::training_modules::count_open_assignment(transaction, org, &module, -1)?;
+            store::training_modules::unlink_open_assignment(transaction, org, &module, &assignment)?;
         }
         if let Some(module) = module_of(after) {
-            store::training_modules::count_open_assignment(transaction, org, &module, 1)?;
+            store::training_modules::link_open_assignment(transaction, org, &module, &assignment, now)?;
         }
     }
     let scope =
         |assignment: Option<&TrainingAssignment>| assignment.map(|a| a.facility_ids.clone()).unwrap_or_default();
     let (was, is) = (scope(before), scope(after));
     for facility in was.iter().filter(|id| !is.contains(id)) {
-        store::facilities::count_open_scope(transaction, org, facility, -1)?;
+        store::facilities::unlink_open_assignment(transaction, org, facility, &assignment)?;
     }
     for facility in is.iter().filter(|id| !was.contains(id)) {
-        store::facilities::count_open_scope(transaction, org, facility, 1)?;
+        store::facilities::link_open_assignment(transaction, org, facility, &assignment, now)?;
     }
     Ok(())
 }
@@ -206,7 +212,7 @@ pub async fn create(
         &assignment.user_id,
         ApiError::conflict("the user stopped being an active member meanwhile; retry"),
     )?;
-    count_open(&mut transaction, org, None, Some(&assignment))?;
+    link_open(&mut transaction, org, None, Some(&assignment), now)?;
     let created = Event::AssignmentCreated(AssignmentCreated::of(&assignment));
     store::audit::record(
         &mut transaction,
@@ -270,7 +276,13 @@ async fn commit_change(
 ) -> ApiResult<()> {
     let mut transaction = Transaction::new();
     store::training_assignments::put_updated(&mut transaction, before, after)?;
-    count_open(&mut transaction, principal.org(), Some(before), Some(after))?;
+    link_open(
+        &mut transaction,
+        principal.org(),
+        Some(before),
+        Some(after),
+        store.clock().now(),
+    )?;
     store::audit::record(
         &mut transaction,
         &principal.actor,
@@ -430,7 +442,13 @@ pub async fn delete_assignment(
     let final_view = view(store, &before).await?;
     let mut transaction = Transaction::new();
     store::training_assignments::delete(&mut transaction, &before)?;
-    count_open(&mut transaction, principal.org(), Some(&before), None)?;
+    link_open(
+        &mut transaction,
+        principal.org(),
+        Some(&before),
+        None,
+        store.clock().now(),
+    )?;
     let event = Event::AssignmentDeleted(AssignmentDeleted { record: before.clone() });
     store::audit::record(
         &mut transaction,

@@ -136,12 +136,16 @@ pub async fn retire_module(
     after.retired_at = Some(now);
     after.updated_at = now;
     after.version = before.version + 1;
-    let mut transaction = Transaction::new();
-    store::training_modules::put_updated(&mut transaction, &before, &after)?;
-    let event = Event::TrainingModuleRetired(TrainingModuleRetired {
-        title: before.title.clone(),
-    });
-    store::audit::record(&mut transaction, &principal.actor, now, id.as_str(), &event)?;
-    transaction.commit(store).await?;
-    Ok(TrainingModuleView::of(&after))
+    let (before, after) = (&before, &after);
+    store::training_modules::retire(store, before, move |fence| async move {
+        let mut transaction = Transaction::new();
+        store::training_modules::put_retired(&mut transaction, before, after, fence)?;
+        let event = Event::TrainingModuleRetired(TrainingModuleRetired {
+            title: before.title.clone(),
+        });
+        store::audit::record(&mut transaction, &principal.actor, now, id.as_str(), &event)?;
+        transaction.commit(store).await
+    })
+    .await?;
+    Ok(TrainingModuleView::of(after))
 }

@@ -1,18 +1,20 @@
 //! Facilities: `ORG#<org> / FAC#<fac>`, with `ORG#<org> / FACNAME#<lowercase name>`
-//! markers that make a name unique in the organization, and `ORG#<org> / FAC_OPEN#<fac>`
-//! counting the open training assignments whose scope holds the facility.
+//! markers that make a name unique in the organization. The open training assignments
+//! whose scope holds a facility link to it (`store::links`); deleting it needs none left.
 
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::keys;
+use super::links::{self, Fence, Parent};
 use super::query::{Filter, QuerySpec, SortRange};
-use super::transaction::{Condition, CounterLimit};
+use super::transaction::Condition;
 use super::{Item, Page, Store, Transaction, to_item};
 use crate::error::{ApiError, ApiResult};
-use crate::ids::{FacilityId, OrgId};
+use crate::ids::{FacilityId, OrgId, TrainingAssignmentId};
 use crate::model::facilities::{Facility, FacilityStatus, name_key};
+use crate::time::Timestamp;
 
 fn facility_key(org: &OrgId, id: &FacilityId) -> Item {
     keys::key(keys::org_partition(org), keys::facility_sort_key(id))
@@ -20,10 +22,6 @@ fn facility_key(org: &OrgId, id: &FacilityId) -> Item {
 
 fn name_marker_key(org: &OrgId, name: &str) -> Item {
     keys::key(keys::org_partition(org), keys::facility_name_sort_key(&name_key(name)))
-}
-
-fn open_scopes_key(org: &OrgId, id: &FacilityId) -> Item {
-    keys::key(keys::org_partition(org), keys::facility_open_scopes_sort_key(id))
 }
 
 fn facility_item(facility: &Facility) -> ApiResult<Item> {
@@ -74,15 +72,43 @@ pub fn put_new(transaction: &mut Transaction, facility: &Facility) -> ApiResult<
     put_name_marker(transaction, facility)
 }
 
+/// Deletes a facility while no open assignment has it in scope: `commit` writes `after`
+/// (with `put_updated`, passing the fence) and its event under the fence
+/// `store::links::close` raised.
+pub async fn delete<Commit, Done>(store: &Store, before: &Facility, commit: Commit) -> ApiResult<()>
+where
+    Commit: FnOnce(Fence) -> Done,
+    Done: std::future::Future<Output = ApiResult<()>>,
+{
+    let in_use = ApiError::conflict(
+        "this facility is in the scope of open training assignments; complete, waive or rescope them first",
+    );
+    links::close(
+        store,
+        &before.organization_id,
+        Parent::Facility(&before.id),
+        before.version,
+        in_use,
+        changed_concurrently(),
+        commit,
+    )
+    .await
+}
+
 /// Replaces a facility read at `before.version`, moving its name marker when the name
 /// changed (case-insensitively) and releasing it when the facility is deleted; a deletion
-/// commits only while no open assignment has the facility in its scope.
-pub fn put_updated(transaction: &mut Transaction, before: &Facility, after: &Facility) -> ApiResult<()> {
-    transaction.put(
-        facility_item(after)?,
-        Some(Condition::at_version(before.version)),
-        Some(changed_concurrently()),
-    )?;
+/// is written under its fence (`delete`).
+pub fn put_updated(
+    transaction: &mut Transaction,
+    before: &Facility,
+    after: &Facility,
+    deletion_fence: Option<Fence>,
+) -> ApiResult<()> {
+    let mut condition = Condition::at_version(before.version);
+    if let Some(fence) = deletion_fence {
+        condition = condition.and(fence.still_raised());
+    }
+    transaction.put(facility_item(after)?, Some(condition), Some(changed_concurrently()))?;
     let deleted = after.status == FacilityStatus::Deleted;
     let renamed = name_key(&before.name) != name_key(&after.name);
     if deleted || renamed {
@@ -91,46 +117,34 @@ pub fn put_updated(transaction: &mut Transaction, before: &Facility, after: &Fac
     if renamed && !deleted {
         put_name_marker(transaction, after)?;
     }
-    if deleted {
-        let unused = Condition::new("attribute_not_exists(PK) OR #count = :zero")
-            .name("#count", "count")
-            .value(":zero", AttributeValue::N("0".into()));
-        transaction.condition_check(
-            open_scopes_key(&after.organization_id, &after.id),
-            unused,
-            ApiError::conflict(
-                "this facility is in the scope of open training assignments; complete, waive or rescope them first",
-            ),
-        )?;
-    }
     Ok(())
 }
 
-/// Counts an open assignment into (`delta` 1) or out of (-1) the facility's scope; adding
-/// requires the facility to be active when the transaction commits.
-pub fn count_open_scope(transaction: &mut Transaction, org: &OrgId, id: &FacilityId, delta: i64) -> ApiResult<()> {
-    let key = open_scopes_key(org, id);
-    if delta > 0 {
-        let active = Condition::new("#status = :active")
-            .name("#status", "status")
-            .value(":active", AttributeValue::S("active".into()));
-        transaction.condition_check(
-            facility_key(org, id),
-            active,
-            ApiError::conflict(format!("facility `{id}` was deleted meanwhile")),
-        )?;
-        transaction.add_to_counter(key, "count", delta, None)
-    } else {
-        transaction.add_to_counter(
-            key,
-            "count",
-            delta,
-            Some((
-                CounterLimit::AtLeast(0),
-                ApiError::conflict("a facility scope changed concurrently; retry"),
-            )),
-        )
-    }
+/// An open assignment takes the facility into its scope: its link, and the check that the
+/// facility is active and not being deleted when the transaction commits.
+pub fn link_open_assignment(
+    transaction: &mut Transaction,
+    org: &OrgId,
+    id: &FacilityId,
+    assignment: &TrainingAssignmentId,
+    now: Timestamp,
+) -> ApiResult<()> {
+    transaction.condition_check(
+        facility_key(org, id),
+        links::parent_usable(now),
+        ApiError::conflict(format!("facility `{id}` was deleted meanwhile")),
+    )?;
+    links::put(transaction, org, Parent::Facility(id), assignment.as_str())
+}
+
+/// An assignment stops being open or drops the facility from its scope.
+pub fn unlink_open_assignment(
+    transaction: &mut Transaction,
+    org: &OrgId,
+    id: &FacilityId,
+    assignment: &TrainingAssignmentId,
+) -> ApiResult<()> {
+    links::delete(transaction, org, Parent::Facility(id), assignment.as_str())
 }
 
 /// The organization's facilities that are not deleted, by creation (ids are time-ordered).

@@ -159,22 +159,10 @@ pub fn facility_name_sort_key(name_key: &str) -> String {
     format!("FACNAME#{name_key}")
 }
 
-/// How many open training assignments have the facility in their scope; a facility is
-/// deleted only while this is zero.
-pub fn facility_open_scopes_sort_key(id: &FacilityId) -> String {
-    format!("FAC_OPEN#{id}")
-}
-
 pub const TRAINING_MODULE_PREFIX: &str = "TM#";
 
 pub fn training_module_sort_key(id: &TrainingModuleId) -> String {
     format!("{TRAINING_MODULE_PREFIX}{id}")
-}
-
-/// How many open training assignments name the module; a module is retired only while
-/// this is zero.
-pub fn training_module_open_sort_key(id: &TrainingModuleId) -> String {
-    format!("TM_OPEN#{id}")
 }
 
 pub const TRAINING_ASSIGNMENT_PREFIX: &str = "TA#";

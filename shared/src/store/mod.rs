@@ -10,6 +10,7 @@ pub mod facilities;
 pub mod idempotency;
 pub mod invitations;
 pub mod keys;
+pub mod links;
 pub mod members;
 pub mod organizations;
 pub mod query;

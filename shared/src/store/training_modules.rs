@@ -1,24 +1,22 @@
-//! Training modules: `ORG#<org> / TM#<tm>`, and `ORG#<org> / TM_OPEN#<tm>` counting the
-//! open assignments that name the module (retiring it needs zero).
+//! Training modules: `ORG#<org> / TM#<tm>`. The open assignments that name a module link
+//! to it (`store::links`); retiring it needs none left.
 
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::keys;
+use super::links::{self, Fence, Parent};
 use super::query::{Filter, QuerySpec, SortRange};
-use super::transaction::{Condition, CounterLimit};
+use super::transaction::Condition;
 use super::{Item, Page, Store, Transaction, to_item};
 use crate::error::{ApiError, ApiResult};
-use crate::ids::{OrgId, TrainingModuleId};
-use crate::model::training_modules::{ModuleStatus, TrainingModule};
+use crate::ids::{OrgId, TrainingAssignmentId, TrainingModuleId};
+use crate::model::training_modules::TrainingModule;
+use crate::time::Timestamp;
 
 fn module_key(org: &OrgId, id: &TrainingModuleId) -> Item {
     keys::key(keys::org_partition(org), keys::training_module_sort_key(id))
-}
-
-fn open_assignments_key(org: &OrgId, id: &TrainingModuleId) -> Item {
-    keys::key(keys::org_partition(org), keys::training_module_open_sort_key(id))
 }
 
 fn module_item(module: &TrainingModule) -> ApiResult<Item> {
@@ -42,61 +40,80 @@ pub fn put_new(transaction: &mut Transaction, module: &TrainingModule) -> ApiRes
     transaction.put_new(module_item(module)?, ApiError::internal("training module id collision"))
 }
 
-/// Replaces a module read at `before.version`; retiring it commits only while no open
-/// assignment names it.
+fn changed_concurrently() -> ApiError {
+    ApiError::conflict("the training module was changed by a concurrent request; retry")
+}
+
+/// Replaces a module read at `before.version`.
 pub fn put_updated(transaction: &mut Transaction, before: &TrainingModule, after: &TrainingModule) -> ApiResult<()> {
     transaction.put(
         module_item(after)?,
         Some(Condition::at_version(before.version)),
-        Some(ApiError::conflict(
-            "the training module was changed by a concurrent request; retry",
-        )),
-    )?;
-    if before.status == ModuleStatus::Active && after.status == ModuleStatus::Retired {
-        let unused = Condition::new("attribute_not_exists(PK) OR #count = :zero")
-            .name("#count", "count")
-            .value(":zero", AttributeValue::N("0".into()));
-        transaction.condition_check(
-            open_assignments_key(&after.organization_id, &after.id),
-            unused,
-            ApiError::conflict(
-                "this training module has open assignments (assigned, in progress or overdue); complete, waive or delete them first",
-            ),
-        )?;
-    }
-    Ok(())
+        Some(changed_concurrently()),
+    )
 }
 
-/// Counts an open assignment onto (`delta` 1) or off (-1) the module; adding requires the
-/// module to be active when the transaction commits.
-pub fn count_open_assignment(
+/// Retires a module while no open assignment names it: `commit` writes `after` (with
+/// `put_retired`) and its event under the fence `store::links::close` raised.
+pub async fn retire<Commit, Done>(store: &Store, before: &TrainingModule, commit: Commit) -> ApiResult<()>
+where
+    Commit: FnOnce(Fence) -> Done,
+    Done: std::future::Future<Output = ApiResult<()>>,
+{
+    let in_use = ApiError::conflict(
+        "this training module has open assignments (assigned, in progress or overdue); complete, waive or delete them first",
+    );
+    links::close(
+        store,
+        &before.organization_id,
+        Parent::Module(&before.id),
+        before.version,
+        in_use,
+        changed_concurrently(),
+        commit,
+    )
+    .await
+}
+
+/// The retired module, written under its retirement's fence.
+pub fn put_retired(
+    transaction: &mut Transaction,
+    before: &TrainingModule,
+    after: &TrainingModule,
+    fence: Fence,
+) -> ApiResult<()> {
+    transaction.put(
+        module_item(after)?,
+        Some(Condition::at_version(before.version).and(fence.still_raised())),
+        Some(changed_concurrently()),
+    )
+}
+
+/// An open assignment starts naming the module: its link, and the check that the module
+/// is active and not being retired when the transaction commits.
+pub fn link_open_assignment(
     transaction: &mut Transaction,
     org: &OrgId,
     id: &TrainingModuleId,
-    delta: i64,
+    assignment: &TrainingAssignmentId,
+    now: Timestamp,
 ) -> ApiResult<()> {
-    let key = open_assignments_key(org, id);
-    if delta > 0 {
-        let active = Condition::new("#status = :active")
-            .name("#status", "status")
-            .value(":active", AttributeValue::S("active".into()));
-        transaction.condition_check(
-            module_key(org, id),
-            active,
-            ApiError::conflict(format!("training module `{id}` was retired meanwhile")),
-        )?;
-        transaction.add_to_counter(key, "count", delta, None)
-    } else {
-        transaction.add_to_counter(
-            key,
-            "count",
-            delta,
-            Some((
-                CounterLimit::AtLeast(0),
-                ApiError::conflict("the module's assignments changed concurrently; retry"),
-            )),
-        )
-    }
+    transaction.condition_check(
+        module_key(org, id),
+        links::parent_usable(now),
+        ApiError::conflict(format!("training module `{id}` was retired meanwhile")),
+    )?;
+    links::put(transaction, org, Parent::Module(id), assignment.as_str())
+}
+
+/// An assignment stops being open or stops naming the module.
+pub fn unlink_open_assignment(
+    transaction: &mut Transaction,
+    org: &OrgId,
+    id: &TrainingModuleId,
+    assignment: &TrainingAssignmentId,
+) -> ApiResult<()> {
+    links::delete(transaction, org, Parent::Module(id), assignment.as_str())
 }
 
 /// The organization's active modules, by creation; `include_retired` lists all.

@@ -59,6 +59,14 @@ impl Condition {
         }
     }
 
+    /// Both conditions (their placeholders must differ).
+    pub fn and(mut self, other: Condition) -> Self {
+        self.expression = format!("({}) AND ({})", self.expression, other.expression);
+        self.names.extend(other.names);
+        self.values.extend(other.values);
+        self
+    }
+
     fn names(&self) -> Option<HashMap<String, String>> {
         (!self.names.is_empty()).then(|| self.names.clone())
     }
@@ -158,6 +166,34 @@ impl Transaction {
         }
         let update = update.build().map_err(ApiError::internal)?;
         self.push(TransactWriteItem::builder().update(update).build(), on_failure);
+        Ok(())
+    }
+
+    /// Sets (`Some`) or removes (`None`) one attribute of an existing item, conditioned;
+    /// `on_failure` is what a failed condition means.
+    pub fn set_attribute(
+        &mut self,
+        key: Item,
+        attribute: &str,
+        value: Option<AttributeValue>,
+        condition: Condition,
+        on_failure: ApiError,
+    ) -> ApiResult<()> {
+        let mut update = Update::builder()
+            .table_name("")
+            .set_key(Some(key))
+            .condition_expression(&condition.expression)
+            .set_expression_attribute_names(condition.names())
+            .set_expression_attribute_values(condition.values())
+            .expression_attribute_names("#set_attribute", attribute);
+        update = match value {
+            Some(value) => update
+                .update_expression("SET #set_attribute = :set_value")
+                .expression_attribute_values(":set_value", value),
+            None => update.update_expression("REMOVE #set_attribute"),
+        };
+        let update = update.build().map_err(ApiError::internal)?;
+        self.push(TransactWriteItem::builder().update(update).build(), Some(on_failure));
         Ok(())
     }
 

@@ -1,0 +1,175 @@
+//! Link items: one item per child that keeps a parent in use, in a partition of the
+//! parent's own: `ORG#<org>#TM_OPEN#<tm> / <ta>` (an open assignment of a module),
+//! `ORG#<org>#FAC_OPEN#<fac> / <ta>` (an open assignment with the facility in scope).
+//!
+//! Why not a counter on the parent: every assignment change would rewrite the same
+//! counter item, so parallel writers (SCIM pushes, xAPI completions, rule backfills)
+//! would serialise on it and fail as transaction conflicts on DynamoDB. A child writes only
+//! its own link, in its own transaction; retiring or deleting the parent asks "is any link
+//! left?" with one strongly consistent query.
+//!
+//! The fence makes that question race-free without writing the parent on routine paths:
+//! a child's transaction checks (never writes) that the parent is active and not fenced;
+//! retiring or deleting first raises the fence (`closingUntil`, a time a few seconds
+//! ahead, on the parent's item), then queries the links, then either commits the change
+//! on the condition that its own fence is still there, or lowers the fence. A child that
+//! committed before the fence is seen by the query; none can commit while it stands. A
+//! fence left by a function that died expires by itself.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::keys;
+use super::query::{QuerySpec, SortRange};
+use super::transaction::Condition;
+use super::{Item, Store, Transaction};
+use crate::error::{ApiError, ApiResult};
+use crate::ids::{FacilityId, OrgId, TrainingModuleId};
+use crate::time::Timestamp;
+
+/// The parent attribute holding the fence: epoch milliseconds until which no child may
+/// link to it.
+const FENCE: &str = "closingUntil";
+
+/// How long a fence holds: far longer than the query and commit it protects, short enough
+/// that a fence left behind delays new children only briefly.
+const FENCE_MILLIS: i64 = 30_000;
+
+/// A parent that open children keep in use.
+#[derive(Debug, Clone, Copy)]
+pub enum Parent<'a> {
+    Module(&'a TrainingModuleId),
+    Facility(&'a FacilityId),
+}
+
+fn partition(org: &OrgId, parent: Parent<'_>) -> String {
+    match parent {
+        Parent::Module(id) => format!("{}#TM_OPEN#{id}", keys::org_partition(org)),
+        Parent::Facility(id) => format!("{}#FAC_OPEN#{id}", keys::org_partition(org)),
+    }
+}
+
+/// The parent's own item, where its fence goes.
+fn parent_key(org: &OrgId, parent: Parent<'_>) -> Item {
+    let sort_key = match parent {
+        Parent::Module(id) => keys::training_module_sort_key(id),
+        Parent::Facility(id) => keys::facility_sort_key(id),
+    };
+    keys::key(keys::org_partition(org), sort_key)
+}
+
+fn link_key(org: &OrgId, parent: Parent<'_>, child: &str) -> Item {
+    keys::key(partition(org, parent), child.to_string())
+}
+
+/// The child starts keeping the parent in use.
+pub fn put(transaction: &mut Transaction, org: &OrgId, parent: Parent<'_>, child: &str) -> ApiResult<()> {
+    transaction.put(link_key(org, parent, child), None, None)
+}
+
+/// The child stops keeping the parent in use. Unconditional: deleting a link that is not
+/// there changes nothing.
+pub fn delete(transaction: &mut Transaction, org: &OrgId, parent: Parent<'_>, child: &str) -> ApiResult<()> {
+    transaction.delete(link_key(org, parent, child), None, None)
+}
+
+/// Whether any child still links to the parent: one strongly consistent read of one item.
+pub async fn any(store: &Store, org: &OrgId, parent: Parent<'_>) -> ApiResult<bool> {
+    let spec = QuerySpec::table(partition(org, parent), SortRange::All).consistent();
+    let page = store.query_page(&spec, 1, None).await?;
+    Ok(!page.items.is_empty())
+}
+
+/// The condition a child's transaction checks on its parent's item: active and not
+/// fenced at `now`.
+pub fn parent_usable(now: Timestamp) -> Condition {
+    Condition::new("#status = :active AND (attribute_not_exists(#fence) OR #fence < :now)")
+        .name("#status", "status")
+        .name("#fence", FENCE)
+        .value(":active", AttributeValue::S("active".into()))
+        .value(":now", AttributeValue::N(now.millis().to_string()))
+}
+
+/// A raised fence: its time identifies it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fence {
+    until: i64,
+}
+
+impl Fence {
+    /// Whether the fence still holds at `now` (a change it protects must commit before).
+    pub fn holds_at(self, now: Timestamp) -> bool {
+        now.millis() < self.until
+    }
+
+    /// The condition a closing change adds: its own fence is still on the parent, so no
+    /// child linked since the query.
+    pub fn still_raised(self) -> Condition {
+        Condition::new("#fence = :fence")
+            .name("#fence", FENCE)
+            .value(":fence", AttributeValue::N(self.until.to_string()))
+    }
+}
+
+/// Raises the fence on the parent's item, read at `version`; `changed` is the answer when
+/// it changed since.
+async fn raise_fence(store: &Store, parent_key: Item, version: u64, changed: ApiError) -> ApiResult<Fence> {
+    let until = store.clock().now().millis() + FENCE_MILLIS;
+    let mut transaction = Transaction::new();
+    transaction.set_attribute(
+        parent_key,
+        FENCE,
+        Some(AttributeValue::N(until.to_string())),
+        Condition::at_version(version),
+        changed,
+    )?;
+    transaction.commit(store).await?;
+    Ok(Fence { until })
+}
+
+/// Closes a parent (retire, delete) while no child links to it: raises the fence on the
+/// parent's item, read at `version`, answers `in_use` if a link is left, then runs `commit`,
+/// whose write of the parent must carry `fence.still_raised()`. The fence is lowered
+/// whenever the closing change does not happen; a committed change replaced the parent's
+/// item, fence and all.
+pub async fn close<Commit, Done>(
+    store: &Store,
+    org: &OrgId,
+    parent: Parent<'_>,
+    version: u64,
+    in_use: ApiError,
+    changed: ApiError,
+    commit: Commit,
+) -> ApiResult<()>
+where
+    Commit: FnOnce(Fence) -> Done,
+    Done: std::future::Future<Output = ApiResult<()>>,
+{
+    let parent_key = parent_key(org, parent);
+    let fence = raise_fence(store, parent_key.clone(), version, changed).await?;
+    let outcome = match any(store, org, parent).await {
+        Ok(true) => Err(in_use),
+        Ok(false) if !fence.holds_at(store.clock().now()) => {
+            Err(ApiError::conflict("this change took too long and was not made; retry"))
+        }
+        Ok(false) => commit(fence).await,
+        Err(error) => Err(error),
+    };
+    if outcome.is_err() {
+        lower_fence(store, parent_key, fence).await;
+    }
+    outcome
+}
+
+/// Lowers the fence when the closing change did not happen. Best effort: a fence already
+/// gone (the parent was replaced meanwhile) needs nothing, and one this call fails to lower
+/// expires by itself.
+async fn lower_fence(store: &Store, parent_key: Item, fence: Fence) {
+    let mut transaction = Transaction::new();
+    let gone = ApiError::conflict("the fence was already gone");
+    if transaction
+        .set_attribute(parent_key, FENCE, None, fence.still_raised(), gone)
+        .is_ok()
+    {
+        let _ = transaction.commit(store).await;
+    }
+}
