@@ -71,9 +71,9 @@ fn roles_document() -> RolesDocument {
                 name: name.into(),
                 description: None,
                 permissions,
-                member_count: 1,
                 created_at: Timestamp::now(),
                 updated_at: Timestamp::now(),
+                closing_until: None,
             },
         );
     }

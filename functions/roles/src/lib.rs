@@ -23,7 +23,7 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
     match operation {
         RolesOperation::ListRoles => {
             let page = query.page(principal.org(), "roles".into())?;
-            Reply::ok(&roles::list_roles(&principal, &page)?)
+            Reply::ok(&roles::list_roles(store, &principal, &page).await?)
         }
         RolesOperation::CreateRole => {
             idempotency::for_caller(store, request, &principal, async {
@@ -32,7 +32,7 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
             })
             .await
         }
-        RolesOperation::GetRole => Reply::ok(&roles::get_role(&principal, route.param("id")?)?),
+        RolesOperation::GetRole => Reply::ok(&roles::get_role(store, &principal, route.param("id")?).await?),
         RolesOperation::UpdateRole => {
             let input = http::json_body(request)?;
             Reply::ok(&roles::update_role(store, &principal, route.param("id")?, input).await?)

@@ -154,10 +154,12 @@ pub struct CustomRole {
     pub name: String,
     pub description: Option<String>,
     pub permissions: Vec<Permission>,
-    /// Members (not deleted) who hold this role; a held role cannot be deleted.
-    pub member_count: u64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// While its deletion checks that nobody holds it: epoch milliseconds until which no
+    /// member may take the role (`store::links`). Never shown by the API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closing_until: Option<i64>,
 }
 
 /// Every custom role of one organization, read and written as one item.
@@ -207,24 +209,6 @@ impl RolesDocument {
         Ok(())
     }
 
-    /// Moves holder counts when a member's roles change from `before` to `after`.
-    pub fn move_holders(&mut self, before: &[RoleRef], after: &[RoleRef]) {
-        for role in before.iter().filter(|role| !after.contains(role)) {
-            if let RoleRef::Custom(id) = role
-                && let Some(custom) = self.roles.get_mut(id.as_str())
-            {
-                custom.member_count = custom.member_count.saturating_sub(1);
-            }
-        }
-        for role in after.iter().filter(|role| !before.contains(role)) {
-            if let RoleRef::Custom(id) = role
-                && let Some(custom) = self.roles.get_mut(id.as_str())
-            {
-                custom.member_count += 1;
-            }
-        }
-    }
-
     pub fn holds_custom_role(held: &[RoleRef]) -> bool {
         held.iter().any(|role| matches!(role, RoleRef::Custom(_)))
     }
@@ -267,14 +251,15 @@ impl RoleView {
         }
     }
 
-    pub fn custom(role: &CustomRole) -> Self {
+    /// A custom role with `member_count`, its holders (members not deleted).
+    pub fn custom(role: &CustomRole, member_count: u64) -> Self {
         RoleView {
             id: role.id.to_string(),
             name: role.name.clone(),
             description: role.description.clone(),
             permissions: role.permissions.clone(),
             system: false,
-            member_count: Some(role.member_count),
+            member_count: Some(member_count),
             created_at: Some(role.created_at),
             updated_at: Some(role.updated_at),
         }
@@ -318,7 +303,7 @@ mod tests {
             name: "reviewer".into(),
             description: None,
             permissions,
-            member_count: 0,
+            closing_until: None,
             created_at: Timestamp::now(),
             updated_at: Timestamp::now(),
         }
@@ -353,19 +338,6 @@ mod tests {
         assert!(permissions.contains(&Permission::TrainingWrite));
         assert!(permissions.contains(&Permission::UsersRead));
         assert!(!permissions.contains(&Permission::UsersWrite));
-    }
-
-    #[test]
-    fn holder_counts_follow_role_changes() {
-        let a = RoleId::new();
-        let b = RoleId::new();
-        let mut document = RolesDocument::default();
-        document.roles.insert(a.to_string(), custom(&a, vec![]));
-        document.roles.insert(b.to_string(), custom(&b, vec![]));
-        document.move_holders(&[], &[RoleRef::Custom(a.clone())]);
-        document.move_holders(&[RoleRef::Custom(a.clone())], &[RoleRef::Custom(b.clone())]);
-        assert_eq!(document.get(&a).unwrap().member_count, 0);
-        assert_eq!(document.get(&b).unwrap().member_count, 1);
     }
 
     #[test]

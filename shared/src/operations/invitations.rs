@@ -23,7 +23,6 @@ use crate::model::invitations::{
     NewInvitation, ValidInvitation, invalid_token, new_invitation, parse_token, send_offset,
 };
 use crate::model::principal::{Actor, Principal};
-use crate::model::roles::RolesDocument;
 use crate::model::secret_tokens::{ExposeSecret, SecretString};
 use crate::model::users::{MAX_NAME_LENGTH, Member, MemberStatus};
 use crate::pagination::{ListPage, PageRequest};
@@ -476,11 +475,10 @@ pub async fn list_invitations(
     })
 }
 
-/// What a usable token leads to: the invitation, the organization's roles, and the
-/// inviter as read (the accept transaction is conditioned on it).
+/// What a usable token leads to: the invitation and the inviter as read (the accept
+/// transaction is conditioned on it).
 struct Admitted {
     invitation: Invitation,
-    roles: RolesDocument,
     inviter: Member,
 }
 
@@ -512,11 +510,7 @@ async fn admitted(store: &Store, token: &str, now: Timestamp) -> ApiResult<Admit
                 "the person who invited you can no longer grant this access; ask the organization for a new invitation",
             )
         })?;
-    Ok(Admitted {
-        invitation,
-        roles,
-        inviter,
-    })
+    Ok(Admitted { invitation, inviter })
 }
 
 /// `GET /invitations/validate?token=…`: no API key; what an onboarding screen shows.
@@ -536,7 +530,6 @@ pub async fn accept(store: &Store, principal: Option<&Principal>, input: AcceptI
     let now = store.clock().now();
     let Admitted {
         invitation: before,
-        roles,
         inviter,
     } = admitted(store, input.token.expose_secret(), now).await?;
     let display_name = match (&input.display_name, &before.display_name) {
@@ -595,11 +588,7 @@ pub async fn accept(store: &Store, principal: Option<&Principal>, input: AcceptI
     store::invitations::put_updated(&mut transaction, &before, &after, now)?;
     store::members::put_new(&mut transaction, &member)?;
     store::members::check_unchanged(&mut transaction, &inviter)?;
-    if RolesDocument::holds_custom_role(&member.roles) {
-        let mut document = roles.clone();
-        document.move_holders(&[], &member.roles);
-        store::roles::put_document(&mut transaction, org, &document)?;
-    }
+    crate::operations::users::update_role_holders(&mut transaction, store, org, &user_id, &[], &member.roles)?;
     let accepted = Event::InvitationAccepted(InvitationAccepted {
         email: before.email.clone(),
         user_id: user_id.clone(),

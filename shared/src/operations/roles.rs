@@ -1,5 +1,6 @@
 //! Roles: list, read, create, update and delete custom roles. The caller's roles document
-//! was read at authentication; every change writes it back at the next version.
+//! was read at authentication; every change writes it back at the next version. A custom
+//! role's holders are its links (`store::links`), counted when a role is shown.
 
 use crate::error::{ApiError, ApiResult};
 use crate::ids::RoleId;
@@ -23,13 +24,27 @@ fn role_name(caller_roles: &RolesDocument, name: &str, except: Option<&RoleId>) 
     Ok(name)
 }
 
+/// A custom role as the API shows it, with its holders counted.
+async fn custom_view(store: &Store, principal: &Principal, role: &CustomRole) -> ApiResult<RoleView> {
+    let holders = store::roles::holders(store, principal.org(), &role.id).await?;
+    Ok(RoleView::custom(role, holders))
+}
+
 /// System roles first (fixed order), then custom roles by id; the cursor holds the last id.
-pub fn list_roles(principal: &Principal, page: &PageRequest) -> ApiResult<ListPage<RoleView>> {
+/// Every custom role has its holders counted, concurrently.
+pub async fn list_roles(store: &Store, principal: &Principal, page: &PageRequest) -> ApiResult<ListPage<RoleView>> {
     principal.require(Permission::RolesRead)?;
+    let custom = futures::future::try_join_all(
+        principal
+            .roles
+            .roles
+            .values()
+            .map(|role| custom_view(store, principal, role)),
+    );
     let all: Vec<RoleView> = SystemRole::ALL
         .into_iter()
         .map(RoleView::system)
-        .chain(principal.roles.roles.values().map(RoleView::custom))
+        .chain(custom.await?)
         .collect();
     let start = match page.after.as_ref().and_then(|position| position.get("id")) {
         Some(last) => all
@@ -53,15 +68,17 @@ pub fn list_roles(principal: &Principal, page: &PageRequest) -> ApiResult<ListPa
     })
 }
 
-pub fn get_role(principal: &Principal, id: &str) -> ApiResult<RoleView> {
+pub async fn get_role(store: &Store, principal: &Principal, id: &str) -> ApiResult<RoleView> {
     principal.require(Permission::RolesRead)?;
     match RoleRef::parse("id", id)? {
         RoleRef::System(role) => Ok(RoleView::system(role)),
-        RoleRef::Custom(id) => principal
-            .roles
-            .get(&id)
-            .map(RoleView::custom)
-            .ok_or(ApiError::NotFound { resource: "role" }),
+        RoleRef::Custom(id) => {
+            let role = principal
+                .roles
+                .get(&id)
+                .ok_or(ApiError::NotFound { resource: "role" })?;
+            custom_view(store, principal, role).await
+        }
     }
 }
 
@@ -123,9 +140,9 @@ pub async fn create_role(store: &Store, principal: &Principal, input: CreateRole
         name,
         description,
         permissions,
-        member_count: 0,
         created_at: now,
         updated_at: now,
+        closing_until: None,
     };
     let mut document = principal.roles.clone();
     document.roles.insert(role.id.to_string(), role.clone());
@@ -140,7 +157,7 @@ pub async fn create_role(store: &Store, principal: &Principal, input: CreateRole
         }),
     )
     .await?;
-    Ok(RoleView::custom(&role))
+    Ok(RoleView::custom(&role, 0))
 }
 
 pub async fn update_role(store: &Store, principal: &Principal, id: &str, input: UpdateRole) -> ApiResult<RoleView> {
@@ -164,38 +181,59 @@ pub async fn update_role(store: &Store, principal: &Principal, id: &str, input: 
         permissions: PermissionsChange::of(&before.permissions, &after.permissions),
     };
     if changes.is_empty() {
-        return Ok(RoleView::custom(&before));
+        return custom_view(store, principal, &before).await;
     }
     after.updated_at = store.clock().now();
     let mut document = principal.roles.clone();
     document.roles.insert(after.id.to_string(), after.clone());
     commit_roles_change(store, principal, &document, &after.id, Event::RoleUpdated(changes)).await?;
-    Ok(RoleView::custom(&after))
+    custom_view(store, principal, &after).await
 }
 
-/// Deletes a custom role nobody holds. The holder count lives in the same versioned
-/// document that member changes update, so a concurrent assignment cannot slip through.
+/// Deletes a custom role nobody holds. Race-free without member changes writing the
+/// document: the role is first fenced in the document (`closingUntil`: no member change
+/// may take it, `store::roles::check_roles_usable`), then its holders are counted
+/// (strongly consistent), then it is removed, or unfenced with the same `409` as before.
 pub async fn delete_role(store: &Store, principal: &Principal, id: &str) -> ApiResult<RoleView> {
     principal.require(Permission::RolesWrite)?;
     let role = custom_role_for_change(principal, id)?.clone();
-    if role.member_count > 0 {
-        return Err(ApiError::conflict(format!(
-            "role `{}` is held by {} member(s); remove it from them first",
-            role.name, role.member_count
-        )));
+    let org = principal.org();
+    let until = store::links::fence_until(store.clock().now());
+    let mut fenced = principal.roles.clone();
+    if let Some(entry) = fenced.roles.get_mut(role.id.as_str()) {
+        entry.closing_until = Some(until);
     }
-    let mut document = principal.roles.clone();
-    document.roles.remove(role.id.as_str());
-    commit_roles_change(
-        store,
-        principal,
-        &document,
-        &role.id,
-        Event::RoleDeleted(RoleDefinition {
+    let mut transaction = Transaction::new();
+    store::roles::put_document(&mut transaction, org, &fenced)?;
+    transaction.commit(store).await?;
+    fenced.version += 1;
+
+    let holders = store::roles::holders(store, org, &role.id).await;
+    let in_time = store.clock().now().millis() < until;
+    if let (Ok(0), true) = (&holders, in_time) {
+        let mut document = fenced;
+        document.roles.remove(role.id.as_str());
+        let event = Event::RoleDeleted(RoleDefinition {
             name: role.name.clone(),
             permissions: role.permissions.clone(),
-        }),
-    )
-    .await?;
-    Ok(RoleView::custom(&role))
+        });
+        commit_roles_change(store, principal, &document, &role.id, event).await?;
+        return Ok(RoleView::custom(&role, 0));
+    }
+    // Not deleted: lift the fence (best effort; it expires by itself).
+    let mut unfenced = fenced;
+    if let Some(entry) = unfenced.roles.get_mut(role.id.as_str()) {
+        entry.closing_until = None;
+    }
+    let mut transaction = Transaction::new();
+    if store::roles::put_document(&mut transaction, org, &unfenced).is_ok() {
+        let _ = transaction.commit(store).await;
+    }
+    match holders? {
+        0 => Err(ApiError::conflict("this change took too long and was not made; retry")),
+        count => Err(ApiError::conflict(format!(
+            "role `{}` is held by {count} member(s); remove it from them first",
+            role.name
+        ))),
+    }
 }

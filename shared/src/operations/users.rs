@@ -3,11 +3,11 @@
 //! `rest::users`); each applies its own authorization to the principal.
 
 use crate::error::{ApiError, ApiResult};
-use crate::ids::{OrgId, UserId};
+use crate::ids::{OrgId, RoleId, UserId};
 use crate::model::events::users::{UserCreated, UserDeleted, UserUpdated};
 use crate::model::events::{Event, MemberStatusChange, OptionalTextChange, RolesChange, TextChange};
 use crate::model::principal::Principal;
-use crate::model::roles::{RoleRef, RolesDocument};
+use crate::model::roles::RoleRef;
 use crate::model::users::{Member, MemberChanges, MemberStatus, NewMember, UserFilter};
 use crate::pagination::{ListPage, PageRequest};
 use crate::permissions::Permission;
@@ -79,7 +79,14 @@ pub async fn create_member(store: &Store, principal: &Principal, input: NewMembe
     };
     let mut transaction = Transaction::new();
     store::members::put_new(&mut transaction, &member)?;
-    update_role_holders(&mut transaction, principal, &[], &member.roles)?;
+    update_role_holders(
+        &mut transaction,
+        store,
+        principal.org(),
+        &member.user_id,
+        &[],
+        &member.roles,
+    )?;
     let event = Event::UserCreated(UserCreated {
         email: member.email.to_string(),
         display_name: Some(member.display_name.to_string()),
@@ -91,19 +98,36 @@ pub async fn create_member(store: &Store, principal: &Principal, input: NewMembe
     Ok(member)
 }
 
-/// Keeps custom roles' holder counts true in the same transaction as the member change.
-fn update_role_holders(
+/// Keeps the role-holder links true in the member change's own transaction: a member
+/// (not deleted) links to each custom role they hold. Taking a role checks, without
+/// writing it, that the roles document still has the role and is not deleting it; so
+/// parallel member changes never write the same item (`docs/access-patterns.md`).
+pub(crate) fn update_role_holders(
     transaction: &mut Transaction,
-    principal: &Principal,
+    store: &Store,
+    org: &OrgId,
+    user: &UserId,
     before: &[RoleRef],
     after: &[RoleRef],
 ) -> ApiResult<()> {
-    if !RolesDocument::holds_custom_role(before) && !RolesDocument::holds_custom_role(after) {
-        return Ok(());
+    let custom = |roles: &[RoleRef]| -> Vec<RoleId> {
+        roles
+            .iter()
+            .filter_map(|role| match role {
+                RoleRef::Custom(id) => Some(id.clone()),
+                RoleRef::System(_) => None,
+            })
+            .collect()
+    };
+    let (held, holds) = (custom(before), custom(after));
+    for role in held.iter().filter(|role| !holds.contains(role)) {
+        store::roles::unlink_holder(transaction, org, role, user)?;
     }
-    let mut document = principal.roles.clone();
-    document.move_holders(before, after);
-    store::roles::put_document(transaction, principal.org(), &document)
+    let taken: Vec<&RoleId> = holds.iter().filter(|role| !held.contains(role)).collect();
+    for role in &taken {
+        store::roles::link_holder(transaction, org, role, user)?;
+    }
+    store::roles::check_roles_usable(transaction, org, &taken, store.clock().now())
 }
 
 /// Changes a member's profile, roles or status (`users:write`, over members no more
@@ -169,7 +193,14 @@ pub async fn update_member(
     after.version = before.version + 1;
     let mut transaction = Transaction::new();
     store::members::put_updated(&mut transaction, &before, &after)?;
-    update_role_holders(&mut transaction, principal, &before.roles, &after.roles)?;
+    update_role_holders(
+        &mut transaction,
+        store,
+        principal.org(),
+        user,
+        &before.roles,
+        &after.roles,
+    )?;
     if after.status != MemberStatus::Active {
         store::cip_senior_manager::check_not_current_designee(&mut transaction, principal.org(), user)?;
     }
@@ -206,7 +237,7 @@ pub async fn delete_member(store: &Store, principal: &Principal, user: &UserId) 
     after.version = before.version + 1;
     let mut transaction = Transaction::new();
     store::members::put_updated(&mut transaction, &before, &after)?;
-    update_role_holders(&mut transaction, principal, &before.roles, &[])?;
+    update_role_holders(&mut transaction, store, principal.org(), user, &before.roles, &[])?;
     store::cip_senior_manager::check_not_current_designee(&mut transaction, principal.org(), user)?;
     let event = Event::UserDeleted(UserDeleted {
         email: before.email.to_string(),

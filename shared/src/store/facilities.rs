@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::keys;
-use super::links::{self, Fence, Parent};
+use super::links::{self, Closable, Fence, Parent};
 use super::query::{Filter, QuerySpec, SortRange};
 use super::transaction::Condition;
 use super::{Item, Page, Store, Transaction, to_item};
@@ -86,7 +86,7 @@ where
     links::close(
         store,
         &before.organization_id,
-        Parent::Facility(&before.id),
+        Closable::Facility(&before.id),
         before.version,
         in_use,
         changed_concurrently(),

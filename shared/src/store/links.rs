@@ -1,6 +1,7 @@
 //! Link items: one item per child that keeps a parent in use, in a partition of the
 //! parent's own: `ORG#<org>#TM_OPEN#<tm> / <ta>` (an open assignment of a module),
-//! `ORG#<org>#FAC_OPEN#<fac> / <ta>` (an open assignment with the facility in scope).
+//! `ORG#<org>#FAC_OPEN#<fac> / <ta>` (an open assignment with the facility in scope),
+//! `ORG#<org>#ROLE_HOLDER#<role> / <usr>` (a member, not deleted, holding a custom role).
 //!
 //! Why not a counter on the parent: every assignment change would rewrite the same
 //! counter item, so parallel writers (SCIM pushes, xAPI completions, rule backfills)
@@ -16,14 +17,14 @@
 //! committed before the fence is seen by the query; none can commit while it stands. A
 //! fence left by a function that died expires by itself.
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, Select};
 
 use super::keys;
 use super::query::{QuerySpec, SortRange};
 use super::transaction::Condition;
 use super::{Item, Store, Transaction};
 use crate::error::{ApiError, ApiResult};
-use crate::ids::{FacilityId, OrgId, TrainingModuleId};
+use crate::ids::{FacilityId, OrgId, RoleId, TrainingModuleId};
 use crate::time::Timestamp;
 
 /// The parent attribute holding the fence: epoch milliseconds until which no child may
@@ -34,27 +35,45 @@ const FENCE: &str = "closingUntil";
 /// that a fence left behind delays new children only briefly.
 const FENCE_MILLIS: i64 = 30_000;
 
-/// A parent that open children keep in use.
+/// A parent that children keep in use.
 #[derive(Debug, Clone, Copy)]
 pub enum Parent<'a> {
     Module(&'a TrainingModuleId),
     Facility(&'a FacilityId),
+    /// Its fence is the role's own entry in the roles document (`operations::roles`).
+    Role(&'a RoleId),
 }
 
 fn partition(org: &OrgId, parent: Parent<'_>) -> String {
     match parent {
         Parent::Module(id) => format!("{}#TM_OPEN#{id}", keys::org_partition(org)),
         Parent::Facility(id) => format!("{}#FAC_OPEN#{id}", keys::org_partition(org)),
+        Parent::Role(id) => format!("{}#ROLE_HOLDER#{id}", keys::org_partition(org)),
     }
 }
 
-/// The parent's own item, where its fence goes.
-fn parent_key(org: &OrgId, parent: Parent<'_>) -> Item {
-    let sort_key = match parent {
-        Parent::Module(id) => keys::training_module_sort_key(id),
-        Parent::Facility(id) => keys::facility_sort_key(id),
-    };
-    keys::key(keys::org_partition(org), sort_key)
+/// A parent with an item of its own, where `close` raises its fence.
+#[derive(Debug, Clone, Copy)]
+pub enum Closable<'a> {
+    Module(&'a TrainingModuleId),
+    Facility(&'a FacilityId),
+}
+
+impl<'a> Closable<'a> {
+    fn parent(self) -> Parent<'a> {
+        match self {
+            Closable::Module(id) => Parent::Module(id),
+            Closable::Facility(id) => Parent::Facility(id),
+        }
+    }
+
+    fn key(self, org: &OrgId) -> Item {
+        let sort_key = match self {
+            Closable::Module(id) => keys::training_module_sort_key(id),
+            Closable::Facility(id) => keys::facility_sort_key(id),
+        };
+        keys::key(keys::org_partition(org), sort_key)
+    }
 }
 
 fn link_key(org: &OrgId, parent: Parent<'_>, child: &str) -> Item {
@@ -70,6 +89,38 @@ pub fn put(transaction: &mut Transaction, org: &OrgId, parent: Parent<'_>, child
 /// there changes nothing.
 pub fn delete(transaction: &mut Transaction, org: &OrgId, parent: Parent<'_>, child: &str) -> ApiResult<()> {
     transaction.delete(link_key(org, parent, child), None, None)
+}
+
+/// How many children link to the parent: strongly consistent, counted by DynamoDB
+/// (`Select COUNT`), page after page.
+pub async fn count(store: &Store, org: &OrgId, parent: Parent<'_>) -> ApiResult<u64> {
+    let mut total = 0;
+    let mut start_key = None;
+    loop {
+        let output = store
+            .client()
+            .query()
+            .table_name(store.table())
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", keys::PK)
+            .expression_attribute_values(":pk", AttributeValue::S(partition(org, parent)))
+            .select(Select::Count)
+            .consistent_read(true)
+            .set_exclusive_start_key(start_key)
+            .send()
+            .await
+            .map_err(|error| ApiError::internal(aws_sdk_dynamodb::error::DisplayErrorContext(&error)))?;
+        total += u64::try_from(output.count()).unwrap_or_default();
+        match output.last_evaluated_key {
+            Some(key) => start_key = Some(key),
+            None => return Ok(total),
+        }
+    }
+}
+
+/// The time until which a fence raised at `now` holds, in epoch milliseconds.
+pub fn fence_until(now: Timestamp) -> i64 {
+    now.millis() + FENCE_MILLIS
 }
 
 /// Whether any child still links to the parent: one strongly consistent read of one item.
@@ -113,7 +164,7 @@ impl Fence {
 /// Raises the fence on the parent's item, read at `version`; `changed` is the answer when
 /// it changed since.
 async fn raise_fence(store: &Store, parent_key: Item, version: u64, changed: ApiError) -> ApiResult<Fence> {
-    let until = store.clock().now().millis() + FENCE_MILLIS;
+    let until = fence_until(store.clock().now());
     let mut transaction = Transaction::new();
     transaction.set_attribute(
         parent_key,
@@ -134,7 +185,7 @@ async fn raise_fence(store: &Store, parent_key: Item, version: u64, changed: Api
 pub async fn close<Commit, Done>(
     store: &Store,
     org: &OrgId,
-    parent: Parent<'_>,
+    parent: Closable<'_>,
     version: u64,
     in_use: ApiError,
     changed: ApiError,
@@ -144,9 +195,9 @@ where
     Commit: FnOnce(Fence) -> Done,
     Done: std::future::Future<Output = ApiResult<()>>,
 {
-    let parent_key = parent_key(org, parent);
+    let parent_key = parent.key(org);
     let fence = raise_fence(store, parent_key.clone(), version, changed).await?;
-    let outcome = match any(store, org, parent).await {
+    let outcome = match any(store, org, parent.parent()).await {
         Ok(true) => Err(in_use),
         Ok(false) if !fence.holds_at(store.clock().now()) => {
             Err(ApiError::conflict("this change took too long and was not made; retry"))

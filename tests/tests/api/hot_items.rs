@@ -27,6 +27,47 @@ fn shared_items(writes_per_request: &[Vec<(String, String)>]) -> Vec<((String, S
 }
 
 #[tokio::test]
+async fn fifty_members_given_one_custom_role_write_no_item_in_common() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    let role = api
+        .post(
+            "/roles",
+            &org.admin_key,
+            json!({ "name": "Field technician", "permissions": ["training:read"] }),
+        )
+        .await
+        .expect(201);
+    let role_id = role["id"].as_str().unwrap();
+
+    let mut creations = Vec::new();
+    for n in 0..50 {
+        api.dynamo_calls.reset();
+        api.post(
+            "/users",
+            &org.admin_key,
+            json!({
+                "email": format!("tech{n}@utility.example"),
+                "displayName": format!("Technician {n}"),
+                "roles": [role_id],
+            }),
+        )
+        .await
+        .expect(201);
+        creations.push(api.dynamo_calls.written_keys());
+    }
+    assert!(creations.iter().all(|keys| keys.len() >= 3), "{:?}", creations[0]);
+    assert_eq!(shared_items(&creations), vec![], "member creations wrote the same item");
+
+    // The holders are still counted, and still keep the role from being deleted.
+    let shown = api.get(&format!("/roles/{role_id}"), &org.admin_key).await.expect(200);
+    assert_eq!(shown["memberCount"], 50);
+    api.delete(&format!("/roles/{role_id}"), &org.admin_key)
+        .await
+        .expect_error(409, "conflict");
+}
+
+#[tokio::test]
 async fn fifty_assignments_of_one_module_at_one_facility_write_no_item_in_common() {
     let api = TestApi::new().await;
     let p = program(&api).await;
