@@ -23,7 +23,6 @@ use crate::ids::{
 use crate::model::api_keys::{ApiKeyView, CreateApiKey, CreatedApiKey};
 use crate::model::audit::AuditEvent;
 use crate::model::cip_senior_manager::{Correct, CsmAssignmentView, Designate};
-use crate::model::facilities::{CreateFacility, FacilityView, UpdateFacility};
 use crate::model::invitations::{
     AcceptInvitation, InvitationBatch, InvitationStatus, InvitationView, NewInvitation, ValidInvitation,
 };
@@ -38,6 +37,7 @@ use crate::model::training_status::TrainingStatusView;
 use crate::model::users::MemberStatus;
 use crate::operations::invitations::BatchResult;
 use crate::permissions::Permission;
+use crate::rest::facilities::{CreateFacility, FacilityView, UpdateFacility};
 use crate::rest::users::{AccessCheck, CreateUser, MembershipView, UpdateUser, UserView};
 use crate::routes::{
     ApiKeysOperation as K, AuditEventsOperation as A, CipSeniorManagerOperation as C, FacilitiesOperation as F,

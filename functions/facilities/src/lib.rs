@@ -7,6 +7,7 @@ use raptor_shared::http::{self, Reply};
 use raptor_shared::idempotency;
 use raptor_shared::ids::FacilityId;
 use raptor_shared::operations::facilities;
+use raptor_shared::rest::{self, facilities::FacilityView};
 use raptor_shared::routes::{self, FacilitiesOperation, Function, Operation};
 
 pub async fn handle(app: &App, request: Request) -> Response<Body> {
@@ -25,21 +26,23 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
     match operation {
         FacilitiesOperation::ListFacilities => {
             let page = query.page(principal.org(), "facilities".into())?;
-            Reply::ok(&facilities::list_facilities(store, &principal, &page).await?)
+            Reply::ok(&rest::facilities::list(store, &principal, &page).await?)
         }
         FacilitiesOperation::CreateFacility => {
             idempotency::for_caller(store, request, &principal, async {
-                Reply::created(&facilities::create_facility(store, &principal, http::json_body(request)?).await?)
+                Reply::created(&rest::facilities::create(store, &principal, http::json_body(request)?).await?)
             })
             .await
         }
-        FacilitiesOperation::GetFacility => Reply::ok(&facilities::get_facility(store, &principal, &id()?).await?),
+        FacilitiesOperation::GetFacility => Reply::ok(&FacilityView::of(
+            &facilities::get_facility(store, &principal, &id()?).await?,
+        )),
         FacilitiesOperation::UpdateFacility => {
             let input = http::json_body(request)?;
-            Reply::ok(&facilities::update_facility(store, &principal, &id()?, input).await?)
+            Reply::ok(&rest::facilities::update(store, &principal, &id()?, input).await?)
         }
-        FacilitiesOperation::DeleteFacility => {
-            Reply::ok(&facilities::delete_facility(store, &principal, &id()?).await?)
-        }
+        FacilitiesOperation::DeleteFacility => Reply::ok(&FacilityView::of(
+            &facilities::delete_facility(store, &principal, &id()?).await?,
+        )),
     }
 }

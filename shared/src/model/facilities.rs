@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{FacilityId, OrgId};
-use crate::patch;
 use crate::time::Timestamp;
 use crate::validation;
 
@@ -46,49 +45,19 @@ pub struct Facility {
     pub version: u64,
 }
 
-/// The facility object of the API.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct FacilityView {
-    pub id: FacilityId,
-    pub name: String,
-    pub impact_rating: Option<ImpactRating>,
-    pub external_id: Option<String>,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-    pub deleted_at: Option<Timestamp>,
-}
-
-impl FacilityView {
-    pub fn of(facility: &Facility) -> Self {
-        FacilityView {
-            id: facility.id.clone(),
-            name: facility.name.clone(),
-            impact_rating: facility.impact_rating,
-            external_id: facility.external_id.clone(),
-            created_at: facility.created_at,
-            updated_at: facility.updated_at,
-            deleted_at: facility.deleted_at,
-        }
-    }
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CreateFacility {
+/// A new facility's values, parsed (`rest::facilities::CreateFacility::parse`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewFacility {
     pub name: String,
     pub impact_rating: Option<ImpactRating>,
     pub external_id: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct UpdateFacility {
-    #[serde(default, deserialize_with = "patch::not_null")]
+/// The fields a facility update changes (absent: unchanged; `Some(None)`: cleared).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FacilityEdit {
     pub name: Option<String>,
-    #[serde(default, deserialize_with = "patch::clearable")]
     pub impact_rating: Option<Option<ImpactRating>>,
-    #[serde(default, deserialize_with = "patch::clearable")]
     pub external_id: Option<Option<String>>,
 }
 
@@ -105,19 +74,19 @@ pub fn name_key(name: &str) -> String {
     name.to_lowercase()
 }
 
-pub fn new_facility(org: &OrgId, input: CreateFacility, now: Timestamp) -> ApiResult<Facility> {
-    Ok(Facility {
+pub fn new_facility(org: &OrgId, input: NewFacility, now: Timestamp) -> Facility {
+    Facility {
         id: FacilityId::new(),
         organization_id: org.clone(),
-        name: facility_name(&input.name)?,
+        name: input.name,
         impact_rating: input.impact_rating,
-        external_id: external_id(input.external_id.as_deref())?,
+        external_id: input.external_id,
         status: FacilityStatus::Active,
         created_at: now,
         updated_at: now,
         deleted_at: None,
         version: 1,
-    })
+    }
 }
 
 /// A deleted facility can be read (closed assignments name it) but not changed.
@@ -137,14 +106,13 @@ mod tests {
         let now = Timestamp::parse("t", "2025-03-15T08:00:00Z").unwrap();
         let facility = new_facility(
             &OrgId::new(),
-            CreateFacility {
-                name: "  Substation Alpha ".into(),
+            NewFacility {
+                name: facility_name("  Substation Alpha ").unwrap(),
                 impact_rating: Some(ImpactRating::High),
                 external_id: None,
             },
             now,
-        )
-        .unwrap();
+        );
         assert_eq!(facility.name, "Substation Alpha");
         assert_eq!(name_key("Substation ALPHA"), name_key(&facility.name));
         assert!(facility_name("   ").is_err());

@@ -5,10 +5,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::ids::{FacilityId, OrgId};
 use crate::model::events::Event;
 use crate::model::events::facilities::{FacilityChanges, FacilityCreated, FacilityDeleted, FacilityUpdated};
-use crate::model::facilities::{
-    CreateFacility, Facility, FacilityStatus, FacilityView, UpdateFacility, external_id, facility_name, new_facility,
-    require_active,
-};
+use crate::model::facilities::{Facility, FacilityEdit, FacilityStatus, NewFacility, new_facility, require_active};
 use crate::model::principal::Principal;
 use crate::pagination::{ListPage, PageRequest};
 use crate::permissions::Permission;
@@ -23,29 +20,27 @@ pub async fn get_facility_record(store: &Store, org: &OrgId, id: &FacilityId) ->
         })
 }
 
-pub async fn get_facility(store: &Store, principal: &Principal, id: &FacilityId) -> ApiResult<FacilityView> {
+pub async fn get_facility(store: &Store, principal: &Principal, id: &FacilityId) -> ApiResult<Facility> {
     principal.require(Permission::TrainingRead)?;
-    get_facility_record(store, principal.org(), id)
-        .await
-        .map(|facility| FacilityView::of(&facility))
+    get_facility_record(store, principal.org(), id).await
 }
 
 pub async fn list_facilities(
     store: &Store,
     principal: &Principal,
     page: &PageRequest,
-) -> ApiResult<ListPage<FacilityView>> {
+) -> ApiResult<ListPage<Facility>> {
     principal.require(Permission::TrainingRead)?;
     let result = store::facilities::list(store, principal.org(), page.limit, page.after.as_ref()).await?;
     Ok(ListPage {
-        data: result.items.iter().map(FacilityView::of).collect(),
+        data: result.items,
         next_cursor: page.next_cursor(result.next),
     })
 }
 
-pub async fn create_facility(store: &Store, principal: &Principal, input: CreateFacility) -> ApiResult<FacilityView> {
+pub async fn create_facility(store: &Store, principal: &Principal, input: NewFacility) -> ApiResult<Facility> {
     principal.require(Permission::TrainingWrite)?;
-    let facility = new_facility(principal.org(), input, store.clock().now())?;
+    let facility = new_facility(principal.org(), input, store.clock().now());
     let mut transaction = Transaction::new();
     store::facilities::put_new(&mut transaction, &facility)?;
     let event = Event::FacilityCreated(FacilityCreated::of(&facility));
@@ -57,31 +52,31 @@ pub async fn create_facility(store: &Store, principal: &Principal, input: Create
         &event,
     )?;
     transaction.commit(store).await?;
-    Ok(FacilityView::of(&facility))
+    Ok(facility)
 }
 
 pub async fn update_facility(
     store: &Store,
     principal: &Principal,
     id: &FacilityId,
-    input: UpdateFacility,
-) -> ApiResult<FacilityView> {
+    input: FacilityEdit,
+) -> ApiResult<Facility> {
     principal.require(Permission::TrainingWrite)?;
     let before = get_facility_record(store, principal.org(), id).await?;
     require_active(&before)?;
     let mut after = before.clone();
     if let Some(name) = input.name {
-        after.name = facility_name(&name)?;
+        after.name = name;
     }
     if let Some(rating) = input.impact_rating {
         after.impact_rating = rating;
     }
     if let Some(external) = input.external_id {
-        after.external_id = external_id(external.as_deref())?;
+        after.external_id = external;
     }
     let changes = FacilityChanges::between(&before, &after);
     if changes.is_empty() {
-        return Ok(FacilityView::of(&before));
+        return Ok(before);
     }
     after.updated_at = store.clock().now();
     after.version = before.version + 1;
@@ -96,16 +91,16 @@ pub async fn update_facility(
         &event,
     )?;
     transaction.commit(store).await?;
-    Ok(FacilityView::of(&after))
+    Ok(after)
 }
 
 /// Soft delete: the facility leaves lists and new scopes, and its name is free again;
 /// closed assignments still name it. Refused while an open assignment has it in scope.
-pub async fn delete_facility(store: &Store, principal: &Principal, id: &FacilityId) -> ApiResult<FacilityView> {
+pub async fn delete_facility(store: &Store, principal: &Principal, id: &FacilityId) -> ApiResult<Facility> {
     principal.require(Permission::TrainingWrite)?;
     let before = get_facility_record(store, principal.org(), id).await?;
     if before.status == FacilityStatus::Deleted {
-        return Ok(FacilityView::of(&before));
+        return Ok(before);
     }
     let now = store.clock().now();
     let mut after = before.clone();
@@ -124,5 +119,5 @@ pub async fn delete_facility(store: &Store, principal: &Principal, id: &Facility
         transaction.commit(store).await
     })
     .await?;
-    Ok(FacilityView::of(after))
+    Ok(after.clone())
 }

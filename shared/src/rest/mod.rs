@@ -3,4 +3,5 @@
 //! typed input; a command's record becomes the view a client reads. Other doors (SCIM,
 //! xAPI) get modules of their own beside this one and call the same commands.
 
+pub mod facilities;
 pub mod users;
