@@ -32,12 +32,12 @@ use crate::model::training_assignments::{
     TrainingAssignmentView, TrainingStatus, UpdateTrainingAssignment, WaiveTrainingAssignment,
 };
 use crate::model::training_export::{ExportLink, ExportObject};
-use crate::model::training_modules::{CreateTrainingModule, TrainingModuleView, UpdateTrainingModule};
 use crate::model::training_status::TrainingStatusView;
 use crate::model::users::MemberStatus;
 use crate::operations::invitations::BatchResult;
 use crate::permissions::Permission;
 use crate::rest::facilities::{CreateFacility, FacilityView, UpdateFacility};
+use crate::rest::training_modules::{CreateTrainingModule, TrainingModuleView, UpdateTrainingModule};
 use crate::rest::users::{AccessCheck, CreateUser, MembershipView, UpdateUser, UserView};
 use crate::routes::{
     ApiKeysOperation as K, AuditEventsOperation as A, CipSeniorManagerOperation as C, FacilitiesOperation as F,

@@ -7,6 +7,7 @@ use raptor_shared::http::{self, Reply};
 use raptor_shared::idempotency;
 use raptor_shared::ids::TrainingModuleId;
 use raptor_shared::operations::training_modules as modules;
+use raptor_shared::rest::{self, training_modules::TrainingModuleView};
 use raptor_shared::routes::{self, Function, Operation, TrainingModulesOperation};
 
 pub async fn handle(app: &App, request: Request) -> Response<Body> {
@@ -29,23 +30,23 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
                 principal.org(),
                 format!("training-modules?includeRetired={include_retired}"),
             )?;
-            Reply::ok(&modules::list_modules(store, &principal, include_retired, &page).await?)
+            Reply::ok(&rest::training_modules::list(store, &principal, include_retired, &page).await?)
         }
         TrainingModulesOperation::CreateTrainingModule => {
             idempotency::for_caller(store, request, &principal, async {
-                Reply::created(&modules::create_module(store, &principal, http::json_body(request)?).await?)
+                Reply::created(&rest::training_modules::create(store, &principal, http::json_body(request)?).await?)
             })
             .await
         }
-        TrainingModulesOperation::GetTrainingModule => {
-            Reply::ok(&modules::get_module(store, &principal, &id()?).await?)
-        }
+        TrainingModulesOperation::GetTrainingModule => Reply::ok(&TrainingModuleView::of(
+            &modules::get_module(store, &principal, &id()?).await?,
+        )),
         TrainingModulesOperation::UpdateTrainingModule => {
             let input = http::json_body(request)?;
-            Reply::ok(&modules::update_module(store, &principal, &id()?, input).await?)
+            Reply::ok(&rest::training_modules::update(store, &principal, &id()?, input).await?)
         }
-        TrainingModulesOperation::DeleteTrainingModule => {
-            Reply::ok(&modules::retire_module(store, &principal, &id()?).await?)
-        }
+        TrainingModulesOperation::DeleteTrainingModule => Reply::ok(&TrainingModuleView::of(
+            &modules::retire_module(store, &principal, &id()?).await?,
+        )),
     }
 }

@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{OrgId, TrainingModuleId};
-use crate::patch;
 use crate::time::Timestamp;
 use crate::validation;
 
@@ -67,68 +66,25 @@ impl TrainingModule {
     }
 }
 
-/// The training module object of the API (seed 001); `retiredAt` only once retired.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct TrainingModuleView {
-    pub id: TrainingModuleId,
+/// A new module's values, parsed (`rest::training_modules::CreateTrainingModule::parse`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewModule {
     pub title: String,
     pub description: Option<String>,
     pub cip_standard: Option<String>,
     pub completion_interval_days: Option<u32>,
     pub external_module_url: Option<String>,
-    /// `false`: the daily job does not assign the module again when a completion nears
-    /// its expiry (`docs/training.md`).
     pub renewal_enabled: bool,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub retired_at: Option<Timestamp>,
 }
 
-impl TrainingModuleView {
-    pub fn of(module: &TrainingModule) -> Self {
-        TrainingModuleView {
-            id: module.id.clone(),
-            title: module.title.clone(),
-            description: module.description.clone(),
-            cip_standard: module.cip_standard.clone(),
-            completion_interval_days: module.completion_interval_days,
-            external_module_url: module.external_module_url.clone(),
-            renewal_enabled: module.renewal_enabled,
-            created_at: module.created_at,
-            updated_at: module.updated_at,
-            retired_at: module.retired_at,
-        }
-    }
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CreateTrainingModule {
-    pub title: String,
-    pub description: Option<String>,
-    pub cip_standard: Option<String>,
-    pub completion_interval_days: Option<i64>,
-    pub external_module_url: Option<String>,
-    /// Default `true`.
-    pub renewal_enabled: Option<bool>,
-}
-
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct UpdateTrainingModule {
-    #[serde(default, deserialize_with = "patch::not_null")]
+/// The fields a module update changes (absent: unchanged; `Some(None)`: cleared).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModuleEdit {
     pub title: Option<String>,
-    #[serde(default, deserialize_with = "patch::clearable")]
     pub description: Option<Option<String>>,
-    #[serde(default, deserialize_with = "patch::clearable")]
     pub cip_standard: Option<Option<String>>,
-    #[serde(default, deserialize_with = "patch::clearable")]
-    pub completion_interval_days: Option<Option<i64>>,
-    #[serde(default, deserialize_with = "patch::clearable")]
+    pub completion_interval_days: Option<Option<u32>>,
     pub external_module_url: Option<Option<String>>,
-    #[serde(default, deserialize_with = "patch::not_null")]
     pub renewal_enabled: Option<bool>,
 }
 
@@ -205,22 +161,22 @@ pub fn external_module_url(value: Option<&str>) -> ApiResult<Option<String>> {
     Ok(Some(text.to_string()))
 }
 
-pub fn new_module(org: &OrgId, input: CreateTrainingModule, now: Timestamp) -> ApiResult<TrainingModule> {
-    Ok(TrainingModule {
+pub fn new_module(org: &OrgId, input: NewModule, now: Timestamp) -> TrainingModule {
+    TrainingModule {
         id: TrainingModuleId::new(),
         organization_id: org.clone(),
-        title: title(&input.title)?,
-        description: description(input.description.as_deref())?,
-        cip_standard: cip_standard(input.cip_standard.as_deref())?,
-        completion_interval_days: completion_interval_days(input.completion_interval_days)?,
-        external_module_url: external_module_url(input.external_module_url.as_deref())?,
-        renewal_enabled: input.renewal_enabled.unwrap_or(true),
+        title: input.title,
+        description: input.description,
+        cip_standard: input.cip_standard,
+        completion_interval_days: input.completion_interval_days,
+        external_module_url: input.external_module_url,
+        renewal_enabled: input.renewal_enabled,
         status: ModuleStatus::Active,
         created_at: now,
         updated_at: now,
         retired_at: None,
         version: 1,
-    })
+    }
 }
 
 #[cfg(test)]

@@ -8,10 +8,7 @@ use crate::model::events::training_modules::{
     TrainingModuleChanges, TrainingModuleCreated, TrainingModuleRetired, TrainingModuleUpdated,
 };
 use crate::model::principal::Principal;
-use crate::model::training_modules::{
-    self as rules, CreateTrainingModule, ModuleStatus, TrainingModule, TrainingModuleView, UpdateTrainingModule,
-    new_module,
-};
+use crate::model::training_modules::{ModuleEdit, ModuleStatus, NewModule, TrainingModule, new_module};
 use crate::pagination::{ListPage, PageRequest};
 use crate::permissions::Permission;
 use crate::store::{self, Store, Transaction};
@@ -25,11 +22,9 @@ pub async fn get_module_record(store: &Store, org: &OrgId, id: &TrainingModuleId
         })
 }
 
-pub async fn get_module(store: &Store, principal: &Principal, id: &TrainingModuleId) -> ApiResult<TrainingModuleView> {
+pub async fn get_module(store: &Store, principal: &Principal, id: &TrainingModuleId) -> ApiResult<TrainingModule> {
     principal.require(Permission::TrainingRead)?;
-    get_module_record(store, principal.org(), id)
-        .await
-        .map(|module| TrainingModuleView::of(&module))
+    get_module_record(store, principal.org(), id).await
 }
 
 pub async fn list_modules(
@@ -37,23 +32,19 @@ pub async fn list_modules(
     principal: &Principal,
     include_retired: bool,
     page: &PageRequest,
-) -> ApiResult<ListPage<TrainingModuleView>> {
+) -> ApiResult<ListPage<TrainingModule>> {
     principal.require(Permission::TrainingRead)?;
     let result =
         store::training_modules::list(store, principal.org(), include_retired, page.limit, page.after.as_ref()).await?;
     Ok(ListPage {
-        data: result.items.iter().map(TrainingModuleView::of).collect(),
+        data: result.items,
         next_cursor: page.next_cursor(result.next),
     })
 }
 
-pub async fn create_module(
-    store: &Store,
-    principal: &Principal,
-    input: CreateTrainingModule,
-) -> ApiResult<TrainingModuleView> {
+pub async fn create_module(store: &Store, principal: &Principal, input: NewModule) -> ApiResult<TrainingModule> {
     principal.require(Permission::TrainingWrite)?;
-    let module = new_module(principal.org(), input, store.clock().now())?;
+    let module = new_module(principal.org(), input, store.clock().now());
     let mut transaction = Transaction::new();
     store::training_modules::put_new(&mut transaction, &module)?;
     let event = Event::TrainingModuleCreated(TrainingModuleCreated::of(&module));
@@ -65,7 +56,7 @@ pub async fn create_module(
         &event,
     )?;
     transaction.commit(store).await?;
-    Ok(TrainingModuleView::of(&module))
+    Ok(module)
 }
 
 /// Changes the module's metadata. A new `completionIntervalDays` applies to completions
@@ -74,33 +65,33 @@ pub async fn update_module(
     store: &Store,
     principal: &Principal,
     id: &TrainingModuleId,
-    input: UpdateTrainingModule,
-) -> ApiResult<TrainingModuleView> {
+    input: ModuleEdit,
+) -> ApiResult<TrainingModule> {
     principal.require(Permission::TrainingWrite)?;
     let before = get_module_record(store, principal.org(), id).await?;
     before.require_active()?;
     let mut after = before.clone();
     if let Some(title) = input.title {
-        after.title = rules::title(&title)?;
+        after.title = title;
     }
     if let Some(description) = input.description {
-        after.description = rules::description(description.as_deref())?;
+        after.description = description;
     }
     if let Some(standard) = input.cip_standard {
-        after.cip_standard = rules::cip_standard(standard.as_deref())?;
+        after.cip_standard = standard;
     }
     if let Some(days) = input.completion_interval_days {
-        after.completion_interval_days = rules::completion_interval_days(days)?;
+        after.completion_interval_days = days;
     }
     if let Some(url) = input.external_module_url {
-        after.external_module_url = rules::external_module_url(url.as_deref())?;
+        after.external_module_url = url;
     }
     if let Some(enabled) = input.renewal_enabled {
         after.renewal_enabled = enabled;
     }
     let changes = TrainingModuleChanges::between(&before, &after);
     if changes.is_empty() {
-        return Ok(TrainingModuleView::of(&before));
+        return Ok(before);
     }
     after.updated_at = store.clock().now();
     after.version = before.version + 1;
@@ -115,20 +106,16 @@ pub async fn update_module(
         &event,
     )?;
     transaction.commit(store).await?;
-    Ok(TrainingModuleView::of(&after))
+    Ok(after)
 }
 
 /// `DELETE`: retires the module (refused while it has open assignments). It leaves the
 /// list and takes no new assignments; its assignments' history still names it.
-pub async fn retire_module(
-    store: &Store,
-    principal: &Principal,
-    id: &TrainingModuleId,
-) -> ApiResult<TrainingModuleView> {
+pub async fn retire_module(store: &Store, principal: &Principal, id: &TrainingModuleId) -> ApiResult<TrainingModule> {
     principal.require(Permission::TrainingWrite)?;
     let before = get_module_record(store, principal.org(), id).await?;
     if before.status == ModuleStatus::Retired {
-        return Ok(TrainingModuleView::of(&before));
+        return Ok(before);
     }
     let now = store.clock().now();
     let mut after = before.clone();
@@ -147,5 +134,5 @@ pub async fn retire_module(
         transaction.commit(store).await
     })
     .await?;
-    Ok(TrainingModuleView::of(after))
+    Ok(after.clone())
 }

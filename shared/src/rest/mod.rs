@@ -4,4 +4,5 @@
 //! xAPI) get modules of their own beside this one and call the same commands.
 
 pub mod facilities;
+pub mod training_modules;
 pub mod users;
