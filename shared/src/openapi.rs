@@ -20,7 +20,6 @@ use crate::error::ErrorBody;
 use crate::ids::{
     ApiKeyId, CsmAssignmentId, FacilityId, InvitationId, OrgId, TrainingAssignmentId, TrainingModuleId, UserId,
 };
-use crate::model::api_keys::{ApiKeyView, CreateApiKey, CreatedApiKey};
 use crate::model::audit::AuditEvent;
 use crate::model::cip_senior_manager::{Correct, CsmAssignmentView, Designate};
 use crate::model::invitations::{
@@ -36,6 +35,7 @@ use crate::model::training_status::TrainingStatusView;
 use crate::model::users::MemberStatus;
 use crate::operations::invitations::BatchResult;
 use crate::permissions::Permission;
+use crate::rest::api_keys::{ApiKeyView, CreateApiKey, CreatedApiKey};
 use crate::rest::facilities::{CreateFacility, FacilityView, UpdateFacility};
 use crate::rest::training_modules::{CreateTrainingModule, TrainingModuleView, UpdateTrainingModule};
 use crate::rest::users::{AccessCheck, CreateUser, MembershipView, UpdateUser, UserView};

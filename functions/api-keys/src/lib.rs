@@ -7,6 +7,7 @@ use raptor_shared::http::{self, Reply};
 use raptor_shared::idempotency;
 use raptor_shared::ids::ApiKeyId;
 use raptor_shared::operations::{api_keys, authentication};
+use raptor_shared::rest::{self, api_keys::ApiKeyView};
 use raptor_shared::routes::{self, ApiKeysOperation, Function, Operation};
 
 pub async fn handle(app: &App, request: Request) -> Response<Body> {
@@ -24,18 +25,20 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
     match operation {
         ApiKeysOperation::ListApiKeys => {
             let page = query.page(principal.org(), "api-keys".into())?;
-            Reply::ok(&api_keys::list_api_keys(store, &principal, &page).await?)
+            Reply::ok(&rest::api_keys::list(store, &principal, &page).await?)
         }
         ApiKeysOperation::CreateApiKey => {
             idempotency::for_caller(store, request, &principal, async {
                 let input = http::json_body(request)?;
-                Reply::created(&api_keys::create_api_key(store, &principal, input).await?)
+                Reply::created(&rest::api_keys::create(store, &principal, input).await?)
             })
             .await
         }
         ApiKeysOperation::RevokeApiKey => {
             let id = ApiKeyId::parse("id", route.param("id")?)?;
-            Reply::ok(&api_keys::revoke_api_key(store, &principal, &id).await?)
+            Reply::ok(&ApiKeyView::of(
+                &api_keys::revoke_api_key(store, &principal, &id).await?,
+            ))
         }
     }
 }

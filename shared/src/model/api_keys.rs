@@ -9,7 +9,6 @@ use crate::error::ApiResult;
 use crate::ids::{ApiKeyId, OrgId, UserId};
 use crate::model::secret_tokens::{self, IssuedToken, SecretString};
 use crate::model::users::{Member, MemberStatus};
-use crate::patch;
 use crate::permissions::{Permission, PermissionSet};
 use crate::time::Timestamp;
 
@@ -34,16 +33,6 @@ pub struct ApiKey {
     pub version: u64,
 }
 
-/// Whether a key can be used now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum KeyStatus {
-    Active,
-    /// Not revoked, but its member or the member who minted it is not active.
-    Inactive,
-    Revoked,
-}
-
 /// Why a key that is not revoked cannot be used now: its member, or the member who minted
 /// it for them, is not an active member (`None` = missing). Offboarding a person ends every
 /// access they created, without touching each key they minted.
@@ -62,63 +51,29 @@ pub fn unusable_because(key: &ApiKey, member: Option<&Member>, creator: Option<&
     None
 }
 
-/// An API key as the API shows it: never the hash.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ApiKeyView {
-    pub id: ApiKeyId,
-    pub name: String,
-    pub user_id: UserId,
-    pub permissions: Vec<Permission>,
-    pub key_prefix: String,
-    pub status: KeyStatus,
-    /// Why an `inactive` key cannot be used.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub inactive_reason: Option<String>,
-    pub created_at: Timestamp,
-    pub created_by: UserId,
-    pub revoked_at: Option<Timestamp>,
-    pub revoked_by: Option<UserId>,
-}
-
-impl ApiKeyView {
-    /// A key whose member and creator are known to be active (just created or revoked).
-    pub fn of(key: &ApiKey) -> Self {
-        ApiKeyView::with_reason(key, None)
-    }
-
-    /// A key as listed, with `unusable_because` for its member and creator as they are now.
-    pub fn with_reason(key: &ApiKey, inactive_reason: Option<String>) -> Self {
-        let status = match (&key.revoked_at, &inactive_reason) {
-            (Some(_), _) => KeyStatus::Revoked,
-            (None, Some(_)) => KeyStatus::Inactive,
-            (None, None) => KeyStatus::Active,
-        };
-        ApiKeyView {
-            id: key.id.clone(),
-            name: key.name.clone(),
-            user_id: key.user_id.clone(),
-            permissions: key.permissions.clone(),
-            key_prefix: key.key_prefix.clone(),
-            status,
-            inactive_reason: inactive_reason.filter(|_| status == KeyStatus::Inactive),
-            created_at: key.created_at,
-            created_by: key.created_by.clone(),
-            revoked_at: key.revoked_at,
-            revoked_by: key.revoked_by.clone(),
-        }
-    }
-}
-
-/// The creation response: the only time the secret token is shown.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CreatedApiKey {
-    #[serde(flatten)]
-    pub key: ApiKeyView,
-    #[serde(serialize_with = "secret_tokens::serialize_exposed")]
-    #[schema(value_type = String)]
+/// A key as a command made it, with its secret: shown once, never stored.
+#[derive(Debug)]
+pub struct IssuedApiKey {
+    pub key: ApiKey,
     pub secret: SecretString,
+}
+
+/// A key with why it cannot be used now (its member or the member who minted it is no
+/// longer active), if so.
+#[derive(Debug)]
+pub struct KeyStanding {
+    pub key: ApiKey,
+    pub inactive_reason: Option<String>,
+}
+
+/// A new key's values, parsed (`rest::api_keys::CreateApiKey::parse`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewApiKey {
+    pub name: String,
+    /// The member the key acts as; the caller by default.
+    pub user_id: Option<UserId>,
+    /// The scope; by default everything the caller may use now.
+    pub permissions: Option<Vec<Permission>>,
 }
 
 pub fn issue_secret(id: &ApiKeyId) -> ApiResult<IssuedToken> {
@@ -163,19 +118,6 @@ pub fn new_key(
     Ok((key, secret.token))
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CreateApiKey {
-    pub name: String,
-    /// The member the key acts as; the caller by default.
-    #[serde(default, deserialize_with = "patch::not_null")]
-    pub user_id: Option<UserId>,
-    /// The scope; by default everything the caller may use now, so a key never exceeds
-    /// the caller who made it.
-    #[serde(default, deserialize_with = "patch::not_null")]
-    pub permissions: Option<Vec<Permission>>,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,31 +132,6 @@ mod tests {
         assert!(secret_matches(presented, &secret.hash));
         assert!(!secret_matches("not-the-secret", &secret.hash));
         assert!(token.starts_with(&secret.prefix));
-    }
-
-    #[test]
-    fn a_created_keys_secret_is_in_its_json_and_never_in_its_debug_text() {
-        let user = UserId::new();
-        let (key, secret) = new_key(
-            &OrgId::new(),
-            &user,
-            "k".into(),
-            &PermissionSet::new(),
-            &user,
-            Timestamp::now(),
-        )
-        .unwrap();
-        let exposed = secret_tokens::ExposeSecret::expose_secret(&secret).to_string();
-        let created = CreatedApiKey {
-            key: ApiKeyView::of(&key),
-            secret,
-        };
-        let debug = format!("{created:?} {created:#?}");
-        assert!(!debug.contains(&exposed), "{debug}");
-        let (_, secret_part) = exposed.rsplit_once('_').unwrap();
-        assert!(!debug.contains(secret_part));
-        let json = serde_json::to_value(&created).unwrap();
-        assert_eq!(json["secret"], exposed.as_str());
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{ApiKeyId, OrgId, UserId};
-use crate::model::api_keys::{ApiKey, ApiKeyView, CreateApiKey, CreatedApiKey, new_key, unusable_because};
+use crate::model::api_keys::{ApiKey, IssuedApiKey, KeyStanding, NewApiKey, new_key, unusable_because};
 use crate::model::events::Event;
 use crate::model::events::api_keys::{ApiKeyCreated, ApiKeyRevoked};
 use crate::model::principal::Principal;
@@ -13,11 +13,10 @@ use crate::operations::users::get_member;
 use crate::pagination::{ListPage, PageRequest};
 use crate::permissions::{Permission, PermissionSet};
 use crate::store::{self, Store, Transaction};
-use crate::validation;
 
-pub async fn create_api_key(store: &Store, principal: &Principal, input: CreateApiKey) -> ApiResult<CreatedApiKey> {
+pub async fn create_api_key(store: &Store, principal: &Principal, input: NewApiKey) -> ApiResult<IssuedApiKey> {
     principal.require(Permission::ApiKeysManage)?;
-    let name = validation::one_line_text("name", &input.name, 100)?;
+    let name = input.name;
     let scope: PermissionSet = match input.permissions {
         Some(permissions) => permissions.into_iter().collect(),
         None => principal.permissions.clone(),
@@ -64,10 +63,7 @@ pub async fn create_api_key(store: &Store, principal: &Principal, input: CreateA
         &event,
     )?;
     transaction.commit(store).await?;
-    Ok(CreatedApiKey {
-        key: ApiKeyView::of(&key),
-        secret: token,
-    })
+    Ok(IssuedApiKey { key, secret: token })
 }
 
 /// The organization's keys, each with whether it can be used now (its member and the
@@ -76,7 +72,7 @@ pub async fn list_api_keys(
     store: &Store,
     principal: &Principal,
     page: &PageRequest,
-) -> ApiResult<ListPage<ApiKeyView>> {
+) -> ApiResult<ListPage<KeyStanding>> {
     principal.require(Permission::ApiKeysManage)?;
     let result = store::api_keys::list(store, principal.org(), page.limit, page.after.as_ref()).await?;
     let people: Vec<UserId> = result
@@ -91,10 +87,10 @@ pub async fn list_api_keys(
         .collect();
     let data = result
         .items
-        .iter()
+        .into_iter()
         .map(|key| {
-            let reason = unusable_because(key, members.get(&key.user_id), members.get(&key.created_by));
-            ApiKeyView::with_reason(key, reason)
+            let inactive_reason = unusable_because(&key, members.get(&key.user_id), members.get(&key.created_by));
+            KeyStanding { key, inactive_reason }
         })
         .collect();
     Ok(ListPage {
@@ -105,11 +101,11 @@ pub async fn list_api_keys(
 
 /// Revokes a key at once: the next request with it is refused. Revoking twice is a no-op
 /// that answers the same final state, so retries are safe.
-pub async fn revoke_api_key(store: &Store, principal: &Principal, id: &ApiKeyId) -> ApiResult<ApiKeyView> {
+pub async fn revoke_api_key(store: &Store, principal: &Principal, id: &ApiKeyId) -> ApiResult<ApiKey> {
     principal.require(Permission::ApiKeysManage)?;
     let mut key = get_key_in_org(store, principal.org(), id).await?;
     if key.revoked_at.is_some() {
-        return Ok(ApiKeyView::of(&key));
+        return Ok(key);
     }
     if &key.user_id != principal.user() {
         let owner = get_member(store, principal.org(), &key.user_id).await?;
@@ -133,7 +129,7 @@ pub async fn revoke_api_key(store: &Store, principal: &Principal, id: &ApiKeyId)
         &event,
     )?;
     transaction.commit(store).await?;
-    Ok(ApiKeyView::of(&key))
+    Ok(key)
 }
 
 /// A key of another organization is indistinguishable from one that does not exist.

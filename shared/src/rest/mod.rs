@@ -3,6 +3,7 @@
 //! typed input; a command's record becomes the view a client reads. Other doors (SCIM,
 //! xAPI) get modules of their own beside this one and call the same commands.
 
+pub mod api_keys;
 pub mod facilities;
 pub mod training_modules;
 pub mod users;
