@@ -25,7 +25,7 @@ use crate::model::cip_senior_manager::{Correct, CsmAssignmentView, Designate};
 use crate::model::invitations::{
     AcceptInvitation, InvitationBatch, InvitationStatus, InvitationView, NewInvitation, ValidInvitation,
 };
-use crate::model::roles::{CreateRole, RoleRef, RoleView, UpdateRole};
+use crate::model::roles::RoleRef;
 use crate::model::training_assignments::{
     AssignmentFacilities, CompleteTrainingAssignment, CreateTrainingAssignment, ScopeFacilities,
     TrainingAssignmentView, TrainingStatus, UpdateTrainingAssignment, WaiveTrainingAssignment,
@@ -37,6 +37,7 @@ use crate::operations::invitations::BatchResult;
 use crate::permissions::Permission;
 use crate::rest::api_keys::{ApiKeyView, CreateApiKey, CreatedApiKey};
 use crate::rest::facilities::{CreateFacility, FacilityView, UpdateFacility};
+use crate::rest::roles::{CreateRole, RoleView, UpdateRole};
 use crate::rest::training_modules::{CreateTrainingModule, TrainingModuleView, UpdateTrainingModule};
 use crate::rest::users::{AccessCheck, CreateUser, MembershipView, UpdateUser, UserView};
 use crate::routes::{

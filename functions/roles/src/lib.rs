@@ -6,6 +6,7 @@ use raptor_shared::error::{ApiError, ApiResult};
 use raptor_shared::http::{self, Reply};
 use raptor_shared::idempotency;
 use raptor_shared::operations::{authentication, roles};
+use raptor_shared::rest::{self, roles::RoleView};
 use raptor_shared::routes::{self, Function, Operation, RolesOperation};
 
 pub async fn handle(app: &App, request: Request) -> Response<Body> {
@@ -23,20 +24,24 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
     match operation {
         RolesOperation::ListRoles => {
             let page = query.page(principal.org(), "roles".into())?;
-            Reply::ok(&roles::list_roles(store, &principal, &page).await?)
+            Reply::ok(&rest::roles::list(store, &principal, &page).await?)
         }
         RolesOperation::CreateRole => {
             idempotency::for_caller(store, request, &principal, async {
                 let input = http::json_body(request)?;
-                Reply::created(&roles::create_role(store, &principal, input).await?)
+                Reply::created(&rest::roles::create(store, &principal, input).await?)
             })
             .await
         }
-        RolesOperation::GetRole => Reply::ok(&roles::get_role(store, &principal, route.param("id")?).await?),
+        RolesOperation::GetRole => Reply::ok(&RoleView::of(
+            &roles::get_role(store, &principal, route.param("id")?).await?,
+        )),
         RolesOperation::UpdateRole => {
             let input = http::json_body(request)?;
-            Reply::ok(&roles::update_role(store, &principal, route.param("id")?, input).await?)
+            Reply::ok(&rest::roles::update(store, &principal, route.param("id")?, input).await?)
         }
-        RolesOperation::DeleteRole => Reply::ok(&roles::delete_role(store, &principal, route.param("id")?).await?),
+        RolesOperation::DeleteRole => Reply::ok(&RoleView::of(
+            &roles::delete_role(store, &principal, route.param("id")?).await?,
+        )),
     }
 }

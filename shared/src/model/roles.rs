@@ -11,7 +11,6 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{ApiError, ApiResult};
 use crate::ids::RoleId;
-use crate::patch;
 use crate::permissions::{Permission, PermissionSet, all_permissions};
 use crate::time::Timestamp;
 
@@ -223,66 +222,48 @@ impl RolesDocument {
     }
 }
 
-/// A role as the API shows it: system roles and custom roles in one shape.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct RoleView {
-    pub id: String,
-    pub name: String,
-    pub description: Option<String>,
-    pub permissions: Vec<Permission>,
-    pub system: bool,
-    pub member_count: Option<u64>,
-    pub created_at: Option<Timestamp>,
-    pub updated_at: Option<Timestamp>,
+/// A role as the commands answer it: a system role, or a custom role with its holders
+/// (members, not deleted, who hold it).
+#[derive(Debug, Clone)]
+pub enum Role {
+    System(SystemRole),
+    Custom { role: CustomRole, holders: u64 },
 }
 
-impl RoleView {
-    pub fn system(role: SystemRole) -> Self {
-        RoleView {
-            id: role.name().to_string(),
-            name: role.name().to_string(),
-            description: Some(role.description().to_string()),
-            permissions: role.permissions().into_iter().collect(),
-            system: true,
-            member_count: None,
-            created_at: None,
-            updated_at: None,
-        }
-    }
-
-    /// A custom role with `member_count`, its holders (members not deleted).
-    pub fn custom(role: &CustomRole, member_count: u64) -> Self {
-        RoleView {
-            id: role.id.to_string(),
-            name: role.name.clone(),
-            description: role.description.clone(),
-            permissions: role.permissions.clone(),
-            system: false,
-            member_count: Some(member_count),
-            created_at: Some(role.created_at),
-            updated_at: Some(role.updated_at),
+impl Role {
+    /// The id the API knows it by: a system role's name, a custom role's `role_…` id.
+    pub fn id(&self) -> String {
+        match self {
+            Role::System(role) => role.name().to_string(),
+            Role::Custom { role, .. } => role.id.to_string(),
         }
     }
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CreateRole {
+/// A new custom role's values, parsed (`rest::roles::CreateRole::parse`); the name's
+/// uniqueness is the command's to check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRole {
     pub name: String,
     pub description: Option<String>,
     pub permissions: Vec<Permission>,
 }
 
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct UpdateRole {
-    #[serde(default, deserialize_with = "patch::not_null")]
+/// The fields a role update changes (absent: unchanged; `Some(None)`: cleared).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RoleEdit {
     pub name: Option<String>,
-    #[serde(default, deserialize_with = "patch::clearable")]
     pub description: Option<Option<String>>,
-    #[serde(default, deserialize_with = "patch::not_null")]
     pub permissions: Option<Vec<Permission>>,
+}
+
+/// A role name as written: one line, at most `MAX_ROLE_NAME_LENGTH` characters.
+pub fn role_name_text(name: &str) -> ApiResult<String> {
+    crate::validation::one_line_text("name", name, MAX_ROLE_NAME_LENGTH)
+}
+
+pub fn role_description(description: Option<&str>) -> ApiResult<Option<String>> {
+    crate::validation::optional_free_text("description", description, MAX_DESCRIPTION_LENGTH)
 }
 
 pub const MAX_ROLE_NAME_LENGTH: usize = 100;

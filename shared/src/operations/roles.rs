@@ -7,58 +7,57 @@ use crate::ids::RoleId;
 use crate::model::events::roles::{RoleDefinition, RoleUpdated};
 use crate::model::events::{Event, OptionalTextChange, PermissionsChange, TextChange};
 use crate::model::principal::Principal;
-use crate::model::roles::{
-    CreateRole, CustomRole, MAX_CUSTOM_ROLES, MAX_DESCRIPTION_LENGTH, MAX_ROLE_NAME_LENGTH, RoleRef, RoleView,
-    RolesDocument, SystemRole, UpdateRole, permission_list,
-};
+use crate::model::roles::{CustomRole, MAX_CUSTOM_ROLES, NewRole, Role, RoleEdit, RoleRef, RolesDocument, SystemRole};
 use crate::pagination::{ListPage, PageRequest};
 use crate::permissions::{Permission, PermissionSet};
 use crate::store::{self, Store, Transaction};
-use crate::validation;
 
-fn role_name(caller_roles: &RolesDocument, name: &str, except: Option<&RoleId>) -> ApiResult<String> {
-    let name = validation::one_line_text("name", name, MAX_ROLE_NAME_LENGTH)?;
+/// A role name no other role of the organization has (ignoring case).
+fn unique_name(caller_roles: &RolesDocument, name: String, except: Option<&RoleId>) -> ApiResult<String> {
     if caller_roles.name_taken(&name, except) {
         return Err(ApiError::conflict(format!("a role named `{name}` already exists")));
     }
     Ok(name)
 }
 
-/// A custom role as the API shows it, with its holders counted.
-async fn custom_view(store: &Store, principal: &Principal, role: &CustomRole) -> ApiResult<RoleView> {
+/// A custom role with its holders counted.
+async fn with_holders(store: &Store, principal: &Principal, role: &CustomRole) -> ApiResult<Role> {
     let holders = store::roles::holders(store, principal.org(), &role.id).await?;
-    Ok(RoleView::custom(role, holders))
+    Ok(Role::Custom {
+        role: role.clone(),
+        holders,
+    })
 }
 
 /// System roles first (fixed order), then custom roles by id; the cursor holds the last id.
 /// Every custom role has its holders counted, concurrently.
-pub async fn list_roles(store: &Store, principal: &Principal, page: &PageRequest) -> ApiResult<ListPage<RoleView>> {
+pub async fn list_roles(store: &Store, principal: &Principal, page: &PageRequest) -> ApiResult<ListPage<Role>> {
     principal.require(Permission::RolesRead)?;
     let custom = futures::future::try_join_all(
         principal
             .roles
             .roles
             .values()
-            .map(|role| custom_view(store, principal, role)),
+            .map(|role| with_holders(store, principal, role)),
     );
-    let all: Vec<RoleView> = SystemRole::ALL
+    let all: Vec<Role> = SystemRole::ALL
         .into_iter()
-        .map(RoleView::system)
+        .map(Role::System)
         .chain(custom.await?)
         .collect();
     let start = match page.after.as_ref().and_then(|position| position.get("id")) {
         Some(last) => all
             .iter()
-            .position(|role| &role.id == last)
+            .position(|role| &role.id() == last)
             .map(|index| index + 1)
             .unwrap_or(all.len()),
         None => 0,
     };
-    let data: Vec<RoleView> = all.into_iter().skip(start).take(page.limit + 1).collect();
+    let data: Vec<Role> = all.into_iter().skip(start).take(page.limit + 1).collect();
     let mut data = data;
     let next = if data.len() > page.limit {
         data.truncate(page.limit);
-        data.last().map(|role| [("id".to_string(), role.id.clone())].into())
+        data.last().map(|role| [("id".to_string(), role.id())].into())
     } else {
         None
     };
@@ -68,16 +67,16 @@ pub async fn list_roles(store: &Store, principal: &Principal, page: &PageRequest
     })
 }
 
-pub async fn get_role(store: &Store, principal: &Principal, id: &str) -> ApiResult<RoleView> {
+pub async fn get_role(store: &Store, principal: &Principal, id: &str) -> ApiResult<Role> {
     principal.require(Permission::RolesRead)?;
     match RoleRef::parse("id", id)? {
-        RoleRef::System(role) => Ok(RoleView::system(role)),
+        RoleRef::System(role) => Ok(Role::System(role)),
         RoleRef::Custom(id) => {
             let role = principal
                 .roles
                 .get(&id)
                 .ok_or(ApiError::NotFound { resource: "role" })?;
-            custom_view(store, principal, role).await
+            with_holders(store, principal, role).await
         }
     }
 }
@@ -121,12 +120,11 @@ async fn commit_roles_change(
     transaction.commit(store).await
 }
 
-pub async fn create_role(store: &Store, principal: &Principal, input: CreateRole) -> ApiResult<RoleView> {
+pub async fn create_role(store: &Store, principal: &Principal, input: NewRole) -> ApiResult<Role> {
     principal.require(Permission::RolesWrite)?;
-    let name = role_name(&principal.roles, &input.name, None)?;
-    let description =
-        validation::optional_free_text("description", input.description.as_deref(), MAX_DESCRIPTION_LENGTH)?;
-    let permissions = permission_list(input.permissions);
+    let name = unique_name(&principal.roles, input.name, None)?;
+    let description = input.description;
+    let permissions = input.permissions;
     principal.require_all(&permissions.iter().copied().collect(), "this role")?;
     if principal.roles.roles.len() >= MAX_CUSTOM_ROLES {
         return Err(ApiError::conflict(format!(
@@ -157,22 +155,21 @@ pub async fn create_role(store: &Store, principal: &Principal, input: CreateRole
         }),
     )
     .await?;
-    Ok(RoleView::custom(&role, 0))
+    Ok(Role::Custom { role, holders: 0 })
 }
 
-pub async fn update_role(store: &Store, principal: &Principal, id: &str, input: UpdateRole) -> ApiResult<RoleView> {
+pub async fn update_role(store: &Store, principal: &Principal, id: &str, input: RoleEdit) -> ApiResult<Role> {
     principal.require(Permission::RolesWrite)?;
     let before = custom_role_for_change(principal, id)?.clone();
     let mut after = before.clone();
     if let Some(name) = input.name {
-        after.name = role_name(&principal.roles, &name, Some(&before.id))?;
+        after.name = unique_name(&principal.roles, name, Some(&before.id))?;
     }
     if let Some(description) = input.description {
-        after.description =
-            validation::optional_free_text("description", description.as_deref(), MAX_DESCRIPTION_LENGTH)?;
+        after.description = description;
     }
     if let Some(permissions) = input.permissions {
-        after.permissions = permission_list(permissions);
+        after.permissions = permissions;
         principal.require_all(&after.permissions.iter().copied().collect(), "this role")?;
     }
     let changes = RoleUpdated {
@@ -181,20 +178,20 @@ pub async fn update_role(store: &Store, principal: &Principal, id: &str, input: 
         permissions: PermissionsChange::of(&before.permissions, &after.permissions),
     };
     if changes.is_empty() {
-        return custom_view(store, principal, &before).await;
+        return with_holders(store, principal, &before).await;
     }
     after.updated_at = store.clock().now();
     let mut document = principal.roles.clone();
     document.roles.insert(after.id.to_string(), after.clone());
     commit_roles_change(store, principal, &document, &after.id, Event::RoleUpdated(changes)).await?;
-    custom_view(store, principal, &after).await
+    with_holders(store, principal, &after).await
 }
 
 /// Deletes a custom role nobody holds. Race-free without member changes writing the
 /// document: the role is first fenced in the document (`closingUntil`: no member change
 /// may take it, `store::roles::check_roles_usable`), then its holders are counted
 /// (strongly consistent), then it is removed, or unfenced with the same `409` as before.
-pub async fn delete_role(store: &Store, principal: &Principal, id: &str) -> ApiResult<RoleView> {
+pub async fn delete_role(store: &Store, principal: &Principal, id: &str) -> ApiResult<Role> {
     principal.require(Permission::RolesWrite)?;
     let role = custom_role_for_change(principal, id)?.clone();
     let org = principal.org();
@@ -218,7 +215,7 @@ pub async fn delete_role(store: &Store, principal: &Principal, id: &str) -> ApiR
             permissions: role.permissions.clone(),
         });
         commit_roles_change(store, principal, &document, &role.id, event).await?;
-        return Ok(RoleView::custom(&role, 0));
+        return Ok(Role::Custom { role, holders: 0 });
     }
     // Not deleted: lift the fence (best effort; it expires by itself).
     let mut unfenced = fenced;

@@ -5,5 +5,6 @@
 
 pub mod api_keys;
 pub mod facilities;
+pub mod roles;
 pub mod training_modules;
 pub mod users;
