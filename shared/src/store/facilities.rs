@@ -129,12 +129,8 @@ pub fn link_open_assignment(
     assignment: &TrainingAssignmentId,
     now: Timestamp,
 ) -> ApiResult<()> {
-    transaction.condition_check(
-        facility_key(org, id),
-        links::parent_usable(now),
-        ApiError::conflict(format!("facility `{id}` was deleted meanwhile")),
-    )?;
-    links::put(transaction, org, Parent::Facility(id), assignment.as_str())
+    let gone = ApiError::conflict(format!("facility `{id}` was deleted meanwhile"));
+    links::put_checked(transaction, org, Closable::Facility(id), assignment.as_str(), now, gone)
 }
 
 /// An assignment stops being open or drops the facility from its scope.

@@ -85,6 +85,21 @@ pub fn put(transaction: &mut Transaction, org: &OrgId, parent: Parent<'_>, child
     transaction.put(link_key(org, parent, child), None, None)
 }
 
+/// The child starts keeping a closable parent in use: its link, and the check (not a
+/// write) that the parent is active and not fenced when the transaction commits; `gone`
+/// is the answer when it is not.
+pub fn put_checked(
+    transaction: &mut Transaction,
+    org: &OrgId,
+    parent: Closable<'_>,
+    child: &str,
+    now: Timestamp,
+    gone: ApiError,
+) -> ApiResult<()> {
+    transaction.condition_check(parent.key(org), parent_usable(now), gone)?;
+    put(transaction, org, parent.parent(), child)
+}
+
 /// The child stops keeping the parent in use. Unconditional: deleting a link that is not
 /// there changes nothing.
 pub fn delete(transaction: &mut Transaction, org: &OrgId, parent: Parent<'_>, child: &str) -> ApiResult<()> {
@@ -132,7 +147,7 @@ pub async fn any(store: &Store, org: &OrgId, parent: Parent<'_>) -> ApiResult<bo
 
 /// The condition a child's transaction checks on its parent's item: active and not
 /// fenced at `now`.
-pub fn parent_usable(now: Timestamp) -> Condition {
+fn parent_usable(now: Timestamp) -> Condition {
     Condition::new("#status = :active AND (attribute_not_exists(#fence) OR #fence < :now)")
         .name("#status", "status")
         .name("#fence", FENCE)

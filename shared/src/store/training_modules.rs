@@ -98,12 +98,8 @@ pub fn link_open_assignment(
     assignment: &TrainingAssignmentId,
     now: Timestamp,
 ) -> ApiResult<()> {
-    transaction.condition_check(
-        module_key(org, id),
-        links::parent_usable(now),
-        ApiError::conflict(format!("training module `{id}` was retired meanwhile")),
-    )?;
-    links::put(transaction, org, Parent::Module(id), assignment.as_str())
+    let gone = ApiError::conflict(format!("training module `{id}` was retired meanwhile"));
+    links::put_checked(transaction, org, Closable::Module(id), assignment.as_str(), now, gone)
 }
 
 /// An assignment stops being open or stops naming the module.
