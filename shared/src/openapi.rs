@@ -21,7 +21,6 @@ use crate::ids::{
     ApiKeyId, CsmAssignmentId, FacilityId, InvitationId, OrgId, TrainingAssignmentId, TrainingModuleId, UserId,
 };
 use crate::model::audit::AuditEvent;
-use crate::model::cip_senior_manager::{Correct, CsmAssignmentView, Designate};
 use crate::model::invitations::{
     AcceptInvitation, InvitationBatch, InvitationStatus, InvitationView, NewInvitation, ValidInvitation,
 };
@@ -36,6 +35,7 @@ use crate::model::users::MemberStatus;
 use crate::operations::invitations::BatchResult;
 use crate::permissions::Permission;
 use crate::rest::api_keys::{ApiKeyView, CreateApiKey, CreatedApiKey};
+use crate::rest::cip_senior_manager::{Correct, CsmAssignmentView, Designate};
 use crate::rest::facilities::{CreateFacility, FacilityView, UpdateFacility};
 use crate::rest::roles::{CreateRole, RoleView, UpdateRole};
 use crate::rest::training_modules::{CreateTrainingModule, TrainingModuleView, UpdateTrainingModule};

@@ -7,6 +7,7 @@ use raptor_shared::http::{self, Reply};
 use raptor_shared::idempotency;
 use raptor_shared::ids::CsmAssignmentId;
 use raptor_shared::operations::cip_senior_manager as csm;
+use raptor_shared::rest::{self, cip_senior_manager::CsmAssignmentView};
 use raptor_shared::routes::{self, CipSeniorManagerOperation, Function, Operation};
 use raptor_shared::time::Date;
 
@@ -25,27 +26,31 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
     match operation {
         CipSeniorManagerOperation::GetCurrentCipSeniorManager => {
             let as_of = query.get("asOf").map(|text| Date::parse("asOf", text)).transpose()?;
-            Reply::ok(&csm::current(store, &principal, as_of).await?)
+            Reply::ok(&CsmAssignmentView::of_designation(
+                &csm::current(store, &principal, as_of).await?,
+            ))
         }
         CipSeniorManagerOperation::ListCipSeniorManagerAssignments => {
             let page = query.page(principal.org(), "cip-senior-manager-assignments".into())?;
-            Reply::ok(&csm::list_assignments(store, &principal, &page).await?)
+            Reply::ok(&rest::cip_senior_manager::list(store, &principal, &page).await?)
         }
         CipSeniorManagerOperation::CreateCipSeniorManagerAssignment => {
             idempotency::for_caller(store, request, &principal, async {
                 let input = http::json_body(request)?;
-                Reply::created(&csm::designate(store, &principal, input).await?)
+                Reply::created(&rest::cip_senior_manager::designate(store, &principal, input).await?)
             })
             .await
         }
         CipSeniorManagerOperation::GetCipSeniorManagerAssignment => {
             let id = CsmAssignmentId::parse("id", route.param("id")?)?;
-            Reply::ok(&csm::get_assignment(store, &principal, &id).await?)
+            Reply::ok(&CsmAssignmentView::of(
+                &csm::get_assignment(store, &principal, &id).await?,
+            ))
         }
         CipSeniorManagerOperation::UpdateCipSeniorManagerAssignment => {
             let id = CsmAssignmentId::parse("id", route.param("id")?)?;
             let input = http::json_body(request)?;
-            Reply::ok(&csm::correct(store, &principal, &id, input).await?)
+            Reply::ok(&rest::cip_senior_manager::correct(store, &principal, &id, input).await?)
         }
     }
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{CsmAssignmentId, OrgId, UserId};
 use crate::model::principal::Principal;
-use crate::patch;
+use crate::model::users::Member;
 use crate::time::{Date, Timestamp};
 
 pub const MAX_NOTES_LENGTH: usize = 2000;
@@ -37,67 +37,27 @@ impl CsmAssignment {
     }
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CsmAssignmentView {
-    pub id: CsmAssignmentId,
-    pub user_id: UserId,
-    /// The designee's name and email, on answers about who holds (or held) the role.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_display_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_email: Option<String>,
-    pub status: &'static str,
-    pub effective_date: Date,
-    pub end_date: Option<Date>,
-    pub notes: Option<String>,
-    pub recorded_by: UserId,
-    pub recorded_at: Timestamp,
-    pub updated_by: UserId,
-    pub updated_at: Timestamp,
+/// A designation with its designee's member record (kept even after deletion, so the
+/// name is there), as the commands that name who holds the role answer it.
+#[derive(Debug, Clone)]
+pub struct Designation {
+    pub assignment: CsmAssignment,
+    pub designee: Option<Member>,
 }
 
-impl CsmAssignmentView {
-    pub fn of(assignment: &CsmAssignment) -> Self {
-        CsmAssignmentView {
-            id: assignment.id.clone(),
-            user_id: assignment.user_id.clone(),
-            user_display_name: None,
-            user_email: None,
-            status: if assignment.end_date.is_none() {
-                "current"
-            } else {
-                "ended"
-            },
-            effective_date: assignment.effective_date,
-            end_date: assignment.end_date,
-            notes: assignment.notes.clone(),
-            recorded_by: assignment.recorded_by.clone(),
-            recorded_at: assignment.recorded_at,
-            updated_by: assignment.updated_by.clone(),
-            updated_at: assignment.updated_at,
-        }
-    }
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Designate {
+/// A new designation's values, parsed (`rest::cip_senior_manager::Designate::parse`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewDesignation {
     pub user_id: UserId,
     pub effective_date: Date,
     pub notes: Option<String>,
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Correct {
-    #[serde(default, deserialize_with = "patch::not_null")]
+/// What a correction changes (absent: unchanged; `Some(None)`: notes cleared).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DesignationCorrection {
     pub effective_date: Option<Date>,
-    #[serde(default, deserialize_with = "patch::clearable")]
     pub notes: Option<Option<String>>,
-    /// Accepted only to explain why it cannot change: present at all (even `null`) is a 400.
-    #[serde(default, deserialize_with = "patch::clearable")]
-    pub user_id: Option<Option<serde_json::Value>>,
 }
 
 /// A designation is recorded once it takes effect (CIP-003 R3 asks for changes to be

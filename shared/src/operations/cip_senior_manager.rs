@@ -4,7 +4,7 @@
 use crate::error::{ApiError, ApiResult};
 use crate::ids::CsmAssignmentId;
 use crate::model::cip_senior_manager::{
-    Correct, CsmAssignment, CsmAssignmentView, Designate, MAX_NOTES_LENGTH, effective_date_not_in_future, end_previous,
+    CsmAssignment, Designation, DesignationCorrection, NewDesignation, effective_date_not_in_future, end_previous,
 };
 use crate::model::events::cip_senior_manager::{CsmCorrected, CsmDesignated, CsmEnded};
 use crate::model::events::{DateChange, Event, OptionalDateChange, OptionalTextChange};
@@ -15,10 +15,9 @@ use crate::pagination::{ListPage, PageRequest};
 use crate::permissions::Permission;
 use crate::store::{self, Store, Transaction};
 use crate::time::Date;
-use crate::validation;
 
 /// Who was designated on `as_of` (today by default), with their name and email.
-pub async fn current(store: &Store, principal: &Principal, as_of: Option<Date>) -> ApiResult<CsmAssignmentView> {
+pub async fn current(store: &Store, principal: &Principal, as_of: Option<Date>) -> ApiResult<Designation> {
     principal.require(Permission::CipRead)?;
     let found = match as_of {
         Some(date) => store::cip_senior_manager::in_force_on(store, principal.org(), date).await?,
@@ -32,24 +31,15 @@ pub async fn current(store: &Store, principal: &Principal, as_of: Option<Date>) 
             },
         });
     };
-    let mut view = CsmAssignmentView::of(&assignment);
     // The designee's record is kept even after deletion, so the name is always there.
-    if let Some(member) = store::members::get(store, principal.org(), &assignment.user_id).await? {
-        view.user_display_name = Some(member.display_name.to_string());
-        view.user_email = Some(member.email.to_string());
-    }
-    Ok(view)
+    let designee = store::members::get(store, principal.org(), &assignment.user_id).await?;
+    Ok(Designation { assignment, designee })
 }
 
-pub async fn get_assignment(
-    store: &Store,
-    principal: &Principal,
-    id: &CsmAssignmentId,
-) -> ApiResult<CsmAssignmentView> {
+pub async fn get_assignment(store: &Store, principal: &Principal, id: &CsmAssignmentId) -> ApiResult<CsmAssignment> {
     principal.require(Permission::CipRead)?;
     store::cip_senior_manager::get(store, principal.org(), id)
         .await?
-        .map(|assignment| CsmAssignmentView::of(&assignment))
         .ok_or(ApiError::NotFound {
             resource: "CIP Senior Manager assignment",
         })
@@ -59,19 +49,19 @@ pub async fn list_assignments(
     store: &Store,
     principal: &Principal,
     page: &PageRequest,
-) -> ApiResult<ListPage<CsmAssignmentView>> {
+) -> ApiResult<ListPage<CsmAssignment>> {
     principal.require(Permission::CipRead)?;
     let result = store::cip_senior_manager::list(store, principal.org(), page.limit, page.after.as_ref()).await?;
     Ok(ListPage {
-        data: result.items.iter().map(CsmAssignmentView::of).collect(),
+        data: result.items,
         next_cursor: page.next_cursor(result.next),
     })
 }
 
 /// Designates a CIP Senior Manager, ending the current designation the day before.
-pub async fn designate(store: &Store, principal: &Principal, input: Designate) -> ApiResult<CsmAssignmentView> {
+pub async fn designate(store: &Store, principal: &Principal, input: NewDesignation) -> ApiResult<Designation> {
     principal.require(Permission::CipWrite)?;
-    let notes = validation::optional_free_text("notes", input.notes.as_deref(), MAX_NOTES_LENGTH)?;
+    let notes = input.notes;
     effective_date_not_in_future(input.effective_date, store.clock().today())?;
     let member = get_member(store, principal.org(), &input.user_id).await?;
     if member.status != MemberStatus::Active {
@@ -122,10 +112,10 @@ pub async fn designate(store: &Store, principal: &Principal, input: Designate) -
         store::audit::record(&mut transaction, &principal.actor, now, ended.id.as_str(), &event)?;
     }
     transaction.commit(store).await?;
-    let mut view = CsmAssignmentView::of(&designated);
-    view.user_display_name = Some(member.display_name.to_string());
-    view.user_email = Some(member.email.to_string());
-    Ok(view)
+    Ok(Designation {
+        assignment: designated,
+        designee: Some(member),
+    })
 }
 
 /// Corrects an assignment's effective date or notes. The history stays contiguous and
@@ -135,15 +125,9 @@ pub async fn correct(
     store: &Store,
     principal: &Principal,
     id: &CsmAssignmentId,
-    input: Correct,
-) -> ApiResult<CsmAssignmentView> {
+    input: DesignationCorrection,
+) -> ApiResult<CsmAssignment> {
     principal.require(Permission::CipWrite)?;
-    if input.user_id.is_some() {
-        return Err(ApiError::validation(
-            "userId",
-            "the designated user cannot be changed; designate the new CIP Senior Manager with POST /cip-senior-manager-assignments",
-        ));
-    }
     let before = &store::cip_senior_manager::get(store, principal.org(), id)
         .await?
         .ok_or(ApiError::NotFound {
@@ -155,7 +139,7 @@ pub async fn correct(
     let now = store.clock().now();
     let mut after = before.clone();
     if let Some(notes) = input.notes {
-        after.notes = validation::optional_free_text("notes", notes.as_deref(), MAX_NOTES_LENGTH)?;
+        after.notes = notes;
     }
     let mut earlier_after = None;
     if let Some(date) = input.effective_date.filter(|date| *date != before.effective_date) {
@@ -183,7 +167,7 @@ pub async fn correct(
         }
     }
     if after == *before {
-        return Ok(CsmAssignmentView::of(before));
+        return Ok(before.clone());
     }
     after.updated_by = principal.user().clone();
     after.updated_at = now;
@@ -218,5 +202,5 @@ pub async fn correct(
         store::audit::record(&mut transaction, &principal.actor, now, earlier.id.as_str(), &moved_end)?;
     }
     transaction.commit(store).await?;
-    Ok(CsmAssignmentView::of(&after))
+    Ok(after)
 }

@@ -4,6 +4,7 @@
 //! xAPI) get modules of their own beside this one and call the same commands.
 
 pub mod api_keys;
+pub mod cip_senior_manager;
 pub mod facilities;
 pub mod roles;
 pub mod training_modules;
