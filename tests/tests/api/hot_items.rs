@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use integration_tests::TestApi;
 use serde_json::json;
 
@@ -182,4 +183,89 @@ async fn an_open_assignment_keeps_its_module_and_facility_until_it_closes() {
     api.delete(&format!("/training-modules/{}", p.module), key)
         .await
         .expect(200);
+}
+
+/// A fence left on a module (a retirement in progress, or one whose function died) keeps
+/// new assignments out until it expires; the emulator evaluates the same condition
+/// DynamoDB does.
+#[tokio::test]
+async fn a_fenced_module_takes_no_new_assignment_until_its_fence_expires() {
+    let start = raptor_shared::time::Timestamp::parse("t", "2031-03-01T09:00:00Z").unwrap();
+    let api = TestApi::new_at(start).await;
+    let p = program(&api).await;
+    let until = start.millis() + 30_000;
+    let store = api.store();
+    store
+        .client()
+        .update_item()
+        .table_name(store.table())
+        .key("PK", AttributeValue::S(format!("ORG#{}", p.org.id)))
+        .key("SK", AttributeValue::S(format!("TM#{}", p.module)))
+        .update_expression("SET closingUntil = :until")
+        .expression_attribute_values(":until", AttributeValue::N(until.to_string()))
+        .send()
+        .await
+        .expect("fence the module");
+    let body = json!({ "userId": p.user, "trainingModuleId": p.module, "dueDate": "2031-04-01" });
+    let refused = api
+        .post("/training-assignments", &p.org.admin_key, body.clone())
+        .await
+        .expect_error(409, "conflict");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("retired meanwhile"),
+        "{refused}"
+    );
+
+    api.clock().set(raptor_shared::time::Timestamp::from_millis(until + 1));
+    api.post("/training-assignments", &p.org.admin_key, body)
+        .await
+        .expect(201);
+}
+
+/// A custom role being deleted (fenced in the roles document) cannot be given to anyone
+/// until the fence is lifted or expires.
+#[tokio::test]
+async fn a_role_being_deleted_is_given_to_nobody() {
+    let start = raptor_shared::time::Timestamp::parse("t", "2031-03-01T09:00:00Z").unwrap();
+    let api = TestApi::new_at(start).await;
+    let org = api.new_organization().await;
+    let role = api
+        .post(
+            "/roles",
+            &org.admin_key,
+            json!({ "name": "Dispatcher", "permissions": ["training:read"] }),
+        )
+        .await
+        .expect(201);
+    let role_id = role["id"].as_str().unwrap();
+    let until = start.millis() + 30_000;
+    let store = api.store();
+    store
+        .client()
+        .update_item()
+        .table_name(store.table())
+        .key("PK", AttributeValue::S(format!("ORG#{}", org.id)))
+        .key("SK", AttributeValue::S("ROLES".into()))
+        .update_expression("SET #roles.#role.closingUntil = :until")
+        .expression_attribute_names("#roles", "roles")
+        .expression_attribute_names("#role", role_id)
+        .expression_attribute_values(":until", AttributeValue::N(until.to_string()))
+        .send()
+        .await
+        .expect("fence the role");
+    let body = json!({ "email": "d@utility.example", "displayName": "Dana Dispatcher", "roles": [role_id] });
+    let refused = api
+        .post("/users", &org.admin_key, body.clone())
+        .await
+        .expect_error(409, "conflict");
+    assert!(
+        refused["error"]["message"].as_str().unwrap().contains("being deleted"),
+        "{refused}"
+    );
+
+    api.clock().set(raptor_shared::time::Timestamp::from_millis(until + 1));
+    api.post("/users", &org.admin_key, body).await.expect(201);
 }
