@@ -39,7 +39,7 @@ pub async fn get_training_status(
             id: facility.to_string(),
         });
     }
-    let as_of = query.as_of.unwrap_or_else(Date::today);
+    let as_of = query.as_of.unwrap_or_else(|| store.clock().today());
     let assignments = store::training_assignments::of_user(store, org, user).await?;
     let found = standings(&assignments, as_of, window_days, query.facility_id.as_ref());
     let ids: Vec<_> = found.iter().map(|s| s.training_module_id.clone()).collect();

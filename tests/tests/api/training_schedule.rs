@@ -307,8 +307,9 @@ async fn no_renewal_where_the_module_turned_it_off_or_the_person_left_and_the_re
     assert_eq!(run(&api, Timestamp::now()).await.renewal_skipped.len(), 0);
 }
 
-/// Time is the injected clock's, everywhere: the API's computed status, the job's run and
-/// the audit trail's times and time ranges all follow `api.clock()`, far from today.
+/// Time is the injected clock's, everywhere: the API's computed status, a person's standing,
+/// the job's run and the audit trail's times and time ranges all follow `api.clock()`, far
+/// from today.
 #[tokio::test]
 async fn a_set_clock_moves_status_the_daily_job_and_the_audit_trail_together() {
     let start = Timestamp::parse("t", "2031-03-01T09:00:00Z").unwrap();
@@ -324,6 +325,14 @@ async fn a_set_clock_moves_status_the_daily_job_and_the_audit_trail_together() {
     api.clock().set(after_due);
     let read = api.get(&format!("/training-assignments/{id}"), key).await.expect(200);
     assert_eq!(read["status"], "overdue", "the computed status reads the clock's day");
+    let standing = api
+        .get(&format!("/users/{}/training-status", p.user), key)
+        .await
+        .expect(200);
+    assert_eq!(
+        standing["asOf"], "2031-03-11",
+        "the standing's default date is the clock's day"
+    );
     assert_eq!(stored(&api, &p.org.id, &id).await.status, TrainingStatus::Assigned);
 
     let report = run(&api, api.clock().now()).await;
