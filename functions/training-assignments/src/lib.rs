@@ -10,9 +10,9 @@ use raptor_shared::idempotency;
 use raptor_shared::ids::{FacilityId, TrainingAssignmentId, UserId};
 use raptor_shared::model::training_assignments::{AssignmentQuery, AssignmentQueryText};
 use raptor_shared::model::training_export::{ExportFormat, ExportLink};
-use raptor_shared::operations::training_assignments as assignments;
 use raptor_shared::operations::training_export::{self, Export, ExportRequest, ExportSettings};
 use raptor_shared::operations::training_status::{self, TrainingStatusQuery};
+use raptor_shared::rest;
 use raptor_shared::routes::{self, Function, Operation, TrainingAssignmentsOperation as Op};
 use raptor_shared::time::Date;
 
@@ -94,47 +94,49 @@ async fn dispatch(training: &TrainingApp, request: &Request) -> ApiResult<Reply>
         Op::GetTrainingAssignments => {
             let filters = filters(&query)?;
             let page = query.page(principal.org(), filters.fingerprint())?;
-            Reply::ok(&assignments::list_assignments(store, &principal, &filters, &page).await?)
+            Reply::ok(&rest::training_assignments::list(store, &principal, &filters, &page).await?)
         }
         Op::CreateTrainingAssignment => {
             idempotency::for_caller(store, request, &principal, async {
-                Reply::created(&assignments::create_assignment(store, &principal, http::json_body(request)?).await?)
+                Reply::created(&rest::training_assignments::create(store, &principal, http::json_body(request)?).await?)
             })
             .await
         }
-        Op::GetTrainingAssignment => Reply::ok(&assignments::get_assignment(store, &principal, &id()?).await?),
+        Op::GetTrainingAssignment => Reply::ok(&rest::training_assignments::get(store, &principal, &id()?).await?),
         Op::UpdateTrainingAssignment => {
             let input = http::json_body(request)?;
-            Reply::ok(&assignments::update_assignment(store, &principal, &id()?, input).await?)
+            Reply::ok(&rest::training_assignments::update(store, &principal, &id()?, input).await?)
         }
         Op::CompleteTrainingAssignment => {
             idempotency::for_caller(store, request, &principal, async {
                 let input = http::json_body_or_empty(request)?;
-                Reply::ok(&assignments::complete_assignment(store, &principal, &id()?, input).await?)
+                Reply::ok(&rest::training_assignments::complete(store, &principal, &id()?, input).await?)
             })
             .await
         }
-        Op::DeleteTrainingAssignment => Reply::ok(&assignments::delete_assignment(store, &principal, &id()?).await?),
+        Op::DeleteTrainingAssignment => {
+            Reply::ok(&rest::training_assignments::delete(store, &principal, &id()?).await?)
+        }
         Op::StartTrainingAssignment => {
             idempotency::for_caller(store, request, &principal, async {
-                Reply::ok(&assignments::start_assignment(store, &principal, &id()?).await?)
+                Reply::ok(&rest::training_assignments::start(store, &principal, &id()?).await?)
             })
             .await
         }
         Op::WaiveTrainingAssignment => {
             idempotency::for_caller(store, request, &principal, async {
                 let input = http::json_body(request)?;
-                Reply::ok(&assignments::waive_assignment(store, &principal, &id()?, input).await?)
+                Reply::ok(&rest::training_assignments::waive(store, &principal, &id()?, input).await?)
             })
             .await
         }
         Op::GetTrainingAssignmentFacilities => {
-            Reply::ok(&assignments::get_assignment_facilities(store, &principal, &id()?).await?)
+            Reply::ok(&rest::training_assignments::facilities(store, &principal, &id()?).await?)
         }
         Op::AddFacilitiesToAssignment => {
             idempotency::for_caller(store, request, &principal, async {
                 let input = http::json_body(request)?;
-                Reply::ok(&assignments::add_assignment_facilities(store, &principal, &id()?, input).await?)
+                Reply::ok(&rest::training_assignments::add_facilities(store, &principal, &id()?, input).await?)
             })
             .await
         }
@@ -166,7 +168,7 @@ async fn dispatch(training: &TrainingApp, request: &Request) -> ApiResult<Reply>
         }
         Op::RemoveFacilityFromAssignment => {
             let facility = FacilityId::parse("facilityId", route.param("facilityId")?)?;
-            Reply::ok(&assignments::remove_assignment_facility(store, &principal, &id()?, &facility).await?)
+            Reply::ok(&rest::training_assignments::remove_facility(store, &principal, &id()?, &facility).await?)
         }
     }
 }

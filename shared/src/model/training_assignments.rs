@@ -272,6 +272,25 @@ pub struct AssignmentFacilities {
     pub facilities: Vec<ScopedFacility>,
 }
 
+/// The fields an assignment update changes (absent: unchanged; `Some(None)`: notes
+/// cleared), parsed from `UpdateTrainingAssignment`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AssignmentEdit {
+    pub due_date: Option<Date>,
+    pub notes: Option<Option<String>>,
+    pub training_module_id: Option<TrainingModuleId>,
+}
+
+impl UpdateTrainingAssignment {
+    pub fn parse(self) -> ApiResult<AssignmentEdit> {
+        Ok(AssignmentEdit {
+            due_date: self.due_date.map(|date| Date::parse("dueDate", &date)).transpose()?,
+            notes: self.notes.map(|text| notes(text.as_deref())).transpose()?,
+            training_module_id: self.training_module_id,
+        })
+    }
+}
+
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateTrainingAssignment {

@@ -15,16 +15,15 @@ use crate::model::events::training_assignments::{
 use crate::model::facilities::{Facility, FacilityStatus};
 use crate::model::principal::Principal;
 use crate::model::training_assignments::{
-    self as rules, AssignmentFacilities, AssignmentQuery, CompleteTrainingAssignment, CreateTrainingAssignment,
-    NewAssignment, ScopeFacilities, ScopedFacility, TrainingAssignment, TrainingAssignmentView,
-    UpdateTrainingAssignment, WaiveTrainingAssignment, new_assignment,
+    self as rules, AssignmentEdit, AssignmentQuery, Completion, NewAssignment, ScopedFacility, TrainingAssignment,
+    new_assignment,
 };
 use crate::model::training_modules::TrainingModule;
 use crate::model::users::MemberStatus;
 use crate::pagination::{ListPage, PageRequest};
 use crate::permissions::Permission;
 use crate::store::{self, Store, Transaction};
-use crate::time::{Date, Timestamp};
+use crate::time::Timestamp;
 
 async fn load(store: &Store, org: &OrgId, id: &TrainingAssignmentId) -> ApiResult<TrainingAssignment> {
     store::training_assignments::get(store, org, id)
@@ -69,8 +68,8 @@ async fn scopable_facilities(store: &Store, org: &OrgId, ids: &[FacilityId]) -> 
 }
 
 /// The current names of the facilities in these assignments' scopes (one BatchGetItem per
-/// hundred facilities).
-async fn facility_names(
+/// hundred facilities): what a view of them shows.
+pub async fn facility_names(
     store: &Store,
     org: &OrgId,
     assignments: &[&TrainingAssignment],
@@ -90,7 +89,7 @@ async fn facility_names(
     Ok(found.into_iter().map(|facility| (facility.id, facility.name)).collect())
 }
 
-pub(crate) fn scope_of(assignment: &TrainingAssignment, names: &HashMap<FacilityId, String>) -> Vec<ScopedFacility> {
+pub fn scope_of(assignment: &TrainingAssignment, names: &HashMap<FacilityId, String>) -> Vec<ScopedFacility> {
     assignment
         .facility_ids
         .iter()
@@ -99,15 +98,6 @@ pub(crate) fn scope_of(assignment: &TrainingAssignment, names: &HashMap<Facility
             name: names.get(id).cloned().unwrap_or_default(),
         })
         .collect()
-}
-
-async fn view(store: &Store, assignment: &TrainingAssignment) -> ApiResult<TrainingAssignmentView> {
-    let names = facility_names(store, &assignment.organization_id, &[assignment]).await?;
-    Ok(TrainingAssignmentView::of(
-        assignment,
-        scope_of(assignment, &names),
-        store.clock().today(),
-    ))
 }
 
 /// Keeps the links of open assignments true (`store::links`): an assignment that is open
@@ -145,26 +135,6 @@ pub(crate) fn link_open(
         store::facilities::link_open_assignment(transaction, org, facility, &assignment, now)?;
     }
     Ok(())
-}
-
-/// `POST /training-assignments`: the REST door's creation, by hand.
-pub async fn create_assignment(
-    store: &Store,
-    principal: &Principal,
-    input: CreateTrainingAssignment,
-) -> ApiResult<TrainingAssignmentView> {
-    principal.require(Permission::TrainingWrite)?;
-    let created = create(store, principal, input.validate()?, None).await?;
-    let names = created
-        .facilities
-        .into_iter()
-        .map(|facility| (facility.id, facility.name))
-        .collect();
-    Ok(TrainingAssignmentView::of(
-        &created.assignment,
-        scope_of(&created.assignment, &names),
-        store.clock().today(),
-    ))
 }
 
 /// A created assignment and the facilities of its scope, as the command read them.
@@ -238,9 +208,9 @@ pub async fn get_assignment(
     store: &Store,
     principal: &Principal,
     id: &TrainingAssignmentId,
-) -> ApiResult<TrainingAssignmentView> {
+) -> ApiResult<TrainingAssignment> {
     principal.require(Permission::TrainingRead)?;
-    view(store, &load(store, principal.org(), id).await?).await
+    load(store, principal.org(), id).await
 }
 
 pub async fn list_assignments(
@@ -248,20 +218,14 @@ pub async fn list_assignments(
     principal: &Principal,
     query: &AssignmentQuery,
     page: &PageRequest,
-) -> ApiResult<ListPage<TrainingAssignmentView>> {
+) -> ApiResult<ListPage<TrainingAssignment>> {
     principal.require(Permission::TrainingRead)?;
     let today = store.clock().today();
     let result =
         store::training_assignments::list(store, principal.org(), query, today, page.limit, page.after.as_ref())
             .await?;
-    let rows: Vec<&TrainingAssignment> = result.items.iter().collect();
-    let names = facility_names(store, principal.org(), &rows).await?;
     Ok(ListPage {
-        data: result
-            .items
-            .iter()
-            .map(|assignment| TrainingAssignmentView::of(assignment, scope_of(assignment, &names), today))
-            .collect(),
+        data: result.items,
         next_cursor: page.next_cursor(result.next),
     })
 }
@@ -298,18 +262,18 @@ pub async fn update_assignment(
     store: &Store,
     principal: &Principal,
     id: &TrainingAssignmentId,
-    input: UpdateTrainingAssignment,
-) -> ApiResult<TrainingAssignmentView> {
+    input: AssignmentEdit,
+) -> ApiResult<TrainingAssignment> {
     principal.require(Permission::TrainingWrite)?;
     let before = load(store, principal.org(), id).await?;
     before.require_open()?;
     let now = store.clock().now();
     let mut after = before.clone();
     if let Some(due_date) = input.due_date {
-        after.due_date = Date::parse("dueDate", &due_date)?;
+        after.due_date = due_date;
     }
     if let Some(notes) = input.notes {
-        after.notes = rules::notes(notes.as_deref())?;
+        after.notes = notes;
     }
     if let Some(module) = input.training_module_id
         && module != before.training_module_id
@@ -319,7 +283,7 @@ pub async fn update_assignment(
     }
     let changes = AssignmentChanges::between(&before, &after);
     if changes.is_empty() {
-        return view(store, &before).await;
+        return Ok(before);
     }
     let after = after.next_version(now, now.date());
     commit_change(
@@ -330,7 +294,7 @@ pub async fn update_assignment(
         Event::AssignmentUpdated(AssignmentUpdated { changes }),
     )
     .await?;
-    view(store, &after).await
+    Ok(after)
 }
 
 /// `POST /training-assignments/{id}/start`: the trainee opened the course in the LMS.
@@ -338,11 +302,11 @@ pub async fn start_assignment(
     store: &Store,
     principal: &Principal,
     id: &TrainingAssignmentId,
-) -> ApiResult<TrainingAssignmentView> {
+) -> ApiResult<TrainingAssignment> {
     principal.require(Permission::TrainingWrite)?;
     let before = load(store, principal.org(), id).await?;
     let Some(after) = rules::start(&before, store.clock().now())? else {
-        return view(store, &before).await;
+        return Ok(before);
     };
     commit_change(
         store,
@@ -354,7 +318,7 @@ pub async fn start_assignment(
         }),
     )
     .await?;
-    view(store, &after).await
+    Ok(after)
 }
 
 /// `POST /training-assignments/{id}/complete` (seed 001): the completion record, with the
@@ -363,11 +327,10 @@ pub async fn complete_assignment(
     store: &Store,
     principal: &Principal,
     id: &TrainingAssignmentId,
-    input: CompleteTrainingAssignment,
-) -> ApiResult<TrainingAssignmentView> {
+    completion: Completion,
+) -> ApiResult<TrainingAssignment> {
     principal.require(Permission::TrainingWrite)?;
     let now = store.clock().now();
-    let completion = input.completion(now)?;
     let before = load(store, principal.org(), id).await?;
     before.require_open()?;
     let module = store::training_modules::get(store, principal.org(), &before.training_module_id)
@@ -395,7 +358,7 @@ pub async fn complete_assignment(
         }),
     )
     .await?;
-    view(store, &after).await
+    Ok(after)
 }
 
 /// `POST /training-assignments/{id}/waive`: a formal waiver; the caller is the approver,
@@ -405,11 +368,11 @@ pub async fn waive_assignment(
     store: &Store,
     principal: &Principal,
     id: &TrainingAssignmentId,
-    input: WaiveTrainingAssignment,
-) -> ApiResult<TrainingAssignmentView> {
+    reason: &str,
+) -> ApiResult<TrainingAssignment> {
     principal.require(Permission::TrainingWaive)?;
     let before = load(store, principal.org(), id).await?;
-    let after = rules::waive(&before, &input.reason, principal.user(), store.clock().now())?;
+    let after = rules::waive(&before, reason, principal.user(), store.clock().now())?;
     commit_change(
         store,
         principal,
@@ -421,7 +384,7 @@ pub async fn waive_assignment(
         }),
     )
     .await?;
-    view(store, &after).await
+    Ok(after)
 }
 
 /// Deletes an open assignment (one made by mistake). A complete or waived assignment is
@@ -430,7 +393,7 @@ pub async fn delete_assignment(
     store: &Store,
     principal: &Principal,
     id: &TrainingAssignmentId,
-) -> ApiResult<TrainingAssignmentView> {
+) -> ApiResult<TrainingAssignment> {
     principal.require(Permission::TrainingWrite)?;
     let before = load(store, principal.org(), id).await?;
     if !before.progress.is_open() {
@@ -439,7 +402,6 @@ pub async fn delete_assignment(
             before.progress.as_str()
         )));
     }
-    let final_view = view(store, &before).await?;
     let mut transaction = Transaction::new();
     store::training_assignments::delete(&mut transaction, &before)?;
     link_open(
@@ -458,25 +420,7 @@ pub async fn delete_assignment(
         &event,
     )?;
     transaction.commit(store).await?;
-    Ok(final_view)
-}
-
-fn scope_answer(assignment: &TrainingAssignment, names: &HashMap<FacilityId, String>) -> AssignmentFacilities {
-    AssignmentFacilities {
-        training_assignment_id: assignment.id.clone(),
-        facilities: scope_of(assignment, names),
-    }
-}
-
-pub async fn get_assignment_facilities(
-    store: &Store,
-    principal: &Principal,
-    id: &TrainingAssignmentId,
-) -> ApiResult<AssignmentFacilities> {
-    principal.require(Permission::TrainingRead)?;
-    let assignment = load(store, principal.org(), id).await?;
-    let names = facility_names(store, principal.org(), &[&assignment]).await?;
-    Ok(scope_answer(&assignment, &names))
+    Ok(before)
 }
 
 /// Adds facilities to an open assignment's scope; one already in scope is left as it is.
@@ -484,10 +428,10 @@ pub async fn add_assignment_facilities(
     store: &Store,
     principal: &Principal,
     id: &TrainingAssignmentId,
-    input: ScopeFacilities,
-) -> ApiResult<AssignmentFacilities> {
+    requested: Vec<FacilityId>,
+) -> ApiResult<TrainingAssignment> {
     principal.require(Permission::TrainingWrite)?;
-    let requested = rules::facility_ids("facilityIds", input.facility_ids)?;
+    let requested = rules::facility_ids("facilityIds", requested)?;
     if requested.is_empty() {
         return Err(ApiError::validation(
             "facilityIds",
@@ -502,8 +446,7 @@ pub async fn add_assignment_facilities(
         .filter(|facility| !before.facility_ids.contains(facility))
         .collect();
     if added.is_empty() {
-        let names = facility_names(store, principal.org(), &[&before]).await?;
-        return Ok(scope_answer(&before, &names));
+        return Ok(before);
     }
     let mut after = before.clone();
     after.facility_ids.extend(added.iter().cloned());
@@ -521,8 +464,7 @@ pub async fn add_assignment_facilities(
         }),
     )
     .await?;
-    let names = facility_names(store, principal.org(), &[&after]).await?;
-    Ok(scope_answer(&after, &names))
+    Ok(after)
 }
 
 /// Removes one facility from an open assignment's scope; one not in scope is 404.
@@ -531,7 +473,7 @@ pub async fn remove_assignment_facility(
     principal: &Principal,
     id: &TrainingAssignmentId,
     facility: &FacilityId,
-) -> ApiResult<AssignmentFacilities> {
+) -> ApiResult<TrainingAssignment> {
     principal.require(Permission::TrainingWrite)?;
     let before = load(store, principal.org(), id).await?;
     if !before.facility_ids.contains(facility) {
@@ -556,6 +498,5 @@ pub async fn remove_assignment_facility(
         }),
     )
     .await?;
-    let names = facility_names(store, principal.org(), &[&after]).await?;
-    Ok(scope_answer(&after, &names))
+    Ok(after)
 }

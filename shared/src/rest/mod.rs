@@ -7,5 +7,6 @@ pub mod api_keys;
 pub mod cip_senior_manager;
 pub mod facilities;
 pub mod roles;
+pub mod training_assignments;
 pub mod training_modules;
 pub mod users;
