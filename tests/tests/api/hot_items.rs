@@ -185,6 +185,24 @@ async fn an_open_assignment_keeps_its_module_and_facility_until_it_closes() {
         .expect(200);
 }
 
+/// Writes a fence straight into the table, as a closing command would: `path` is where,
+/// with its name placeholders.
+async fn set_fence(api: &TestApi, (pk, sk): (String, String), path: &str, names: &[(&str, &str)], until: i64) {
+    let store = api.store();
+    let mut update = store
+        .client()
+        .update_item()
+        .table_name(store.table())
+        .key("PK", AttributeValue::S(pk))
+        .key("SK", AttributeValue::S(sk))
+        .update_expression(format!("SET {path} = :until"))
+        .expression_attribute_values(":until", AttributeValue::N(until.to_string()));
+    for (placeholder, name) in names {
+        update = update.expression_attribute_names(*placeholder, *name);
+    }
+    update.send().await.expect("set the fence");
+}
+
 /// A fence left on a module (a retirement in progress, or one whose function died) keeps
 /// new assignments out until it expires; the emulator evaluates the same condition
 /// DynamoDB does.
@@ -194,18 +212,8 @@ async fn a_fenced_module_takes_no_new_assignment_until_its_fence_expires() {
     let api = TestApi::new_at(start).await;
     let p = program(&api).await;
     let until = start.millis() + 30_000;
-    let store = api.store();
-    store
-        .client()
-        .update_item()
-        .table_name(store.table())
-        .key("PK", AttributeValue::S(format!("ORG#{}", p.org.id)))
-        .key("SK", AttributeValue::S(format!("TM#{}", p.module)))
-        .update_expression("SET closingUntil = :until")
-        .expression_attribute_values(":until", AttributeValue::N(until.to_string()))
-        .send()
-        .await
-        .expect("fence the module");
+    let module_key = (format!("ORG#{}", p.org.id), format!("TM#{}", p.module));
+    set_fence(&api, module_key, "closingUntil", &[], until).await;
     let body = json!({ "userId": p.user, "trainingModuleId": p.module, "dueDate": "2031-04-01" });
     let refused = api
         .post("/training-assignments", &p.org.admin_key, body.clone())
@@ -242,20 +250,15 @@ async fn a_role_being_deleted_is_given_to_nobody() {
         .expect(201);
     let role_id = role["id"].as_str().unwrap();
     let until = start.millis() + 30_000;
-    let store = api.store();
-    store
-        .client()
-        .update_item()
-        .table_name(store.table())
-        .key("PK", AttributeValue::S(format!("ORG#{}", org.id)))
-        .key("SK", AttributeValue::S("ROLES".into()))
-        .update_expression("SET #roles.#role.closingUntil = :until")
-        .expression_attribute_names("#roles", "roles")
-        .expression_attribute_names("#role", role_id)
-        .expression_attribute_values(":until", AttributeValue::N(until.to_string()))
-        .send()
-        .await
-        .expect("fence the role");
+    let document_key = (format!("ORG#{}", org.id), "ROLES".to_string());
+    set_fence(
+        &api,
+        document_key,
+        "#roles.#role.closingUntil",
+        &[("#roles", "roles"), ("#role", role_id)],
+        until,
+    )
+    .await;
     let body = json!({ "email": "d@utility.example", "displayName": "Dana Dispatcher", "roles": [role_id] });
     let refused = api
         .post("/users", &org.admin_key, body.clone())
