@@ -230,16 +230,6 @@ pub enum Role {
     Custom { role: CustomRole, holders: u64 },
 }
 
-impl Role {
-    /// The id the API knows it by: a system role's name, a custom role's `role_…` id.
-    pub fn id(&self) -> String {
-        match self {
-            Role::System(role) => role.name().to_string(),
-            Role::Custom { role, .. } => role.id.to_string(),
-        }
-    }
-}
-
 /// A new custom role's values, parsed (`rest::roles::CreateRole::parse`); the name's
 /// uniqueness is the command's to check.
 #[derive(Debug, Clone, PartialEq)]

@@ -29,21 +29,29 @@ async fn with_holders(store: &Store, principal: &Principal, role: &CustomRole) -
     })
 }
 
+/// A role of the list, before its holders are counted.
+enum Listed<'a> {
+    System(SystemRole),
+    Custom(&'a CustomRole),
+}
+
+impl Listed<'_> {
+    fn id(&self) -> String {
+        match self {
+            Listed::System(role) => role.name().to_string(),
+            Listed::Custom(role) => role.id.to_string(),
+        }
+    }
+}
+
 /// System roles first (fixed order), then custom roles by id; the cursor holds the last id.
-/// Every custom role has its holders counted, concurrently.
+/// The custom roles of the page have their holders counted, concurrently.
 pub async fn list_roles(store: &Store, principal: &Principal, page: &PageRequest) -> ApiResult<ListPage<Role>> {
     principal.require(Permission::RolesRead)?;
-    let custom = futures::future::try_join_all(
-        principal
-            .roles
-            .roles
-            .values()
-            .map(|role| with_holders(store, principal, role)),
-    );
-    let all: Vec<Role> = SystemRole::ALL
+    let all: Vec<Listed> = SystemRole::ALL
         .into_iter()
-        .map(Role::System)
-        .chain(custom.await?)
+        .map(Listed::System)
+        .chain(principal.roles.roles.values().map(Listed::Custom))
         .collect();
     let start = match page.after.as_ref().and_then(|position| position.get("id")) {
         Some(last) => all
@@ -53,14 +61,20 @@ pub async fn list_roles(store: &Store, principal: &Principal, page: &PageRequest
             .unwrap_or(all.len()),
         None => 0,
     };
-    let data: Vec<Role> = all.into_iter().skip(start).take(page.limit + 1).collect();
-    let mut data = data;
-    let next = if data.len() > page.limit {
-        data.truncate(page.limit);
-        data.last().map(|role| [("id".to_string(), role.id())].into())
+    let mut listed: Vec<Listed> = all.into_iter().skip(start).take(page.limit + 1).collect();
+    let next = if listed.len() > page.limit {
+        listed.truncate(page.limit);
+        listed.last().map(|role| [("id".to_string(), role.id())].into())
     } else {
         None
     };
+    let data = futures::future::try_join_all(listed.into_iter().map(|role| async move {
+        match role {
+            Listed::System(system) => Ok(Role::System(system)),
+            Listed::Custom(custom) => with_holders(store, principal, custom).await,
+        }
+    }))
+    .await?;
     Ok(ListPage {
         data,
         next_cursor: page.next_cursor(next),
