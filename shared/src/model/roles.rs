@@ -208,10 +208,6 @@ impl RolesDocument {
         Ok(())
     }
 
-    pub fn holds_custom_role(held: &[RoleRef]) -> bool {
-        held.iter().any(|role| matches!(role, RoleRef::Custom(_)))
-    }
-
     pub fn name_taken(&self, name: &str, except: Option<&RoleId>) -> bool {
         let lowercase = name.to_lowercase();
         SystemRole::parse(&lowercase).is_some()
