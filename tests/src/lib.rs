@@ -25,7 +25,7 @@ use raptor_shared::export_files::ExportBucket;
 use raptor_shared::ids::{OrgId, UserId};
 use raptor_shared::mail::Mailer;
 use raptor_shared::model::invitations::{DEFAULT_DAILY_EMAIL_CAP, DEFAULT_EMAILS_PER_SECOND};
-use raptor_shared::model::organizations::{Bootstrap, BootstrapOutcome};
+use raptor_shared::model::organizations::{BootstrapOutcome, NewOrganization};
 use raptor_shared::model::roles::{RoleRef, SystemRole};
 use raptor_shared::model::secret_tokens::ExposeSecret;
 use raptor_shared::operations::invitations::InvitationSettings;
@@ -283,16 +283,10 @@ impl TestApi {
     /// A fresh organization with an admin and the admin's API key.
     pub async fn new_organization(&self) -> TestOrg {
         let name = format!("Test Utility {}", UserId::new());
-        let outcome = organizations::bootstrap(
-            self.store(),
-            Bootstrap {
-                organization_name: name.clone(),
-                admin_email: "admin@utility.example".into(),
-                admin_name: "Ada Admin".into(),
-            },
-        )
-        .await
-        .expect("bootstrap a test organization");
+        let input = NewOrganization::parse(&name, "admin@utility.example", "Ada Admin").expect("a valid organization");
+        let outcome = organizations::bootstrap(self.store(), input)
+            .await
+            .expect("bootstrap a test organization");
         match outcome {
             BootstrapOutcome::Created {
                 organization,

@@ -8,7 +8,7 @@
 use std::process::ExitCode;
 
 use raptor_shared::app::App;
-use raptor_shared::model::organizations::{Bootstrap, BootstrapOutcome};
+use raptor_shared::model::organizations::{BootstrapOutcome, NewOrganization};
 use raptor_shared::model::secret_tokens::ExposeSecret;
 use raptor_shared::operations::organizations;
 use raptor_shared::store::table;
@@ -72,16 +72,9 @@ async fn run(arguments: Arguments) -> Result<(), String> {
             if created { "created" } else { "exists" }
         );
     }
-    let outcome = organizations::bootstrap(
-        store,
-        Bootstrap {
-            organization_name: arguments.organization,
-            admin_email: arguments.admin_email,
-            admin_name: arguments.admin_name,
-        },
-    )
-    .await
-    .map_err(describe)?;
+    let input = NewOrganization::parse(&arguments.organization, &arguments.admin_email, &arguments.admin_name)
+        .map_err(describe)?;
+    let outcome = organizations::bootstrap(store, input).await.map_err(describe)?;
     match outcome {
         BootstrapOutcome::Created {
             organization,

@@ -8,18 +8,21 @@ use crate::model::events::Event;
 use crate::model::events::api_keys::ApiKeyCreated;
 use crate::model::events::organizations::OrganizationCreated;
 use crate::model::events::users::UserCreated;
-use crate::model::organizations::{Bootstrap, BootstrapOutcome, Organization};
+use crate::model::organizations::{BootstrapOutcome, NewOrganization, Organization};
 use crate::model::principal::Actor;
 use crate::model::roles::{RoleRef, SystemRole};
-use crate::model::users::{MAX_NAME_LENGTH, Member, MemberStatus};
+use crate::model::users::{Member, MemberStatus};
 use crate::permissions::all_permissions;
 use crate::store::{self, Store, Transaction};
-use crate::validation::{self, DisplayName, Email};
 
-pub async fn bootstrap(store: &Store, input: Bootstrap) -> ApiResult<BootstrapOutcome> {
-    let name = validation::one_line_text("organization", &input.organization_name, MAX_NAME_LENGTH)?;
-    let admin_email = Email::parse("adminEmail", &input.admin_email)?;
-    let admin_name = DisplayName::parse("adminName", &input.admin_name)?;
+/// Creates the organization unless one of the same name exists (then changes nothing).
+/// No principal: bootstrap runs with the table's credentials, before anyone holds a key.
+pub async fn bootstrap(store: &Store, input: NewOrganization) -> ApiResult<BootstrapOutcome> {
+    let NewOrganization {
+        name,
+        admin_email,
+        admin_name,
+    } = input;
     if let Some(existing) = store::organizations::find_by_name(store, &name).await? {
         return Ok(BootstrapOutcome::AlreadyExists { organization: existing });
     }
