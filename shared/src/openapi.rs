@@ -21,9 +21,7 @@ use crate::ids::{
     ApiKeyId, CsmAssignmentId, FacilityId, InvitationId, OrgId, TrainingAssignmentId, TrainingModuleId, UserId,
 };
 use crate::model::audit::AuditEvent;
-use crate::model::invitations::{
-    AcceptInvitation, InvitationBatch, InvitationStatus, InvitationView, NewInvitation, ValidInvitation,
-};
+use crate::model::invitations::InvitationStatus;
 use crate::model::roles::RoleRef;
 use crate::model::training_assignments::{
     AssignmentFacilities, CompleteTrainingAssignment, CreateTrainingAssignment, ScopeFacilities,
@@ -32,11 +30,13 @@ use crate::model::training_assignments::{
 use crate::model::training_export::{ExportLink, ExportObject};
 use crate::model::training_status::TrainingStatusView;
 use crate::model::users::MemberStatus;
-use crate::operations::invitations::BatchResult;
 use crate::permissions::Permission;
 use crate::rest::api_keys::{ApiKeyView, CreateApiKey, CreatedApiKey};
 use crate::rest::cip_senior_manager::{Correct, CsmAssignmentView, Designate};
 use crate::rest::facilities::{CreateFacility, FacilityView, UpdateFacility};
+use crate::rest::invitations::{
+    AcceptInvitation, BatchResult, InvitationBatch, InvitationView, NewInvitation, ValidInvitation,
+};
 use crate::rest::roles::{CreateRole, RoleView, UpdateRole};
 use crate::rest::training_modules::{CreateTrainingModule, TrainingModuleView, UpdateTrainingModule};
 use crate::rest::users::{AccessCheck, CreateUser, MembershipView, UpdateUser, UserView};

@@ -8,8 +8,8 @@ use raptor_shared::http::{self, Reply};
 use raptor_shared::idempotency;
 use raptor_shared::ids::InvitationId;
 use raptor_shared::model::invitations::InvitationFilter;
-use raptor_shared::operations::{authentication, invitations};
-use raptor_shared::rest::users::UserView;
+use raptor_shared::operations::authentication;
+use raptor_shared::rest::invitations;
 use raptor_shared::routes::{self, Function, InvitationsOperation, Operation};
 use serde_json::{Value, json};
 
@@ -37,9 +37,7 @@ async fn dispatch(app: &InvitationsApp, request: &Request) -> ApiResult<Reply> {
                 };
                 idempotency::for_public(store, request, async {
                     let input = http::json_body(request)?;
-                    Reply::created(&UserView::of(
-                        &invitations::accept(store, principal.as_ref(), input).await?,
-                    ))
+                    Reply::created(&invitations::accept(store, principal.as_ref(), input).await?)
                 })
                 .await
             }
@@ -60,7 +58,7 @@ async fn dispatch(app: &InvitationsApp, request: &Request) -> ApiResult<Reply> {
         InvitationsOperation::ListInvitations => {
             let filter = InvitationFilter::parse(query.non_empty("status")?, query.non_empty("email")?)?;
             let page = query.page(principal.org(), filter.fingerprint())?;
-            Reply::ok(&invitations::list_invitations(store, &principal, &filter, &page).await?)
+            Reply::ok(&invitations::list(store, &principal, &filter, &page).await?)
         }
         InvitationsOperation::CreateInvitation => {
             idempotency::for_caller(store, request, &principal, async {
@@ -85,7 +83,7 @@ async fn dispatch(app: &InvitationsApp, request: &Request) -> ApiResult<Reply> {
                     )),
                     None => {
                         let input = raptor_shared::json::from_value(body)?;
-                        Reply::created(&invitations::create_one(store, &app.outbox(), &principal, input).await?)
+                        Reply::created(&invitations::create(store, &app.outbox(), &principal, input).await?)
                     }
                 }
             })

@@ -8,9 +8,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::ids::{InvitationId, OrgId, UserId};
 use crate::model::roles::RoleRef;
 use crate::model::secret_tokens::{self, IssuedToken, SecretString};
-use crate::patch;
 use crate::time::Timestamp;
-use crate::validation;
+use crate::validation::{self, DisplayName, Email};
 
 const TOKEN_PREFIX: &str = "rci_";
 pub const DEFAULT_EXPIRES_IN_DAYS: u32 = 7;
@@ -153,166 +152,35 @@ pub fn invalid_token() -> ApiError {
     }
 }
 
-/// An invitation as the API shows it: never the token or its hash.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct InvitationView {
-    pub id: InvitationId,
-    pub organization_id: OrgId,
-    pub email: String,
-    pub display_name: Option<String>,
-    pub roles: Vec<RoleRef>,
-    pub identity_provider: Option<String>,
-    pub status: InvitationStatus,
-    pub expires_at: Timestamp,
-    pub email_sent: bool,
-    pub send_count: u32,
-    pub last_sent_at: Option<Timestamp>,
-    pub invited_by: UserId,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-    pub accepted_at: Option<Timestamp>,
-    pub accepted_user_id: Option<UserId>,
-    pub cancelled_at: Option<Timestamp>,
-    pub cancelled_by: Option<UserId>,
-    /// Only on creation with `"sendEmail": false`, for a custom onboarding flow.
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "secret_tokens::serialize_exposed_option"
-    )]
-    #[schema(value_type = Option<String>)]
-    pub token: Option<SecretString>,
-}
-
-impl InvitationView {
-    pub fn of(invitation: &Invitation, now: Timestamp) -> Self {
-        InvitationView {
-            id: invitation.id.clone(),
-            organization_id: invitation.organization_id.clone(),
-            email: invitation.email.clone(),
-            display_name: invitation.display_name.clone(),
-            roles: invitation.roles.clone(),
-            identity_provider: invitation.identity_provider.clone(),
-            status: invitation.status_at(now),
-            expires_at: invitation.expires_at,
-            email_sent: invitation.email_sent,
-            send_count: invitation.send_count,
-            last_sent_at: invitation.last_sent_at,
-            invited_by: invitation.invited_by.clone(),
-            created_at: invitation.created_at,
-            updated_at: invitation.updated_at,
-            accepted_at: invitation.accepted_at,
-            accepted_user_id: invitation.accepted_user_id.clone(),
-            cancelled_at: invitation.cancelled_at,
-            cancelled_by: invitation.cancelled_by.clone(),
-            token: None,
-        }
-    }
-}
-
-/// What `GET /invitations/validate` tells the person holding a valid token.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ValidInvitation {
-    pub organization_id: OrgId,
-    pub organization_name: String,
-    pub email: String,
-    pub display_name: Option<String>,
-    pub roles: Vec<RoleRef>,
-    pub identity_provider: Option<String>,
-    pub expires_at: Timestamp,
-}
-
-impl ValidInvitation {
-    pub fn of(invitation: &Invitation) -> Self {
-        ValidInvitation {
-            organization_id: invitation.organization_id.clone(),
-            organization_name: invitation.organization_name.clone(),
-            email: invitation.email.clone(),
-            display_name: invitation.display_name.clone(),
-            roles: invitation.roles.clone(),
-            identity_provider: invitation.identity_provider.clone(),
-            expires_at: invitation.expires_at,
-        }
-    }
-}
-
-/// One invitation to create (`POST /invitations`, alone or as an item of a batch).
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct NewInvitation {
-    pub email: String,
-    pub display_name: Option<String>,
-    /// Defaults to `["viewer"]`.
-    #[serde(default, deserialize_with = "patch::not_null")]
-    pub roles: Option<Vec<RoleRef>>,
-    #[serde(default, deserialize_with = "patch::not_null")]
-    pub expires_in_days: Option<u32>,
-    pub identity_provider: Option<String>,
-    /// `false`: no email; the response carries the token (needs `users:write` too).
-    #[serde(default, deserialize_with = "patch::not_null")]
-    pub send_email: Option<bool>,
-    /// Batch items only; by default the caller's organization.
-    #[serde(default, deserialize_with = "patch::not_null")]
-    pub organization_ids: Option<Vec<OrgId>>,
-}
-
-/// `{"invitations": [...]}`: up to `MAX_BATCH` items (seed 002).
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct InvitationBatch {
-    pub invitations: Vec<NewInvitation>,
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct AcceptInvitation {
-    #[schema(value_type = String)]
-    pub token: SecretString,
-    /// Required unless the invitation names one.
-    pub display_name: Option<String>,
-    pub title: Option<String>,
-}
-
-/// The validated fields of a `NewInvitation`.
+/// What to invite: the input of the commands that create invitations, parsed once at the
+/// door.
 #[derive(Debug, Clone)]
 pub struct InvitationTerms {
-    pub email: String,
-    pub display_name: Option<String>,
+    pub email: Email,
+    pub display_name: Option<DisplayName>,
     pub roles: Vec<RoleRef>,
     pub expires_in_days: u32,
     pub identity_provider: Option<String>,
     pub send_email: bool,
 }
 
-impl NewInvitation {
-    pub fn terms(&self) -> ApiResult<InvitationTerms> {
-        let expires_in_days = self.expires_in_days.unwrap_or(DEFAULT_EXPIRES_IN_DAYS);
-        if !(1..=MAX_EXPIRES_IN_DAYS).contains(&expires_in_days) {
-            return Err(ApiError::validation(
-                "expiresInDays",
-                format!("`expiresInDays` must be from 1 to {MAX_EXPIRES_IN_DAYS}"),
-            ));
-        }
-        let roles = crate::model::users::normalize_roles(
-            self.roles
-                .clone()
-                .unwrap_or_else(|| vec![RoleRef::System(crate::model::roles::SystemRole::Viewer)]),
-        )?;
-        Ok(InvitationTerms {
-            email: validation::email("email", &self.email)?,
-            display_name: validation::optional_display_name("displayName", self.display_name.as_deref())?,
-            roles,
-            expires_in_days,
-            identity_provider: self.identity_provider.as_deref().map(identity_provider).transpose()?,
-            send_email: self.send_email.unwrap_or(true),
-        })
+/// How many days an invitation's link works: `DEFAULT_EXPIRES_IN_DAYS` unless given, from
+/// 1 to `MAX_EXPIRES_IN_DAYS`.
+pub fn expires_in_days(field: &str, days: Option<u32>) -> ApiResult<u32> {
+    let days = days.unwrap_or(DEFAULT_EXPIRES_IN_DAYS);
+    if (1..=MAX_EXPIRES_IN_DAYS).contains(&days) {
+        Ok(days)
+    } else {
+        Err(ApiError::validation(
+            field,
+            format!("`{field}` must be from 1 to {MAX_EXPIRES_IN_DAYS}"),
+        ))
     }
 }
 
 /// A short slug (`okta`, `entra`, `azure-ad`): it is shown to an onboarding screen, and
 /// never used to build a URL here.
-fn identity_provider(text: &str) -> ApiResult<String> {
+pub fn identity_provider(field: &str, text: &str) -> ApiResult<String> {
     let valid = !text.is_empty()
         && text.len() <= 40
         && text
@@ -322,10 +190,46 @@ fn identity_provider(text: &str) -> ApiResult<String> {
         Ok(text.to_string())
     } else {
         Err(ApiError::validation(
-            "identityProvider",
-            "`identityProvider` must be a short lowercase name like okta or entra (a-z, 0-9, - _ .)",
+            field,
+            format!("`{field}` must be a short lowercase name like okta or entra (a-z, 0-9, - _ .)"),
         ))
     }
+}
+
+/// An invitation as a create command made it. The token is here only when no email
+/// carried it (`sendEmail: false`, for a custom onboarding flow); an emailed token is
+/// never returned, so that presenting it proves control of the mailbox.
+#[derive(Debug)]
+pub struct CreatedInvitation {
+    pub invitation: Invitation,
+    pub token: Option<SecretString>,
+}
+
+/// An item of a batch as its door parsed it: what to invite, and into which
+/// organizations (each once, in order).
+#[derive(Debug, Clone)]
+pub struct BatchItem {
+    pub terms: InvitationTerms,
+    pub organizations: Vec<OrgId>,
+}
+
+/// The answer for one item and organization of a batch, in item order. An item its door
+/// could not parse has no organization or email, and its parse error as the result.
+#[derive(Debug)]
+pub struct BatchOutcome {
+    pub index: usize,
+    pub organization_id: Option<OrgId>,
+    pub email: Option<Email>,
+    pub result: ApiResult<CreatedInvitation>,
+}
+
+/// What accepting an invitation takes: the token (the credential), and the invitee's name
+/// (required unless the invitation names one) and title.
+#[derive(Debug)]
+pub struct Acceptance {
+    pub token: SecretString,
+    pub display_name: Option<DisplayName>,
+    pub title: Option<String>,
 }
 
 /// A new pending invitation and its token (not yet saved or sent).
@@ -339,8 +243,8 @@ pub fn new_invitation(
         id: InvitationId::new(),
         organization_id: organization.0.clone(),
         organization_name: organization.1.to_string(),
-        email: terms.email.clone(),
-        display_name: terms.display_name.clone(),
+        email: terms.email.to_string(),
+        display_name: terms.display_name.as_ref().map(DisplayName::to_string),
         roles: terms.roles.clone(),
         identity_provider: terms.identity_provider.clone(),
         status: InvitationStatus::Pending,
@@ -394,17 +298,14 @@ mod tests {
     use secrecy::ExposeSecret;
 
     fn terms() -> InvitationTerms {
-        NewInvitation {
-            email: "new@utility.example".into(),
+        InvitationTerms {
+            email: Email::parse("email", "new@utility.example").unwrap(),
             display_name: None,
-            roles: None,
-            expires_in_days: Some(2),
+            roles: vec![RoleRef::System(crate::model::roles::SystemRole::Viewer)],
+            expires_in_days: 2,
             identity_provider: Some("okta".into()),
-            send_email: None,
-            organization_ids: None,
+            send_email: true,
         }
-        .terms()
-        .unwrap()
     }
 
     #[test]
@@ -429,20 +330,23 @@ mod tests {
     }
 
     #[test]
-    fn an_invitation_token_is_in_the_view_json_and_never_in_its_debug_text() {
+    fn a_created_invitations_token_is_never_in_its_debug_text() {
         let now = Timestamp::parse("t", "2025-04-10T12:00:00Z").unwrap();
         let (invitation, token) =
             new_invitation(&terms(), (&OrgId::new(), "Utility"), (&UserId::new(), "Ada"), now).unwrap();
         let exposed = token.expose_secret().to_string();
-        let mut view = InvitationView::of(&invitation, now);
-        view.token = Some(token);
-        let debug = format!("{view:?}");
+        let created = CreatedInvitation {
+            invitation,
+            token: Some(token),
+        };
+        let debug = format!("{created:?} {created:#?}");
         assert!(!debug.contains(&exposed), "{debug}");
-        assert_eq!(serde_json::to_value(&view).unwrap()["token"], exposed.as_str());
-        let accept: AcceptInvitation =
-            serde_json::from_value(serde_json::json!({ "token": exposed, "displayName": "A" })).unwrap();
-        assert!(!format!("{accept:?}").contains(&exposed));
-        assert_eq!(accept.token.expose_secret(), exposed);
+        let acceptance = Acceptance {
+            token: SecretString::from(exposed.clone()),
+            display_name: None,
+            title: None,
+        };
+        assert!(!format!("{acceptance:?}").contains(&exposed));
     }
 
     #[test]
@@ -466,31 +370,27 @@ mod tests {
     }
 
     #[test]
-    fn terms_default_to_a_viewer_for_seven_days_and_refuse_bad_values() {
-        let mut input = NewInvitation {
-            email: " New@Utility.example ".into(),
-            display_name: None,
-            roles: None,
-            expires_in_days: None,
-            identity_provider: None,
-            send_email: None,
-            organization_ids: None,
-        };
-        let terms = input.terms().unwrap();
-        assert_eq!(terms.email, "New@Utility.example");
-        assert_eq!(terms.expires_in_days, 7);
-        assert_eq!(
-            terms.roles,
-            vec![RoleRef::System(crate::model::roles::SystemRole::Viewer)]
-        );
-        assert!(terms.send_email);
+    fn an_invitation_lasts_seven_days_by_default_and_from_one_to_thirty() {
+        assert_eq!(expires_in_days("expiresInDays", None).unwrap(), 7);
+        assert_eq!(expires_in_days("expiresInDays", Some(1)).unwrap(), 1);
+        assert_eq!(expires_in_days("expiresInDays", Some(30)).unwrap(), 30);
         for days in [0, 31] {
-            input.expires_in_days = Some(days);
-            assert!(input.terms().is_err());
+            assert!(expires_in_days("expiresInDays", Some(days)).is_err());
         }
-        input.expires_in_days = None;
-        input.identity_provider = Some("https://evil.example".into());
-        assert!(input.terms().is_err());
+    }
+
+    #[test]
+    fn an_identity_provider_is_a_short_slug_and_never_a_link() {
+        for good in ["okta", "entra", "azure-ad", "google_workspace", "a.b"] {
+            assert_eq!(identity_provider("identityProvider", good).unwrap(), good);
+        }
+        for bad in ["", "Okta", "https://evil.example", "okta entra", &"a".repeat(41)] {
+            assert!(identity_provider("identityProvider", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_shapes_of_our_tokens_parse() {
         for bad in ["", "rci_", "rci_x_y", &format!("rci_{}", "a".repeat(300))] {
             assert!(parse_token(bad).is_none(), "{bad}");
         }

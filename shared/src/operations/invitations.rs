@@ -6,11 +6,9 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::StreamExt;
-use serde::Serialize;
-use serde_json::Value;
 use tokio::time::Instant;
 
-use crate::error::{ApiError, ApiResult, ErrorDetail};
+use crate::error::{ApiError, ApiResult};
 use crate::ids::{InvitationId, OrgId, UserId};
 use crate::mail::Mailer;
 use crate::model::account_linking::{AccountChoice, IdentityProof, account_for_new_membership};
@@ -19,17 +17,17 @@ use crate::model::events::invitations::{InvitationAccepted, InvitationCancelled,
 use crate::model::events::users::UserCreated;
 use crate::model::invitation_email;
 use crate::model::invitations::{
-    AcceptInvitation, Invitation, InvitationFilter, InvitationStatus, InvitationTerms, InvitationView, MAX_BATCH,
-    NewInvitation, ValidInvitation, invalid_token, new_invitation, parse_token, send_offset,
+    Acceptance, BatchItem, BatchOutcome, CreatedInvitation, Invitation, InvitationFilter, InvitationStatus,
+    InvitationTerms, MAX_BATCH, invalid_token, new_invitation, parse_token, send_offset,
 };
 use crate::model::principal::{Actor, Principal};
 use crate::model::secret_tokens::{ExposeSecret, SecretString};
-use crate::model::users::{MAX_NAME_LENGTH, Member, MemberStatus};
+use crate::model::users::{Member, MemberStatus};
 use crate::pagination::{ListPage, PageRequest};
 use crate::permissions::Permission;
 use crate::store::{self, Store, Transaction};
 use crate::time::Timestamp;
-use crate::validation::{self, DisplayName, Email};
+use crate::validation::{DisplayName, Email};
 
 /// Configuration of the invitations function (environment, read once per cold start).
 #[derive(Debug, Clone)]
@@ -47,33 +45,18 @@ pub struct Outbox<'a> {
     pub settings: &'a InvitationSettings,
 }
 
-/// One result of a batch, per item and organization, in order.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct BatchResult {
-    pub index: usize,
-    pub organization_id: Option<OrgId>,
-    pub email: Option<String>,
-    pub status: u16,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub invitation: Option<InvitationView>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<ErrorDetail>,
-}
-
-impl BatchResult {
-    fn of(index: usize, organization: Option<&OrgId>, email: Option<&str>, result: ApiResult<InvitationView>) -> Self {
-        let (status, invitation, error) = match result {
-            Ok(view) => (201, Some(view), None),
-            Err(error) => (error.status(), None, Some(error.body().error)),
-        };
-        BatchResult {
+impl BatchOutcome {
+    fn of(
+        index: usize,
+        organization: Option<&OrgId>,
+        email: Option<&Email>,
+        result: ApiResult<CreatedInvitation>,
+    ) -> Self {
+        BatchOutcome {
             index,
             organization_id: organization.cloned(),
-            email: email.map(str::to_string),
-            status,
-            invitation,
-            error,
+            email: email.cloned(),
+            result,
         }
     }
 }
@@ -83,21 +66,15 @@ pub async fn create_one(
     store: &Store,
     outbox: &Outbox<'_>,
     principal: &Principal,
-    input: NewInvitation,
-) -> ApiResult<InvitationView> {
+    terms: InvitationTerms,
+) -> ApiResult<CreatedInvitation> {
     principal.require(Permission::InvitationsWrite)?;
-    if input.organization_ids.is_some() {
-        return Err(ApiError::validation(
-            "organizationIds",
-            "`organizationIds` belongs to batch items: send {\"invitations\": [...]}",
-        ));
-    }
     let cap = outbox.settings.daily_email_cap;
     invite(
         store,
         outbox,
         principal,
-        &input.terms()?,
+        &terms,
         EmailBudget::CountedWithTheInvitation(cap),
     )
     .await
@@ -107,16 +84,10 @@ pub async fn create_one(
 /// hundred in a row would outlast the function's timeout.
 const BATCH_CONCURRENCY: usize = 10;
 
-/// A batch item whose own fields are valid: what to invite, and where.
-struct BatchItem {
-    terms: InvitationTerms,
-    organizations: Vec<OrgId>,
-}
-
 /// One row of a batch once its batch-level rules hold: either already answered (its own
 /// fields are invalid, or the day's emails ran out before it) or to be invited.
 enum Row<'a> {
-    Answered(Box<BatchResult>),
+    Answered(Box<BatchOutcome>),
     Invite {
         index: usize,
         inviter: &'a Principal,
@@ -134,16 +105,16 @@ enum Row<'a> {
 ///
 /// The batch-level rules (item count, invitations in all, a usable key in every
 /// organization named) are checked before anything is written or sent: a batch that
-/// breaks one is refused whole. After that, an item whose own fields are invalid gets its
-/// own 400 result and nothing is made for it, and each item and organization gets exactly
-/// one result, in order.
+/// breaks one is refused whole. After that, an item whose own fields are invalid (its
+/// door's parse error in `items`) gets that error as its result and nothing is made for
+/// it, and each item and organization gets exactly one result, in order.
 pub async fn create_batch(
     store: &Store,
     outbox: &Outbox<'_>,
     principal: &Principal,
     keys_elsewhere: &[Principal],
-    items: Vec<Value>,
-) -> ApiResult<Vec<BatchResult>> {
+    items: Vec<ApiResult<BatchItem>>,
+) -> ApiResult<Vec<BatchOutcome>> {
     principal.require(Permission::InvitationsWrite)?;
     if items.is_empty() || items.len() > MAX_BATCH {
         return Err(ApiError::validation(
@@ -153,22 +124,8 @@ pub async fn create_batch(
     }
     let inviters = inviters_by_organization(principal, keys_elsewhere)?;
 
-    // Every item parsed, and every organization it names, before anything is written.
-    let parsed: Vec<ApiResult<BatchItem>> = items
-        .into_iter()
-        .enumerate()
-        .map(|(index, item)| {
-            crate::json::from_value::<NewInvitation>(item)
-                .and_then(|input| {
-                    Ok(BatchItem {
-                        terms: input.terms()?,
-                        organizations: batch_organizations(&input, principal.org())?,
-                    })
-                })
-                .map_err(|error| prefix_field(error, &format!("invitations[{index}]")))
-        })
-        .collect();
-    let in_all: usize = parsed
+    // Every item, and every organization it names, is checked before anything is written.
+    let in_all: usize = items
         .iter()
         .map(|item| item.as_ref().map_or(1, |item| item.organizations.len()))
         .sum();
@@ -178,7 +135,7 @@ pub async fn create_batch(
             format!("a batch may create at most {MAX_BATCH} invitations in all (items × organizations), not {in_all}"),
         ));
     }
-    for item in parsed.iter().flatten() {
+    for item in items.iter().flatten() {
         for organization in &item.organizations {
             inviter_in(&inviters, organization)?.require(Permission::InvitationsWrite)?;
         }
@@ -188,7 +145,7 @@ pub async fn create_batch(
     let now = store.clock().now();
     let cap = outbox.settings.daily_email_cap;
     let mut reserved: Vec<(OrgId, u64, AtomicU64)> = Vec::new();
-    for item in parsed.iter().flatten().filter(|item| item.terms.send_email) {
+    for item in items.iter().flatten().filter(|item| item.terms.send_email) {
         for organization in &item.organizations {
             match reserved.iter_mut().find(|(org, _, _)| org == organization) {
                 Some((_, wanted, _)) => *wanted += 1,
@@ -215,13 +172,13 @@ pub async fn create_batch(
     // pending marker after both emails went out, so it is answered here instead.
     let mut invited: HashSet<(OrgId, String)> = HashSet::new();
     let mut emails_left: Vec<(OrgId, u64)> = reserved.iter().map(|(org, taken, _)| (org.clone(), *taken)).collect();
-    for (index, item) in parsed.into_iter().enumerate() {
+    for (index, item) in items.into_iter().enumerate() {
         match item {
-            Err(error) => rows.push(Row::Answered(Box::new(BatchResult::of(index, None, None, Err(error))))),
+            Err(error) => rows.push(Row::Answered(Box::new(BatchOutcome::of(index, None, None, Err(error))))),
             Ok(BatchItem { terms, organizations }) => {
                 for organization in organizations {
-                    if !invited.insert((organization.clone(), terms.email.to_lowercase())) {
-                        rows.push(Row::Answered(Box::new(BatchResult::of(
+                    if !invited.insert((organization.clone(), terms.email.lowercase())) {
+                        rows.push(Row::Answered(Box::new(BatchOutcome::of(
                             index,
                             Some(&organization),
                             Some(&terms.email),
@@ -234,7 +191,7 @@ pub async fn create_batch(
                     }
                     let left = emails_left.iter_mut().find(|(org, _)| org == &organization);
                     match left {
-                        Some((_, 0)) if terms.send_email => rows.push(Row::Answered(Box::new(BatchResult::of(
+                        Some((_, 0)) if terms.send_email => rows.push(Row::Answered(Box::new(BatchOutcome::of(
                             index,
                             Some(&organization),
                             Some(&terms.email),
@@ -289,7 +246,7 @@ async fn run_row(
     outbox: &Outbox<'_>,
     reserved: &[(OrgId, u64, AtomicU64)],
     row: Row<'_>,
-) -> BatchResult {
+) -> BatchOutcome {
     match row {
         Row::Answered(result) => *result,
         Row::Invite {
@@ -303,27 +260,9 @@ async fn run_row(
                 None => EmailBudget::NoEmail,
             };
             let result = invite(store, outbox, inviter, &terms, budget).await;
-            BatchResult::of(index, Some(inviter.org()), Some(&terms.email), result)
+            BatchOutcome::of(index, Some(inviter.org()), Some(&terms.email), result)
         }
     }
-}
-
-/// The organizations a batch item names (the caller's by default), each once, in order.
-fn batch_organizations(input: &NewInvitation, home: &OrgId) -> ApiResult<Vec<OrgId>> {
-    let named = input.organization_ids.clone().unwrap_or_else(|| vec![home.clone()]);
-    if named.is_empty() {
-        return Err(ApiError::validation(
-            "organizationIds",
-            "`organizationIds` must name at least one organization (leave it out for your own)",
-        ));
-    }
-    let mut organizations: Vec<OrgId> = Vec::with_capacity(named.len());
-    for organization in named {
-        if !organizations.contains(&organization) {
-            organizations.push(organization);
-        }
-    }
-    Ok(organizations)
 }
 
 /// The key of each organization the request may act in: the one it authenticated with and
@@ -360,13 +299,6 @@ fn inviter_in<'a>(inviters: &[&'a Principal], organization: &OrgId) -> ApiResult
         })
 }
 
-fn prefix_field(error: ApiError, prefix: &str) -> ApiError {
-    match error {
-        ApiError::Validation { field, message } => ApiError::validation(format!("{prefix}.{field}"), message),
-        other => other,
-    }
-}
-
 /// How an invitation's email counts against the organization's daily cap.
 enum EmailBudget<'a> {
     /// One invitation: its transaction adds the email to the day's count, within the cap.
@@ -386,7 +318,7 @@ async fn invite(
     inviter: &Principal,
     terms: &InvitationTerms,
     budget: EmailBudget<'_>,
-) -> ApiResult<InvitationView> {
+) -> ApiResult<CreatedInvitation> {
     inviter.require(Permission::InvitationsWrite)?;
     if !terms.send_email {
         // Whoever holds the token can create the account.
@@ -436,11 +368,11 @@ async fn invite(
         &event,
     )?;
     transaction.commit(store).await?;
-    let mut view = InvitationView::of(&invitation, now);
-    if !terms.send_email {
-        view.token = Some(token);
-    }
-    Ok(view)
+    Ok(CreatedInvitation {
+        invitation,
+        // Whoever holds an emailed token proved control of the mailbox: it is never shown.
+        token: (!terms.send_email).then_some(token),
+    })
 }
 
 async fn send(outbox: &Outbox<'_>, invitation: &Invitation, token: &SecretString) -> ApiResult<()> {
@@ -461,16 +393,12 @@ pub async fn list_invitations(
     principal: &Principal,
     filter: &InvitationFilter,
     page: &PageRequest,
-) -> ApiResult<ListPage<InvitationView>> {
+) -> ApiResult<ListPage<Invitation>> {
     principal.require(Permission::InvitationsRead)?;
     let now = store.clock().now();
     let result = store::invitations::list(store, principal.org(), filter, now, page.limit, page.after.as_ref()).await?;
     Ok(ListPage {
-        data: result
-            .items
-            .iter()
-            .map(|invitation| InvitationView::of(invitation, now))
-            .collect(),
+        data: result.items,
         next_cursor: page.next_cursor(result.next),
     })
 }
@@ -513,27 +441,27 @@ async fn admitted(store: &Store, token: &str, now: Timestamp) -> ApiResult<Admit
     Ok(Admitted { invitation, inviter })
 }
 
-/// `GET /invitations/validate?token=…`: no API key; what an onboarding screen shows.
-pub async fn validate(store: &Store, token: Option<&str>) -> ApiResult<ValidInvitation> {
-    let token = token.ok_or_else(|| ApiError::validation("token", "`token` is required"))?;
+/// The invitation a token admits, for an onboarding screen: no API key, the token is the
+/// credential.
+pub async fn validate(store: &Store, token: &str) -> ApiResult<Invitation> {
     admitted(store, token, store.clock().now())
         .await
-        .map(|admitted| ValidInvitation::of(&admitted.invitation))
+        .map(|admitted| admitted.invitation)
 }
 
-/// `POST /invitations/accept`: the token is the credential; an API key may come with it
-/// to join the caller's own account. Creates the membership, grants the roles and marks
+/// Accepts an invitation: the token is the credential; a principal may come with it to
+/// join the caller's own account. Creates the membership, grants the roles and marks
 /// the invitation accepted, in one transaction: of two concurrent accepts, one commits.
 /// Which account the membership belongs to is `model::account_linking`'s rule: a token
 /// the inviter could see never joins an account that exists through another organization.
-pub async fn accept(store: &Store, principal: Option<&Principal>, input: AcceptInvitation) -> ApiResult<Member> {
+pub async fn accept(store: &Store, principal: Option<&Principal>, input: Acceptance) -> ApiResult<Member> {
     let now = store.clock().now();
     let Admitted {
         invitation: before,
         inviter,
     } = admitted(store, input.token.expose_secret(), now).await?;
-    let display_name = match (&input.display_name, &before.display_name) {
-        (Some(name), _) => DisplayName::parse("displayName", name)?,
+    let display_name = match (input.display_name, &before.display_name) {
+        (Some(name), _) => name,
         // An invitation made before names could not hold a link is checked again here: the
         // invitee then gives a name of their own.
         (None, Some(name)) => DisplayName::parse("displayName", name)?,
@@ -544,7 +472,6 @@ pub async fn accept(store: &Store, principal: Option<&Principal>, input: AcceptI
             ));
         }
     };
-    let title = validation::optional_one_line_text("title", input.title.as_deref(), MAX_NAME_LENGTH)?;
     let org = &before.organization_id;
     let proof = match principal {
         Some(principal) => IdentityProof::Account(principal.user().clone()),
@@ -562,7 +489,7 @@ pub async fn accept(store: &Store, principal: Option<&Principal>, input: AcceptI
         organization_name: before.organization_name.clone(),
         email: Email::parse("email", &before.email)?,
         display_name,
-        title,
+        title: input.title,
         external_id: None,
         roles: before.roles.clone(),
         status: MemberStatus::Active,
@@ -615,12 +542,12 @@ async fn get_in_org(store: &Store, org: &OrgId, id: &InvitationId) -> ApiResult<
 
 /// Cancels a pending (or expired) invitation: its link stops working at once; the record
 /// stays. Cancelling twice answers the same final state.
-pub async fn cancel(store: &Store, principal: &Principal, id: &InvitationId) -> ApiResult<InvitationView> {
+pub async fn cancel(store: &Store, principal: &Principal, id: &InvitationId) -> ApiResult<Invitation> {
     principal.require(Permission::InvitationsWrite)?;
     let now = store.clock().now();
     let before = get_in_org(store, principal.org(), id).await?;
     match before.status {
-        InvitationStatus::Cancelled => return Ok(InvitationView::of(&before, now)),
+        InvitationStatus::Cancelled => return Ok(before),
         InvitationStatus::Accepted => {
             return Err(ApiError::conflict(
                 "this invitation was accepted; delete the user to remove their access",
@@ -648,7 +575,7 @@ pub async fn cancel(store: &Store, principal: &Principal, id: &InvitationId) -> 
         &event,
     )?;
     transaction.commit(store).await?;
-    Ok(InvitationView::of(&after, now))
+    Ok(after)
 }
 
 /// Sends a pending or expired invitation again with a new token and expiry: the old link
@@ -658,7 +585,7 @@ pub async fn resend(
     outbox: &Outbox<'_>,
     principal: &Principal,
     id: &InvitationId,
-) -> ApiResult<InvitationView> {
+) -> ApiResult<Invitation> {
     principal.require(Permission::InvitationsWrite)?;
     let now = store.clock().now();
     let before = get_in_org(store, principal.org(), id).await?;
@@ -696,5 +623,5 @@ pub async fn resend(
         &event,
     )?;
     transaction.commit(store).await?;
-    Ok(InvitationView::of(&after, now))
+    Ok(after)
 }

@@ -6,6 +6,7 @@
 pub mod api_keys;
 pub mod cip_senior_manager;
 pub mod facilities;
+pub mod invitations;
 pub mod roles;
 pub mod training_assignments;
 pub mod training_modules;
