@@ -3,6 +3,7 @@
 
 pub mod account_linking;
 pub mod api_keys;
+pub mod assignment_state;
 pub mod audit;
 pub mod cip_senior_manager;
 pub mod events;

@@ -2,14 +2,16 @@
 //! to the facilities whose BES Cyber Systems the person may access, and — once closed — a
 //! completion record or a waiver that is evidence for an auditor and never changes again.
 //!
-//! What is stored is the assignment's *progress* (assigned → in progress → complete, or
-//! waived); the *status* the API reports also reads the calendar: an open assignment past
-//! its due date is `overdue`, whether or not a scheduled job has run.
+//! An assignment's *state* (assigned → in progress → complete, or waived) carries the data
+//! that state needs (`model::assignment_state`); the *status* the API reports also reads
+//! the calendar: an open assignment past its due date is `overdue`, whether or not a
+//! scheduled job has run.
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{FacilityId, OrgId, TrainingAssignmentId, TrainingModuleId, UserId};
+use crate::model::assignment_state::{AssignmentState, CompletionRecord, Expiry, RenewalMark, Waiver};
 use crate::patch;
 use crate::time::{Date, Timestamp};
 use crate::validation;
@@ -24,7 +26,7 @@ pub const MAX_RENEWAL_WINDOW_DAYS: u32 = 365;
 /// Keeps every change of an assignment in one DynamoDB transaction (three items a facility).
 pub const MAX_FACILITIES_PER_ASSIGNMENT: usize = 25;
 
-/// Where an assignment is in its life; time does not enter into it.
+/// The stored name of an assignment's state (`AssignmentState`); time does not enter into it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Progress {
@@ -32,21 +34,6 @@ pub enum Progress {
     InProgress,
     Complete,
     Waived,
-}
-
-impl Progress {
-    pub fn is_open(self) -> bool {
-        matches!(self, Progress::Assigned | Progress::InProgress)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Progress::Assigned => "assigned",
-            Progress::InProgress => "in_progress",
-            Progress::Complete => "complete",
-            Progress::Waived => "waived",
-        }
-    }
 }
 
 /// The status values of seed 001.
@@ -86,10 +73,104 @@ impl TrainingStatus {
     }
 }
 
-/// A training assignment as stored.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
+/// A training assignment: a person × a module, due on a date, in a state that carries
+/// its own data. Stored in its flat form (`StoredAssignment`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(try_from = "StoredAssignment", into = "StoredAssignment")]
 pub struct TrainingAssignment {
+    pub id: TrainingAssignmentId,
+    pub organization_id: OrgId,
+    pub user_id: UserId,
+    pub training_module_id: TrainingModuleId,
+    pub state: AssignmentState,
+    /// The status as of the last write, for readers of the raw table; the API computes it.
+    pub status: TrainingStatus,
+    pub due_date: Date,
+    pub notes: Option<String>,
+    pub facility_ids: Vec<FacilityId>,
+    pub created_by: UserId,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub version: u64,
+    /// The completed assignment this one renews (made by the daily job).
+    pub renewal_of: Option<TrainingAssignmentId>,
+    /// When the daily job stored the status `overdue`.
+    pub marked_overdue_at: Option<Timestamp>,
+}
+
+impl TrainingAssignment {
+    /// Where the assignment is in its life, without the state's data (the stored `progress`).
+    pub fn progress(&self) -> Progress {
+        match self.state {
+            AssignmentState::Assigned => Progress::Assigned,
+            AssignmentState::InProgress { .. } => Progress::InProgress,
+            AssignmentState::Complete { .. } => Progress::Complete,
+            AssignmentState::Waived { .. } => Progress::Waived,
+        }
+    }
+
+    /// Seed 001's status on `today` (UTC): an open assignment past its due date is overdue.
+    pub fn status_on(&self, today: Date) -> TrainingStatus {
+        match self.state {
+            AssignmentState::Complete { .. } => TrainingStatus::Complete,
+            AssignmentState::Waived { .. } => TrainingStatus::Waived,
+            _ if self.due_date < today => TrainingStatus::Overdue,
+            AssignmentState::Assigned => TrainingStatus::Assigned,
+            AssignmentState::InProgress { .. } => TrainingStatus::InProgress,
+        }
+    }
+
+    /// A completion or waiver is evidence: once closed, the record does not change.
+    pub fn require_open(&self) -> ApiResult<()> {
+        if self.state.is_open() {
+            Ok(())
+        } else {
+            Err(ApiError::conflict(format!(
+                "this assignment is {}; a closed assignment's record cannot change",
+                self.state.name()
+            )))
+        }
+    }
+
+    /// Whether the completion was recorded by the trainee's own key (`completedBy` is the
+    /// assignee): allowed, since an LMS may report through the person's own integration,
+    /// but an auditor must see it. `None` until there is a completion.
+    pub fn self_reported(&self) -> Option<bool> {
+        self.state
+            .completion()
+            .map(|completion| completion.completed_by == self.user_id)
+    }
+
+    /// Whether the daily job has yet to store `overdue` on this open assignment when its
+    /// due date passes (the sparse index of open assignments by due date holds these).
+    pub fn awaits_overdue_mark(&self) -> bool {
+        self.state.is_open() && self.status != TrainingStatus::Overdue
+    }
+
+    /// Whether the daily job has yet to renew this completion (the sparse index of
+    /// completions by expiry holds these).
+    pub fn awaits_renewal(&self) -> bool {
+        self.state.renewal() == Some(&RenewalMark::Awaited)
+    }
+
+    /// The next version of this record, written at `now`.
+    pub fn next_version(&self, now: Timestamp, today: Date) -> TrainingAssignment {
+        let mut next = self.clone();
+        next.updated_at = now;
+        next.version = self.version + 1;
+        next.status = next.status_on(today);
+        next
+    }
+}
+
+// Every state's fields side by side, unset where the state has none. The field order and
+// the doc comments are the stored JSON's and the `training_assignment.deleted` payload's
+// schema (docs/events.json): keep them.
+/// A training assignment as stored.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = TrainingAssignment)]
+pub struct StoredAssignment {
     pub id: TrainingAssignmentId,
     pub organization_id: OrgId,
     pub user_id: UserId,
@@ -129,59 +210,160 @@ pub struct TrainingAssignment {
     pub marked_overdue_at: Option<Timestamp>,
 }
 
-impl TrainingAssignment {
-    /// Seed 001's status on `today` (UTC): an open assignment past its due date is overdue.
-    pub fn status_on(&self, today: Date) -> TrainingStatus {
-        match self.progress {
-            Progress::Complete => TrainingStatus::Complete,
-            Progress::Waived => TrainingStatus::Waived,
-            _ if self.due_date < today => TrainingStatus::Overdue,
-            Progress::Assigned => TrainingStatus::Assigned,
-            Progress::InProgress => TrainingStatus::InProgress,
+impl From<TrainingAssignment> for StoredAssignment {
+    fn from(assignment: TrainingAssignment) -> Self {
+        let started_at = assignment.state.started_at();
+        let progress = assignment.progress();
+        let (completion, waiver) = match assignment.state {
+            AssignmentState::Complete { completion, .. } => (Some(completion), None),
+            AssignmentState::Waived { waiver, .. } => (None, Some(waiver)),
+            AssignmentState::Assigned | AssignmentState::InProgress { .. } => (None, None),
+        };
+        let expiry = completion.as_ref().and_then(|completion| completion.expiry.clone());
+        let (renewed_by, renewal_skipped) = match expiry.as_ref().map(|expiry| &expiry.renewal) {
+            Some(RenewalMark::RenewedBy(renewal)) => (Some(renewal.clone()), None),
+            Some(RenewalMark::Skipped(reason)) => (None, Some(reason.clone())),
+            Some(RenewalMark::Awaited) | None => (None, None),
+        };
+        let (completed_at, completed_by, score, certificate_reference) = match completion {
+            Some(completion) => (
+                Some(completion.completed_at),
+                Some(completion.completed_by),
+                completion.score,
+                completion.certificate_reference,
+            ),
+            None => (None, None, None, None),
+        };
+        let (waived_at, waived_by, waiver_reason) = match waiver {
+            Some(waiver) => (Some(waiver.waived_at), Some(waiver.waived_by), Some(waiver.reason)),
+            None => (None, None, None),
+        };
+        StoredAssignment {
+            id: assignment.id,
+            organization_id: assignment.organization_id,
+            user_id: assignment.user_id,
+            training_module_id: assignment.training_module_id,
+            progress,
+            status: assignment.status,
+            due_date: assignment.due_date,
+            notes: assignment.notes,
+            facility_ids: assignment.facility_ids,
+            started_at,
+            completed_at,
+            completed_by,
+            score,
+            certificate_reference,
+            expires_at: expiry.map(|expiry| expiry.expires_at),
+            waived_at,
+            waived_by,
+            waiver_reason,
+            created_by: assignment.created_by,
+            created_at: assignment.created_at,
+            updated_at: assignment.updated_at,
+            version: assignment.version,
+            renewal_of: assignment.renewal_of,
+            renewed_by,
+            renewal_skipped,
+            marked_overdue_at: assignment.marked_overdue_at,
         }
     }
+}
 
-    /// A completion or waiver is evidence: once closed, the record does not change.
-    pub fn require_open(&self) -> ApiResult<()> {
-        if self.progress.is_open() {
-            Ok(())
-        } else {
-            Err(ApiError::conflict(format!(
-                "this assignment is {}; a closed assignment's record cannot change",
-                self.progress.as_str()
-            )))
-        }
-    }
+impl TryFrom<StoredAssignment> for TrainingAssignment {
+    type Error = String;
 
-    /// Whether the completion was recorded by the trainee's own key (`completedBy` is the
-    /// assignee): allowed, since an LMS may report through the person's own integration,
-    /// but an auditor must see it. `None` until there is a completion.
-    pub fn self_reported(&self) -> Option<bool> {
-        self.completed_by.as_ref().map(|by| by == &self.user_id)
-    }
-
-    /// Whether the daily job has yet to store `overdue` on this open assignment when its
-    /// due date passes (the sparse index of open assignments by due date holds these).
-    pub fn awaits_overdue_mark(&self) -> bool {
-        self.progress.is_open() && self.status != TrainingStatus::Overdue
-    }
-
-    /// Whether the daily job has yet to renew this completion (the sparse index of
-    /// completions by expiry holds these).
-    pub fn awaits_renewal(&self) -> bool {
-        self.progress == Progress::Complete
-            && self.expires_at.is_some()
-            && self.renewed_by.is_none()
-            && self.renewal_skipped.is_none()
-    }
-
-    /// The next version of this record, written at `now`.
-    pub fn next_version(&self, now: Timestamp, today: Date) -> TrainingAssignment {
-        let mut next = self.clone();
-        next.updated_at = now;
-        next.version = self.version + 1;
-        next.status = next.status_on(today);
-        next
+    /// Refuses a flat item that no state explains (a completion without its time, a
+    /// waiver on an open assignment, a renewal mark on a completion that never expires).
+    fn try_from(stored: StoredAssignment) -> Result<Self, String> {
+        let invalid = |why: &str| Err(format!("training assignment {}: {why}", stored.id));
+        let has_completion = stored.completed_at.is_some()
+            || stored.completed_by.is_some()
+            || stored.score.is_some()
+            || stored.certificate_reference.is_some()
+            || stored.expires_at.is_some()
+            || stored.renewed_by.is_some()
+            || stored.renewal_skipped.is_some();
+        let has_waiver = stored.waived_at.is_some() || stored.waived_by.is_some() || stored.waiver_reason.is_some();
+        let state = match stored.progress {
+            Progress::Assigned | Progress::InProgress if has_completion || has_waiver => {
+                return invalid("an open assignment has no completion or waiver");
+            }
+            Progress::Assigned if stored.started_at.is_some() => {
+                return invalid("an assigned assignment has not started");
+            }
+            Progress::Assigned => AssignmentState::Assigned,
+            Progress::InProgress => match stored.started_at {
+                Some(started_at) => AssignmentState::InProgress { started_at },
+                None => return invalid("an assignment in progress has its start time"),
+            },
+            Progress::Complete if has_waiver => return invalid("a complete assignment has no waiver"),
+            Progress::Complete => {
+                let (Some(completed_at), Some(completed_by)) = (stored.completed_at, stored.completed_by.clone())
+                else {
+                    return invalid("a complete assignment has its completion time and who recorded it");
+                };
+                let expiry = match (
+                    stored.expires_at,
+                    stored.renewed_by.clone(),
+                    stored.renewal_skipped.clone(),
+                ) {
+                    (None, None, None) => None,
+                    (None, _, _) => return invalid("only a completion that expires is renewed"),
+                    (Some(_), Some(_), Some(_)) => return invalid("a completion is renewed or skipped, not both"),
+                    (Some(expires_at), renewed_by, skipped) => Some(Expiry {
+                        expires_at,
+                        renewal: match (renewed_by, skipped) {
+                            (Some(renewal), _) => RenewalMark::RenewedBy(renewal),
+                            (None, Some(reason)) => RenewalMark::Skipped(reason),
+                            (None, None) => RenewalMark::Awaited,
+                        },
+                    }),
+                };
+                AssignmentState::Complete {
+                    started_at: stored.started_at,
+                    completion: CompletionRecord {
+                        completed_at,
+                        completed_by,
+                        score: stored.score,
+                        certificate_reference: stored.certificate_reference.clone(),
+                        expiry,
+                    },
+                }
+            }
+            Progress::Waived if has_completion => return invalid("a waived assignment has no completion"),
+            Progress::Waived => {
+                let (Some(waived_at), Some(waived_by), Some(reason)) =
+                    (stored.waived_at, stored.waived_by.clone(), stored.waiver_reason.clone())
+                else {
+                    return invalid("a waived assignment has its time, approver and reason");
+                };
+                AssignmentState::Waived {
+                    started_at: stored.started_at,
+                    waiver: Waiver {
+                        waived_at,
+                        waived_by,
+                        reason,
+                    },
+                }
+            }
+        };
+        Ok(TrainingAssignment {
+            id: stored.id,
+            organization_id: stored.organization_id,
+            user_id: stored.user_id,
+            training_module_id: stored.training_module_id,
+            state,
+            status: stored.status,
+            due_date: stored.due_date,
+            notes: stored.notes,
+            facility_ids: stored.facility_ids,
+            created_by: stored.created_by,
+            created_at: stored.created_at,
+            updated_at: stored.updated_at,
+            version: stored.version,
+            renewal_of: stored.renewal_of,
+            marked_overdue_at: stored.marked_overdue_at,
+        })
     }
 }
 
@@ -238,28 +420,33 @@ pub struct TrainingAssignmentView {
 impl TrainingAssignmentView {
     /// `facilities` are the scope's facilities with their current names, in scope order.
     pub fn of(assignment: &TrainingAssignment, facilities: Vec<ScopedFacility>, today: Date) -> Self {
+        let completion = assignment.state.completion();
+        let waiver = assignment.state.waiver();
         TrainingAssignmentView {
             id: assignment.id.clone(),
             user_id: assignment.user_id.clone(),
             training_module_id: assignment.training_module_id.clone(),
             status: assignment.status_on(today),
             due_date: assignment.due_date,
-            completed_at: assignment.completed_at,
+            completed_at: assignment.state.completed_at(),
             notes: assignment.notes.clone(),
             facilities,
             created_at: assignment.created_at,
             updated_at: assignment.updated_at,
-            started_at: assignment.started_at,
-            completed_by: assignment.completed_by.clone(),
+            started_at: assignment.state.started_at(),
+            completed_by: completion.map(|completion| completion.completed_by.clone()),
             self_reported: assignment.self_reported(),
-            score: assignment.score,
-            certificate_reference: assignment.certificate_reference.clone(),
-            expires_at: assignment.expires_at,
-            waived_at: assignment.waived_at,
-            waived_by: assignment.waived_by.clone(),
-            waiver_reason: assignment.waiver_reason.clone(),
+            score: completion.and_then(|completion| completion.score),
+            certificate_reference: completion.and_then(|completion| completion.certificate_reference.clone()),
+            expires_at: assignment.state.expires_at(),
+            waived_at: waiver.map(|waiver| waiver.waived_at),
+            waived_by: waiver.map(|waiver| waiver.waived_by.clone()),
+            waiver_reason: waiver.map(|waiver| waiver.reason.clone()),
             renewal_of: assignment.renewal_of.clone(),
-            renewed_by: assignment.renewed_by.clone(),
+            renewed_by: match assignment.state.renewal() {
+                Some(RenewalMark::RenewedBy(renewal)) => Some(renewal.clone()),
+                _ => None,
+            },
         }
     }
 }
@@ -405,24 +592,30 @@ pub fn complete(
 ) -> ApiResult<TrainingAssignment> {
     assignment.require_open()?;
     let mut next = assignment.clone();
-    next.progress = Progress::Complete;
-    next.completed_at = Some(completion.completed_at);
-    next.completed_by = Some(completed_by.clone());
-    next.score = completion.score;
-    next.certificate_reference = completion.certificate_reference;
-    next.expires_at = completion_interval_days.map(|days| completion.completed_at.plus_days(days));
+    next.state = AssignmentState::Complete {
+        started_at: assignment.state.started_at(),
+        completion: CompletionRecord {
+            completed_at: completion.completed_at,
+            completed_by: completed_by.clone(),
+            score: completion.score,
+            certificate_reference: completion.certificate_reference,
+            expiry: completion_interval_days.map(|days| Expiry {
+                expires_at: completion.completed_at.plus_days(days),
+                renewal: RenewalMark::Awaited,
+            }),
+        },
+    };
     Ok(next.next_version(now, now.date()))
 }
 
 /// What an LMS reports when the trainee opens the course. Starting twice changes nothing.
 pub fn start(assignment: &TrainingAssignment, now: Timestamp) -> ApiResult<Option<TrainingAssignment>> {
     assignment.require_open()?;
-    if assignment.progress == Progress::InProgress {
+    if let AssignmentState::InProgress { .. } = assignment.state {
         return Ok(None);
     }
     let mut next = assignment.clone();
-    next.progress = Progress::InProgress;
-    next.started_at = Some(now);
+    next.state = AssignmentState::InProgress { started_at: now };
     Ok(Some(next.next_version(now, now.date())))
 }
 
@@ -442,10 +635,14 @@ pub fn waive(
     }
     assignment.require_open()?;
     let mut next = assignment.clone();
-    next.progress = Progress::Waived;
-    next.waived_at = Some(now);
-    next.waived_by = Some(approver.clone());
-    next.waiver_reason = Some(validation::free_text("reason", reason, MAX_REASON_LENGTH)?);
+    next.state = AssignmentState::Waived {
+        started_at: assignment.state.started_at(),
+        waiver: Waiver {
+            waived_at: now,
+            waived_by: approver.clone(),
+            reason: validation::free_text("reason", reason, MAX_REASON_LENGTH)?,
+        },
+    };
     Ok(next.next_version(now, now.date()))
 }
 
@@ -609,9 +806,11 @@ impl AssignmentQuery {
             None => true,
             Some(bound) => value.is_some_and(|value| value >= bound),
         };
+        let completed_at = assignment.state.completed_at();
+        let expires_at = assignment.state.expires_at();
         let sorted_by_a_completion = match self.sort {
-            AssignmentSort::CompletedAt => assignment.completed_at.is_some(),
-            AssignmentSort::ExpiresAt => assignment.expires_at.is_some(),
+            AssignmentSort::CompletedAt => completed_at.is_some(),
+            AssignmentSort::ExpiresAt => expires_at.is_some(),
             _ => true,
         };
         self.user_id.as_ref().is_none_or(|id| id == &assignment.user_id)
@@ -624,10 +823,10 @@ impl AssignmentQuery {
                 .as_ref()
                 .is_none_or(|id| assignment.facility_ids.contains(id))
             && self.status.is_none_or(|status| status == assignment.status_on(today))
-            && after(assignment.completed_at, self.completed_after)
-            && before(assignment.completed_at, self.completed_before)
+            && after(completed_at, self.completed_after)
+            && before(completed_at, self.completed_before)
             && self.due_before.is_none_or(|bound| assignment.due_date < bound)
-            && before(assignment.expires_at, self.expires_before)
+            && before(expires_at, self.expires_before)
             && sorted_by_a_completion
     }
 }
@@ -661,27 +860,16 @@ pub fn new_assignment(org: &OrgId, input: NewAssignment, created_by: &UserId, no
         organization_id: org.clone(),
         user_id: input.user_id,
         training_module_id: input.training_module_id,
-        progress: Progress::Assigned,
+        state: AssignmentState::Assigned,
         status: TrainingStatus::Assigned,
         due_date: input.due_date,
         notes: input.notes,
         facility_ids: input.facility_ids,
-        started_at: None,
-        completed_at: None,
-        completed_by: None,
-        score: None,
-        certificate_reference: None,
-        expires_at: None,
-        waived_at: None,
-        waived_by: None,
-        waiver_reason: None,
         created_by: created_by.clone(),
         created_at: now,
         updated_at: now,
         version: 1,
         renewal_of: None,
-        renewed_by: None,
-        renewal_skipped: None,
         marked_overdue_at: None,
     };
     assignment.status = assignment.status_on(now.date());
@@ -743,13 +931,11 @@ pub fn renewal(completed: &TrainingAssignment, context: RenewalContext<'_>) -> O
     if !completed.awaits_renewal() {
         return None;
     }
-    let expires_at = completed.expires_at?;
+    let expires_at = completed.state.expires_at()?;
     let skip = |reason: &'static str| {
-        let mut renewed = completed.clone();
-        renewed.renewal_skipped = Some(reason.to_string());
         Some(Renewal::Skip {
             reason,
-            renewed: Box::new(renewed),
+            renewed: Box::new(with_renewal_mark(completed, RenewalMark::Skipped(reason.to_string()))),
         })
     };
     match context.module {
@@ -786,8 +972,22 @@ pub fn renewal(completed: &TrainingAssignment, context: RenewalContext<'_>) -> O
 
 /// The completed assignment as its renewal's creation leaves it: linked to `renewal`.
 pub fn linked_renewal(completed: &TrainingAssignment, renewal: &TrainingAssignment) -> TrainingAssignment {
+    with_renewal_mark(completed, RenewalMark::RenewedBy(renewal.id.clone()))
+}
+
+/// The completion with the daily job's mark; the rest of the record does not change
+/// (nor does an assignment without an expiring completion, which awaits no mark).
+fn with_renewal_mark(completed: &TrainingAssignment, mark: RenewalMark) -> TrainingAssignment {
     let mut renewed = completed.clone();
-    renewed.renewed_by = Some(renewal.id.clone());
+    if let AssignmentState::Complete {
+        completion: CompletionRecord {
+            expiry: Some(expiry), ..
+        },
+        ..
+    } = &mut renewed.state
+    {
+        expiry.renewal = mark;
+    }
     renewed
 }
 
@@ -830,7 +1030,7 @@ mod tests {
         let completion = CompleteTrainingAssignment::default().completion(now).unwrap();
         let done = complete(&started, completion, &UserId::new(), Some(365), now).unwrap();
         assert_eq!(done.status_on(date("2030-01-01")), TrainingStatus::Complete);
-        assert_eq!(done.expires_at, Some(at("2026-06-01T00:00:00Z")));
+        assert_eq!(done.state.expires_at(), Some(at("2026-06-01T00:00:00Z")));
         let waived = waive(&open, "Contractor leaves before access", &UserId::new(), now).unwrap();
         assert_eq!(waived.status_on(date("2030-01-01")), TrainingStatus::Waived);
     }
@@ -841,7 +1041,7 @@ mod tests {
         let open = assignment("2025-04-30");
         let completion = || CompleteTrainingAssignment::default().completion(now).unwrap();
         let done = complete(&open, completion(), &UserId::new(), None, now).unwrap();
-        assert_eq!(done.expires_at, None);
+        assert_eq!(done.state.expires_at(), None);
         let waived = waive(&open, "r", &UserId::new(), now).unwrap();
         for closed in [&done, &waived] {
             assert!(complete(closed, completion(), &UserId::new(), None, now).is_err());
@@ -955,6 +1155,250 @@ mod tests {
             assert!(range("2025-01-01T00:00:00.0005Z", "2025-01-01T00:00:00.0001Z", sort).is_err());
             // Equal bounds select nothing (after is inclusive, before exclusive) but are in order.
             assert!(range("2025-01-01T00:00:00Z", "2025-01-01T00:00:00Z", sort).is_ok());
+        }
+    }
+
+    /// The flat item of a record in `state`, as JSON.
+    fn stored_json(state: AssignmentState) -> serde_json::Value {
+        let mut record = assignment("2025-04-30");
+        record.state = state;
+        serde_json::to_value(&record).unwrap()
+    }
+
+    fn read(item: serde_json::Value) -> Result<TrainingAssignment, serde_json::Error> {
+        serde_json::from_value(item)
+    }
+
+    #[test]
+    fn each_state_is_stored_in_the_flat_form_and_read_back() {
+        let at1 = at("2025-04-01T08:00:00Z");
+        let at2 = at("2025-04-02T08:00:00Z");
+        let by = UserId::new();
+        let completion = |renewal: Option<RenewalMark>| CompletionRecord {
+            completed_at: at2,
+            completed_by: by.clone(),
+            score: Some(90),
+            certificate_reference: Some("CERT-1".into()),
+            expiry: renewal.map(|renewal| Expiry {
+                expires_at: at("2026-04-02T08:00:00Z"),
+                renewal,
+            }),
+        };
+        let renewal = TrainingAssignmentId::new();
+        let states = [
+            AssignmentState::Assigned,
+            AssignmentState::InProgress { started_at: at1 },
+            AssignmentState::Complete {
+                started_at: None,
+                completion: completion(None),
+            },
+            AssignmentState::Complete {
+                started_at: Some(at1),
+                completion: completion(Some(RenewalMark::Awaited)),
+            },
+            AssignmentState::Complete {
+                started_at: Some(at1),
+                completion: completion(Some(RenewalMark::RenewedBy(renewal.clone()))),
+            },
+            AssignmentState::Complete {
+                started_at: Some(at1),
+                completion: completion(Some(RenewalMark::Skipped("superseded".into()))),
+            },
+            AssignmentState::Waived {
+                started_at: Some(at1),
+                waiver: Waiver {
+                    waived_at: at2,
+                    waived_by: by.clone(),
+                    reason: "Left before access".into(),
+                },
+            },
+        ];
+        for state in states {
+            let item = stored_json(state.clone());
+            assert_eq!(item["progress"], state.name());
+            assert_eq!(read(item).unwrap().state, state);
+        }
+        // The flat form names every field, set or null, as before the state had a type.
+        let item = stored_json(AssignmentState::Complete {
+            started_at: None,
+            completion: completion(Some(RenewalMark::RenewedBy(renewal.clone()))),
+        });
+        for (field, value) in [
+            ("startedAt", serde_json::Value::Null),
+            ("completedAt", serde_json::json!(at2)),
+            ("completedBy", serde_json::json!(by)),
+            ("score", serde_json::json!(90)),
+            ("certificateReference", serde_json::json!("CERT-1")),
+            ("expiresAt", serde_json::json!(at("2026-04-02T08:00:00Z"))),
+            ("waivedAt", serde_json::Value::Null),
+            ("waivedBy", serde_json::Value::Null),
+            ("waiverReason", serde_json::Value::Null),
+            ("renewedBy", serde_json::json!(renewal)),
+            ("renewalSkipped", serde_json::Value::Null),
+        ] {
+            assert_eq!(item[field], value, "{field}");
+        }
+    }
+
+    #[test]
+    fn a_stored_item_that_no_state_explains_is_refused() {
+        let complete = stored_json(AssignmentState::Complete {
+            started_at: None,
+            completion: CompletionRecord {
+                completed_at: at("2025-04-02T08:00:00Z"),
+                completed_by: UserId::new(),
+                score: None,
+                certificate_reference: None,
+                expiry: None,
+            },
+        });
+        let waived = stored_json(AssignmentState::Waived {
+            started_at: None,
+            waiver: Waiver {
+                waived_at: at("2025-04-02T08:00:00Z"),
+                waived_by: UserId::new(),
+                reason: "r".into(),
+            },
+        });
+        let assigned = stored_json(AssignmentState::Assigned);
+        let with = |base: &serde_json::Value, changes: &[(&str, serde_json::Value)]| {
+            let mut item = base.clone();
+            for (field, value) in changes {
+                item[*field] = value.clone();
+            }
+            item
+        };
+        let when = serde_json::json!("2025-04-03T00:00:00.000Z");
+        let someone = serde_json::json!(UserId::new());
+        let null = serde_json::Value::Null;
+        for (why, item) in [
+            (
+                "complete without its time",
+                with(&complete, &[("completedAt", null.clone())]),
+            ),
+            (
+                "complete without who recorded it",
+                with(&complete, &[("completedBy", null.clone())]),
+            ),
+            ("complete with a waiver", with(&complete, &[("waivedAt", when.clone())])),
+            (
+                "renewed without an expiry",
+                with(
+                    &complete,
+                    &[("renewedBy", serde_json::json!(TrainingAssignmentId::new()))],
+                ),
+            ),
+            (
+                "skipped without an expiry",
+                with(&complete, &[("renewalSkipped", serde_json::json!("superseded"))]),
+            ),
+            (
+                "renewed and skipped",
+                with(
+                    &complete,
+                    &[
+                        ("expiresAt", when.clone()),
+                        ("renewedBy", serde_json::json!(TrainingAssignmentId::new())),
+                        ("renewalSkipped", serde_json::json!("superseded")),
+                    ],
+                ),
+            ),
+            (
+                "waived without a reason",
+                with(&waived, &[("waiverReason", null.clone())]),
+            ),
+            (
+                "waived without an approver",
+                with(&waived, &[("waivedBy", null.clone())]),
+            ),
+            (
+                "waived with a completion",
+                with(&waived, &[("completedAt", when.clone())]),
+            ),
+            ("assigned but started", with(&assigned, &[("startedAt", when.clone())])),
+            (
+                "assigned with a completion",
+                with(&assigned, &[("completedBy", someone.clone())]),
+            ),
+            (
+                "in progress without its start",
+                with(&assigned, &[("progress", serde_json::json!("in_progress"))]),
+            ),
+            (
+                "in progress with a waiver",
+                with(
+                    &assigned,
+                    &[
+                        ("progress", serde_json::json!("in_progress")),
+                        ("startedAt", when.clone()),
+                        ("waiverReason", serde_json::json!("r")),
+                    ],
+                ),
+            ),
+        ] {
+            assert!(read(item).is_err(), "{why} was read");
+        }
+        for valid in [complete, waived, assigned] {
+            assert!(read(valid).is_ok());
+        }
+    }
+
+    fn timestamps() -> impl proptest::strategy::Strategy<Value = Timestamp> {
+        use proptest::strategy::Strategy;
+        (0i64..=4_102_444_800_000).prop_map(Timestamp::from_millis)
+    }
+
+    fn states() -> impl proptest::strategy::Strategy<Value = AssignmentState> {
+        use proptest::prelude::*;
+        let renewal = prop_oneof![
+            Just(RenewalMark::Awaited),
+            Just(RenewalMark::RenewedBy(TrainingAssignmentId::new())),
+            "\\PC{1,40}".prop_map(RenewalMark::Skipped),
+        ];
+        let expiry = proptest::option::of(
+            (timestamps(), renewal).prop_map(|(expires_at, renewal)| Expiry { expires_at, renewal }),
+        );
+        let completion = (
+            timestamps(),
+            proptest::option::of(0u8..=100),
+            proptest::option::of("\\PC{1,200}"),
+            expiry,
+        )
+            .prop_map(
+                |(completed_at, score, certificate_reference, expiry)| CompletionRecord {
+                    completed_at,
+                    completed_by: UserId::new(),
+                    score,
+                    certificate_reference,
+                    expiry,
+                },
+            );
+        let waiver = (timestamps(), "\\PC{1,200}").prop_map(|(waived_at, reason)| Waiver {
+            waived_at,
+            waived_by: UserId::new(),
+            reason,
+        });
+        prop_oneof![
+            Just(AssignmentState::Assigned),
+            timestamps().prop_map(|started_at| AssignmentState::InProgress { started_at }),
+            (proptest::option::of(timestamps()), completion)
+                .prop_map(|(started_at, completion)| AssignmentState::Complete { started_at, completion }),
+            (proptest::option::of(timestamps()), waiver)
+                .prop_map(|(started_at, waiver)| AssignmentState::Waived { started_at, waiver }),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Every state a record can be in is stored as a DynamoDB item and read back equal.
+        #[test]
+        fn every_state_round_trips_through_a_dynamodb_item(state in states(), marked in proptest::option::of(timestamps())) {
+            let mut record = assignment("2025-04-30");
+            record.state = state;
+            record.marked_overdue_at = marked;
+            let item: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> =
+                serde_dynamo::to_item(&record).unwrap();
+            let back: TrainingAssignment = serde_dynamo::from_item(item).unwrap();
+            proptest::prop_assert_eq!(back, record);
         }
     }
 

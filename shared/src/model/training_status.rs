@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use crate::ids::{FacilityId, TrainingAssignmentId, TrainingModuleId, UserId};
-use crate::model::training_assignments::{Progress, TrainingAssignment};
+use crate::model::training_assignments::TrainingAssignment;
 use crate::time::{Date, Timestamp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -100,7 +100,7 @@ pub fn standings(
     let on_or_before = |at: Option<Timestamp>| at.is_some_and(|at| at.date() <= as_of);
     let mut modules: Vec<&TrainingModuleId> = Vec::new();
     for assignment in assignments.iter().filter(|a| covers(a, facility)) {
-        let known = assignment.created_at.date() <= as_of || on_or_before(assignment.completed_at);
+        let known = assignment.created_at.date() <= as_of || on_or_before(assignment.state.completed_at());
         if known && !modules.contains(&&assignment.training_module_id) {
             modules.push(&assignment.training_module_id);
         }
@@ -115,15 +115,19 @@ pub fn standings(
                     .filter(move |a| &a.training_module_id == module && covers(a, facility))
             };
             let completion = of_module()
-                .filter(|a| a.progress == Progress::Complete && on_or_before(a.completed_at))
-                .max_by_key(|a| a.completed_at);
+                .filter_map(|a| Some((a, a.state.completion()?)))
+                .filter(|(_, c)| on_or_before(Some(c.completed_at)))
+                .max_by_key(|(_, c)| c.completed_at);
             let waiver = of_module()
-                .filter(|a| a.progress == Progress::Waived && on_or_before(a.waived_at))
-                .max_by_key(|a| a.waived_at);
-            let counts = completion.is_some_and(|c| c.expires_at.is_none_or(|expires| as_of < expires.date()));
-            let waived_since = waiver.is_some_and(|w| completion.is_none_or(|c| w.waived_at > c.completed_at));
+                .filter_map(|a| Some((a, a.state.waiver()?)))
+                .filter(|(_, w)| on_or_before(Some(w.waived_at)))
+                .max_by_key(|(_, w)| w.waived_at);
+            let expires_at = |(a, _): (&TrainingAssignment, _)| a.state.expires_at();
+            let counts = completion.is_some_and(|c| expires_at(c).is_none_or(|expires| as_of < expires.date()));
+            let waived_since =
+                waiver.is_some_and(|(_, w)| completion.is_none_or(|(_, c)| w.waived_at > c.completed_at));
             let verdict = match (completion, counts) {
-                (Some(c), true) => match (c.expires_at, horizon) {
+                (Some(c), true) => match (expires_at(c), horizon) {
                     (Some(expires), Some(horizon)) if expires.date() <= horizon => TrainingVerdict::Expiring,
                     _ => TrainingVerdict::Current,
                 },
@@ -134,21 +138,19 @@ pub fn standings(
             Standing {
                 training_module_id: module.clone(),
                 verdict,
-                latest_completion: completion.and_then(|c| {
-                    Some(CompletionSummary {
-                        training_assignment_id: c.id.clone(),
-                        completed_at: c.completed_at?,
-                        expires_at: c.expires_at,
-                    })
+                latest_completion: completion.map(|(a, c)| CompletionSummary {
+                    training_assignment_id: a.id.clone(),
+                    completed_at: c.completed_at,
+                    expires_at: a.state.expires_at(),
                 }),
-                waiver: waiver.filter(|_| verdict == TrainingVerdict::Waived).and_then(|w| {
-                    Some(WaiverSummary {
-                        training_assignment_id: w.id.clone(),
-                        waived_at: w.waived_at?,
-                        waived_by: w.waived_by.clone(),
-                        waiver_reason: w.waiver_reason.clone(),
-                    })
-                }),
+                waiver: waiver
+                    .filter(|_| verdict == TrainingVerdict::Waived)
+                    .map(|(a, w)| WaiverSummary {
+                        training_assignment_id: a.id.clone(),
+                        waived_at: w.waived_at,
+                        waived_by: Some(w.waived_by.clone()),
+                        waiver_reason: Some(w.reason.clone()),
+                    }),
             }
         })
         .collect()

@@ -111,8 +111,8 @@ pub(crate) fn link_open(
     after: Option<&TrainingAssignment>,
     now: Timestamp,
 ) -> ApiResult<()> {
-    let before = before.filter(|a| a.progress.is_open());
-    let after = after.filter(|a| a.progress.is_open());
+    let before = before.filter(|a| a.state.is_open());
+    let after = after.filter(|a| a.state.is_open());
     let Some(assignment) = before.or(after).map(|a| a.id.clone()) else {
         return Ok(());
     };
@@ -196,7 +196,7 @@ pub async fn create(
         store::training_assignments::put_scheduled_change(&mut transaction, completed, &renewed)?;
         let event = Event::AssignmentRenewed(AssignmentRenewed {
             renewed_by: assignment.id.clone(),
-            expires_at: completed.expires_at,
+            expires_at: completed.state.expires_at(),
         });
         store::audit::record(&mut transaction, &principal.actor, now, completed.id.as_str(), &event)?;
     }
@@ -314,7 +314,7 @@ pub async fn start_assignment(
         &before,
         &after,
         Event::AssignmentStarted(AssignmentStarted {
-            started_at: after.started_at,
+            started_at: after.state.started_at(),
         }),
     )
     .await?;
@@ -349,11 +349,14 @@ pub async fn complete_assignment(
         &before,
         &after,
         Event::AssignmentCompleted(AssignmentCompleted {
-            completed_at: after.completed_at,
+            completed_at: after.state.completed_at(),
             self_reported: after.self_reported(),
-            score: after.score,
-            certificate_reference: after.certificate_reference.clone(),
-            expires_at: after.expires_at,
+            score: after.state.completion().and_then(|completion| completion.score),
+            certificate_reference: after
+                .state
+                .completion()
+                .and_then(|completion| completion.certificate_reference.clone()),
+            expires_at: after.state.expires_at(),
             completion_interval_days: module.completion_interval_days,
         }),
     )
@@ -379,7 +382,7 @@ pub async fn waive_assignment(
         &before,
         &after,
         Event::AssignmentWaived(AssignmentWaived {
-            reason: after.waiver_reason.clone(),
+            reason: after.state.waiver().map(|waiver| waiver.reason.clone()),
             status_before: before.status_on(store.clock().today()),
         }),
     )
@@ -396,10 +399,10 @@ pub async fn delete_assignment(
 ) -> ApiResult<TrainingAssignment> {
     principal.require(Permission::TrainingWrite)?;
     let before = load(store, principal.org(), id).await?;
-    if !before.progress.is_open() {
+    if !before.state.is_open() {
         return Err(ApiError::conflict(format!(
             "this assignment is {}: its record is CIP-004 evidence and cannot be deleted",
-            before.progress.as_str()
+            before.state.name()
         )));
     }
     let mut transaction = Transaction::new();

@@ -195,17 +195,17 @@ async fn renewal_context<'a>(
     let member = store::members::get(store, org, &completed.user_id).await?;
     // Someone already followed up: an open assignment of the module (assigned by hand),
     // or a later completion or waiver, which is the one to renew in its turn.
-    let completed_at = completed.completed_at;
+    let completed_at = completed.state.completed_at();
     let mut follow_up = None;
     for other in store::training_assignments::of_user(store, org, &completed.user_id).await? {
         if other.id == completed.id || other.training_module_id != completed.training_module_id {
             continue;
         }
-        if other.progress.is_open() {
+        if other.state.is_open() {
             follow_up = Some(FollowUp::Open);
             break;
         }
-        let closed_at = other.completed_at.or(other.waived_at);
+        let closed_at = other.state.closed_at();
         if closed_at > completed_at {
             follow_up = Some(FollowUp::Superseded);
         }
@@ -250,11 +250,11 @@ async fn renew_one(
             }
         }
         Renewal::Skip { reason, renewed } => {
-            debug_assert_eq!(completed.progress, Progress::Complete);
+            debug_assert_eq!(completed.progress(), Progress::Complete);
             store::training_assignments::put_scheduled_change(&mut transaction, completed, &renewed)?;
             let event = Event::AssignmentRenewalSkipped(RenewalSkipped {
                 reason: reason.to_string(),
-                expires_at: completed.expires_at,
+                expires_at: completed.state.expires_at(),
             });
             store::audit::record(
                 &mut transaction,

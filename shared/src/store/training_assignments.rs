@@ -70,11 +70,11 @@ fn assignment_item(assignment: &TrainingAssignment) -> ApiResult<Item> {
     index(
         GSI4PK,
         GSI4SK,
-        keys::assignments_in_group_partition(org, group(assignment.progress)),
+        keys::assignments_in_group_partition(org, group(assignment.progress())),
         id.clone(),
     );
     // GSI5 and GSI6 are sparse: only assignments with a completion (an expiry) are in them.
-    if let Some(completed_at) = assignment.completed_at {
+    if let Some(completed_at) = assignment.state.completed_at() {
         index(
             GSI5PK,
             GSI5SK,
@@ -83,7 +83,7 @@ fn assignment_item(assignment: &TrainingAssignment) -> ApiResult<Item> {
         );
         numbers.push(("completedAtMillis", completed_at.millis()));
     }
-    if let Some(expires_at) = assignment.expires_at {
+    if let Some(expires_at) = assignment.state.expires_at() {
         index(
             GSI6PK,
             GSI6SK,
@@ -102,7 +102,7 @@ fn assignment_item(assignment: &TrainingAssignment) -> ApiResult<Item> {
             format!("{}#{org}#{id}", assignment.due_date),
         );
     }
-    if let (true, Some(expires_at)) = (assignment.awaits_renewal(), assignment.expires_at) {
+    if let (true, Some(expires_at)) = (assignment.awaits_renewal(), assignment.state.expires_at()) {
         index(
             GSI7PK,
             GSI7SK,

@@ -4,6 +4,7 @@
 
 use integration_tests::TestApi;
 use raptor_shared::ids::{OrgId, TrainingAssignmentId, UserId};
+use raptor_shared::model::assignment_state::RenewalMark;
 use raptor_shared::model::training_assignments::{TrainingAssignment, TrainingStatus};
 use raptor_shared::operations::training_schedule::{DailyReport, ScheduleSettings, run_daily};
 use raptor_shared::store::{self, Transaction};
@@ -137,7 +138,7 @@ async fn a_completion_racing_the_job_is_never_overwritten_and_one_after_it_still
     );
     let record = stored(&api, &p.org.id, &raced).await;
     assert_eq!(record.status, TrainingStatus::Complete);
-    assert!(record.completed_at.is_some());
+    assert!(record.state.completed_at().is_some());
 
     // The other order: the job marks first, and a completion afterwards is not refused.
     let marked_first = id_of(&assign(&api, &p, &due_in(1)).await);
@@ -293,8 +294,8 @@ async fn no_renewal_where_the_module_turned_it_off_or_the_person_left_and_the_re
         (&followed_up, "already_assigned"),
     ] {
         assert_eq!(
-            stored(&api, &p.org.id, id).await.renewal_skipped.as_deref(),
-            Some(reason)
+            stored(&api, &p.org.id, id).await.state.renewal(),
+            Some(&RenewalMark::Skipped(reason.to_string()))
         );
         let trail = api.audit_trail_of(&p.org, id).await;
         assert!(

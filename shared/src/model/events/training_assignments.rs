@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::{DateChange, ModuleIdChange, OptionalTextChange};
 use crate::ids::{FacilityId, TrainingAssignmentId, TrainingModuleId, UserId};
-use crate::model::training_assignments::{TrainingAssignment, TrainingStatus};
+use crate::model::training_assignments::{StoredAssignment, TrainingAssignment, TrainingStatus};
 use crate::time::{Date, Timestamp};
 
 /// An assignment was made, by a person or, renewing `renewalOf`, by the daily job.
@@ -110,6 +110,7 @@ pub struct AssignmentWaived {
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AssignmentDeleted {
+    #[schema(value_type = StoredAssignment)]
     pub record: TrainingAssignment,
 }
 
