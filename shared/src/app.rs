@@ -18,7 +18,7 @@ use crate::mail::Mailer;
 use crate::model::invitations::{DEFAULT_DAILY_EMAIL_CAP, DEFAULT_EMAILS_PER_SECOND};
 use crate::model::training_assignments::{DEFAULT_RENEWAL_WINDOW_DAYS, MAX_RENEWAL_WINDOW_DAYS};
 use crate::operations::invitations::{InvitationSettings, Outbox};
-use crate::operations::training_export::{DEFAULT_INLINE_LIMIT_BYTES, DEFAULT_TIME_BUDGET};
+use crate::rest::training_export::{DEFAULT_INLINE_LIMIT_BYTES, DEFAULT_TIME_BUDGET};
 use crate::store::Store;
 
 pub const TABLE_NAME_VARIABLE: &str = "TABLE_NAME";
@@ -149,7 +149,7 @@ fn required_variable(name: &str) -> Result<String, ApiError> {
 pub const EXPORT_BUCKET_VARIABLE: &str = "EXPORT_BUCKET";
 
 /// The training assignments function's state: the store, and the S3 bucket that takes
-/// exports too large for one response (`operations::training_export`).
+/// exports too large for one response (`rest::training_export`).
 #[derive(Debug)]
 pub struct TrainingApp {
     pub app: App,

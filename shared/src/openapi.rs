@@ -23,12 +23,7 @@ use crate::ids::{
 use crate::model::audit::AuditEvent;
 use crate::model::invitations::InvitationStatus;
 use crate::model::roles::RoleRef;
-use crate::model::training_assignments::{
-    AssignmentFacilities, CompleteTrainingAssignment, CreateTrainingAssignment, ScopeFacilities,
-    TrainingAssignmentView, TrainingStatus, UpdateTrainingAssignment, WaiveTrainingAssignment,
-};
-use crate::model::training_export::{ExportLink, ExportObject};
-use crate::model::training_status::TrainingStatusView;
+use crate::model::training_assignments::TrainingStatus;
 use crate::model::users::MemberStatus;
 use crate::permissions::Permission;
 use crate::rest::api_keys::{ApiKeyView, CreateApiKey, CreatedApiKey};
@@ -38,7 +33,13 @@ use crate::rest::invitations::{
     AcceptInvitation, BatchResult, InvitationBatch, InvitationView, NewInvitation, ValidInvitation,
 };
 use crate::rest::roles::{CreateRole, RoleView, UpdateRole};
+use crate::rest::training_assignments::{
+    AssignmentFacilities, CompleteTrainingAssignment, CreateTrainingAssignment, ScopeFacilities,
+    TrainingAssignmentView, UpdateTrainingAssignment, WaiveTrainingAssignment,
+};
+use crate::rest::training_export::{ExportLink, ExportObject};
 use crate::rest::training_modules::{CreateTrainingModule, TrainingModuleView, UpdateTrainingModule};
+use crate::rest::training_status::TrainingStatusView;
 use crate::rest::users::{AccessCheck, CreateUser, MembershipView, UpdateUser, UserView};
 use crate::routes::{
     ApiKeysOperation as K, AuditEventsOperation as A, CipSeniorManagerOperation as C, FacilitiesOperation as F,

@@ -11,7 +11,7 @@ use std::time::Instant;
 use integration_tests::{TestApi, TestOrg};
 use raptor_shared::ids::{FacilityId, TrainingModuleId, UserId};
 use raptor_shared::model::training_assignments::{
-    CompleteTrainingAssignment, NewAssignment, TrainingAssignment, complete, new_assignment, waive,
+    Completion, NewAssignment, TrainingAssignment, complete, new_assignment, waive,
 };
 use raptor_shared::store;
 use raptor_shared::time::{Date, Timestamp};
@@ -103,13 +103,13 @@ async fn seed(api: &TestApi, org: &TestOrg, rows: usize) -> usize {
             )
             .unwrap(),
             1..=6 => {
-                let body = CompleteTrainingAssignment {
-                    completed_at: Some(created.plus_days(5).to_string()),
-                    score: Some(60 + random.next(41) as i64),
+                let completion = Completion {
+                    completed_at: created.plus_days(5),
+                    score: Some(60 + random.next(41) as u8),
                     certificate_reference: Some(format!("LMS-{n:07}")),
                 };
                 let at = created.plus_days(6);
-                complete(&open, body.completion(at).unwrap(), &org.admin_id, Some(365), at).unwrap()
+                complete(&open, completion, &org.admin_id, Some(365), at).unwrap()
             }
             _ => open,
         };

@@ -9,10 +9,9 @@ use raptor_shared::http::{self, Reply};
 use raptor_shared::idempotency;
 use raptor_shared::ids::{FacilityId, TrainingAssignmentId, UserId};
 use raptor_shared::model::training_assignments::{AssignmentQuery, AssignmentQueryText};
-use raptor_shared::model::training_export::{ExportFormat, ExportLink};
-use raptor_shared::operations::training_export::{self, Export, ExportRequest, ExportSettings};
-use raptor_shared::operations::training_status::{self, TrainingStatusQuery};
+use raptor_shared::operations::training_status::TrainingStatusQuery;
 use raptor_shared::rest;
+use raptor_shared::rest::training_export::{self, Export, ExportFormat, ExportLink, ExportRequest, ExportSettings};
 use raptor_shared::routes::{self, Function, Operation, TrainingAssignmentsOperation as Op};
 use raptor_shared::time::Date;
 
@@ -164,7 +163,7 @@ async fn dispatch(training: &TrainingApp, request: &Request) -> ApiResult<Reply>
                     .transpose()?,
             };
             let window = app.renewal_window_days;
-            Reply::ok(&training_status::get_training_status(store, &principal, &user, status_query, window).await?)
+            Reply::ok(&rest::training_status::get(store, &principal, &user, status_query, window).await?)
         }
         Op::RemoveFacilityFromAssignment => {
             let facility = FacilityId::parse("facilityId", route.param("facilityId")?)?;

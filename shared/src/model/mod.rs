@@ -16,7 +16,6 @@ pub mod principal;
 pub mod roles;
 pub mod secret_tokens;
 pub mod training_assignments;
-pub mod training_export;
 pub mod training_modules;
 pub mod training_status;
 pub mod users;

@@ -12,7 +12,6 @@ use serde::{Deserialize, Serialize};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{FacilityId, OrgId, TrainingAssignmentId, TrainingModuleId, UserId};
 use crate::model::assignment_state::{AssignmentState, CompletionRecord, Expiry, RenewalMark, Waiver};
-use crate::patch;
 use crate::time::{Date, Timestamp};
 use crate::validation;
 
@@ -26,7 +25,8 @@ pub const MAX_RENEWAL_WINDOW_DAYS: u32 = 365;
 /// Keeps every change of an assignment in one DynamoDB transaction (three items a facility).
 pub const MAX_FACILITIES_PER_ASSIGNMENT: usize = 25;
 
-/// The stored name of an assignment's state (`AssignmentState`); time does not enter into it.
+// The stored name of an assignment's state (`AssignmentState`).
+/// Where an assignment is in its life; time does not enter into it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Progress {
@@ -374,91 +374,6 @@ pub struct ScopedFacility {
     pub name: String,
 }
 
-/// The training assignment object of the API (seed 001). The completion and waiver
-/// fields appear once they exist, so a new assignment reads exactly as the seed's sample.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct TrainingAssignmentView {
-    pub id: TrainingAssignmentId,
-    pub user_id: UserId,
-    pub training_module_id: TrainingModuleId,
-    pub status: TrainingStatus,
-    pub due_date: Date,
-    pub completed_at: Option<Timestamp>,
-    pub notes: Option<String>,
-    pub facilities: Vec<ScopedFacility>,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub started_at: Option<Timestamp>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub completed_by: Option<UserId>,
-    /// With a completion: `true` when the trainee recorded it (`completedBy` is `userId`),
-    /// as an LMS reporting through the person's own key does; `false` when someone else did.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub self_reported: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub score: Option<u8>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub certificate_reference: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expires_at: Option<Timestamp>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub waived_at: Option<Timestamp>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub waived_by: Option<UserId>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub waiver_reason: Option<String>,
-    /// The completed assignment this one renews.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub renewal_of: Option<TrainingAssignmentId>,
-    /// The assignment that renews this completion.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub renewed_by: Option<TrainingAssignmentId>,
-}
-
-impl TrainingAssignmentView {
-    /// `facilities` are the scope's facilities with their current names, in scope order.
-    pub fn of(assignment: &TrainingAssignment, facilities: Vec<ScopedFacility>, today: Date) -> Self {
-        let completion = assignment.state.completion();
-        let waiver = assignment.state.waiver();
-        TrainingAssignmentView {
-            id: assignment.id.clone(),
-            user_id: assignment.user_id.clone(),
-            training_module_id: assignment.training_module_id.clone(),
-            status: assignment.status_on(today),
-            due_date: assignment.due_date,
-            completed_at: assignment.state.completed_at(),
-            notes: assignment.notes.clone(),
-            facilities,
-            created_at: assignment.created_at,
-            updated_at: assignment.updated_at,
-            started_at: assignment.state.started_at(),
-            completed_by: completion.map(|completion| completion.completed_by.clone()),
-            self_reported: assignment.self_reported(),
-            score: completion.and_then(|completion| completion.score),
-            certificate_reference: completion.and_then(|completion| completion.certificate_reference.clone()),
-            expires_at: assignment.state.expires_at(),
-            waived_at: waiver.map(|waiver| waiver.waived_at),
-            waived_by: waiver.map(|waiver| waiver.waived_by.clone()),
-            waiver_reason: waiver.map(|waiver| waiver.reason.clone()),
-            renewal_of: assignment.renewal_of.clone(),
-            renewed_by: match assignment.state.renewal() {
-                Some(RenewalMark::RenewedBy(renewal)) => Some(renewal.clone()),
-                _ => None,
-            },
-        }
-    }
-}
-
-/// The answer of the facility-scoping endpoints (seed 001).
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AssignmentFacilities {
-    pub training_assignment_id: TrainingAssignmentId,
-    pub facilities: Vec<ScopedFacility>,
-}
-
 /// The fields an assignment update changes (absent: unchanged; `Some(None)`: notes
 /// cleared), parsed from `UpdateTrainingAssignment`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -466,58 +381,6 @@ pub struct AssignmentEdit {
     pub due_date: Option<Date>,
     pub notes: Option<Option<String>>,
     pub training_module_id: Option<TrainingModuleId>,
-}
-
-impl UpdateTrainingAssignment {
-    pub fn parse(self) -> ApiResult<AssignmentEdit> {
-        Ok(AssignmentEdit {
-            due_date: self.due_date.map(|date| Date::parse("dueDate", &date)).transpose()?,
-            notes: self.notes.map(|text| notes(text.as_deref())).transpose()?,
-            training_module_id: self.training_module_id,
-        })
-    }
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CreateTrainingAssignment {
-    pub user_id: UserId,
-    pub training_module_id: TrainingModuleId,
-    pub due_date: String,
-    pub notes: Option<String>,
-    #[serde(default, deserialize_with = "patch::not_null")]
-    pub facility_ids: Option<Vec<FacilityId>>,
-}
-
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct UpdateTrainingAssignment {
-    #[serde(default, deserialize_with = "patch::not_null")]
-    pub due_date: Option<String>,
-    #[serde(default, deserialize_with = "patch::clearable")]
-    pub notes: Option<Option<String>>,
-    #[serde(default, deserialize_with = "patch::not_null")]
-    pub training_module_id: Option<TrainingModuleId>,
-}
-
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CompleteTrainingAssignment {
-    pub completed_at: Option<String>,
-    pub score: Option<i64>,
-    pub certificate_reference: Option<String>,
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct WaiveTrainingAssignment {
-    pub reason: String,
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ScopeFacilities {
-    pub facility_ids: Vec<FacilityId>,
 }
 
 pub fn notes(value: Option<&str>) -> ApiResult<Option<String>> {
@@ -549,9 +412,16 @@ pub struct Completion {
     pub certificate_reference: Option<String>,
 }
 
-impl CompleteTrainingAssignment {
-    pub fn completion(&self, now: Timestamp) -> ApiResult<Completion> {
-        let completed_at = match &self.completed_at {
+impl Completion {
+    /// A completion as reported at `now`: `completedAt` defaults to now and is never in
+    /// the future, a score is a whole number from 0 to 100.
+    pub fn parse(
+        completed_at: Option<&str>,
+        score: Option<i64>,
+        certificate_reference: Option<&str>,
+        now: Timestamp,
+    ) -> ApiResult<Completion> {
+        let completed_at = match completed_at {
             Some(text) => Timestamp::parse("completedAt", text)?,
             None => now,
         };
@@ -561,8 +431,7 @@ impl CompleteTrainingAssignment {
                 "`completedAt` must not be in the future",
             ));
         }
-        let score = self
-            .score
+        let score = score
             .map(|score| {
                 u8::try_from(score)
                     .ok()
@@ -575,7 +444,7 @@ impl CompleteTrainingAssignment {
             score,
             certificate_reference: validation::optional_one_line_text(
                 "certificateReference",
-                self.certificate_reference.as_deref(),
+                certificate_reference,
                 MAX_CERTIFICATE_REFERENCE_LENGTH,
             )?,
         })
@@ -840,20 +709,6 @@ pub struct NewAssignment {
     pub facility_ids: Vec<FacilityId>,
 }
 
-impl CreateTrainingAssignment {
-    /// A past due date is allowed: users import history from an earlier system, and such
-    /// an assignment reads as overdue at once.
-    pub fn validate(self) -> ApiResult<NewAssignment> {
-        Ok(NewAssignment {
-            user_id: self.user_id,
-            training_module_id: self.training_module_id,
-            due_date: Date::parse("dueDate", &self.due_date)?,
-            notes: notes(self.notes.as_deref())?,
-            facility_ids: facility_ids("facilityIds", self.facility_ids.unwrap_or_default())?,
-        })
-    }
-}
-
 pub fn new_assignment(org: &OrgId, input: NewAssignment, created_by: &UserId, now: Timestamp) -> TrainingAssignment {
     let mut assignment = TrainingAssignment {
         id: TrainingAssignmentId::new(),
@@ -1027,7 +882,7 @@ mod tests {
         assert_eq!(started.status_on(date("2025-04-30")), TrainingStatus::InProgress);
         assert_eq!(started.status_on(date("2025-05-01")), TrainingStatus::Overdue);
         let now = at("2025-06-01T00:00:00Z");
-        let completion = CompleteTrainingAssignment::default().completion(now).unwrap();
+        let completion = Completion::parse(None, None, None, now).unwrap();
         let done = complete(&started, completion, &UserId::new(), Some(365), now).unwrap();
         assert_eq!(done.status_on(date("2030-01-01")), TrainingStatus::Complete);
         assert_eq!(done.state.expires_at(), Some(at("2026-06-01T00:00:00Z")));
@@ -1039,7 +894,7 @@ mod tests {
     fn closed_assignments_refuse_every_transition() {
         let now = at("2025-04-10T14:15:00Z");
         let open = assignment("2025-04-30");
-        let completion = || CompleteTrainingAssignment::default().completion(now).unwrap();
+        let completion = || Completion::parse(None, None, None, now).unwrap();
         let done = complete(&open, completion(), &UserId::new(), None, now).unwrap();
         assert_eq!(done.state.expires_at(), None);
         let waived = waive(&open, "r", &UserId::new(), now).unwrap();
@@ -1064,31 +919,24 @@ mod tests {
         assert!(waive(&open, "Contractor leaves before access", &UserId::new(), now).is_ok());
 
         assert_eq!(open.self_reported(), None);
-        let completion = || CompleteTrainingAssignment::default().completion(now).unwrap();
+        let completion = || Completion::parse(None, None, None, now).unwrap();
         let by_self = complete(&open, completion(), &open.user_id, None, now).unwrap();
         assert_eq!(by_self.self_reported(), Some(true));
         let by_admin = complete(&open, completion(), &UserId::new(), None, now).unwrap();
         assert_eq!(by_admin.self_reported(), Some(false));
-        let view = serde_json::to_value(TrainingAssignmentView::of(&by_self, vec![], date("2025-04-10"))).unwrap();
-        assert_eq!(view["selfReported"], true);
-        let view = serde_json::to_value(TrainingAssignmentView::of(&open, vec![], date("2025-04-10"))).unwrap();
-        assert!(view.get("selfReported").is_none());
     }
 
     #[test]
     fn a_completion_is_never_in_the_future_and_scores_are_zero_to_a_hundred() {
         let now = at("2025-04-10T14:15:00Z");
-        let body = |completed_at: Option<&str>, score: Option<i64>| CompleteTrainingAssignment {
-            completed_at: completed_at.map(str::to_string),
-            score,
-            certificate_reference: None,
-        };
-        assert!(body(Some("2025-04-10T14:15:01Z"), None).completion(now).is_err());
-        assert!(body(Some("2025-04-10T14:15:00Z"), Some(100)).completion(now).is_ok());
+        let completion =
+            |completed_at: Option<&str>, score: Option<i64>| Completion::parse(completed_at, score, None, now);
+        assert!(completion(Some("2025-04-10T14:15:01Z"), None).is_err());
+        assert!(completion(Some("2025-04-10T14:15:00Z"), Some(100)).is_ok());
         for bad in [-1, 101, 1000] {
-            assert!(body(None, Some(bad)).completion(now).is_err());
+            assert!(completion(None, Some(bad)).is_err());
         }
-        assert_eq!(body(None, Some(0)).completion(now).unwrap().completed_at, now);
+        assert_eq!(completion(None, Some(0)).unwrap().completed_at, now);
     }
 
     #[test]

@@ -41,36 +41,6 @@ pub struct WaiverSummary {
     pub waiver_reason: Option<String>,
 }
 
-/// The standing in one module.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ModuleStanding {
-    pub training_module_id: TrainingModuleId,
-    /// The module's title now (a retired module keeps its title).
-    pub title: String,
-    pub cip_standard: Option<String>,
-    pub verdict: TrainingVerdict,
-    /// The latest completion recorded on or before the date.
-    pub latest_completion: Option<CompletionSummary>,
-    /// The latest waiver on or before the date, where it decides the verdict.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub waiver: Option<WaiverSummary>,
-}
-
-/// `GET /users/{id}/training-status`.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct TrainingStatusView {
-    pub user_id: UserId,
-    pub as_of: Date,
-    /// Only assignments scoped to this facility, or to none (organization-wide), count.
-    pub facility_id: Option<FacilityId>,
-    /// A completion expiring within this many days of `asOf` reads `expiring`.
-    pub expiring_within_days: u32,
-    /// One entry per module the person was assigned or completed by `asOf`.
-    pub modules: Vec<ModuleStanding>,
-}
-
 /// The standing per module, before the module's title is looked up, in the order the
 /// modules were first assigned.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,6 +49,26 @@ pub struct Standing {
     pub verdict: TrainingVerdict,
     pub latest_completion: Option<CompletionSummary>,
     pub waiver: Option<WaiverSummary>,
+}
+
+/// A person's standing on a date, module by module, with each module's title now (a
+/// retired module keeps its title).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PersonStanding {
+    pub user_id: UserId,
+    pub as_of: Date,
+    /// Only assignments scoped to this facility, or to none (organization-wide), count.
+    pub facility_id: Option<FacilityId>,
+    /// A completion expiring within this many days of `as_of` reads `expiring`.
+    pub window_days: u32,
+    pub modules: Vec<TitledStanding>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TitledStanding {
+    pub standing: Standing,
+    pub title: String,
+    pub cip_standard: Option<String>,
 }
 
 /// Whether an assignment speaks for `facility`: scoped to it, or to no facility at all.
@@ -160,9 +150,7 @@ pub fn standings(
 mod tests {
     use super::*;
     use crate::ids::OrgId;
-    use crate::model::training_assignments::{
-        CompleteTrainingAssignment, NewAssignment, complete, new_assignment, waive,
-    };
+    use crate::model::training_assignments::{Completion, NewAssignment, complete, new_assignment, waive};
 
     fn at(text: &str) -> Timestamp {
         Timestamp::parse("t", text).unwrap()
@@ -188,12 +176,9 @@ mod tests {
     }
 
     fn completed(assignment: &TrainingAssignment, when: &str, interval: Option<u32>) -> TrainingAssignment {
-        let body = CompleteTrainingAssignment {
-            completed_at: Some(when.to_string()),
-            ..Default::default()
-        };
         let now = at("2026-12-01T00:00:00Z");
-        complete(assignment, body.completion(now).unwrap(), &UserId::new(), interval, now).unwrap()
+        let completion = Completion::parse(Some(when), None, None, now).unwrap();
+        complete(assignment, completion, &UserId::new(), interval, now).unwrap()
     }
 
     fn verdict_on(assignments: &[TrainingAssignment], day: &str) -> Vec<TrainingVerdict> {

@@ -1,10 +1,11 @@
-//! `GET /users/{id}/training-status`: one member's CIP-004 standing per module on a date,
-//! read from the member's own assignments (GSI1), never the organization's.
+//! One member's CIP-004 standing per module on a date (`GET /users/{id}/training-status`
+//! through the REST door), read from the member's own assignments (GSI1), never the
+//! organization's.
 
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{FacilityId, UserId};
 use crate::model::principal::Principal;
-use crate::model::training_status::{ModuleStanding, TrainingStatusView, standings};
+use crate::model::training_status::{PersonStanding, TitledStanding, standings};
 use crate::permissions::Permission;
 use crate::store;
 use crate::time::Date;
@@ -21,7 +22,7 @@ pub async fn get_training_status(
     user: &UserId,
     query: TrainingStatusQuery,
     window_days: u32,
-) -> ApiResult<TrainingStatusView> {
+) -> ApiResult<PersonStanding> {
     principal.require(Permission::TrainingRead)?;
     let org = principal.org();
     // A deleted member still has a history an auditor may ask about.
@@ -48,21 +49,18 @@ pub async fn get_training_status(
         .into_iter()
         .map(|standing| {
             let module = modules.iter().find(|m| m.id == standing.training_module_id);
-            ModuleStanding {
+            TitledStanding {
                 title: module.map(|m| m.title.clone()).unwrap_or_default(),
                 cip_standard: module.and_then(|m| m.cip_standard.clone()),
-                training_module_id: standing.training_module_id,
-                verdict: standing.verdict,
-                latest_completion: standing.latest_completion,
-                waiver: standing.waiver,
+                standing,
             }
         })
         .collect();
-    Ok(TrainingStatusView {
+    Ok(PersonStanding {
         user_id: user.clone(),
         as_of,
         facility_id: query.facility_id,
-        expiring_within_days: window_days,
+        window_days,
         modules,
     })
 }

@@ -9,5 +9,7 @@ pub mod facilities;
 pub mod invitations;
 pub mod roles;
 pub mod training_assignments;
+pub mod training_export;
 pub mod training_modules;
+pub mod training_status;
 pub mod users;

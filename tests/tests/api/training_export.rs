@@ -453,7 +453,7 @@ async fn training_read_with_users_read_exports_names_and_emails_in_csv_and_json(
     let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
     assert_eq!(
         header,
-        raptor_shared::model::training_export::CSV_HEADER
+        raptor_shared::rest::training_export::CSV_HEADER
             .iter()
             .map(|column| column.to_string())
             .collect::<Vec<_>>()
