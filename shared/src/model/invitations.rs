@@ -9,7 +9,7 @@ use crate::ids::{InvitationId, OrgId, UserId};
 use crate::model::roles::RoleRef;
 use crate::model::secret_tokens::{self, IssuedToken, SecretString};
 use crate::time::Timestamp;
-use crate::validation::{self, DisplayName, Email};
+use crate::validation::{DisplayName, Email};
 
 const TOKEN_PREFIX: &str = "rci_";
 pub const DEFAULT_EXPIRES_IN_DAYS: u32 = 7;
@@ -74,8 +74,8 @@ pub struct Invitation {
     pub id: InvitationId,
     pub organization_id: OrgId,
     pub organization_name: String,
-    pub email: String,
-    pub display_name: Option<String>,
+    pub email: Email,
+    pub display_name: Option<DisplayName>,
     pub roles: Vec<RoleRef>,
     /// Where an onboarding screen sends the person to sign in (`okta`, `entra`, …).
     pub identity_provider: Option<String>,
@@ -243,8 +243,8 @@ pub fn new_invitation(
         id: InvitationId::new(),
         organization_id: organization.0.clone(),
         organization_name: organization.1.to_string(),
-        email: terms.email.to_string(),
-        display_name: terms.display_name.as_ref().map(DisplayName::to_string),
+        email: terms.email.clone(),
+        display_name: terms.display_name.clone(),
         roles: terms.roles.clone(),
         identity_provider: terms.identity_provider.clone(),
         status: InvitationStatus::Pending,
@@ -272,14 +272,14 @@ pub fn new_invitation(
 #[derive(Debug, Clone, Default)]
 pub struct InvitationFilter {
     pub status: Option<InvitationStatus>,
-    pub email: Option<String>,
+    pub email: Option<Email>,
 }
 
 impl InvitationFilter {
     pub fn parse(status: Option<&str>, email: Option<&str>) -> ApiResult<InvitationFilter> {
         Ok(InvitationFilter {
             status: status.map(|text| InvitationStatus::parse("status", text)).transpose()?,
-            email: email.map(|text| validation::email("email", text)).transpose()?,
+            email: email.map(|text| Email::parse("email", text)).transpose()?,
         })
     }
 
@@ -287,7 +287,7 @@ impl InvitationFilter {
         format!(
             "invitations?status={}&email={}",
             self.status.map(InvitationStatus::as_str).unwrap_or_default(),
-            self.email.as_deref().map(str::to_lowercase).unwrap_or_default()
+            self.email.as_ref().map(Email::lowercase).unwrap_or_default()
         )
     }
 }

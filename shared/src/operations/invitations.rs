@@ -354,7 +354,7 @@ async fn invite(
         store::invitations::count_email(&mut transaction, inviter.org(), now, cap)?;
     }
     let event = Event::InvitationCreated(InvitationCreated {
-        email: invitation.email.clone(),
+        email: invitation.email.to_string(),
         roles: invitation.roles.clone(),
         expires_at: invitation.expires_at,
         email_sent: invitation.email_sent,
@@ -377,7 +377,7 @@ async fn invite(
 
 async fn send(outbox: &Outbox<'_>, invitation: &Invitation, token: &SecretString) -> ApiResult<()> {
     let email = invitation_email::render(
-        invitation.display_name.as_deref(),
+        invitation.display_name.as_ref().map(DisplayName::as_str),
         &invitation.invited_by_name,
         &invitation.organization_name,
         &outbox.settings.accept_url,
@@ -385,7 +385,7 @@ async fn send(outbox: &Outbox<'_>, invitation: &Invitation, token: &SecretString
         invitation.expires_at,
     )
     .map_err(ApiError::internal)?;
-    outbox.mailer.send(&invitation.email, &email).await
+    outbox.mailer.send(invitation.email.as_str(), &email).await
 }
 
 pub async fn list_invitations(
@@ -464,7 +464,7 @@ pub async fn accept(store: &Store, principal: Option<&Principal>, input: Accepta
         (Some(name), _) => name,
         // An invitation made before names could not hold a link is checked again here: the
         // invitee then gives a name of their own.
-        (None, Some(name)) => DisplayName::parse("displayName", name)?,
+        (None, Some(name)) => DisplayName::parse("displayName", name.as_str())?,
         (None, None) => {
             return Err(ApiError::validation(
                 "displayName",
@@ -478,7 +478,7 @@ pub async fn accept(store: &Store, principal: Option<&Principal>, input: Accepta
         None if before.token_reached_only_the_mailbox() => IdentityProof::Mailbox,
         None => IdentityProof::OrganizationsWordOnly,
     };
-    let accounts = store::members::accounts_with_email(store, &before.email, org).await?;
+    let accounts = store::members::accounts_with_email(store, before.email.as_str(), org).await?;
     let user_id = match account_for_new_membership(&proof, &accounts)? {
         AccountChoice::Join(user) => user,
         AccountChoice::New => UserId::new(),
@@ -487,7 +487,7 @@ pub async fn accept(store: &Store, principal: Option<&Principal>, input: Accepta
         user_id: user_id.clone(),
         organization_id: org.clone(),
         organization_name: before.organization_name.clone(),
-        email: Email::parse("email", &before.email)?,
+        email: Email::parse("email", before.email.as_str())?,
         display_name,
         title: input.title,
         external_id: None,
@@ -517,7 +517,7 @@ pub async fn accept(store: &Store, principal: Option<&Principal>, input: Accepta
     store::members::check_unchanged(&mut transaction, &inviter)?;
     crate::operations::users::update_role_holders(&mut transaction, store, org, &user_id, &[], &member.roles)?;
     let accepted = Event::InvitationAccepted(InvitationAccepted {
-        email: before.email.clone(),
+        email: before.email.to_string(),
         user_id: user_id.clone(),
     });
     store::audit::record(&mut transaction, &actor, now, before.id.as_str(), &accepted)?;
@@ -564,7 +564,7 @@ pub async fn cancel(store: &Store, principal: &Principal, id: &InvitationId) -> 
     let mut transaction = Transaction::new();
     store::invitations::put_updated(&mut transaction, &before, &after, now)?;
     let event = Event::InvitationCancelled(InvitationCancelled {
-        email: before.email.clone(),
+        email: before.email.to_string(),
         status_before: before.status_at(now),
     });
     store::audit::record(
@@ -611,7 +611,7 @@ pub async fn resend(
     store::invitations::put_updated(&mut transaction, &before, &after, now)?;
     store::invitations::count_email(&mut transaction, principal.org(), now, cap)?;
     let event = Event::InvitationResent(InvitationResent {
-        email: after.email.clone(),
+        email: after.email.to_string(),
         expires_at: after.expires_at,
         send_count: after.send_count,
     });

@@ -62,8 +62,8 @@ impl InvitationView {
         InvitationView {
             id: invitation.id.clone(),
             organization_id: invitation.organization_id.clone(),
-            email: invitation.email.clone(),
-            display_name: invitation.display_name.clone(),
+            email: invitation.email.to_string(),
+            display_name: invitation.display_name.as_ref().map(DisplayName::to_string),
             roles: invitation.roles.clone(),
             identity_provider: invitation.identity_provider.clone(),
             status: invitation.status_at(now),
@@ -109,8 +109,8 @@ impl ValidInvitation {
         ValidInvitation {
             organization_id: invitation.organization_id.clone(),
             organization_name: invitation.organization_name.clone(),
-            email: invitation.email.clone(),
-            display_name: invitation.display_name.clone(),
+            email: invitation.email.to_string(),
+            display_name: invitation.display_name.as_ref().map(DisplayName::to_string),
             roles: invitation.roles.clone(),
             identity_provider: invitation.identity_provider.clone(),
             expires_at: invitation.expires_at,

@@ -29,10 +29,7 @@ fn invitation_item(invitation: &Invitation) -> ApiResult<Item> {
         "expiresAtMillis".into(),
         AttributeValue::N(invitation.expires_at.millis().to_string()),
     );
-    item.insert(
-        "emailLowercase".into(),
-        AttributeValue::S(invitation.email.to_lowercase()),
-    );
+    item.insert("emailLowercase".into(), AttributeValue::S(invitation.email.lowercase()));
     Ok(item)
 }
 
@@ -83,8 +80,8 @@ pub async fn check_can_invite(
 ) -> ApiResult<()> {
     let org = &invitation.organization_id;
     let partition = keys::org_partition(org);
-    let member_marker = keys::email_sort_key(&invitation.email.to_lowercase());
-    let pending_marker = keys::pending_invitation_sort_key(&invitation.email.to_lowercase());
+    let member_marker = keys::email_sort_key(&invitation.email.lowercase());
+    let pending_marker = keys::pending_invitation_sort_key(&invitation.email.lowercase());
     let counter = keys::invitation_emails_sort_key(&now.date().to_string());
     let found = store
         .get_many(vec![
@@ -94,7 +91,7 @@ pub async fn check_can_invite(
         ])
         .await?;
     if found.contains_key(&(partition.clone(), member_marker)) {
-        return Err(already_member(&invitation.email));
+        return Err(already_member(invitation.email.as_str()));
     }
     if let Some(marker) = found.get(&(partition.clone(), pending_marker)) {
         let holder = keys::string_attribute(marker, "invitationId");
@@ -103,7 +100,7 @@ pub async fn check_can_invite(
             _ => 0,
         };
         if holder.as_deref() != Some(invitation.id.as_str()) && expires > now.millis() {
-            return Err(already_invited(&invitation.email));
+            return Err(already_invited(invitation.email.as_str()));
         }
     }
     if let (Some(cap), Some(item)) = (daily_cap, found.get(&(partition, counter))) {
@@ -136,10 +133,10 @@ pub fn put_new(transaction: &mut Transaction, invitation: &Invitation, now: Time
     transaction.condition_check(
         keys::key(
             keys::org_partition(&invitation.organization_id),
-            keys::email_sort_key(&invitation.email.to_lowercase()),
+            keys::email_sort_key(&invitation.email.lowercase()),
         ),
         Condition::item_absent(),
-        already_member(&invitation.email),
+        already_member(invitation.email.as_str()),
     )?;
     hold_pending_marker(transaction, invitation, now)
 }
@@ -147,7 +144,7 @@ pub fn put_new(transaction: &mut Transaction, invitation: &Invitation, now: Time
 /// The marker names this invitation until it expires; another invitation may take it only
 /// once the holder has expired (or was accepted or cancelled, which delete it).
 fn hold_pending_marker(transaction: &mut Transaction, invitation: &Invitation, now: Timestamp) -> ApiResult<()> {
-    let mut marker = pending_marker_key(&invitation.organization_id, &invitation.email);
+    let mut marker = pending_marker_key(&invitation.organization_id, invitation.email.as_str());
     marker.insert("invitationId".into(), AttributeValue::S(invitation.id.to_string()));
     marker.insert(
         "expiresAtMillis".into(),
@@ -158,7 +155,7 @@ fn hold_pending_marker(transaction: &mut Transaction, invitation: &Invitation, n
         .name("#expires", "expiresAtMillis")
         .value(":me", AttributeValue::S(invitation.id.to_string()))
         .value(":now", AttributeValue::N(now.millis().to_string()));
-    transaction.put(marker, Some(free), Some(already_invited(&invitation.email)))
+    transaction.put(marker, Some(free), Some(already_invited(invitation.email.as_str())))
 }
 
 /// Replaces an invitation read at `before.version`, keeping the pending marker true: held
@@ -183,7 +180,7 @@ pub fn put_updated(
                 .name("#holder", "invitationId")
                 .value(":me", AttributeValue::S(before.id.to_string()));
             transaction.delete(
-                pending_marker_key(&before.organization_id, &before.email),
+                pending_marker_key(&before.organization_id, before.email.as_str()),
                 Some(mine),
                 Some(changed_concurrently()),
             )
@@ -299,7 +296,7 @@ pub async fn list(
     }
     if let Some(email) = &filter.email {
         names.insert("#email".to_string(), "emailLowercase".to_string());
-        values.insert(":email".to_string(), AttributeValue::S(email.to_lowercase()));
+        values.insert(":email".to_string(), AttributeValue::S(email.lowercase()));
         conditions.push("#email = :email");
     }
     let filter = (!conditions.is_empty()).then(|| Filter {
