@@ -1,6 +1,7 @@
-//! Authentication: an `X-API-Key` becomes a `Caller` with the permissions it may use, in
-//! at most two DynamoDB round trips (the key by id, then the member and the organization's
-//! roles document together). See `docs/authorization.md`.
+//! Authentication: an `X-API-Key` becomes a `Principal` (the member acting through that
+//! key) with the permissions it may use, in at most two DynamoDB round trips (the key by
+//! id, then the member and the organization's roles document together). See
+//! `docs/authorization.md`.
 
 use crate::error::{ApiError, ApiResult};
 use crate::model::api_keys::{self, ApiKey, unusable_because};
