@@ -55,7 +55,10 @@ class RequestLog:
             if self.file:
                 self.file.write(f"[gateway] {line}\n")
             if self.verbose or not self.ready or os.path.exists(self.ready):
-                print(line, file=sys.stderr, flush=True)
+                # One write, line and newline together: print() writes them apart, and the
+                # functions' warnings share this terminal.
+                sys.stderr.write(line + "\n")
+                sys.stderr.flush()
 
 
 class Router:

@@ -55,6 +55,13 @@ def for_terminal(line: str) -> str | None:
     return None
 
 
+def show(line: str) -> None:
+    """One write, line and newline together: print() writes them apart, and the gateway's
+    request lines share this terminal, so a line could end up inside another."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--log", required=True)
@@ -69,9 +76,9 @@ def main() -> None:
             line = raw.decode("utf-8", errors="replace").rstrip("\n")
             log.write(line + "\n")
             if args.verbose:
-                print(line, flush=True)
+                show(line)
             elif (shown := for_terminal(line)) and (not args.ready or os.path.exists(args.ready)):
-                print(shown, flush=True)
+                show(shown)
 
 
 if __name__ == "__main__":
