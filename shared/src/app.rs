@@ -1,8 +1,11 @@
 //! What a Lambda function holds for its whole life: built once per cold start.
 
 use std::future::Future;
+use std::time::Duration;
 
 use aws_config::environment::EnvironmentVariableCredentialsProvider;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
@@ -24,7 +27,7 @@ use crate::store::Store;
 pub const TABLE_NAME_VARIABLE: &str = "TABLE_NAME";
 pub const WARM_UP_VARIABLE: &str = "RAPTOR_INIT_WARM_UP";
 /// Well inside Lambda's 10 s init limit, and long enough for a TLS handshake at 128 MB.
-const WARM_UP_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
+const WARM_UP_TIMEOUT: Duration = Duration::from_millis(500);
 
 #[derive(Clone, Debug)]
 pub struct App {
@@ -58,7 +61,7 @@ impl App {
             return false;
         }
         // The outer timeout is a backstop; the call's own operation timeout ends it first.
-        let backstop = WARM_UP_TIMEOUT + std::time::Duration::from_millis(100);
+        let backstop = WARM_UP_TIMEOUT + Duration::from_millis(100);
         match tokio::time::timeout(backstop, self.store.warm_up(WARM_UP_TIMEOUT)).await {
             Ok(Ok(())) => true,
             Ok(Err(error)) => {
@@ -114,7 +117,10 @@ fn https_client() -> SharedHttpClient {
 /// environment provider would have answered first anyway. Without those variables (a
 /// developer's profile), the default chains apply as usual.
 pub fn sdk_config_loader() -> aws_config::ConfigLoader {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(https_client());
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
+        .retry_config(retry_policy())
+        .timeout_config(call_timeouts());
     if let Ok(region) = std::env::var("AWS_REGION").or_else(|_| std::env::var("AWS_DEFAULT_REGION")) {
         loader = loader.region(Region::new(region));
     }
@@ -122,6 +128,40 @@ pub fn sdk_config_loader() -> aws_config::ConfigLoader {
         loader = loader.credentials_provider(EnvironmentVariableCredentialsProvider::new());
     }
     loader
+}
+
+/// Attempts of one AWS call, in all (the first and three retries).
+pub const CALL_ATTEMPTS: u32 = 4;
+/// One attempt of a DynamoDB or SES call may take this long: their calls answer in
+/// milliseconds, so an attempt this slow is a stalled connection, which a new attempt
+/// on another connection gets past.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+/// A call with all its attempts and pauses ends by then: a request makes a few calls one
+/// after another, and most functions have 10 s (`infra/template.yaml`), so two calls
+/// that meet the worst still leave time to answer `503`.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(4);
+/// S3's attempts carry 8 MB export parts; the export function has 29 s.
+pub const S3_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(8);
+pub const S3_CALL_TIMEOUT: Duration = Duration::from_secs(16);
+
+/// The SDK's standard retries (throttling, 5xx, timeouts, broken connections) with full
+/// jitter from 50 ms doubling to at most 1 s: a DynamoDB throttle clears in tens of
+/// milliseconds, and the SDK's default first pause (1 s) would spend a function's time.
+/// Its retry quota stops retrying when most calls fail, so a dependency that is down is
+/// answered `503` fast instead of multiplying the load on it.
+pub fn retry_policy() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(CALL_ATTEMPTS)
+        .with_initial_backoff(Duration::from_millis(50))
+        .with_max_backoff(Duration::from_secs(1))
+}
+
+pub fn call_timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(CALL_TIMEOUT)
+        .build()
 }
 
 pub const RENEWAL_WINDOW_VARIABLE: &str = "RAPTOR_RENEWAL_WINDOW_DAYS";
@@ -189,6 +229,13 @@ pub fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(config)
             .force_path_style(local)
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(1))
+                    .operation_attempt_timeout(S3_ATTEMPT_TIMEOUT)
+                    .operation_timeout(S3_CALL_TIMEOUT)
+                    .build(),
+            )
             .build(),
     )
 }

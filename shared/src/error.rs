@@ -1,11 +1,12 @@
 //! The one error type of the API and its mapping to `{"error": {"code", "message", "field"?}}`.
 
-use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::http::Response as HttpResponse;
 use serde::Serialize;
 
 use crate::permissions::Permission;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
     #[error("{message}")]
     Validation { field: String, message: String },
@@ -30,9 +31,16 @@ pub enum ApiError {
     /// A quota is used up; the client may retry after `retry_after_seconds`.
     #[error("{message}")]
     RateLimited { message: String, retry_after_seconds: u64 },
-    /// A service we depend on (the email service) refused or failed; nothing was changed.
+    /// A service we depend on (DynamoDB, SES, S3) failed, throttled or timed out after our
+    /// retries, or the work did not fit its time; nothing was changed. The client may retry
+    /// after `retry_after_seconds`; `dependency` and `fault` are logged, never returned.
     #[error("{message}")]
-    Unavailable { message: String },
+    Unavailable {
+        message: String,
+        retry_after_seconds: u64,
+        dependency: &'static str,
+        fault: String,
+    },
     /// The only 5xx: details are logged, never returned.
     #[error("internal error")]
     Internal { detail: String },
@@ -61,6 +69,16 @@ impl ApiError {
     pub fn forbidden_action(message: impl Into<String>) -> Self {
         ApiError::ForbiddenAction {
             message: message.into(),
+        }
+    }
+
+    /// A dependency's failure, answered `503` with `Retry-After`.
+    pub fn unavailable(message: impl Into<String>, dependency: &'static str, fault: impl std::fmt::Display) -> Self {
+        ApiError::Unavailable {
+            message: message.into(),
+            retry_after_seconds: RETRY_AFTER_SECONDS,
+            dependency,
+            fault: fault.to_string(),
         }
     }
 
@@ -97,10 +115,13 @@ impl ApiError {
         }
     }
 
-    /// Headers the response carries besides the body (`Retry-After` on 429).
+    /// Headers the response carries besides the body (`Retry-After` on 429 and 503).
     pub fn headers(&self) -> Vec<(&'static str, String)> {
         match self {
             ApiError::RateLimited {
+                retry_after_seconds, ..
+            }
+            | ApiError::Unavailable {
                 retry_after_seconds, ..
             } => vec![("retry-after", retry_after_seconds.to_string())],
             _ => Vec::new(),
@@ -148,16 +169,69 @@ pub struct ErrorDetail {
     pub permission: Option<String>,
 }
 
-/// SDK failures that reach the domain unclassified are faults of ours or of AWS: 500.
-/// Conditional failures are classified in the store, where their meaning is known.
-impl<E, R> From<SdkError<E, R>> for ApiError
+/// How long a client should wait before retrying a `503`: the SDK has already retried
+/// with backoff for the whole of its budget, so the fault outlasted a few seconds.
+pub const RETRY_AFTER_SECONDS: u64 = 1;
+
+/// Error codes AWS services answer when they throttle a caller (DynamoDB, SES, S3).
+const THROTTLING_CODES: [&str; 8] = [
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "Throttling",
+    "ThrottledException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "SlowDown",
+    "LimitExceededException",
+];
+
+/// Whether an SDK failure is the dependency's transient fault (throttling, a 5xx, a
+/// timeout, a connection that failed or dropped), which a later retry may not meet.
+pub fn is_transient<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> bool {
+    match error {
+        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => true,
+        SdkError::DispatchFailure(failure) => failure.is_io() || failure.is_timeout() || failure.is_other(),
+        SdkError::ServiceError(service) => {
+            service.raw().status().is_server_error()
+                || error.code().is_some_and(|code| THROTTLING_CODES.contains(&code))
+        }
+        _ => false,
+    }
+}
+
+/// The service an SDK error type belongs to, for the log line.
+fn dependency_of<E>() -> &'static str {
+    let name = std::any::type_name::<E>();
+    if name.starts_with("aws_sdk_dynamodb") {
+        "DynamoDB"
+    } else if name.starts_with("aws_sdk_ses") {
+        "SES"
+    } else if name.starts_with("aws_sdk_s3") {
+        "S3"
+    } else {
+        "AWS"
+    }
+}
+
+/// SDK failures that reach the domain unclassified: a dependency's transient fault (after
+/// the SDK's own retries) is `503 unavailable` with `Retry-After`; anything else is a fault
+/// of ours (a malformed request, a missing table): 500. Conditional failures are
+/// classified in the store, where their meaning is known.
+impl<E> From<SdkError<E, HttpResponse>> for ApiError
 where
-    E: std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
+    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
 {
-    fn from(error: SdkError<E, R>) -> Self {
+    fn from(error: SdkError<E, HttpResponse>) -> Self {
         let detail = aws_sdk_dynamodb::error::DisplayErrorContext(&error).to_string();
-        ApiError::Internal { detail }
+        if is_transient(&error) {
+            ApiError::unavailable(
+                "a service the API depends on is unavailable or busy; nothing was changed, retry in a moment",
+                dependency_of::<E>(),
+                detail,
+            )
+        } else {
+            ApiError::Internal { detail }
+        }
     }
 }
 

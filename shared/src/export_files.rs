@@ -31,10 +31,11 @@ pub struct FileHeaders {
 }
 
 fn unavailable(what: &str, error: impl std::fmt::Display) -> ApiError {
-    tracing::error!(reason = %error, "S3 {what} failed");
-    ApiError::Unavailable {
-        message: "the export could not be stored; retry in a moment".into(),
-    }
+    ApiError::unavailable(
+        "the export could not be stored; retry in a moment",
+        "S3",
+        format!("{what}: {error}"),
+    )
 }
 
 impl ExportBucket {

@@ -63,7 +63,9 @@ pub fn respond(result: ApiResult<Reply>) -> Response<Body> {
         Err(error) => {
             match &error {
                 ApiError::Internal { detail } => tracing::error!(%detail, "request failed"),
-                ApiError::Unavailable { message } => tracing::error!(reason = %message, "a dependency failed"),
+                ApiError::Unavailable { dependency, fault, .. } => {
+                    tracing::error!(dependency, %fault, "a dependency failed; answered 503")
+                }
                 // `message` is the event's own key; the refusal's text goes under `reason`.
                 other => {
                     tracing::warn!(code = other.code(), status = other.status(), reason = %other, "request refused")

@@ -17,8 +17,9 @@ use crate::model::idempotency::{
     ResponseSeal, Verdict, keeps_response,
 };
 use crate::model::principal::Principal;
-use crate::store::Store;
 use crate::store::idempotency::{self as records, Claim};
+use crate::store::transaction;
+use crate::store::{Store, Transaction};
 
 /// A claim refused by a record that is then found claimable (released or expired in
 /// between) is tried again, this many times in all.
@@ -161,7 +162,22 @@ where
         }
     };
 
-    let result = operation.await;
+    // The change and its answer commit together: a request that made one change has it
+    // held back (`hold_commit`) and sent here with the completed record in it.
+    let (result, held) = transaction::hold_commit(operation).await;
+    let result = match (result, held) {
+        (Ok(reply), Some(change)) if keeps(reply.status) => {
+            match commit_with_answer(store, &scope, &key, &claim, &seal, &reply, change).await {
+                Ok(true) => return Ok(reply),
+                // Committed without its answer (too large to keep): kept or released below.
+                Ok(false) => Ok(reply),
+                Err(error) => Err(error),
+            }
+        }
+        (Ok(reply), Some(change)) => change.send(store).await.map(|()| reply),
+        // A request that failed after its commit was held changed nothing.
+        (result, _) => result,
+    };
     let (status, body) = match &result {
         Ok(reply) => (reply.status, reply.body.clone()),
         Err(error) => (error.status(), http::error_json(error)),
@@ -188,6 +204,28 @@ where
         release(store, &scope, &key, &claim).await;
     }
     result
+}
+
+/// Sends the change with the request's completed record. `Ok(false)`: the record could not
+/// join it (too large, or no room), so the change went alone and the answer is not kept.
+async fn commit_with_answer(
+    store: &Store,
+    scope: &IdempotencyScope,
+    key: &IdempotencyKey,
+    claim: &IdempotencyRecord,
+    seal: &ResponseSeal,
+    reply: &Reply,
+    mut change: Transaction,
+) -> ApiResult<bool> {
+    let joined = match claim.completed(reply.status, &reply.body, seal) {
+        Ok(completed) => records::put_completed(&mut change, scope, key, &completed)?,
+        Err(error) => {
+            tracing::error!(reason = %error, "an idempotent response could not be sealed");
+            false
+        }
+    };
+    change.send(store).await?;
+    Ok(joined)
 }
 
 async fn release(store: &Store, scope: &IdempotencyScope, key: &IdempotencyKey, claim: &IdempotencyRecord) {

@@ -47,14 +47,11 @@ impl Mailer {
             .await
             .map(|_| ())
             .map_err(|error| {
-                tracing::error!(
-                    detail = %aws_sdk_ses::error::DisplayErrorContext(&error),
-                    "SES did not send an invitation email"
-                );
-                ApiError::Unavailable {
-                    message: "the email service did not send the invitation email; nothing was saved, try again later"
-                        .into(),
-                }
+                ApiError::unavailable(
+                    "the email service did not send the invitation email; nothing was saved, try again later",
+                    "SES",
+                    aws_sdk_ses::error::DisplayErrorContext(&error),
+                )
             })
     }
 }

@@ -616,16 +616,25 @@ fn error_response(status: u16) -> utoipa::openapi::Response {
             "conflict: the change contradicts the stored state; idempotency_conflict: the Idempotency-Key was used for another request, or that request is still running"
         }
         429 => "rate_limited: a quota is used up; retry after `Retry-After` seconds",
-        503 => "unavailable: a dependency (the email service) failed; nothing was left half done",
+        503 => {
+            "unavailable: a service we depend on (DynamoDB, the email service, the file store) failed, throttled or timed out after our retries, or the work did not fit its time; nothing was left half done; retry after `Retry-After` seconds"
+        }
         _ => "internal: an unexpected fault (logged with its details)",
     };
-    ResponseBuilder::new()
-        .description(meaning)
-        .content(
-            "application/json",
-            ContentBuilder::new().schema(Some(Ref::from_schema_name(ERROR))).build(),
-        )
-        .build()
+    let mut response = ResponseBuilder::new().description(meaning).content(
+        "application/json",
+        ContentBuilder::new().schema(Some(Ref::from_schema_name(ERROR))).build(),
+    );
+    if matches!(status, 429 | 503) {
+        response = response.header(
+            "Retry-After",
+            utoipa::openapi::HeaderBuilder::new()
+                .schema(Some(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0))))
+                .description(Some("Seconds to wait before retrying"))
+                .build(),
+        );
+    }
+    response.build()
 }
 
 fn operation(route: &Route, schemas: &mut Schemas) -> utoipa::openapi::path::Operation {
@@ -726,7 +735,11 @@ fn operation(route: &Route, schemas: &mut Schemas) -> utoipa::openapi::path::Ope
         vec![400, 401, 403, 404]
     };
     errors.extend(description.more_errors);
+    // Every route reads or writes DynamoDB, which can throttle or fail past our retries.
     errors.push(500);
+    if !errors.contains(&503) {
+        errors.push(503);
+    }
     for status in errors {
         builder = builder.response(
             status.to_string(),

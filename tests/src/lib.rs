@@ -35,6 +35,9 @@ use raptor_shared::store::{self, Store, Transaction, table};
 use raptor_shared::time::Timestamp;
 use serde_json::{Value, json};
 
+pub mod fault_proxy;
+pub use fault_proxy::FaultProxy;
+
 /// Counts DynamoDB operations (one per API call, retries included once), and keeps the
 /// `Limit` of every Query, so a test can tell a bounded read from a whole-partition one,
 /// whether each Query asked for a consistent read, and the key (PK, SK) of every item
@@ -145,6 +148,17 @@ pub struct TestApi {
     pub dynamo_calls: CallCounter,
 }
 
+/// The emulator the test command started (`AWS_ENDPOINT_URL`), never anything else.
+fn emulator_endpoint() -> String {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL")
+        .expect("AWS_ENDPOINT_URL is not set: run the tests with scripts/test, which starts the emulator");
+    assert!(
+        endpoint.starts_with("http://127.0.0.1") || endpoint.starts_with("http://localhost"),
+        "tests only ever talk to a local emulator, not {endpoint}"
+    );
+    endpoint
+}
+
 /// The verified sender of invitation emails in the emulator, and the accept page.
 pub const INVITATION_SENDER: &str = "invitations@raptorcomply.test";
 pub const ACCEPT_URL: &str = "https://app.raptorcomply.test/accept";
@@ -211,16 +225,40 @@ impl TestApi {
         self.app.store.clock()
     }
 
+    /// The API with every DynamoDB, SES and S3 call going through `proxy`, with the
+    /// functions' own retry policy and timeouts (`app::retry_policy`, `app::call_timeouts`).
+    pub async fn through(proxy: &FaultProxy) -> TestApi {
+        TestApi::build(Clock::system(), Some(proxy.url())).await
+    }
+
+    /// The emulator's address (`host:port`), for a proxy in front of it.
+    pub fn emulator_address() -> String {
+        emulator_endpoint()
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string()
+    }
+
     async fn with_clock(clock: Clock) -> TestApi {
-        let endpoint = std::env::var("AWS_ENDPOINT_URL")
-            .expect("AWS_ENDPOINT_URL is not set: run the tests with scripts/test, which starts the emulator");
-        assert!(
-            endpoint.starts_with("http://127.0.0.1") || endpoint.starts_with("http://localhost"),
-            "tests only ever talk to a local emulator, not {endpoint}"
-        );
+        TestApi::build(clock, None).await
+    }
+
+    async fn build(clock: Clock, proxy: Option<&str>) -> TestApi {
         let prefix = std::env::var(TABLE_VARIABLE).unwrap_or_else(|_| "raptor-comply-test".into());
         let table_name = format!("{prefix}-{}", UserId::new().as_str().trim_start_matches(UserId::PREFIX));
-        let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
+        // The functions' retries everywhere. Their timeouts only through a proxy: the
+        // emulator, shared by the parallel tests of one run, can take longer than DynamoDB
+        // ever does, and a timed-out write retried against it (it ignores
+        // `ClientRequestToken`) would fail its own condition.
+        let loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(raptor_shared::app::retry_policy());
+        let config = match proxy {
+            Some(url) => loader
+                .endpoint_url(url)
+                .timeout_config(raptor_shared::app::call_timeouts()),
+            None => loader.endpoint_url(emulator_endpoint()),
+        }
+        .load()
+        .await;
         let dynamo_calls = CallCounter::default();
         let dynamo_config = aws_sdk_dynamodb::config::Builder::from(&config)
             .interceptor(dynamo_calls.clone())

@@ -115,6 +115,17 @@ pub async fn create_batch(
     keys_elsewhere: &[Principal],
     items: Vec<ApiResult<BatchItem>>,
 ) -> ApiResult<Vec<BatchOutcome>> {
+    // Each row is its own change with its own answer.
+    store::transaction::each_commit_sent(invite_each(store, outbox, principal, keys_elsewhere, items)).await
+}
+
+async fn invite_each(
+    store: &Store,
+    outbox: &Outbox<'_>,
+    principal: &Principal,
+    keys_elsewhere: &[Principal],
+    items: Vec<ApiResult<BatchItem>>,
+) -> ApiResult<Vec<BatchOutcome>> {
     principal.require(Permission::InvitationsWrite)?;
     if items.is_empty() || items.len() > MAX_BATCH {
         return Err(ApiError::validation(

@@ -489,12 +489,14 @@ async fn encode<'a>(
     let mut rows = 0;
     loop {
         if !reader.is_done() && started.elapsed() > settings.time_budget {
-            return Err(ApiError::Unavailable {
-                message: format!(
+            return Err(ApiError::unavailable(
+                format!(
                     "the export did not finish within {} s; narrow it with filters (for example completedAfter and completedBefore) and export in parts",
                     settings.time_budget.as_secs()
                 ),
-            });
+                "DynamoDB",
+                format!("the export read {rows} rows in its time budget"),
+            ));
         }
         let Some(page) = reader.next_page().await? else {
             break;

@@ -4,17 +4,20 @@
 //!
 //! A key is claimed with one conditional PutItem, so of two concurrent requests exactly one
 //! runs; the refused one gets the record that refused it in the same round trip. The
-//! response is written over the claim afterwards, on condition that the claim is still
-//! this request's own.
+//! response is written over the claim in the transaction of the change itself
+//! (`put_completed`), or, for a request that changed nothing or made several changes,
+//! afterwards (`complete`); either way on condition that the claim is still this
+//! request's own.
 
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 
 use super::keys::{self, TTL_ATTRIBUTE};
-use super::{Item, MAX_ITEM_BYTES, Store, from_item, item_size, to_item};
+use super::transaction::{Condition, MAX_TRANSACTION_ITEMS};
+use super::{Item, MAX_ITEM_BYTES, Store, Transaction, from_item, item_size, to_item};
 use crate::error::{ApiError, ApiResult};
-use crate::model::idempotency::{IdempotencyKey, IdempotencyRecord, IdempotencyScope};
+use crate::model::idempotency::{self, IdempotencyKey, IdempotencyRecord, IdempotencyScope};
 
 /// What claiming a key found.
 #[derive(Debug)]
@@ -72,11 +75,20 @@ pub async fn claim(
     match result {
         Ok(_) => Ok(Claim::Claimed),
         Err(error) => match error.as_service_error() {
-            Some(PutItemError::ConditionalCheckFailedException(refused)) => match refused.item() {
-                Some(item) => Ok(Claim::Held(from_item(item.clone())?)),
-                // Not every DynamoDB returns the item that refused the claim: read it.
-                None => Ok(get(store, scope, key).await?.map_or(Claim::Vanished, Claim::Held)),
-            },
+            Some(PutItemError::ConditionalCheckFailedException(refused)) => {
+                let holder = match refused.item() {
+                    Some(item) => Some(from_item::<IdempotencyRecord>(item.clone())?),
+                    // Not every DynamoDB returns the item that refused the claim: read it.
+                    None => get(store, scope, key).await?,
+                };
+                Ok(match holder {
+                    // The SDK re-sent this very claim after an attempt whose answer was
+                    // lost: the key is ours already.
+                    Some(holder) if holder.claim_id == record.claim_id => Claim::Claimed,
+                    Some(holder) => Claim::Held(holder),
+                    None => Claim::Vanished,
+                })
+            }
             _ => Err(error.into()),
         },
     }
@@ -127,6 +139,27 @@ pub async fn complete(
         }
         Err(error) => Err(error.into()),
     }
+}
+
+/// Adds the request's completed record to the transaction of its change, on condition
+/// that the claim is still this request's (a claim whose lease ran out and was taken by a
+/// retry cancels the change: the retry is running it). `false`: the record is too large to
+/// keep, or the transaction has no room for it; nothing was added.
+pub fn put_completed(
+    transaction: &mut Transaction,
+    scope: &IdempotencyScope,
+    key: &IdempotencyKey,
+    record: &IdempotencyRecord,
+) -> ApiResult<bool> {
+    let item = record_item(scope, key, record)?;
+    if item_size(&item) > MAX_ITEM_BYTES || transaction.len() >= MAX_TRANSACTION_ITEMS {
+        return Ok(false);
+    }
+    let still_ours = Condition::new("#claim = :claim")
+        .name("#claim", "claimId")
+        .value(":claim", AttributeValue::S(record.claim_id.clone()));
+    transaction.put(item, Some(still_ours), Some(idempotency::in_progress()))?;
+    Ok(true)
 }
 
 /// Gives the key back (the answer was a 5xx or a 429), if the claim is still ours.

@@ -123,8 +123,7 @@ pub async fn count(store: &Store, org: &OrgId, parent: Parent<'_>) -> ApiResult<
             .consistent_read(true)
             .set_exclusive_start_key(start_key)
             .send()
-            .await
-            .map_err(|error| ApiError::internal(aws_sdk_dynamodb::error::DisplayErrorContext(&error)))?;
+            .await?;
         total += u64::try_from(output.count()).unwrap_or_default();
         match output.last_evaluated_key {
             Some(key) => start_key = Some(key),

@@ -145,9 +145,12 @@ impl Store {
     /// the keys DynamoDB left unprocessed (throttling, or over 16 MB in one answer).
     async fn get_batch(&self, keys: Vec<Item>, found: &mut HashMap<(String, String), Item>) -> ApiResult<()> {
         let mut pending = keys;
-        for _attempt in 0..5 {
+        for attempt in 0..UNPROCESSED_ATTEMPTS {
             if pending.is_empty() {
                 break;
+            }
+            if attempt > 0 {
+                tokio::time::sleep(unprocessed_pause(attempt)).await;
             }
             let request = KeysAndAttributes::builder()
                 .set_keys(Some(std::mem::take(&mut pending)))
@@ -178,9 +181,30 @@ impl Store {
         if pending.is_empty() {
             Ok(())
         } else {
-            Err(ApiError::internal("BatchGetItem left keys unprocessed after retries"))
+            Err(unprocessed_left("BatchGetItem", pending.len()))
         }
     }
+}
+
+/// Rounds of a batch call that DynamoDB answers with unprocessed keys or items (it throttles
+/// part of a batch that way), in all.
+pub(crate) const UNPROCESSED_ATTEMPTS: u32 = 5;
+
+/// AWS's advice for unprocessed batch keys: exponential backoff with full jitter (up to 50,
+/// 100, 200, 400 ms here).
+pub(crate) fn unprocessed_pause(attempt: u32) -> std::time::Duration {
+    let ceiling = 50u64 << (attempt - 1).min(4);
+    std::time::Duration::from_millis(rand::random_range(0..=ceiling))
+}
+
+/// The answer when a batch still has unprocessed keys after every round: DynamoDB is
+/// throttling us, and the client may retry.
+pub(crate) fn unprocessed_left(operation: &str, left: usize) -> ApiError {
+    ApiError::unavailable(
+        "a service the API depends on is busy; nothing was changed, retry in a moment",
+        "DynamoDB",
+        format!("{operation} left {left} keys unprocessed after {UNPROCESSED_ATTEMPTS} rounds"),
+    )
 }
 
 /// DynamoDB's limit on the keys of one BatchGetItem.

@@ -218,7 +218,10 @@ pub async fn import_batch(store: &Store, assignments: &[TrainingAssignment]) -> 
                     .map_err(ApiError::internal)
             })
             .collect::<ApiResult<_>>()?;
-        for _attempt in 0..5 {
+        for attempt in 0..super::UNPROCESSED_ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(super::unprocessed_pause(attempt)).await;
+            }
             let output = store
                 .client()
                 .batch_write_item()
@@ -234,9 +237,7 @@ pub async fn import_batch(store: &Store, assignments: &[TrainingAssignment]) -> 
             }
         }
         if !pending.is_empty() {
-            return Err(ApiError::internal(
-                "BatchWriteItem left items unprocessed after retries",
-            ));
+            return Err(super::unprocessed_left("BatchWriteItem", pending.len()));
         }
     }
     Ok(())

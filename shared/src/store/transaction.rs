@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
+use aws_smithy_runtime_api::http::Response as HttpResponse;
 
 use super::{Item, MAX_ITEM_BYTES, Store, item_size};
 use crate::error::{ApiError, ApiResult};
@@ -246,21 +247,149 @@ impl Transaction {
         Ok(())
     }
 
+    /// Commits the transaction (`send`), or, in a request under an `Idempotency-Key`,
+    /// holds it for the guard to send with the request's answer (`hold_commit`).
     pub async fn commit(self, store: &Store) -> ApiResult<()> {
         self.check_limits()?;
-        let table = store.table().to_string();
-        let writes = self.writes.into_iter().map(|write| with_table(write, &table)).collect();
-        let result = store
-            .client()
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(error) => Err(classify_failure(error, self.on_condition_failure)),
+        // Under an `Idempotency-Key`, a request's one transaction waits for its answer,
+        // which the guard writes into it (`hold_commit`).
+        let next = HELD
+            .try_with(|hold| match std::mem::replace(&mut *hold.borrow_mut(), Hold::Spent) {
+                Hold::Armed => Next::Hold,
+                Hold::Holding(earlier) => Next::SendAfter(earlier),
+                Hold::Spent => Next::Send,
+            })
+            .unwrap_or(Next::Send);
+        match next {
+            Next::Hold => {
+                HELD.with(|hold| *hold.borrow_mut() = Hold::Holding(Box::new(self)));
+                Ok(())
+            }
+            // A second commit: the request is not one change, so the first is sent now, in
+            // order, and the answer is kept apart from both afterwards.
+            Next::SendAfter(earlier) => {
+                earlier.send(store).await?;
+                self.send(store).await
+            }
+            Next::Send => self.send(store).await,
         }
     }
+
+    /// How many writes the transaction holds.
+    pub fn len(&self) -> usize {
+        self.writes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.writes.is_empty()
+    }
+
+    /// Sends the transaction now with a `ClientRequestToken` of its own, so that a re-send
+    /// within ten minutes is the same transaction to DynamoDB and never runs twice. (The
+    /// SDK fills in a token per call, so its own retry of an attempt whose answer was lost
+    /// is covered either way; ours is what keeps it across the attempts below.) A
+    /// cancellation for a `TransactionConflict` (another transaction held an item) is
+    /// retried with the same token after a short jittered pause; if it persists, the
+    /// answer is `503`, never a business conflict.
+    pub async fn send(self, store: &Store) -> ApiResult<()> {
+        self.check_limits()?;
+        let table = store.table().to_string();
+        let writes: Vec<TransactWriteItem> = self.writes.into_iter().map(|write| with_table(write, &table)).collect();
+        let token = uuid::Uuid::now_v7().to_string();
+        let mut attempt = 1;
+        loop {
+            let result = store
+                .client()
+                .transact_write_items()
+                .set_transact_items(Some(writes.clone()))
+                .client_request_token(&token)
+                .send()
+                .await;
+            let failure = match result {
+                Ok(_) => return Ok(()),
+                Err(error) => classify_failure(error, &self.on_condition_failure),
+            };
+            match failure {
+                Failure::Conflict(fault) if attempt < CONFLICT_ATTEMPTS => {
+                    tracing::info!(attempt, %fault, "transaction conflict; retrying with the same token");
+                    tokio::time::sleep(conflict_pause(attempt)).await;
+                    attempt += 1;
+                }
+                Failure::Conflict(fault) => {
+                    return Err(ApiError::unavailable(
+                        "the records this change needs are busy with other changes; nothing was changed, retry in a moment",
+                        "DynamoDB",
+                        format!("{fault} after {attempt} attempts"),
+                    ));
+                }
+                Failure::Answer(error) => return Err(error),
+            }
+        }
+    }
+}
+
+/// What a keyed request has done with its commits so far.
+enum Hold {
+    /// No commit yet: the first one will be held.
+    Armed,
+    /// The one commit so far, held until the answer joins it.
+    Holding(Box<Transaction>),
+    /// The request committed more than once (or its hold was taken): commits go out
+    /// as they come.
+    Spent,
+}
+
+/// What `commit` does with a transaction.
+enum Next {
+    Hold,
+    SendAfter(Box<Transaction>),
+    Send,
+}
+
+tokio::task_local! {
+    static HELD: std::cell::RefCell<Hold>;
+}
+
+/// Runs `request` with its first commit held back: if the request commits exactly once,
+/// that transaction is returned unsent, for the caller to add the request's answer to it
+/// and send the two together (`idempotency.rs`: the change and its replayable answer
+/// exist together or not at all). A request that commits twice has its commits sent as
+/// they come and gets `None`; so does one that does not commit. A request that fails after
+/// its commit was held never changed anything: its transaction is dropped.
+pub async fn hold_commit<Output>(request: impl std::future::Future<Output = Output>) -> (Output, Option<Transaction>) {
+    HELD.scope(std::cell::RefCell::new(Hold::Armed), async move {
+        let output = request.await;
+        let held = HELD.with(|hold| std::mem::replace(&mut *hold.borrow_mut(), Hold::Spent));
+        match held {
+            Hold::Holding(transaction) => (output, Some(*transaction)),
+            Hold::Armed | Hold::Spent => (output, None),
+        }
+    })
+    .await
+}
+
+/// Runs `work`, whose commits are independent changes (a batch's rows, each answered on
+/// its own), with each commit sent as it comes, even under an `Idempotency-Key`: holding
+/// one back would let a later row's commit carry an earlier row's failure.
+pub async fn each_commit_sent<Output>(work: impl std::future::Future<Output = Output>) -> Output {
+    HELD.scope(std::cell::RefCell::new(Hold::Spent), work).await
+}
+
+/// Attempts of one transaction that meets `TransactionConflict`, in all.
+const CONFLICT_ATTEMPTS: u32 = 4;
+
+/// A full-jitter pause before the next attempt: up to 25, 50, 100 ms.
+fn conflict_pause(attempt: u32) -> std::time::Duration {
+    let ceiling = 25u64 << (attempt - 1).min(4);
+    std::time::Duration::from_millis(rand::random_range(0..=ceiling))
+}
+
+/// What a failed commit means.
+enum Failure {
+    /// Another transaction held an item: worth another attempt.
+    Conflict(String),
+    /// The answer for the caller.
+    Answer(ApiError),
 }
 
 /// The (PK, SK) of the item a write touches.
@@ -301,48 +430,47 @@ fn with_table(write: TransactWriteItem, table: &str) -> TransactWriteItem {
     write
 }
 
-fn classify_failure(
-    error: SdkError<TransactWriteItemsError, impl std::fmt::Debug + Send + Sync + 'static>,
-    mut meanings: Vec<Option<ApiError>>,
-) -> ApiError {
+fn classify_failure(error: SdkError<TransactWriteItemsError, HttpResponse>, meanings: &[Option<ApiError>]) -> Failure {
     let canceled = match &error {
         SdkError::ServiceError(service) => match service.err() {
             TransactWriteItemsError::TransactionCanceledException(canceled) => Some(canceled),
+            // The same token's earlier attempt is still running (its answer was lost).
             TransactWriteItemsError::TransactionInProgressException(_) => {
-                return concurrent_change();
+                return Failure::Conflict("TransactionInProgress".into());
             }
             _ => None,
         },
         _ => None,
     };
     let Some(canceled) = canceled else {
-        return ApiError::internal(aws_sdk_dynamodb::error::DisplayErrorContext(&error));
+        return Failure::Answer(error.into());
     };
     let reasons = canceled.cancellation_reasons();
     if let Some(index) = reasons
         .iter()
         .position(|reason| reason.code() == Some("ConditionalCheckFailed"))
-        && let Some(meaning) = meanings.get_mut(index).and_then(Option::take)
+        && let Some(Some(meaning)) = meanings.get(index)
     {
-        return meaning;
+        return Failure::Answer(meaning.clone());
     }
     if reasons
         .iter()
         .any(|reason| reason.code() == Some("TransactionConflict"))
     {
-        return concurrent_change();
+        return Failure::Conflict("TransactionConflict".into());
     }
-    // An emulator may cancel without per-item reasons: the first meaningful condition wins.
-    if reasons.is_empty()
-        && let Some(meaning) = meanings.iter_mut().find_map(Option::take)
+    if reasons
+        .iter()
+        .any(|reason| matches!(reason.code(), Some("ThrottlingError" | "ProvisionedThroughputExceeded")))
     {
-        return meaning;
+        return Failure::Answer(ApiError::unavailable(
+            "a service the API depends on is busy; nothing was changed, retry in a moment",
+            "DynamoDB",
+            format!("transaction throttled: {reasons:?}"),
+        ));
     }
-    ApiError::internal(format!("transaction canceled: {reasons:?}"))
-}
-
-fn concurrent_change() -> ApiError {
-    ApiError::conflict("the record was changed by a concurrent request; retry")
+    // DynamoDB always names each item's reason; a cancellation without one is not guessed at.
+    Failure::Answer(ApiError::internal(format!("transaction canceled: {reasons:?}")))
 }
 
 #[cfg(test)]

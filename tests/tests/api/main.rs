@@ -8,6 +8,7 @@ mod bootstrap;
 mod cip_senior_manager;
 mod dynamo_calls;
 mod facilities;
+mod faults;
 mod hot_items;
 mod idempotency;
 mod invitation_security;

@@ -1,0 +1,256 @@
+//! Faults of DynamoDB, SES and S3 in their real wire form, through the fault proxy
+//! (`integration_tests::fault_proxy`), with the functions' own retry policy and timeouts:
+//! a fault that clears is retried to success and recorded once; one that persists is
+//! `503 unavailable` with `Retry-After`, and nothing is left half made.
+
+use std::time::Duration;
+
+use integration_tests::fault_proxy::{Fault, Target, Times};
+use integration_tests::{FaultProxy, TestApi, TestOrg, TestResponse};
+use serde_json::{Value, json};
+
+const TRANSACTION: &str = "DynamoDB.TransactWriteItems";
+
+async fn faulty_api() -> (FaultProxy, TestApi, TestOrg) {
+    let proxy = FaultProxy::start(TestApi::emulator_address()).await;
+    let api = TestApi::through(&proxy).await;
+    let org = api.new_organization().await;
+    proxy.forget_seen();
+    (proxy, api, org)
+}
+
+async fn create_facility(api: &TestApi, org: &TestOrg, name: &str) -> TestResponse {
+    api.post(
+        "/facilities",
+        &org.admin_key,
+        json!({ "name": name, "impactRating": "high" }),
+    )
+    .await
+}
+
+async fn facility_names(api: &TestApi, org: &TestOrg) -> Vec<String> {
+    let list = api.get("/facilities", &org.admin_key).await.expect(200);
+    list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|facility| facility["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn events_named(api: &TestApi, org: &TestOrg, action: &str) -> usize {
+    let events = api.get("/audit-events?limit=100", &org.admin_key).await.expect(200);
+    events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|event| event["action"] == action)
+        .count()
+}
+
+#[track_caller]
+fn expect_unavailable(response: TestResponse) -> Value {
+    let retry_after = response
+        .headers
+        .get("retry-after")
+        .map(|value| value.to_str().unwrap().to_string());
+    let body = response.expect_error(503, "unavailable");
+    assert_eq!(retry_after.as_deref(), Some("1"), "503 carries Retry-After");
+    body
+}
+
+#[tokio::test]
+async fn a_throttled_or_failing_commit_that_clears_is_retried_and_recorded_once() {
+    let (proxy, api, org) = faulty_api().await;
+    for (name, fault) in [
+        ("Throttled", Fault::ThroughputExceeded),
+        ("Throttling", Fault::Throttling),
+        ("Server error", Fault::InternalServerError),
+    ] {
+        proxy.forget_seen();
+        proxy.fault(Target::DynamoDb("TransactWriteItems"), fault.clone(), Times::Next(1));
+        create_facility(&api, &org, name).await.expect(201);
+        proxy.heal();
+        assert_eq!(
+            proxy.count(TRANSACTION),
+            2,
+            "{fault:?}: one faulted attempt, one that landed"
+        );
+        assert_eq!(proxy.faults_injected(), 1);
+    }
+    assert_eq!(facility_names(&api, &org).await.len(), 3);
+    assert_eq!(events_named(&api, &org, "facility.created").await, 3);
+}
+
+#[tokio::test]
+async fn a_persistent_fault_on_the_commit_after_the_reads_is_503_and_writes_nothing() {
+    let (proxy, api, org) = faulty_api().await;
+    for fault in [Fault::InternalServerError, Fault::ThroughputExceeded] {
+        proxy.forget_seen();
+        proxy.fault(Target::DynamoDb("TransactWriteItems"), fault.clone(), Times::Always);
+        let body = expect_unavailable(create_facility(&api, &org, "Never made").await);
+        assert!(
+            !body.to_string().contains("InternalServerError"),
+            "no internals: {body}"
+        );
+        proxy.heal();
+        assert!(
+            proxy.count("DynamoDB.GetItem") >= 1,
+            "the reads before the commit went through"
+        );
+        assert_eq!(
+            proxy.count(TRANSACTION),
+            raptor_shared::app::CALL_ATTEMPTS as usize,
+            "{fault:?}: the SDK's attempts, then the answer"
+        );
+    }
+    assert!(facility_names(&api, &org).await.is_empty());
+    assert_eq!(events_named(&api, &org, "facility.created").await, 0);
+}
+
+#[tokio::test]
+async fn a_transaction_conflict_is_retried_with_the_same_token_and_never_a_409() {
+    let (proxy, api, org) = faulty_api().await;
+    // A new member is several writes (the member, its email marker, the event); the last
+    // one conflicts.
+    proxy.fault(
+        Target::DynamoDb("TransactWriteItems"),
+        Fault::TransactionConflict(None),
+        Times::Next(1),
+    );
+    let created = api
+        .post(
+            "/users",
+            &org.admin_key,
+            json!({ "email": "conflicted@utility.example", "displayName": "Conflicted Once" }),
+        )
+        .await
+        .expect(201);
+    proxy.heal();
+    let tokens: Vec<Option<String>> = proxy
+        .seen()
+        .into_iter()
+        .filter(|seen| seen.call == TRANSACTION)
+        .map(|seen| seen.token)
+        .collect();
+    assert_eq!(tokens.len(), 2, "{tokens:?}");
+    assert!(
+        tokens[0].is_some() && tokens[0] == tokens[1],
+        "one token for both attempts: {tokens:?}"
+    );
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(api.audit_trail_of(&org, id).await.len(), 1);
+
+    // A conflict that never clears is a dependency's fault, not the caller's conflict.
+    proxy.fault(
+        Target::DynamoDb("TransactWriteItems"),
+        Fault::TransactionConflict(Some(0)),
+        Times::Always,
+    );
+    expect_unavailable(
+        api.post(
+            "/users",
+            &org.admin_key,
+            json!({ "email": "never@utility.example", "displayName": "Never Made" }),
+        )
+        .await,
+    );
+    proxy.heal();
+    let users = api.get("/users?limit=100", &org.admin_key).await.expect(200);
+    assert!(!users.to_string().contains("never@utility.example"));
+}
+
+#[tokio::test]
+async fn a_commit_whose_answer_was_lost_is_sent_again_and_lands_once() {
+    let (proxy, api, org) = faulty_api().await;
+    proxy.fault(
+        Target::DynamoDb("TransactWriteItems"),
+        Fault::LoseAnswer,
+        Times::Next(1),
+    );
+    create_facility(&api, &org, "Answer Lost").await.expect(201);
+    proxy.heal();
+    let tokens: Vec<Option<String>> = proxy
+        .seen()
+        .into_iter()
+        .filter(|seen| seen.call == TRANSACTION)
+        .map(|seen| seen.token)
+        .collect();
+    assert_eq!(tokens.len(), 2, "the SDK sent the transaction again: {tokens:?}");
+    assert_eq!(
+        tokens[0], tokens[1],
+        "with the same ClientRequestToken, so DynamoDB runs it once"
+    );
+    assert_eq!(facility_names(&api, &org).await, ["Answer Lost"]);
+    assert_eq!(events_named(&api, &org, "facility.created").await, 1);
+}
+
+#[tokio::test]
+async fn throttled_reads_are_retried_and_a_stalled_call_ends_in_503_not_a_hang() {
+    let (proxy, api, org) = faulty_api().await;
+    proxy.fault(Target::DynamoDb("GetItem"), Fault::ThroughputExceeded, Times::Next(2));
+    api.get("/users/me", &org.admin_key).await.expect(200);
+    proxy.heal();
+
+    // Each attempt outlasts its timeout; the call's own timeout ends the request.
+    proxy.fault(
+        Target::DynamoDb("GetItem"),
+        Fault::Delay(Duration::from_secs(3)),
+        Times::Always,
+    );
+    expect_unavailable(api.get("/users/me", &org.admin_key).await);
+    proxy.heal();
+    api.get("/users/me", &org.admin_key).await.expect(200);
+}
+
+#[tokio::test]
+async fn a_keyed_request_that_failed_on_a_fault_runs_when_retried_and_then_replays() {
+    let (proxy, api, org) = faulty_api().await;
+    let body = json!({ "name": "Keyed Site" });
+    proxy.fault(
+        Target::DynamoDb("TransactWriteItems"),
+        Fault::InternalServerError,
+        Times::Always,
+    );
+    expect_unavailable(
+        api.post_with_key("/facilities", &org.admin_key, "site-1", body.clone())
+            .await,
+    );
+    proxy.heal();
+    assert!(facility_names(&api, &org).await.is_empty());
+
+    // The 503 released the key: the retry runs, and its change and answer commit together.
+    proxy.forget_seen();
+    let created = api
+        .post_with_key("/facilities", &org.admin_key, "site-1", body.clone())
+        .await
+        .expect(201);
+    assert_eq!(
+        proxy.count(TRANSACTION),
+        1,
+        "the change and its answer: one transaction"
+    );
+    assert_eq!(proxy.count("DynamoDB.PutItem"), 1, "the claim; no separate record");
+    let again = api.post_with_key("/facilities", &org.admin_key, "site-1", body).await;
+    assert_eq!(again.expect(201), created);
+    assert_eq!(facility_names(&api, &org).await, ["Keyed Site"]);
+}
+
+#[tokio::test]
+async fn a_throttled_email_service_is_503_and_no_invitation_is_stored() {
+    let (proxy, api, org) = faulty_api().await;
+    proxy.fault(Target::Ses("SendEmail"), Fault::SesThrottling, Times::Always);
+    expect_unavailable(
+        api.post(
+            "/invitations",
+            &org.admin_key,
+            json!({ "email": "throttled@invitee.example", "roles": [] }),
+        )
+        .await,
+    );
+    proxy.heal();
+    assert!(proxy.count("SES.SendEmail") >= 1);
+    let invitations = api.get("/invitations", &org.admin_key).await.expect(200);
+    assert_eq!(invitations["data"], json!([]));
+    assert_eq!(events_named(&api, &org, "invitation.created").await, 0);
+}
