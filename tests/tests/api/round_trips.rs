@@ -7,7 +7,8 @@
 
 use std::collections::BTreeMap;
 
-use integration_tests::TestApi;
+use integration_tests::fault_proxy::{Fault, Target, Times};
+use integration_tests::{FaultProxy, TestApi, TestOrg};
 use raptor_shared::api_reference;
 use raptor_shared::ids::UserId;
 use raptor_shared::routes::{self, ROUTES};
@@ -95,12 +96,11 @@ fn table(measured: &BTreeMap<&'static str, usize>) -> String {
     text
 }
 
-#[tokio::test]
-async fn every_route_makes_no_more_dynamodb_calls_than_documented() {
-    let api = TestApi::new().await;
-    let org = api.new_organization().await;
+/// Calls every route of the route table once on its success path, each answered with the
+/// status it must have; the DynamoDB calls of each, by operation id.
+async fn walk_every_route(api: &TestApi, org: &TestOrg) -> BTreeMap<&'static str, usize> {
     let mut meter = Meter {
-        api: &api,
+        api,
         key: org.admin_key.clone(),
         measured: BTreeMap::new(),
     };
@@ -319,7 +319,14 @@ async fn every_route_makes_no_more_dynamodb_calls_than_documented() {
     m.call("DELETE", &format!("/users/{user}"), None, 200).await;
     m.call("DELETE", &format!("/roles/{role}"), None, 200).await;
 
-    let measured = std::mem::take(&mut meter.measured);
+    std::mem::take(&mut meter.measured)
+}
+
+#[tokio::test]
+async fn every_route_makes_no_more_dynamodb_calls_than_documented() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    let measured = walk_every_route(&api, &org).await;
     let unmeasured: Vec<&str> = ROUTES
         .iter()
         .map(|route| route.operation_id)
@@ -348,4 +355,54 @@ async fn every_route_makes_no_more_dynamodb_calls_than_documented() {
         ROUTES.len(),
         "docs/round-trips.md lists routes that do not exist"
     );
+}
+
+/// Every audit event of the organization, page after page.
+async fn audit_actions(api: &TestApi, org: &TestOrg) -> Vec<String> {
+    let mut actions = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(cursor) => format!("/audit-events?limit=100&cursor={cursor}"),
+            None => "/audit-events?limit=100".to_string(),
+        };
+        let page = api.get(&path, &org.admin_key).await.expect(200);
+        for event in page["data"].as_array().unwrap() {
+            actions.push(event["action"].as_str().unwrap().to_string());
+        }
+        match page["nextCursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => break,
+        }
+    }
+    actions.sort();
+    actions
+}
+
+#[tokio::test]
+async fn every_route_answers_as_it_should_through_faults_that_clear() {
+    let proxy = FaultProxy::start(TestApi::emulator_address()).await;
+    let api = TestApi::through(&proxy).await;
+    let clean = api.new_organization().await;
+    walk_every_route(&api, &clean).await;
+    let faulted = api.new_organization().await;
+    proxy.forget_seen();
+    // One rule per call, the first that matches: every third transaction conflicts, every
+    // third read is throttled, every other email is throttled; the retries get through.
+    proxy.fault(
+        Target::DynamoDb("TransactWriteItems"),
+        Fault::TransactionConflict(None),
+        Times::OneIn(3),
+    );
+    proxy.fault(Target::AnyDynamoDb, Fault::ThroughputExceeded, Times::OneIn(3));
+    proxy.fault(Target::Ses("SendEmail"), Fault::SesThrottling, Times::OneIn(2));
+    walk_every_route(&api, &faulted).await;
+    proxy.heal();
+    assert!(
+        proxy.faults_injected() >= 20,
+        "faults injected: {}",
+        proxy.faults_injected()
+    );
+    // Each change recorded exactly once, as in the run without faults.
+    assert_eq!(audit_actions(&api, &faulted).await, audit_actions(&api, &clean).await);
 }
