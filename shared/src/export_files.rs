@@ -107,15 +107,24 @@ impl Upload<'_> {
     /// Completes the file and answers a presigned GET link to it.
     pub async fn finish(self) -> ApiResult<String> {
         let client = &self.bucket.client;
-        client
+        let completed = client
             .complete_multipart_upload()
             .bucket(&self.bucket.bucket)
             .key(&self.key)
             .upload_id(&self.upload_id)
-            .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(self.parts)).build())
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(self.parts.clone()))
+                    .build(),
+            )
             .send()
-            .await
-            .map_err(|error| unavailable("CompleteMultipartUpload", aws_sdk_s3::error::DisplayErrorContext(error)))?;
+            .await;
+        if let Err(error) = completed {
+            let failure = unavailable("CompleteMultipartUpload", aws_sdk_s3::error::DisplayErrorContext(error));
+            // No link is given, so no half-made file is kept either.
+            self.abort().await;
+            return Err(failure);
+        }
         let config = PresigningConfig::expires_in(LINK_LIFETIME).map_err(ApiError::internal)?;
         let link = client
             .get_object()

@@ -26,6 +26,9 @@ pub enum Target {
     Ses(&'static str),
     /// Every S3 call.
     S3,
+    /// The S3 calls of one HTTP method (`PUT` is UploadPart, `POST` creates or completes
+    /// a multipart upload).
+    S3Method(&'static str),
 }
 
 /// What the proxy does instead of (or besides) forwarding a matched call.
@@ -62,6 +65,8 @@ pub enum Times {
     Always,
     /// One matching call in `n` (the `n`-th, `2n`-th, ...).
     OneIn(usize),
+    /// Every matching call after the first `n`.
+    After(usize),
 }
 
 #[derive(Debug, Clone)]
@@ -173,6 +178,7 @@ impl Request {
             Target::AnyDynamoDb => self.call.starts_with("DynamoDB."),
             Target::Ses(action) => self.call == format!("SES.{action}"),
             Target::S3 => self.call.starts_with("S3."),
+            Target::S3Method(method) => self.call == format!("S3.{method}"),
         }
     }
 }
@@ -242,6 +248,7 @@ async fn serve(client: TcpStream, emulator: String, state: Arc<Mutex<State>>) {
                     Times::Next(n) => rule.matched <= n,
                     Times::Always => true,
                     Times::OneIn(n) => rule.matched % n.max(1) == 0,
+                    Times::After(n) => rule.matched > n,
                 };
                 hit.then(|| rule.fault.clone())
             });
@@ -302,18 +309,38 @@ fn remember(state: &Mutex<State>, token: Option<&str>, response: &[u8]) {
 /// answer, made fit for a kept-alive client connection.
 async fn forward(emulator: &str, request: &Request) -> Option<Vec<u8>> {
     let mut upstream = TcpStream::connect(emulator).await.ok()?;
-    upstream.write_all(&request.head).await.ok()?;
+    // One request per upstream connection, which the emulator then closes: its answer is
+    // read to the end.
+    let head = request.head.strip_suffix(b"\r\n").unwrap_or(&request.head);
+    upstream.write_all(head).await.ok()?;
+    upstream.write_all(b"Connection: close\r\n\r\n").await.ok()?;
     upstream.write_all(&request.body).await.ok()?;
     let mut response = Vec::new();
     upstream.read_to_end(&mut response).await.ok()?;
-    // The emulator closes every connection after one answer; the client's stays open.
     let text_end = response
         .windows(4)
         .position(|window| window == b"\r\n\r\n")
         .map_or(response.len(), |end| end + 4);
-    let head = String::from_utf8_lossy(&response[..text_end]).replace("Connection: close\r\n", "");
-    let mut fixed = head.into_bytes();
-    fixed.extend_from_slice(&response[text_end..]);
+    // The client's connection stays open: the answer is framed by its length, not by the
+    // end of the connection as the emulator's may be.
+    let head = String::from_utf8_lossy(&response[..text_end]).to_string();
+    let body = &response[text_end..];
+    let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
+    let mut fixed = String::new();
+    for line in head.split("\r\n").filter(|line| !line.is_empty()) {
+        let name = line.split(':').next().unwrap_or_default().trim().to_ascii_lowercase();
+        if name == "connection" || (name == "content-length" && !chunked) {
+            continue;
+        }
+        fixed.push_str(line);
+        fixed.push_str("\r\n");
+    }
+    if !chunked {
+        fixed.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    fixed.push_str("\r\n");
+    let mut fixed = fixed.into_bytes();
+    fixed.extend_from_slice(body);
     Some(fixed)
 }
 

@@ -254,3 +254,62 @@ async fn a_throttled_email_service_is_503_and_no_invitation_is_stored() {
     assert_eq!(invitations["data"], json!([]));
     assert_eq!(events_named(&api, &org, "invitation.created").await, 0);
 }
+
+/// The multipart uploads left open in the test's exports bucket (S3 ListMultipartUploads).
+fn open_uploads(api: &TestApi) -> usize {
+    let bucket = format!("exports-{}", api.store().table().to_ascii_lowercase());
+    let url = format!("http://{}/{bucket}?uploads", TestApi::emulator_address());
+    let listing = ureq::get(&url)
+        .call()
+        .expect("list the bucket's uploads")
+        .body_mut()
+        .read_to_string()
+        .expect("an XML listing");
+    listing.matches("<Upload>").count()
+}
+
+#[tokio::test]
+async fn an_export_whose_file_s3_refuses_is_503_with_no_link_and_no_upload_left() {
+    let proxy = FaultProxy::start(TestApi::emulator_address()).await;
+    // A 300-byte response limit sends the file to S3, as 6 MB does in production.
+    let api = TestApi::through(&proxy).await.with_inline_export_limit(300);
+    let p = crate::training_program::program(&api).await;
+    for days in [10, 20, 30] {
+        crate::training_program::assign(&api, &p, &crate::training_program::due_in(days)).await;
+    }
+    let export = || api.get("/training-assignments/export", &p.org.admin_key);
+
+    // The file is started, and its part never lands: the answer is 503, and the
+    // half-written file is discarded.
+    proxy.fault(Target::S3Method("PUT"), Fault::S3SlowDown, Times::Always);
+    let refused = export().await;
+    assert!(refused.headers.get("location").is_none());
+    expect_unavailable(refused);
+    proxy.heal();
+    assert!(proxy.count("S3.POST") >= 1, "the upload was started");
+    assert_eq!(open_uploads(&api), 0, "the failed file was aborted");
+    // Every part lands and the file is never completed: the same.
+    proxy.fault(Target::S3Method("POST"), Fault::S3SlowDown, Times::After(1));
+    expect_unavailable(export().await);
+    proxy.heal();
+    assert_eq!(open_uploads(&api), 0, "the uncompleted file was aborted");
+
+    // S3 slowing down once is retried: the link comes, and it works.
+    proxy.fault(Target::S3, Fault::S3SlowDown, Times::Next(1));
+    let answer = export().await;
+    proxy.heal();
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    let link = answer.headers["location"].to_str().unwrap().to_string();
+    // The link is the proxy's, served by this test's runtime: fetched off it.
+    let file = tokio::task::spawn_blocking(move || {
+        ureq::get(&link)
+            .call()
+            .expect("the link answers")
+            .body_mut()
+            .read_to_string()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(file.lines().count(), 4, "a header and three rows: {file}");
+}
