@@ -67,6 +67,8 @@ pub enum Times {
     OneIn(usize),
     /// Every matching call after the first `n`.
     After(usize),
+    /// The `n`-th matching call only (counting from 1).
+    Nth(usize),
 }
 
 #[derive(Debug, Clone)]
@@ -249,6 +251,7 @@ async fn serve(client: TcpStream, emulator: String, state: Arc<Mutex<State>>) {
                     Times::Always => true,
                     Times::OneIn(n) => rule.matched % n.max(1) == 0,
                     Times::After(n) => rule.matched > n,
+                    Times::Nth(n) => rule.matched == n,
                 };
                 hit.then(|| rule.fault.clone())
             });

@@ -2,7 +2,8 @@
 //! assignments past due, leaves closed ones alone, never lands over a completion, renews
 //! expiring completions once, and does nothing the second time.
 
-use integration_tests::TestApi;
+use integration_tests::fault_proxy::{Fault, Target, Times};
+use integration_tests::{FaultProxy, TestApi};
 use raptor_shared::ids::{OrgId, TrainingAssignmentId, UserId};
 use raptor_shared::model::assignment_state::RenewalMark;
 use raptor_shared::model::training_assignments::{TrainingAssignment, TrainingStatus};
@@ -362,4 +363,128 @@ async fn a_set_clock_moves_status_the_daily_job_and_the_audit_trail_together() {
         .expect(200);
     assert_eq!(before["data"][0]["action"], "training_assignment.created", "{before}");
     assert_eq!(before["data"].as_array().unwrap().len(), 1, "{before}");
+}
+
+/// Work for both halves of the job: three assignments that go past due, two completions
+/// that expire within the window (one renewed, one whose module turned renewal off).
+async fn work_for_the_job(api: &TestApi) -> Program {
+    let p = program(api).await;
+    let key = &p.org.admin_key;
+    for days in [1, 2, 3] {
+        assign(api, &p, &due_in(days)).await;
+    }
+    // Renewed: no other assignment of its module is open.
+    let physical = api
+        .post(
+            "/training-modules",
+            key,
+            json!({ "title": "Physical security", "completionIntervalDays": 365 }),
+        )
+        .await
+        .expect(201);
+    let renewed = api
+        .post(
+            "/training-assignments",
+            key,
+            json!({ "userId": p.user, "trainingModuleId": id_of(&physical), "dueDate": due_in(0) }),
+        )
+        .await
+        .expect(201);
+    complete(api, &p, &id_of(&renewed), Timestamp::now().minus_days(350)).await;
+    let off = api
+        .post(
+            "/training-modules",
+            key,
+            json!({ "title": "Vendor remote access", "completionIntervalDays": 365, "renewalEnabled": false }),
+        )
+        .await
+        .expect(201);
+    let skipped = api
+        .post(
+            "/training-assignments",
+            key,
+            json!({ "userId": p.user, "trainingModuleId": id_of(&off), "dueDate": due_in(0) }),
+        )
+        .await
+        .expect(201);
+    complete(api, &p, &id_of(&skipped), Timestamp::now().minus_days(350)).await;
+    p
+}
+
+/// What the job left, without the ids that differ from one organization to another: each
+/// assignment's status, due date and renewal links, and the audit trail's actions.
+async fn what_the_job_left(api: &TestApi, p: &Program) -> (Vec<String>, Vec<String>) {
+    let list = api
+        .get("/training-assignments?limit=100&sort=dueDate", &p.org.admin_key)
+        .await
+        .expect(200);
+    let mut assignments: Vec<String> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            format!(
+                "{} due {} renewalOf:{} renewedBy:{}",
+                a["status"],
+                a["dueDate"],
+                a.get("renewalOf").is_some(),
+                a.get("renewedBy").is_some()
+            )
+        })
+        .collect();
+    assignments.sort();
+    let events = api.get("/audit-events?limit=100", &p.org.admin_key).await.expect(200);
+    let mut actions: Vec<String> = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| event["action"].as_str().unwrap().to_string())
+        .collect();
+    actions.sort();
+    (assignments, actions)
+}
+
+#[tokio::test]
+async fn a_job_killed_at_any_call_and_run_again_leaves_what_one_clean_run_does() {
+    let proxy = FaultProxy::start(TestApi::emulator_address()).await;
+    let api = TestApi::through(&proxy).await;
+    let now = in_days(10);
+
+    let clean = work_for_the_job(&api).await;
+    proxy.forget_seen();
+    let report = run(&api, now).await;
+    assert!(
+        report.finished && report.renewed.len() == 1 && report.renewal_skipped.len() == 1,
+        "{report:?}"
+    );
+    let calls = proxy.seen().len();
+    let expected = what_the_job_left(&api, &clean).await;
+    // The organization made for a test is the table's only one: a new table per point.
+    for kill_at in [1, 2, calls / 4, calls / 2, calls * 3 / 4, calls - 1, calls] {
+        let proxy = FaultProxy::start(TestApi::emulator_address()).await;
+        let api = TestApi::through(&proxy).await;
+        let p = work_for_the_job(&api).await;
+        proxy.forget_seen();
+        // The call `kill_at` reaches DynamoDB, and its answer and every later call are
+        // lost: the function died there.
+        proxy.fault(Target::AnyDynamoDb, Fault::LoseAnswer, Times::Nth(kill_at));
+        proxy.fault(Target::AnyDynamoDb, Fault::Drop, Times::After(kill_at - 1));
+        let killed = Box::pin(run_daily(
+            api.store(),
+            now,
+            &ScheduleSettings {
+                renewal_window_days: 30,
+                deadline: None,
+            },
+        ))
+        .await;
+        assert!(killed.is_err(), "killed at call {kill_at} of {calls}: {killed:?}");
+        proxy.heal();
+        run(&api, now).await;
+        assert_eq!(
+            what_the_job_left(&api, &p).await,
+            expected,
+            "killed at call {kill_at} of {calls}, then run again"
+        );
+    }
 }
