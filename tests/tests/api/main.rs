@@ -16,6 +16,7 @@ mod invitations;
 mod roles;
 mod round_trips;
 mod route_table;
+mod soak;
 mod tenancy;
 mod time_ranges;
 mod training_assignments;

@@ -98,7 +98,7 @@ fn table(measured: &BTreeMap<&'static str, usize>) -> String {
 
 /// Calls every route of the route table once on its success path, each answered with the
 /// status it must have; the DynamoDB calls of each, by operation id.
-async fn walk_every_route(api: &TestApi, org: &TestOrg) -> BTreeMap<&'static str, usize> {
+pub(crate) async fn walk_every_route(api: &TestApi, org: &TestOrg) -> BTreeMap<&'static str, usize> {
     let mut meter = Meter {
         api,
         key: org.admin_key.clone(),
