@@ -344,9 +344,41 @@ where
     let app: &'static State = Box::leak(Box::new(build.await?));
     let handler = &handler;
     lambda_http::run(service_fn(move |request: Request| async move {
-        Ok::<_, std::convert::Infallible>(handler(app, request).await)
+        let remaining = time_left(&request);
+        Ok::<_, std::convert::Infallible>(answer_within(remaining, handler(app, request)).await)
     }))
     .await
+}
+
+/// Time kept back from an invocation's deadline to answer `503` before Lambda cuts the
+/// function off (which the caller would see as a bare `500` from API Gateway).
+const ANSWER_MARGIN: Duration = Duration::from_millis(500);
+
+/// What is left of the invocation's time, less the margin (`None` outside Lambda).
+fn time_left(request: &Request) -> Option<Duration> {
+    use lambda_http::RequestExt;
+    let deadline = Duration::from_millis(request.lambda_context_ref()?.deadline);
+    // The runtime's deadline is wall-clock time, not the product's clock.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    Some(deadline.checked_sub(now)?.saturating_sub(ANSWER_MARGIN))
+}
+
+/// The handler's response, or `503` with `Retry-After` once `remaining` runs out: every
+/// write is one transaction, so stopping between two awaits leaves nothing half made.
+async fn answer_within(remaining: Option<Duration>, response: impl Future<Output = Response<Body>>) -> Response<Body> {
+    let Some(remaining) = remaining else {
+        return response.await;
+    };
+    match tokio::time::timeout(remaining, response).await {
+        Ok(response) => response,
+        Err(_) => crate::http::respond(Err(ApiError::unavailable(
+            "the request did not finish in time; nothing was left half done, retry in a moment",
+            "AWS",
+            "the invocation's deadline came before the answer",
+        ))),
+    }
 }
 
 #[cfg(test)]
@@ -369,6 +401,17 @@ mod tests {
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
+    }
+
+    #[tokio::test]
+    async fn a_request_that_outlasts_its_time_is_answered_503_before_the_deadline() {
+        let stalled = answer_within(Some(Duration::from_millis(10)), std::future::pending()).await;
+        assert_eq!(stalled.status(), 503);
+        assert_eq!(stalled.headers()["retry-after"], "1");
+        let quick = answer_within(Some(Duration::from_secs(60)), async { Response::new(Body::Empty) }).await;
+        assert_eq!(quick.status(), 200);
+        let outside_lambda = answer_within(None, async { Response::new(Body::Empty) }).await;
+        assert_eq!(outside_lambda.status(), 200);
     }
 
     #[test]
