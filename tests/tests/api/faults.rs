@@ -48,6 +48,16 @@ async fn events_named(api: &TestApi, org: &TestOrg, action: &str) -> usize {
         .count()
 }
 
+/// The `ClientRequestToken` of each transaction the proxy saw, in order.
+fn transaction_tokens(proxy: &FaultProxy) -> Vec<Option<String>> {
+    proxy
+        .seen()
+        .into_iter()
+        .filter(|seen| seen.call == TRANSACTION)
+        .map(|seen| seen.token)
+        .collect()
+}
+
 #[track_caller]
 fn expect_unavailable(response: TestResponse) -> Value {
     let retry_after = response
@@ -127,12 +137,7 @@ async fn a_transaction_conflict_is_retried_with_the_same_token_and_never_a_409()
         .await
         .expect(201);
     proxy.heal();
-    let tokens: Vec<Option<String>> = proxy
-        .seen()
-        .into_iter()
-        .filter(|seen| seen.call == TRANSACTION)
-        .map(|seen| seen.token)
-        .collect();
+    let tokens = transaction_tokens(&proxy);
     assert_eq!(tokens.len(), 2, "{tokens:?}");
     assert!(
         tokens[0].is_some() && tokens[0] == tokens[1],
@@ -170,12 +175,7 @@ async fn a_commit_whose_answer_was_lost_is_sent_again_and_lands_once() {
     );
     create_facility(&api, &org, "Answer Lost").await.expect(201);
     proxy.heal();
-    let tokens: Vec<Option<String>> = proxy
-        .seen()
-        .into_iter()
-        .filter(|seen| seen.call == TRANSACTION)
-        .map(|seen| seen.token)
-        .collect();
+    let tokens = transaction_tokens(&proxy);
     assert_eq!(tokens.len(), 2, "the SDK sent the transaction again: {tokens:?}");
     assert_eq!(
         tokens[0], tokens[1],

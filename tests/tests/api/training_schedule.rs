@@ -36,6 +36,24 @@ fn in_days(days: u32) -> Timestamp {
     Timestamp::now().plus_days(days)
 }
 
+/// A new module (`module` is its body) and an assignment of it to the program's person,
+/// due today: the assignment's id.
+async fn assign_in_new_module(api: &TestApi, p: &Program, module: Value) -> String {
+    let module = api
+        .post("/training-modules", &p.org.admin_key, module)
+        .await
+        .expect(201);
+    let assignment = api
+        .post(
+            "/training-assignments",
+            &p.org.admin_key,
+            json!({ "userId": p.user, "trainingModuleId": id_of(&module), "dueDate": due_in(0) }),
+        )
+        .await
+        .expect(201);
+    id_of(&assignment)
+}
+
 async fn complete(api: &TestApi, p: &Program, id: &str, completed_at: Timestamp) -> Value {
     api.post(
         &format!("/training-assignments/{id}/complete"),
@@ -175,23 +193,8 @@ async fn an_expiring_completion_is_renewed_once_with_its_scope_and_due_at_its_ex
     let done = complete(&api, &p, &expiring, completed_at).await;
     let expires_at = done["expiresAt"].as_str().unwrap().to_string();
     // A completion far from expiry (of another module) is left for a later run.
-    let other_module = api
-        .post(
-            "/training-modules",
-            key,
-            json!({ "title": "Physical security", "completionIntervalDays": 365 }),
-        )
-        .await
-        .expect(201);
-    let fresh = api
-        .post(
-            "/training-assignments",
-            key,
-            json!({ "userId": p.user, "trainingModuleId": id_of(&other_module), "dueDate": due_in(0) }),
-        )
-        .await
-        .expect(201);
-    let fresh = id_of(&fresh);
+    let physical = json!({ "title": "Physical security", "completionIntervalDays": 365 });
+    let fresh = assign_in_new_module(&api, &p, physical).await;
     complete(&api, &p, &fresh, Timestamp::now()).await;
     // Facility Beta is deleted after the completion: the renewal is scoped to Alpha only.
     api.delete(&format!("/facilities/{}", p.beta), key).await.expect(200);
@@ -369,45 +372,16 @@ async fn a_set_clock_moves_status_the_daily_job_and_the_audit_trail_together() {
 /// that expire within the window (one renewed, one whose module turned renewal off).
 async fn work_for_the_job(api: &TestApi) -> Program {
     let p = program(api).await;
-    let key = &p.org.admin_key;
     for days in [1, 2, 3] {
         assign(api, &p, &due_in(days)).await;
     }
     // Renewed: no other assignment of its module is open.
-    let physical = api
-        .post(
-            "/training-modules",
-            key,
-            json!({ "title": "Physical security", "completionIntervalDays": 365 }),
-        )
-        .await
-        .expect(201);
-    let renewed = api
-        .post(
-            "/training-assignments",
-            key,
-            json!({ "userId": p.user, "trainingModuleId": id_of(&physical), "dueDate": due_in(0) }),
-        )
-        .await
-        .expect(201);
-    complete(api, &p, &id_of(&renewed), Timestamp::now().minus_days(350)).await;
-    let off = api
-        .post(
-            "/training-modules",
-            key,
-            json!({ "title": "Vendor remote access", "completionIntervalDays": 365, "renewalEnabled": false }),
-        )
-        .await
-        .expect(201);
-    let skipped = api
-        .post(
-            "/training-assignments",
-            key,
-            json!({ "userId": p.user, "trainingModuleId": id_of(&off), "dueDate": due_in(0) }),
-        )
-        .await
-        .expect(201);
-    complete(api, &p, &id_of(&skipped), Timestamp::now().minus_days(350)).await;
+    let physical = json!({ "title": "Physical security", "completionIntervalDays": 365 });
+    let renewed = assign_in_new_module(api, &p, physical).await;
+    complete(api, &p, &renewed, Timestamp::now().minus_days(350)).await;
+    let off = json!({ "title": "Vendor remote access", "completionIntervalDays": 365, "renewalEnabled": false });
+    let skipped = assign_in_new_module(api, &p, off).await;
+    complete(api, &p, &skipped, Timestamp::now().minus_days(350)).await;
     p
 }
 
