@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 
 use super::keys::{self, TTL_ATTRIBUTE};
-use super::transaction::{Condition, MAX_TRANSACTION_ITEMS};
+use super::transaction::Condition;
 use super::{Item, MAX_ITEM_BYTES, Store, Transaction, from_item, item_size, to_item};
 use crate::error::{ApiError, ApiResult};
 use crate::model::idempotency::{self, IdempotencyKey, IdempotencyRecord, IdempotencyScope};
@@ -144,7 +144,7 @@ pub async fn complete(
 /// Adds the request's completed record to the transaction of its change, on condition
 /// that the claim is still this request's (a claim whose lease ran out and was taken by a
 /// retry cancels the change: the retry is running it). `false`: the record is too large to
-/// keep, or the transaction has no room for it; nothing was added.
+/// keep, or the transaction has no room for it (items or bytes); nothing was added.
 pub fn put_completed(
     transaction: &mut Transaction,
     scope: &IdempotencyScope,
@@ -152,7 +152,7 @@ pub fn put_completed(
     record: &IdempotencyRecord,
 ) -> ApiResult<bool> {
     let item = record_item(scope, key, record)?;
-    if item_size(&item) > MAX_ITEM_BYTES || transaction.len() >= MAX_TRANSACTION_ITEMS {
+    if !transaction.has_room_for(&item) {
         return Ok(false);
     }
     let still_ours = Condition::new("#claim = :claim")

@@ -284,6 +284,15 @@ impl Transaction {
         self.writes.is_empty()
     }
 
+    /// Whether one more put of `item` stays within DynamoDB's limits on a transaction
+    /// (items, bytes) and on an item.
+    pub fn has_room_for(&self, item: &Item) -> bool {
+        let size = item_size(item);
+        size <= MAX_ITEM_BYTES
+            && self.writes.len() < MAX_TRANSACTION_ITEMS
+            && self.put_bytes + size <= MAX_TRANSACTION_BYTES
+    }
+
     /// Sends the transaction now with a `ClientRequestToken` of its own, so that a re-send
     /// within ten minutes is the same transaction to DynamoDB and never runs twice. (The
     /// SDK fills in a token per call, so its own retry of an attempt whose answer was lost
@@ -514,5 +523,28 @@ mod tests {
             large.put(item, None, None).unwrap();
         }
         assert_eq!(large.check_limits().unwrap_err().status(), 400);
+    }
+
+    #[test]
+    fn an_answer_joins_a_transaction_only_where_it_fits() {
+        let answer = keys::key("ORG#org_x#IDEMPOTENCY#key_1", "KEY#k");
+        let mut full = Transaction::new();
+        for index in 0..MAX_TRANSACTION_ITEMS {
+            full.put(keys::key("ORG#org_x", format!("ITEM#{index}")), None, None)
+                .unwrap();
+        }
+        assert!(!full.has_room_for(&answer), "no 101st item");
+        let mut heavy = Transaction::new();
+        let text = "x".repeat(MAX_ITEM_BYTES - 1000);
+        while heavy.put_bytes + MAX_ITEM_BYTES <= MAX_TRANSACTION_BYTES {
+            let mut item = keys::key("ORG#org_x", format!("ITEM#{}", heavy.len()));
+            item.insert("notes".into(), AttributeValue::S(text.clone()));
+            heavy.put(item, None, None).unwrap();
+        }
+        let mut large_answer = answer.clone();
+        large_answer.insert("responseBody".into(), AttributeValue::S(text.clone()));
+        assert!(!heavy.has_room_for(&large_answer), "not past 4 MB");
+        assert!(heavy.has_room_for(&answer));
+        assert!(Transaction::new().has_room_for(&large_answer));
     }
 }
