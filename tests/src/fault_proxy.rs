@@ -43,6 +43,9 @@ pub enum Fault {
     /// `TransactionCanceledException` (400) naming `TransactionConflict` for the write at
     /// this index (`None`: the last), `None` for the others.
     TransactionConflict(Option<usize>),
+    /// `TransactionInProgressException` (400): an earlier attempt of the same token is
+    /// still running.
+    TransactionInProgress,
     /// SES `Throttling` (400, "Maximum sending rate exceeded").
     SesThrottling,
     /// S3 `SlowDown` (503).
@@ -241,8 +244,16 @@ async fn serve(client: TcpStream, emulator: String, state: Arc<Mutex<State>>) {
             .flatten();
         let (fault, replayed) = {
             let mut state = state.lock().expect("fault proxy state");
+            let replayed = token.as_ref().and_then(|token| state.tokens.get(token).cloned());
             let fault = state.rules.iter_mut().find_map(|rule| {
                 if !request.matches(&rule.target) {
+                    return None;
+                }
+                // DynamoDB answers a token that already wrote before it looks at any item:
+                // such a re-send meets no conflict (it may still be throttled or dropped).
+                if replayed.is_some()
+                    && matches!(rule.fault, Fault::TransactionConflict(_) | Fault::TransactionInProgress)
+                {
                     return None;
                 }
                 rule.matched += 1;
@@ -255,7 +266,6 @@ async fn serve(client: TcpStream, emulator: String, state: Arc<Mutex<State>>) {
                 };
                 hit.then(|| rule.fault.clone())
             });
-            let replayed = token.as_ref().and_then(|token| state.tokens.get(token).cloned());
             state.seen.push(Seen {
                 call: request.call.clone(),
                 fault: fault.clone(),
@@ -419,6 +429,11 @@ fn error_response(fault: &Fault, request: &Request) -> Vec<u8> {
                 }),
             )
         }
+        Fault::TransactionInProgress => dynamodb_error(
+            "400 Bad Request",
+            "com.amazonaws.dynamodb.v20120810#TransactionInProgressException",
+            json!({ "message": "Transaction is in progress" }),
+        ),
         Fault::SesThrottling => http_response(
             "400 Bad Request",
             "text/xml",

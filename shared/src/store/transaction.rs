@@ -293,18 +293,19 @@ impl Transaction {
             && self.put_bytes + size <= MAX_TRANSACTION_BYTES
     }
 
-    /// Sends the transaction now with a `ClientRequestToken` of its own, so that a re-send
-    /// within ten minutes is the same transaction to DynamoDB and never runs twice. (The
-    /// SDK fills in a token per call, so its own retry of an attempt whose answer was lost
-    /// is covered either way; ours is what keeps it across the attempts below.) A
-    /// cancellation for a `TransactionConflict` (another transaction held an item) is
-    /// retried with the same token after a short jittered pause; if it persists, the
-    /// answer is `503`, never a business conflict.
+    /// Sends the transaction now with a `ClientRequestToken`, so that a re-send within ten
+    /// minutes is the same transaction to DynamoDB and never runs twice: the SDK's retry of
+    /// an attempt whose answer was lost, and ours after `TransactionInProgress` (an
+    /// earlier attempt of this token still running), which must reach that attempt's
+    /// outcome. A cancellation for a `TransactionConflict` (another transaction held an
+    /// item) wrote nothing, so it is tried again as a new transaction, under a new token,
+    /// after a short jittered pause; if conflicts persist, the answer is `503`, never a
+    /// business conflict.
     pub async fn send(self, store: &Store) -> ApiResult<()> {
         self.check_limits()?;
         let table = store.table().to_string();
         let writes: Vec<TransactWriteItem> = self.writes.into_iter().map(|write| with_table(write, &table)).collect();
-        let token = uuid::Uuid::now_v7().to_string();
+        let mut token = uuid::Uuid::now_v7().to_string();
         let mut attempt = 1;
         loop {
             let result = store
@@ -319,12 +320,15 @@ impl Transaction {
                 Err(error) => classify_failure(error, &self.on_condition_failure),
             };
             match failure {
-                Failure::Conflict(fault) if attempt < CONFLICT_ATTEMPTS => {
-                    tracing::info!(attempt, %fault, "transaction conflict; retrying with the same token");
+                Failure::Conflict { fault, applied } if attempt < CONFLICT_ATTEMPTS => {
+                    tracing::info!(attempt, %fault, "transaction conflict; trying again");
+                    if !applied {
+                        token = uuid::Uuid::now_v7().to_string();
+                    }
                     tokio::time::sleep(conflict_pause(attempt)).await;
                     attempt += 1;
                 }
-                Failure::Conflict(fault) => {
+                Failure::Conflict { fault, .. } => {
                     return Err(ApiError::unavailable(
                         "the records this change needs are busy with other changes; nothing was changed, retry in a moment",
                         "DynamoDB",
@@ -395,8 +399,10 @@ fn conflict_pause(attempt: u32) -> std::time::Duration {
 
 /// What a failed commit means.
 enum Failure {
-    /// Another transaction held an item: worth another attempt.
-    Conflict(String),
+    /// Another transaction held an item: worth another attempt. `applied`: whether this
+    /// token's earlier attempt may still write (it is in progress), so the next attempt
+    /// must carry the same token; a cancelled one wrote nothing.
+    Conflict { fault: String, applied: bool },
     /// The answer for the caller.
     Answer(ApiError),
 }
@@ -445,7 +451,10 @@ fn classify_failure(error: SdkError<TransactWriteItemsError, HttpResponse>, mean
             TransactWriteItemsError::TransactionCanceledException(canceled) => Some(canceled),
             // The same token's earlier attempt is still running (its answer was lost).
             TransactWriteItemsError::TransactionInProgressException(_) => {
-                return Failure::Conflict("TransactionInProgress".into());
+                return Failure::Conflict {
+                    fault: "TransactionInProgress".into(),
+                    applied: true,
+                };
             }
             _ => None,
         },
@@ -466,7 +475,10 @@ fn classify_failure(error: SdkError<TransactWriteItemsError, HttpResponse>, mean
         .iter()
         .any(|reason| reason.code() == Some("TransactionConflict"))
     {
-        return Failure::Conflict("TransactionConflict".into());
+        return Failure::Conflict {
+            fault: "TransactionConflict".into(),
+            applied: false,
+        };
     }
     if reasons
         .iter()

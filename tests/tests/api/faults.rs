@@ -119,7 +119,7 @@ async fn a_persistent_fault_on_the_commit_after_the_reads_is_503_and_writes_noth
 }
 
 #[tokio::test]
-async fn a_transaction_conflict_is_retried_with_the_same_token_and_never_a_409() {
+async fn a_transaction_conflict_is_tried_again_and_never_a_409() {
     let (proxy, api, org) = faulty_api().await;
     // A new member is several writes (the member, its email marker, the event); the last
     // one conflicts.
@@ -140,8 +140,8 @@ async fn a_transaction_conflict_is_retried_with_the_same_token_and_never_a_409()
     let tokens = transaction_tokens(&proxy);
     assert_eq!(tokens.len(), 2, "{tokens:?}");
     assert!(
-        tokens[0].is_some() && tokens[0] == tokens[1],
-        "one token for both attempts: {tokens:?}"
+        tokens[0].is_some() && tokens[0] != tokens[1],
+        "a cancelled transaction wrote nothing: the next attempt is a new one: {tokens:?}"
     );
     let id = created["id"].as_str().unwrap();
     assert_eq!(api.audit_trail_of(&org, id).await.len(), 1);
@@ -166,6 +166,25 @@ async fn a_transaction_conflict_is_retried_with_the_same_token_and_never_a_409()
 }
 
 #[tokio::test]
+async fn a_transaction_still_in_progress_is_asked_again_under_its_own_token() {
+    let (proxy, api, org) = faulty_api().await;
+    proxy.fault(
+        Target::DynamoDb("TransactWriteItems"),
+        Fault::TransactionInProgress,
+        Times::Next(1),
+    );
+    create_facility(&api, &org, "In Progress").await.expect(201);
+    proxy.heal();
+    let tokens = transaction_tokens(&proxy);
+    assert_eq!(tokens.len(), 2, "{tokens:?}");
+    assert!(
+        tokens[0].is_some() && tokens[0] == tokens[1],
+        "the same token, so DynamoDB answers with the running attempt's outcome: {tokens:?}"
+    );
+    assert_eq!(facility_names(&api, &org).await, ["In Progress"]);
+}
+
+#[tokio::test]
 async fn a_commit_whose_answer_was_lost_is_sent_again_and_lands_once() {
     let (proxy, api, org) = faulty_api().await;
     proxy.fault(
@@ -177,9 +196,10 @@ async fn a_commit_whose_answer_was_lost_is_sent_again_and_lands_once() {
     proxy.heal();
     let tokens = transaction_tokens(&proxy);
     assert_eq!(tokens.len(), 2, "the SDK sent the transaction again: {tokens:?}");
+    assert!(tokens[0].is_some(), "the transaction carries a ClientRequestToken");
     assert_eq!(
         tokens[0], tokens[1],
-        "with the same ClientRequestToken, so DynamoDB runs it once"
+        "the same one both times, so DynamoDB runs it once"
     );
     assert_eq!(facility_names(&api, &org).await, ["Answer Lost"]);
     assert_eq!(events_named(&api, &org, "facility.created").await, 1);
