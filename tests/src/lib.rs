@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use aws_config::BehaviorVersion;
+use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemInput;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemInput;
 use aws_sdk_dynamodb::operation::put_item::PutItemInput;
@@ -226,9 +227,18 @@ impl TestApi {
     }
 
     /// The API with every DynamoDB, SES and S3 call going through `proxy`, with the
-    /// functions' own retry policy and timeouts (`app::retry_policy`, `app::call_timeouts`).
+    /// functions' own retry policy (`app::retry_policy`) but no call timeouts: the
+    /// emulator, shared by a run's parallel tests, can take seconds where DynamoDB takes
+    /// milliseconds, and a test must not fail on that.
     pub async fn through(proxy: &FaultProxy) -> TestApi {
-        TestApi::build(Clock::system(), Some(proxy.url())).await
+        TestApi::build(Clock::system(), Some((proxy.url(), None))).await
+    }
+
+    /// `through`, with the functions' own timeouts too (`app::call_timeouts`): for the
+    /// tests of a stalled call.
+    pub async fn through_with_timeouts(proxy: &FaultProxy) -> TestApi {
+        let timeouts = raptor_shared::app::call_timeouts();
+        TestApi::build(Clock::system(), Some((proxy.url(), Some(timeouts)))).await
     }
 
     /// The emulator's address (`host:port`), for a proxy in front of it.
@@ -243,18 +253,17 @@ impl TestApi {
         TestApi::build(clock, None).await
     }
 
-    async fn build(clock: Clock, proxy: Option<&str>) -> TestApi {
+    async fn build(clock: Clock, proxy: Option<(&str, Option<TimeoutConfig>)>) -> TestApi {
         let prefix = std::env::var(TABLE_VARIABLE).unwrap_or_else(|_| "raptor-comply-test".into());
         let table_name = format!("{prefix}-{}", UserId::new().as_str().trim_start_matches(UserId::PREFIX));
-        // The functions' retries everywhere. Their timeouts only through a proxy: the
+        // The functions' retries everywhere. Their timeouts only where a test asks: the
         // emulator, shared by the parallel tests of one run, can take longer than DynamoDB
         // ever does, and a timed-out write retried against it (it ignores
         // `ClientRequestToken`) would fail its own condition.
         let loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(raptor_shared::app::retry_policy());
         let config = match proxy {
-            Some(url) => loader
-                .endpoint_url(url)
-                .timeout_config(raptor_shared::app::call_timeouts()),
+            Some((url, Some(timeouts))) => loader.endpoint_url(url).timeout_config(timeouts),
+            Some((url, None)) => loader.endpoint_url(url),
             None => loader.endpoint_url(emulator_endpoint()),
         }
         .load()

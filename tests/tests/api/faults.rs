@@ -207,7 +207,10 @@ async fn a_commit_whose_answer_was_lost_is_sent_again_and_lands_once() {
 
 #[tokio::test]
 async fn throttled_reads_are_retried_and_a_stalled_call_ends_in_503_not_a_hang() {
-    let (proxy, api, org) = faulty_api().await;
+    // The functions' own timeouts: 2 s an attempt, 4 s a call.
+    let proxy = FaultProxy::start(TestApi::emulator_address()).await;
+    let api = TestApi::through_with_timeouts(&proxy).await;
+    let org = api.new_organization().await;
     proxy.fault(Target::DynamoDb("GetItem"), Fault::ThroughputExceeded, Times::Next(2));
     api.get("/users/me", &org.admin_key).await.expect(200);
     proxy.heal();
