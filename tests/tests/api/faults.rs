@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use integration_tests::fault_proxy::{Fault, Target, Times};
-use integration_tests::{FaultProxy, TestApi, TestOrg, TestResponse};
+use integration_tests::{FaultProxy, TestApi, TestOrg, TestResponse, sent_emails_to};
 use serde_json::{Value, json};
 
 const TRANSACTION: &str = "DynamoDB.TransactWriteItems";
@@ -276,6 +276,54 @@ async fn a_throttled_email_service_is_503_and_no_invitation_is_stored() {
     let invitations = api.get("/invitations", &org.admin_key).await.expect(200);
     assert_eq!(invitations["data"], json!([]));
     assert_eq!(events_named(&api, &org, "invitation.created").await, 0);
+}
+
+#[tokio::test]
+async fn a_resend_whose_record_fails_after_the_email_keeps_the_old_link_and_counts_nothing() {
+    let (proxy, api, org) = faulty_api().await;
+    let address = format!("resend-{}@invitee.example", org.id.as_str().to_ascii_lowercase());
+    let invitation = api
+        .post("/invitations", &org.admin_key, json!({ "email": address }))
+        .await
+        .expect(201);
+    let resend = format!("/invitations/{}/resend", invitation["id"].as_str().unwrap());
+    let first_link = sent_emails_to(&address)[0].token();
+
+    proxy.fault(
+        Target::DynamoDb("TransactWriteItems"),
+        Fault::InternalServerError,
+        Times::Always,
+    );
+    expect_unavailable(api.call("POST", &resend, Some(&org.admin_key), None).await);
+    proxy.heal();
+    let sent = sent_emails_to(&address);
+    assert_eq!(sent.len(), 2, "SES took the resent email before the record failed");
+    let unrecorded_link = sent[1].token();
+
+    // The record is what it was: the first link works, the unrecorded one gets the
+    // uniform invalid answer, and neither count includes the email it does not name.
+    let validate = |token: String| {
+        let api = &api;
+        async move {
+            api.call("GET", &format!("/invitations/validate?token={token}"), None, None)
+                .await
+                .status
+        }
+    };
+    assert_eq!(validate(first_link.clone()).await, 200);
+    assert_eq!(validate(unrecorded_link).await, 404);
+    let listed = api.get("/invitations", &org.admin_key).await.expect(200);
+    assert_eq!(listed["data"][0]["sendCount"], 1);
+    assert_eq!(events_named(&api, &org, "invitation.resent").await, 0);
+
+    // Resending again, as the 503 asks, sends a link that works and retires the first.
+    let resent = api.call("POST", &resend, Some(&org.admin_key), None).await.expect(200);
+    assert_eq!(resent["sendCount"], 2);
+    let sent = sent_emails_to(&address);
+    assert_eq!(sent.len(), 3);
+    assert_eq!(validate(sent[2].token()).await, 200);
+    assert_eq!(validate(first_link).await, 404);
+    assert_eq!(events_named(&api, &org, "invitation.resent").await, 1);
 }
 
 /// The multipart uploads left open in the test's exports bucket (S3 ListMultipartUploads).
