@@ -197,8 +197,11 @@ pub async fn update_role(store: &Store, principal: &Principal, id: &str, input: 
     after.updated_at = store.clock().now();
     let mut document = principal.roles.clone();
     document.roles.insert(after.id.to_string(), after.clone());
+    // Counted before the commit, so that the commit is the change's last call (a failure
+    // is then always a change not made); editing a role changes no one's holding of it.
+    let answer = with_holders(store, principal, &after).await?;
     commit_roles_change(store, principal, &document, &after.id, Event::RoleUpdated(changes)).await?;
-    with_holders(store, principal, &after).await
+    Ok(answer)
 }
 
 /// Deletes a custom role nobody holds. Race-free without member changes writing the
@@ -216,21 +219,33 @@ pub async fn delete_role(store: &Store, principal: &Principal, id: &str) -> ApiR
     }
     let mut transaction = Transaction::new();
     store::roles::put_document(&mut transaction, org, &fenced)?;
-    transaction.commit(store).await?;
+    // Sent now even under an `Idempotency-Key`: the count below relies on the fence being
+    // in the table, so it is never held for the answer (`Transaction::commit`).
+    transaction.send(store).await?;
     fenced.version += 1;
 
     let holders = store::roles::holders(store, org, &role.id).await;
     let in_time = store.clock().now().millis() < until;
-    if let (Ok(0), true) = (&holders, in_time) {
-        let mut document = fenced;
-        document.roles.remove(role.id.as_str());
-        let event = Event::RoleDeleted(RoleDefinition {
-            name: role.name.clone(),
-            permissions: role.permissions.clone(),
-        });
-        commit_roles_change(store, principal, &document, &role.id, event).await?;
-        return Ok(Role::Custom { role, holders: 0 });
-    }
+    let outcome = match holders {
+        Ok(0) if in_time => {
+            let mut document = fenced.clone();
+            document.roles.remove(role.id.as_str());
+            let event = Event::RoleDeleted(RoleDefinition {
+                name: role.name.clone(),
+                permissions: role.permissions.clone(),
+            });
+            match commit_roles_change(store, principal, &document, &role.id, event).await {
+                Ok(()) => return Ok(Role::Custom { role, holders: 0 }),
+                Err(error) => Err(error),
+            }
+        }
+        Ok(0) => Err(ApiError::conflict("this change took too long and was not made; retry")),
+        Ok(count) => Err(ApiError::conflict(format!(
+            "role `{}` is held by {count} member(s); remove it from them first",
+            role.name
+        ))),
+        Err(error) => Err(error),
+    };
     // Not deleted: lift the fence (best effort; it expires by itself).
     let mut unfenced = fenced;
     if let Some(entry) = unfenced.roles.get_mut(role.id.as_str()) {
@@ -238,13 +253,7 @@ pub async fn delete_role(store: &Store, principal: &Principal, id: &str) -> ApiR
     }
     let mut transaction = Transaction::new();
     if store::roles::put_document(&mut transaction, org, &unfenced).is_ok() {
-        let _ = transaction.commit(store).await;
+        let _ = transaction.send(store).await;
     }
-    match holders? {
-        0 => Err(ApiError::conflict("this change took too long and was not made; retry")),
-        count => Err(ApiError::conflict(format!(
-            "role `{}` is held by {count} member(s); remove it from them first",
-            role.name
-        ))),
-    }
+    outcome
 }

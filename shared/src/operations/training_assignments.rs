@@ -89,6 +89,22 @@ pub async fn facility_names(
     Ok(found.into_iter().map(|facility| (facility.id, facility.name)).collect())
 }
 
+/// An assignment as a command left it, with the names of its scope's facilities as a view
+/// shows them. A change reads the names before its commit, so that the commit is its last
+/// call: a failure then always means a change not made, which a retry makes once.
+pub struct ScopedAssignment {
+    pub assignment: TrainingAssignment,
+    pub facility_names: HashMap<FacilityId, String>,
+}
+
+async fn with_names(store: &Store, org: &OrgId, assignment: TrainingAssignment) -> ApiResult<ScopedAssignment> {
+    let facility_names = facility_names(store, org, &[&assignment]).await?;
+    Ok(ScopedAssignment {
+        assignment,
+        facility_names,
+    })
+}
+
 pub fn scope_of(assignment: &TrainingAssignment, names: &HashMap<FacilityId, String>) -> Vec<ScopedFacility> {
     assignment
         .facility_ids
@@ -208,9 +224,10 @@ pub async fn get_assignment(
     store: &Store,
     principal: &Principal,
     id: &TrainingAssignmentId,
-) -> ApiResult<TrainingAssignment> {
+) -> ApiResult<ScopedAssignment> {
     principal.require(Permission::TrainingRead)?;
-    load(store, principal.org(), id).await
+    let assignment = load(store, principal.org(), id).await?;
+    with_names(store, principal.org(), assignment).await
 }
 
 pub async fn list_assignments(
@@ -231,13 +248,16 @@ pub async fn list_assignments(
 }
 
 /// Writes `after` over `before` with the counts and one audit event, in one transaction.
+/// Reads what the answer shows, then commits the change and its audit event.
 async fn commit_change(
     store: &Store,
     principal: &Principal,
     before: &TrainingAssignment,
-    after: &TrainingAssignment,
+    after: TrainingAssignment,
     event: Event,
-) -> ApiResult<()> {
+) -> ApiResult<ScopedAssignment> {
+    let scoped = with_names(store, principal.org(), after).await?;
+    let after = &scoped.assignment;
     let mut transaction = Transaction::new();
     store::training_assignments::put_updated(&mut transaction, before, after)?;
     link_open(
@@ -254,7 +274,8 @@ async fn commit_change(
         after.id.as_str(),
         &event,
     )?;
-    transaction.commit(store).await
+    transaction.commit(store).await?;
+    Ok(scoped)
 }
 
 /// Seed 001: "the due date or assigned module", and the notes, while the assignment is open.
@@ -263,7 +284,7 @@ pub async fn update_assignment(
     principal: &Principal,
     id: &TrainingAssignmentId,
     input: AssignmentEdit,
-) -> ApiResult<TrainingAssignment> {
+) -> ApiResult<ScopedAssignment> {
     principal.require(Permission::TrainingWrite)?;
     let before = load(store, principal.org(), id).await?;
     before.require_open()?;
@@ -283,18 +304,11 @@ pub async fn update_assignment(
     }
     let changes = AssignmentChanges::between(&before, &after);
     if changes.is_empty() {
-        return Ok(before);
+        return with_names(store, principal.org(), before).await;
     }
     let after = after.next_version(now, now.date());
-    commit_change(
-        store,
-        principal,
-        &before,
-        &after,
-        Event::AssignmentUpdated(AssignmentUpdated { changes }),
-    )
-    .await?;
-    Ok(after)
+    let event = Event::AssignmentUpdated(AssignmentUpdated { changes });
+    commit_change(store, principal, &before, after, event).await
 }
 
 /// `POST /training-assignments/{id}/start`: the trainee opened the course in the LMS.
@@ -302,23 +316,16 @@ pub async fn start_assignment(
     store: &Store,
     principal: &Principal,
     id: &TrainingAssignmentId,
-) -> ApiResult<TrainingAssignment> {
+) -> ApiResult<ScopedAssignment> {
     principal.require(Permission::TrainingWrite)?;
     let before = load(store, principal.org(), id).await?;
     let Some(after) = rules::start(&before, store.clock().now())? else {
-        return Ok(before);
+        return with_names(store, principal.org(), before).await;
     };
-    commit_change(
-        store,
-        principal,
-        &before,
-        &after,
-        Event::AssignmentStarted(AssignmentStarted {
-            started_at: after.state.started_at(),
-        }),
-    )
-    .await?;
-    Ok(after)
+    let event = Event::AssignmentStarted(AssignmentStarted {
+        started_at: after.state.started_at(),
+    });
+    commit_change(store, principal, &before, after, event).await
 }
 
 /// `POST /training-assignments/{id}/complete` (seed 001): the completion record, with the
@@ -328,7 +335,7 @@ pub async fn complete_assignment(
     principal: &Principal,
     id: &TrainingAssignmentId,
     completion: Completion,
-) -> ApiResult<TrainingAssignment> {
+) -> ApiResult<ScopedAssignment> {
     principal.require(Permission::TrainingWrite)?;
     let now = store.clock().now();
     let before = load(store, principal.org(), id).await?;
@@ -343,25 +350,18 @@ pub async fn complete_assignment(
         module.completion_interval_days,
         now,
     )?;
-    commit_change(
-        store,
-        principal,
-        &before,
-        &after,
-        Event::AssignmentCompleted(AssignmentCompleted {
-            completed_at: after.state.completed_at(),
-            self_reported: after.self_reported(),
-            score: after.state.completion().and_then(|completion| completion.score),
-            certificate_reference: after
-                .state
-                .completion()
-                .and_then(|completion| completion.certificate_reference.clone()),
-            expires_at: after.state.expires_at(),
-            completion_interval_days: module.completion_interval_days,
-        }),
-    )
-    .await?;
-    Ok(after)
+    let event = Event::AssignmentCompleted(AssignmentCompleted {
+        completed_at: after.state.completed_at(),
+        self_reported: after.self_reported(),
+        score: after.state.completion().and_then(|completion| completion.score),
+        certificate_reference: after
+            .state
+            .completion()
+            .and_then(|completion| completion.certificate_reference.clone()),
+        expires_at: after.state.expires_at(),
+        completion_interval_days: module.completion_interval_days,
+    });
+    commit_change(store, principal, &before, after, event).await
 }
 
 /// `POST /training-assignments/{id}/waive`: a formal waiver; the caller is the approver,
@@ -372,22 +372,15 @@ pub async fn waive_assignment(
     principal: &Principal,
     id: &TrainingAssignmentId,
     reason: &str,
-) -> ApiResult<TrainingAssignment> {
+) -> ApiResult<ScopedAssignment> {
     principal.require(Permission::TrainingWaive)?;
     let before = load(store, principal.org(), id).await?;
     let after = rules::waive(&before, reason, principal.user(), store.clock().now())?;
-    commit_change(
-        store,
-        principal,
-        &before,
-        &after,
-        Event::AssignmentWaived(AssignmentWaived {
-            reason: after.state.waiver().map(|waiver| waiver.reason.clone()),
-            status_before: before.status_on(store.clock().today()),
-        }),
-    )
-    .await?;
-    Ok(after)
+    let event = Event::AssignmentWaived(AssignmentWaived {
+        reason: after.state.waiver().map(|waiver| waiver.reason.clone()),
+        status_before: before.status_on(store.clock().today()),
+    });
+    commit_change(store, principal, &before, after, event).await
 }
 
 /// Deletes an open assignment (one made by mistake). A complete or waived assignment is
@@ -396,7 +389,7 @@ pub async fn delete_assignment(
     store: &Store,
     principal: &Principal,
     id: &TrainingAssignmentId,
-) -> ApiResult<TrainingAssignment> {
+) -> ApiResult<ScopedAssignment> {
     principal.require(Permission::TrainingWrite)?;
     let before = load(store, principal.org(), id).await?;
     if !before.state.is_open() {
@@ -422,8 +415,9 @@ pub async fn delete_assignment(
         id.as_str(),
         &event,
     )?;
+    let deleted = with_names(store, principal.org(), before).await?;
     transaction.commit(store).await?;
-    Ok(before)
+    Ok(deleted)
 }
 
 /// Adds facilities to an open assignment's scope; one already in scope is left as it is.
@@ -432,7 +426,7 @@ pub async fn add_assignment_facilities(
     principal: &Principal,
     id: &TrainingAssignmentId,
     requested: Vec<FacilityId>,
-) -> ApiResult<TrainingAssignment> {
+) -> ApiResult<ScopedAssignment> {
     principal.require(Permission::TrainingWrite)?;
     let requested = rules::facility_ids("facilityIds", requested)?;
     if requested.is_empty() {
@@ -449,25 +443,18 @@ pub async fn add_assignment_facilities(
         .filter(|facility| !before.facility_ids.contains(facility))
         .collect();
     if added.is_empty() {
-        return Ok(before);
+        return with_names(store, principal.org(), before).await;
     }
     let mut after = before.clone();
     after.facility_ids.extend(added.iter().cloned());
     rules::facility_ids("facilityIds", after.facility_ids.clone())?;
     let now = store.clock().now();
     let after = after.next_version(now, now.date());
-    commit_change(
-        store,
-        principal,
-        &before,
-        &after,
-        Event::AssignmentFacilitiesAdded(FacilitiesAdded {
-            added: added.clone(),
-            facility_ids: after.facility_ids.clone(),
-        }),
-    )
-    .await?;
-    Ok(after)
+    let event = Event::AssignmentFacilitiesAdded(FacilitiesAdded {
+        added: added.clone(),
+        facility_ids: after.facility_ids.clone(),
+    });
+    commit_change(store, principal, &before, after, event).await
 }
 
 /// Removes one facility from an open assignment's scope; one not in scope is 404.
@@ -476,7 +463,7 @@ pub async fn remove_assignment_facility(
     principal: &Principal,
     id: &TrainingAssignmentId,
     facility: &FacilityId,
-) -> ApiResult<TrainingAssignment> {
+) -> ApiResult<ScopedAssignment> {
     principal.require(Permission::TrainingWrite)?;
     let before = load(store, principal.org(), id).await?;
     if !before.facility_ids.contains(facility) {
@@ -490,16 +477,9 @@ pub async fn remove_assignment_facility(
     after.facility_ids.retain(|scoped| scoped != facility);
     let now = store.clock().now();
     let after = after.next_version(now, now.date());
-    commit_change(
-        store,
-        principal,
-        &before,
-        &after,
-        Event::AssignmentFacilityRemoved(FacilityRemoved {
-            removed: facility.clone(),
-            facility_ids: after.facility_ids.clone(),
-        }),
-    )
-    .await?;
-    Ok(after)
+    let event = Event::AssignmentFacilityRemoved(FacilityRemoved {
+        removed: facility.clone(),
+        facility_ids: after.facility_ids.clone(),
+    });
+    commit_change(store, principal, &before, after, event).await
 }

@@ -13,7 +13,7 @@ use crate::model::training_assignments::{
     self as rules, AssignmentEdit, AssignmentQuery, Completion, NewAssignment, ScopedFacility, TrainingAssignment,
     TrainingStatus,
 };
-use crate::operations::training_assignments::{self as assignments, facility_names, scope_of};
+use crate::operations::training_assignments::{self as assignments, ScopedAssignment, facility_names, scope_of};
 use crate::pagination::{ListPage, PageRequest};
 use crate::patch;
 use crate::permissions::Permission;
@@ -182,29 +182,20 @@ impl CompleteTrainingAssignment {
     }
 }
 
-async fn view(
-    store: &Store,
-    principal: &Principal,
-    assignment: &TrainingAssignment,
-) -> ApiResult<TrainingAssignmentView> {
-    let names = facility_names(store, principal.org(), &[assignment]).await?;
-    Ok(TrainingAssignmentView::of(
+fn view(store: &Store, scoped: &ScopedAssignment) -> TrainingAssignmentView {
+    let assignment = &scoped.assignment;
+    TrainingAssignmentView::of(
         assignment,
-        scope_of(assignment, &names),
+        scope_of(assignment, &scoped.facility_names),
         store.clock().today(),
-    ))
+    )
 }
 
-async fn scope_view(
-    store: &Store,
-    principal: &Principal,
-    assignment: &TrainingAssignment,
-) -> ApiResult<AssignmentFacilities> {
-    let names = facility_names(store, principal.org(), &[assignment]).await?;
-    Ok(AssignmentFacilities {
-        training_assignment_id: assignment.id.clone(),
-        facilities: scope_of(assignment, &names),
-    })
+fn scope_view(scoped: &ScopedAssignment) -> AssignmentFacilities {
+    AssignmentFacilities {
+        training_assignment_id: scoped.assignment.id.clone(),
+        facilities: scope_of(&scoped.assignment, &scoped.facility_names),
+    }
 }
 
 pub async fn list(
@@ -250,7 +241,7 @@ pub async fn create(
 
 pub async fn get(store: &Store, principal: &Principal, id: &TrainingAssignmentId) -> ApiResult<TrainingAssignmentView> {
     let assignment = assignments::get_assignment(store, principal, id).await?;
-    view(store, principal, &assignment).await
+    Ok(view(store, &assignment))
 }
 
 /// `PATCH /training-assignments/{id}`.
@@ -262,7 +253,7 @@ pub async fn update(
 ) -> ApiResult<TrainingAssignmentView> {
     principal.require(Permission::TrainingWrite)?;
     let assignment = assignments::update_assignment(store, principal, id, body.parse()?).await?;
-    view(store, principal, &assignment).await
+    Ok(view(store, &assignment))
 }
 
 pub async fn start(
@@ -271,7 +262,7 @@ pub async fn start(
     id: &TrainingAssignmentId,
 ) -> ApiResult<TrainingAssignmentView> {
     let assignment = assignments::start_assignment(store, principal, id).await?;
-    view(store, principal, &assignment).await
+    Ok(view(store, &assignment))
 }
 
 /// `POST /training-assignments/{id}/complete`: the completion parsed at the clock's now
@@ -285,7 +276,7 @@ pub async fn complete(
     principal.require(Permission::TrainingWrite)?;
     let completion = body.completion(store.clock().now())?;
     let assignment = assignments::complete_assignment(store, principal, id, completion).await?;
-    view(store, principal, &assignment).await
+    Ok(view(store, &assignment))
 }
 
 pub async fn waive(
@@ -295,7 +286,7 @@ pub async fn waive(
     body: WaiveTrainingAssignment,
 ) -> ApiResult<TrainingAssignmentView> {
     let assignment = assignments::waive_assignment(store, principal, id, &body.reason).await?;
-    view(store, principal, &assignment).await
+    Ok(view(store, &assignment))
 }
 
 /// `DELETE /training-assignments/{id}`: the deleted record as it was.
@@ -305,7 +296,7 @@ pub async fn delete(
     id: &TrainingAssignmentId,
 ) -> ApiResult<TrainingAssignmentView> {
     let deleted = assignments::delete_assignment(store, principal, id).await?;
-    view(store, principal, &deleted).await
+    Ok(view(store, &deleted))
 }
 
 pub async fn facilities(
@@ -314,7 +305,7 @@ pub async fn facilities(
     id: &TrainingAssignmentId,
 ) -> ApiResult<AssignmentFacilities> {
     let assignment = assignments::get_assignment(store, principal, id).await?;
-    scope_view(store, principal, &assignment).await
+    Ok(scope_view(&assignment))
 }
 
 pub async fn add_facilities(
@@ -324,7 +315,7 @@ pub async fn add_facilities(
     body: ScopeFacilities,
 ) -> ApiResult<AssignmentFacilities> {
     let assignment = assignments::add_assignment_facilities(store, principal, id, body.facility_ids).await?;
-    scope_view(store, principal, &assignment).await
+    Ok(scope_view(&assignment))
 }
 
 pub async fn remove_facility(
@@ -334,7 +325,7 @@ pub async fn remove_facility(
     facility: &FacilityId,
 ) -> ApiResult<AssignmentFacilities> {
     let assignment = assignments::remove_assignment_facility(store, principal, id, facility).await?;
-    scope_view(store, principal, &assignment).await
+    Ok(scope_view(&assignment))
 }
 
 #[cfg(test)]

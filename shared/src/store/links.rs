@@ -187,7 +187,9 @@ async fn raise_fence(store: &Store, parent_key: Item, version: u64, changed: Api
         Condition::at_version(version),
         changed,
     )?;
-    transaction.commit(store).await?;
+    // Sent now even under an `Idempotency-Key`: the query after it relies on the fence
+    // being in the table, so it is never held for the answer (`Transaction::commit`).
+    transaction.send(store).await?;
     Ok(Fence { until })
 }
 
@@ -235,6 +237,6 @@ async fn lower_fence(store: &Store, parent_key: Item, fence: Fence) {
         .set_attribute(parent_key, FENCE, None, fence.still_raised(), gone)
         .is_ok()
     {
-        let _ = transaction.commit(store).await;
+        let _ = transaction.send(store).await;
     }
 }

@@ -17,11 +17,28 @@ use serde_json::{Value, json};
 const TABLE_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/round-trips.md");
 const TABLE_START: &str = "| operation | route | DynamoDB calls |";
 
+/// The DynamoDB calls that change the table.
+const DYNAMODB_WRITES: [&str; 5] = [
+    "DynamoDB.TransactWriteItems",
+    "DynamoDB.PutItem",
+    "DynamoDB.UpdateItem",
+    "DynamoDB.DeleteItem",
+    "DynamoDB.BatchWriteItem",
+];
+
+/// The deletes that raise a fence before they look for what still refers to the record.
+const FENCED_FIRST: [&str; 3] = ["deleteRole", "deleteFacility", "deleteTrainingModule"];
+
 /// Calls routes and keeps the DynamoDB calls each one made, by operation id.
 struct Meter<'a> {
     api: &'a TestApi,
     key: String,
     measured: BTreeMap<&'static str, usize>,
+    /// Calls each route first with its last DynamoDB call failing for good (the clean
+    /// walk's counts say which call that is), expecting `503` and nothing written.
+    fail_last_call_first: Option<(&'a FaultProxy, &'a BTreeMap<&'static str, usize>)>,
+    /// The routes that answered `503` to that first call.
+    failed_first: Vec<&'static str>,
 }
 
 impl Meter<'_> {
@@ -40,6 +57,31 @@ impl Meter<'_> {
     ) -> Value {
         let raw_path = path.split_once('?').map_or(path, |(raw, _)| raw);
         let route = routes::match_path(method, raw_path).unwrap_or_else(|| panic!("no route for {method} {path}"));
+        if let Some((proxy, clean_calls)) = self.fail_last_call_first {
+            let calls = clean_calls.get(route.route.operation_id).copied().unwrap_or_default();
+            if calls > 0 {
+                proxy.forget_seen();
+                proxy.fault(Target::AnyDynamoDb, Fault::InternalServerError, Times::After(calls - 1));
+                let failed = Box::pin(self.api.call(method, path, key, body.clone())).await;
+                proxy.heal();
+                let landed = proxy
+                    .seen()
+                    .into_iter()
+                    .filter(|seen| seen.fault.is_none() && DYNAMODB_WRITES.contains(&seen.call.as_str()))
+                    .count();
+                // A closing delete raises its fence first (`store::links`), which expires by
+                // itself when it cannot be lowered; nothing else may land.
+                let allowed = usize::from(FENCED_FIRST.contains(&route.route.operation_id));
+                assert!(
+                    landed <= allowed,
+                    "{method} {path}: {landed} write(s) landed before the call that failed"
+                );
+                let retry_after = failed.headers.get("retry-after").cloned();
+                failed.expect_error(503, "unavailable");
+                assert!(retry_after.is_some(), "{method} {path}: 503 without Retry-After");
+                self.failed_first.push(route.route.operation_id);
+            }
+        }
         self.api.dynamo_calls.reset();
         // Boxed: the handlers' futures are large, and this test awaits some fifty of them.
         let answer = Box::pin(self.api.call(method, path, key, body)).await.expect(status);
@@ -99,10 +141,20 @@ fn table(measured: &BTreeMap<&'static str, usize>) -> String {
 /// Calls every route of the route table once on its success path, each answered with the
 /// status it must have; the DynamoDB calls of each, by operation id.
 pub(crate) async fn walk_every_route(api: &TestApi, org: &TestOrg) -> BTreeMap<&'static str, usize> {
+    walk(api, org, None).await.measured
+}
+
+async fn walk<'a>(
+    api: &'a TestApi,
+    org: &TestOrg,
+    fail_last_call_first: Option<(&'a FaultProxy, &'a BTreeMap<&'static str, usize>)>,
+) -> Meter<'a> {
     let mut meter = Meter {
         api,
         key: org.admin_key.clone(),
         measured: BTreeMap::new(),
+        fail_last_call_first,
+        failed_first: Vec::new(),
     };
     let m = &mut meter;
 
@@ -319,7 +371,7 @@ pub(crate) async fn walk_every_route(api: &TestApi, org: &TestOrg) -> BTreeMap<&
     m.call("DELETE", &format!("/users/{user}"), None, 200).await;
     m.call("DELETE", &format!("/roles/{role}"), None, 200).await;
 
-    std::mem::take(&mut meter.measured)
+    meter
 }
 
 #[tokio::test]
@@ -404,5 +456,21 @@ async fn every_route_answers_as_it_should_through_faults_that_clear() {
         proxy.faults_injected()
     );
     // Each change recorded exactly once, as in the run without faults.
+    assert_eq!(audit_actions(&api, &faulted).await, audit_actions(&api, &clean).await);
+}
+
+#[tokio::test]
+async fn every_route_whose_last_call_fails_for_good_answers_503_and_writes_nothing() {
+    let proxy = FaultProxy::start(TestApi::emulator_address()).await;
+    let api = TestApi::through(&proxy).await;
+    let clean = api.new_organization().await;
+    let clean_calls = walk_every_route(&api, &clean).await;
+    // Each route is called first with its last call (the commit after the reads, or the
+    // last read) failing through every retry, then again with the fault healed.
+    let faulted = api.new_organization().await;
+    let failed_first = walk(&api, &faulted, Some((&proxy, &clean_calls))).await.failed_first;
+    let touching_the_table = clean_calls.values().filter(|calls| **calls > 0).count();
+    assert_eq!(failed_first.len(), touching_the_table, "{failed_first:?}");
+    // The failed calls left no trace: the trail is the clean walk's, change for change.
     assert_eq!(audit_actions(&api, &faulted).await, audit_actions(&api, &clean).await);
 }
