@@ -21,7 +21,7 @@ use crate::mail::Mailer;
 use crate::model::invitations::{DEFAULT_DAILY_EMAIL_CAP, DEFAULT_EMAILS_PER_SECOND};
 use crate::model::training_assignments::{DEFAULT_RENEWAL_WINDOW_DAYS, MAX_RENEWAL_WINDOW_DAYS};
 use crate::operations::invitations::{InvitationSettings, Outbox};
-use crate::rest::training_export::{DEFAULT_INLINE_LIMIT_BYTES, DEFAULT_TIME_BUDGET};
+use crate::rest::exports::{DEFAULT_INLINE_LIMIT_BYTES, DEFAULT_TIME_BUDGET};
 use crate::store::Store;
 
 pub const TABLE_NAME_VARIABLE: &str = "TABLE_NAME";
@@ -188,10 +188,11 @@ fn required_variable(name: &str) -> Result<String, ApiError> {
 
 pub const EXPORT_BUCKET_VARIABLE: &str = "EXPORT_BUCKET";
 
-/// The training assignments function's state: the store, and the S3 bucket that takes
-/// exports too large for one response (`rest::training_export`).
+/// The state of a function that answers exports (training assignments, users): the
+/// store, and the S3 bucket that takes exports too large for one response
+/// (`rest::exports`).
 #[derive(Debug)]
-pub struct TrainingApp {
+pub struct ExportingApp {
     pub app: App,
     /// `None` where `EXPORT_BUCKET` is unset: a too-large export is then a 500 naming it.
     pub exports: Option<ExportBucket>,
@@ -201,9 +202,9 @@ pub struct TrainingApp {
     pub export_time_budget: std::time::Duration,
 }
 
-impl TrainingApp {
+impl ExportingApp {
     pub fn new(app: App, exports: Option<ExportBucket>) -> Self {
-        TrainingApp {
+        ExportingApp {
             app,
             exports,
             inline_export_limit_bytes: DEFAULT_INLINE_LIMIT_BYTES,
@@ -211,14 +212,14 @@ impl TrainingApp {
         }
     }
 
-    pub async fn from_env() -> Result<TrainingApp, ApiError> {
+    pub async fn from_env() -> Result<ExportingApp, ApiError> {
         let config = sdk_config_loader().load().await;
         let app = App::from_config(&config)?;
         app.warm_up().await;
         let exports = std::env::var(EXPORT_BUCKET_VARIABLE)
             .ok()
             .map(|bucket| ExportBucket::new(s3_client(&config), bucket));
-        Ok(TrainingApp::new(app, exports))
+        Ok(ExportingApp::new(app, exports))
     }
 }
 

@@ -28,6 +28,7 @@ use crate::model::users::MemberStatus;
 use crate::permissions::Permission;
 use crate::rest::api_keys::{ApiKeyView, CreateApiKey, CreatedApiKey};
 use crate::rest::cip_senior_manager::{Correct, CsmAssignmentView, Designate};
+use crate::rest::exports::ExportLink;
 use crate::rest::facilities::{CreateFacility, FacilityView, UpdateFacility};
 use crate::rest::invitations::{
     AcceptInvitation, BatchResult, InvitationBatch, InvitationView, NewInvitation, ValidInvitation,
@@ -37,7 +38,7 @@ use crate::rest::training_assignments::{
     AssignmentFacilities, CompleteTrainingAssignment, CreateTrainingAssignment, ScopeFacilities,
     TrainingAssignmentView, UpdateTrainingAssignment, WaiveTrainingAssignment,
 };
-use crate::rest::training_export::{ExportLink, ExportObject};
+use crate::rest::training_export::ExportObject;
 use crate::rest::training_modules::{CreateTrainingModule, TrainingModuleView, UpdateTrainingModule};
 use crate::rest::training_status::TrainingStatusView;
 use crate::rest::users::{AccessCheck, CreateUser, MembershipView, UpdateUser, UserView};

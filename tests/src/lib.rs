@@ -20,7 +20,7 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
 use aws_smithy_types::config_bag::ConfigBag;
 use lambda_http::Body;
-use raptor_shared::app::{App, InvitationsApp, TrainingApp};
+use raptor_shared::app::{App, ExportingApp, InvitationsApp};
 use raptor_shared::clock::Clock;
 use raptor_shared::export_files::ExportBucket;
 use raptor_shared::ids::{OrgId, UserId};
@@ -144,7 +144,7 @@ pub struct TestApi {
     pub invitations: InvitationsApp,
     /// The training assignments function's state: the same store, an exports bucket of the
     /// test's own in the emulator's S3.
-    pub training: TrainingApp,
+    pub training: ExportingApp,
     pub ses: aws_sdk_ses::Client,
     pub dynamo_calls: CallCounter,
 }
@@ -289,7 +289,7 @@ impl TestApi {
             .await
             .expect("create the test's exports bucket");
         TestApi {
-            training: TrainingApp::new(app.clone(), Some(ExportBucket::new(s3, bucket))),
+            training: ExportingApp::new(app.clone(), Some(ExportBucket::new(s3, bucket))),
             invitations: InvitationsApp {
                 app: app.clone(),
                 mailer: Mailer::new(ses.clone(), INVITATION_SENDER),

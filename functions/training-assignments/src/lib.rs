@@ -1,9 +1,8 @@
 //! Training assignments: parse → authenticate → authorize → domain → response.
 
 use lambda_http::{Body, Request, Response};
-use raptor_shared::app::TrainingApp;
+use raptor_shared::app::ExportingApp;
 use raptor_shared::error::{ApiError, ApiResult};
-use raptor_shared::export_files::LINK_LIFETIME;
 use raptor_shared::http::QueryParams;
 use raptor_shared::http::{self, Reply};
 use raptor_shared::idempotency;
@@ -11,11 +10,12 @@ use raptor_shared::ids::{FacilityId, TrainingAssignmentId, UserId};
 use raptor_shared::model::training_assignments::{AssignmentQuery, AssignmentQueryText};
 use raptor_shared::operations::training_status::TrainingStatusQuery;
 use raptor_shared::rest;
-use raptor_shared::rest::training_export::{self, Export, ExportFormat, ExportLink, ExportRequest, ExportSettings};
+use raptor_shared::rest::exports::{self, ExportFile, ExportFormat, ExportSettings};
+use raptor_shared::rest::training_export::{self, ExportRequest};
 use raptor_shared::routes::{self, Function, Operation, TrainingAssignmentsOperation as Op};
 use raptor_shared::time::Date;
 
-pub async fn handle(training: &TrainingApp, request: Request) -> Response<Body> {
+pub async fn handle(training: &ExportingApp, request: Request) -> Response<Body> {
     http::respond(dispatch(training, &request).await)
 }
 
@@ -34,52 +34,7 @@ fn filters(query: &QueryParams) -> ApiResult<AssignmentQuery> {
     })
 }
 
-/// The file itself, or a `303` to it in S3.
-fn export_reply(export: Export, format: ExportFormat, gzip: bool) -> ApiResult<Reply> {
-    match export {
-        Export::Inline { body, rows, file_name } => {
-            let mut headers = vec![
-                ("content-disposition", format!("attachment; filename=\"{file_name}\"")),
-                ("vary", "Accept-Encoding".to_string()),
-                ("x-export-rows", rows.to_string()),
-            ];
-            let (text, bytes) = if gzip {
-                headers.push(("content-encoding", "gzip".to_string()));
-                (String::new(), Some(body))
-            } else {
-                (String::from_utf8(body).map_err(ApiError::internal)?, None)
-            };
-            Ok(Reply {
-                status: 200,
-                content_type: format.content_type(),
-                headers,
-                body: text,
-                bytes,
-            })
-        }
-        Export::Stored {
-            link,
-            rows,
-            bytes,
-            file_name,
-        } => {
-            let mut reply = Reply::json(
-                303,
-                &ExportLink {
-                    download_url: link.clone(),
-                    expires_in_seconds: LINK_LIFETIME.as_secs(),
-                    file_name,
-                    rows,
-                    bytes,
-                },
-            )?;
-            reply.headers.push(("location", link));
-            Ok(reply)
-        }
-    }
-}
-
-async fn dispatch(training: &TrainingApp, request: &Request) -> ApiResult<Reply> {
+async fn dispatch(training: &ExportingApp, request: &Request) -> ApiResult<Reply> {
     let app = &training.app;
     let route = routes::match_request(Function::TrainingAssignments, request)?;
     let Operation::TrainingAssignments(operation) = route.route.operation else {
@@ -142,8 +97,11 @@ async fn dispatch(training: &TrainingApp, request: &Request) -> ApiResult<Reply>
         Op::ExportTrainingAssignments => {
             let export = ExportRequest {
                 query: filters(&query)?,
-                format: ExportFormat::parse(query.non_empty("format")?)?,
-                gzip: http::accepts_gzip(request),
+                file: ExportFile {
+                    stem: training_export::FILE_STEM,
+                    format: ExportFormat::parse(query.non_empty("format")?)?,
+                    gzip: http::accepts_gzip(request),
+                },
             };
             let settings = ExportSettings {
                 bucket: training.exports.as_ref(),
@@ -151,7 +109,7 @@ async fn dispatch(training: &TrainingApp, request: &Request) -> ApiResult<Reply>
                 time_budget: training.export_time_budget,
             };
             let outcome = training_export::export_assignments(store, &principal, &export, &settings).await?;
-            export_reply(outcome, export.format, export.gzip)
+            exports::reply(outcome, export.file)
         }
         Op::GetUserTrainingStatus => {
             let user = UserId::parse("id", route.param("id")?)?;

@@ -1,0 +1,489 @@
+//! What every export of the REST door shares (`GET /training-assignments/export`,
+//! `GET /users/export`): RFC 4180 CSV that a spreadsheet opens safely, or JSON (the list's
+//! objects), gzip when the client takes it, rows streamed page by page from the store into
+//! the encoder, so memory holds one page and the encoded bytes, never the whole set.
+//!
+//! A Lambda response behind API Gateway is capped at 6 MB (a binary body counts in
+//! base64). Up to `inline_limit_bytes` of encoded output the file is the response; past it,
+//! the bytes so far and the rest go to S3 as a multipart upload, and the caller is sent a
+//! presigned link (`303 See Other`), which any HTTP client follows. Each export says only
+//! what a row is (`ExportTable`) and where its pages come from (`RowSource`).
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use serde::Serialize;
+
+use crate::error::{ApiError, ApiResult};
+use crate::export_files::{ExportBucket, FileHeaders, LINK_LIFETIME, PART_BYTES, Upload};
+use crate::http::Reply;
+use crate::ids::OrgId;
+use crate::time::Date;
+
+/// Encoded bytes a response may carry: 6 MB less base64's third and room for headers.
+pub const DEFAULT_INLINE_LIMIT_BYTES: usize = 4_000_000;
+/// API Gateway gives up on a request after 30 s; stop in time to answer with an error.
+pub const DEFAULT_TIME_BUDGET: Duration = Duration::from_secs(25);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Csv,
+    Json,
+}
+
+impl ExportFormat {
+    pub fn parse(text: Option<&str>) -> ApiResult<ExportFormat> {
+        match text {
+            None | Some("csv") => Ok(ExportFormat::Csv),
+            Some("json") => Ok(ExportFormat::Json),
+            Some(_) => Err(ApiError::validation("format", "`format` must be csv or json")),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportFormat::Csv => "csv",
+            ExportFormat::Json => "json",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            ExportFormat::Csv => "text/csv; charset=utf-8",
+            ExportFormat::Json => "application/json",
+        }
+    }
+}
+
+/// The file an export makes: `<stem>-<day>.<format>`, the day the export was made.
+#[derive(Debug, Clone, Copy)]
+pub struct ExportFile {
+    /// `training-assignments`, `users`.
+    pub stem: &'static str,
+    pub format: ExportFormat,
+    /// The client sent `Accept-Encoding: gzip`.
+    pub gzip: bool,
+}
+
+impl ExportFile {
+    pub fn name(self, day: Date) -> String {
+        format!("{}-{day}.{}", self.stem, self.format.as_str())
+    }
+}
+
+/// The body of a `303 See Other` to an export in S3 (the link is also `Location`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportLink {
+    pub download_url: String,
+    pub expires_in_seconds: u64,
+    pub file_name: String,
+    pub rows: usize,
+    /// The file's size as stored (compressed where the request took gzip).
+    pub bytes: usize,
+}
+
+/// OWASP CSV injection: a spreadsheet runs a cell that starts with one of these as a
+/// formula, so such a cell is prefixed with a quote and shows as the text it is.
+pub fn neutralise(cell: String) -> String {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
+        _ => cell,
+    }
+}
+
+/// An optional value as a CSV cell: empty when absent.
+pub fn text(value: Option<impl ToString>) -> String {
+    value.map(|value| value.to_string()).unwrap_or_default()
+}
+
+/// Several values in one cell (facility ids and names, roles), in their order.
+pub const LIST_SEPARATOR: &str = "; ";
+
+/// What one export's rows are and how each is written.
+pub trait ExportTable {
+    type Row;
+    /// The CSV header row.
+    fn csv_header(&self) -> Vec<&'static str>;
+    /// One CSV row, the header's columns in order, every free-text cell neutralised.
+    fn csv_row(&self, row: &Self::Row) -> Vec<String>;
+    /// One JSON array element.
+    fn write_json(&self, row: &Self::Row, out: &mut Vec<u8>) -> serde_json::Result<()>;
+}
+
+/// Where an export's rows come from, page by page.
+pub trait RowSource {
+    type Row;
+    /// The day the rows are read as of: statuses, the file name and the S3 key say it.
+    fn today(&self) -> Date;
+    /// No page is left to read.
+    fn is_done(&self) -> bool;
+    /// The next page, `None` past the last.
+    fn next_page(&mut self) -> impl std::future::Future<Output = ApiResult<Option<Vec<Self::Row>>>>;
+}
+
+/// `file_name` carries the export's date, taken once: the rows' statuses, the S3 key and
+/// the name the caller saves the file under all say the same day, even across midnight.
+pub enum Export {
+    /// The whole file, to answer with.
+    Inline {
+        body: Vec<u8>,
+        rows: usize,
+        file_name: String,
+    },
+    /// The file is in S3 behind `link`.
+    Stored {
+        link: String,
+        rows: usize,
+        bytes: usize,
+        file_name: String,
+    },
+}
+
+pub struct ExportSettings<'a> {
+    pub bucket: Option<&'a ExportBucket>,
+    pub inline_limit_bytes: usize,
+    /// An export still running after this answers 503 (the benchmark lifts it: the
+    /// emulator's Query is far slower than DynamoDB's).
+    pub time_budget: Duration,
+}
+
+/// Where encoded bytes collect until they are answered or sent to S3.
+enum Sink {
+    Plain(Vec<u8>),
+    Gzip(GzEncoder<Vec<u8>>),
+}
+
+impl Sink {
+    fn buffer(&mut self) -> &mut Vec<u8> {
+        match self {
+            Sink::Plain(bytes) => bytes,
+            Sink::Gzip(encoder) => encoder.get_mut(),
+        }
+    }
+
+    fn finish(self) -> std::io::Result<Vec<u8>> {
+        match self {
+            Sink::Plain(bytes) => Ok(bytes),
+            Sink::Gzip(encoder) => encoder.finish(),
+        }
+    }
+}
+
+impl Write for Sink {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Sink::Plain(buffer) => buffer.write(bytes),
+            Sink::Gzip(encoder) => encoder.write(bytes),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn encoding_failed(error: impl std::fmt::Display) -> ApiError {
+    ApiError::internal(format!("encoding the export failed: {error}"))
+}
+
+fn csv_writer() -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new())
+}
+
+/// The format's framing around the rows, written into the sink page by page.
+pub struct Encoder<'t, T: ExportTable> {
+    table: &'t T,
+    format: ExportFormat,
+    sink: Sink,
+    rows: usize,
+}
+
+impl<'t, T: ExportTable> Encoder<'t, T> {
+    pub fn new(table: &'t T, format: ExportFormat, gzip: bool) -> ApiResult<Self> {
+        let mut sink = if gzip {
+            Sink::Gzip(GzEncoder::new(Vec::new(), Compression::default()))
+        } else {
+            Sink::Plain(Vec::new())
+        };
+        let opening = match format {
+            ExportFormat::Csv => {
+                let mut header = csv_writer();
+                header.write_record(table.csv_header()).map_err(encoding_failed)?;
+                header.into_inner().map_err(|error| encoding_failed(error.error()))?
+            }
+            ExportFormat::Json => b"[".to_vec(),
+        };
+        sink.write_all(&opening).map_err(encoding_failed)?;
+        Ok(Encoder {
+            table,
+            format,
+            sink,
+            rows: 0,
+        })
+    }
+
+    /// Encodes one page of rows (the `csv` crate quotes per RFC 4180).
+    pub fn page(&mut self, rows: &[T::Row]) -> ApiResult<()> {
+        let bytes = match self.format {
+            ExportFormat::Csv => {
+                let mut writer = csv_writer();
+                for row in rows {
+                    writer.write_record(self.table.csv_row(row)).map_err(encoding_failed)?;
+                }
+                writer.into_inner().map_err(|error| encoding_failed(error.error()))?
+            }
+            ExportFormat::Json => {
+                let mut bytes = Vec::new();
+                for (index, row) in rows.iter().enumerate() {
+                    if self.rows + index > 0 {
+                        bytes.push(b',');
+                    }
+                    self.table.write_json(row, &mut bytes).map_err(encoding_failed)?;
+                }
+                bytes
+            }
+        };
+        self.rows += rows.len();
+        self.sink.write_all(&bytes).map_err(encoding_failed)
+    }
+
+    /// The encoded bytes collected so far (gzip holds up to a block more).
+    fn buffer(&mut self) -> &mut Vec<u8> {
+        self.sink.buffer()
+    }
+
+    pub fn finish(mut self) -> ApiResult<Vec<u8>> {
+        if self.format == ExportFormat::Json {
+            self.sink.write_all(b"]").map_err(encoding_failed)?;
+        }
+        self.sink.finish().map_err(encoding_failed)
+    }
+}
+
+/// Reads every page of `source`, encodes it with `table` and answers with the file or a
+/// link to it in S3. A failure part way aborts the S3 upload: no link ever points at a
+/// missing or partial file.
+pub async fn export<T, S>(
+    table: &T,
+    source: S,
+    org: &OrgId,
+    file: ExportFile,
+    settings: &ExportSettings<'_>,
+) -> ApiResult<Export>
+where
+    T: ExportTable,
+    S: RowSource<Row = T::Row>,
+{
+    let today = source.today();
+    let file_name = file.name(today);
+    let mut upload = None;
+    let result = Box::pin(encode(table, source, org, file, settings, &mut upload)).await;
+    let (body, rows) = match (result, upload.take()) {
+        (Ok(Encoded { body, rows }), None) if body.len() <= settings.inline_limit_bytes => {
+            return Ok(Export::Inline { body, rows, file_name });
+        }
+        // gzip holds bytes back until the end: the file outgrew the response only then.
+        (Ok(Encoded { body, rows }), None) => {
+            upload = Some(start_spill(org, file, today, settings).await?);
+            (body, rows)
+        }
+        (Ok(Encoded { body, rows }), Some(spill)) => {
+            upload = Some(spill);
+            (body, rows)
+        }
+        (Err(error), Some(spill)) => {
+            spill.upload.abort().await;
+            return Err(error);
+        }
+        (Err(error), None) => return Err(error),
+    };
+    let Some(mut spill) = upload else {
+        return Err(ApiError::internal("an export spilled to S3 without an upload"));
+    };
+    let bytes = spill.sent + body.len();
+    if let Err(error) = spill.upload.send_part(body).await {
+        spill.upload.abort().await;
+        return Err(error);
+    }
+    Ok(Export::Stored {
+        link: spill.upload.finish().await?,
+        rows,
+        bytes,
+        file_name,
+    })
+}
+
+/// Starts the S3 file an export continues in.
+async fn start_spill<'a>(
+    org: &OrgId,
+    file: ExportFile,
+    today: Date,
+    settings: &ExportSettings<'a>,
+) -> ApiResult<Spill<'a>> {
+    let bucket = settings
+        .bucket
+        .ok_or_else(|| ApiError::internal("the export needs the exports bucket, and EXPORT_BUCKET is not set"))?;
+    let file_name = file.name(today);
+    let key = format!(
+        "exports/{org}/{today}/{}-{file_name}",
+        crate::ids::new_ulid().to_string().to_lowercase()
+    );
+    let headers = FileHeaders {
+        content_type: file.format.content_type(),
+        content_encoding: file.gzip.then_some("gzip"),
+        file_name,
+    };
+    Ok(Spill {
+        upload: bucket.start(key, headers).await?,
+        sent: 0,
+    })
+}
+
+struct Encoded {
+    /// The last bytes: the whole file, or what follows the parts already sent.
+    body: Vec<u8>,
+    rows: usize,
+}
+
+struct Spill<'a> {
+    upload: Upload<'a>,
+    sent: usize,
+}
+
+async fn encode<'a, T, S>(
+    table: &T,
+    mut source: S,
+    org: &OrgId,
+    file: ExportFile,
+    settings: &ExportSettings<'a>,
+    upload: &mut Option<Spill<'a>>,
+) -> ApiResult<Encoded>
+where
+    T: ExportTable,
+    S: RowSource<Row = T::Row>,
+{
+    let started = Instant::now();
+    let today = source.today();
+    let mut encoder = Encoder::new(table, file.format, file.gzip)?;
+    let mut rows = 0;
+    loop {
+        if !source.is_done() && started.elapsed() > settings.time_budget {
+            return Err(ApiError::unavailable(
+                format!(
+                    "the export did not finish within {} s; narrow it with the list's filters and export in parts",
+                    settings.time_budget.as_secs()
+                ),
+                "DynamoDB",
+                format!("the export read {rows} rows in its time budget"),
+            ));
+        }
+        let Some(page) = source.next_page().await? else {
+            break;
+        };
+        encoder.page(&page)?;
+        rows += page.len();
+        if upload.is_none() && encoder.buffer().len() > settings.inline_limit_bytes {
+            *upload = Some(start_spill(org, file, today, settings).await?);
+        }
+        if let Some(spill) = upload.as_mut()
+            && encoder.buffer().len() >= PART_BYTES
+        {
+            let part = std::mem::take(encoder.buffer());
+            spill.sent += part.len();
+            spill.upload.send_part(part).await?;
+        }
+    }
+    Ok(Encoded {
+        body: encoder.finish()?,
+        rows,
+    })
+}
+
+/// The answer to an export: the file itself, or a `303` to it in S3.
+pub fn reply(export: Export, file: ExportFile) -> ApiResult<Reply> {
+    match export {
+        Export::Inline { body, rows, file_name } => {
+            let mut headers = vec![
+                ("content-disposition", format!("attachment; filename=\"{file_name}\"")),
+                ("vary", "Accept-Encoding".to_string()),
+                ("x-export-rows", rows.to_string()),
+            ];
+            let (text, bytes) = if file.gzip {
+                headers.push(("content-encoding", "gzip".to_string()));
+                (String::new(), Some(body))
+            } else {
+                (String::from_utf8(body).map_err(ApiError::internal)?, None)
+            };
+            Ok(Reply {
+                status: 200,
+                content_type: file.format.content_type(),
+                headers,
+                body: text,
+                bytes,
+            })
+        }
+        Export::Stored {
+            link,
+            rows,
+            bytes,
+            file_name,
+        } => {
+            let mut reply = Reply::json(
+                303,
+                &ExportLink {
+                    download_url: link.clone(),
+                    expires_in_seconds: LINK_LIFETIME.as_secs(),
+                    file_name,
+                    rows,
+                    bytes,
+                },
+            )?;
+            reply.headers.push(("location", link));
+            Ok(reply)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_are_neutralised_and_others_kept() {
+        for risky in ["=HYPERLINK(\"x\")", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"] {
+            let safe = neutralise(risky.to_string());
+            assert_eq!(safe, format!("'{risky}"));
+        }
+        for plain in ["Substation Alpha", "José Ñúñez", "", "1=1", "a, \"b\"\nc"] {
+            assert_eq!(neutralise(plain.to_string()), plain);
+        }
+    }
+
+    #[test]
+    fn formats_and_file_names() {
+        assert_eq!(ExportFormat::parse(None).unwrap(), ExportFormat::Csv);
+        assert_eq!(ExportFormat::parse(Some("json")).unwrap(), ExportFormat::Json);
+        assert!(ExportFormat::parse(Some("xlsx")).is_err());
+        let day = Date::parse("d", "2025-04-30").unwrap();
+        let file = ExportFile {
+            stem: "training-assignments",
+            format: ExportFormat::Csv,
+            gzip: true,
+        };
+        assert_eq!(file.name(day), "training-assignments-2025-04-30.csv");
+    }
+
+    proptest::proptest! {
+        /// Whatever the text, the cell never starts with a formula character.
+        #[test]
+        fn no_neutralised_cell_starts_a_formula(text in "\\PC{0,20}|[=+\\-@\t\r].{0,10}") {
+            let safe = neutralise(text);
+            proptest::prop_assert!(!safe.starts_with(['=', '+', '-', '@', '\t', '\r']));
+        }
+    }
+}
