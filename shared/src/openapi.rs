@@ -42,6 +42,7 @@ use crate::rest::training_export::ExportObject;
 use crate::rest::training_modules::{CreateTrainingModule, TrainingModuleView, UpdateTrainingModule};
 use crate::rest::training_status::TrainingStatusView;
 use crate::rest::users::{AccessCheck, CreateUser, MembershipView, UpdateUser, UserView};
+use crate::rest::users_export::UserExportObject;
 use crate::routes::{
     ApiKeysOperation as K, AuditEventsOperation as A, CipSeniorManagerOperation as C, FacilitiesOperation as F,
     InvitationsOperation as I, Operation, ROUTES, RolesOperation as R, Route, TrainingAssignmentsOperation as T,
@@ -117,6 +118,32 @@ enum Body {
 const WRITES: &[u16] = &[409];
 const EMAILS: &[u16] = &[409, 429, 503];
 
+/// An export: CSV, the default answer, is listed first: a generator that reads one content
+/// type per status (openapi-python-client takes the first it knows) then parses the answer
+/// a call without `format` gets, where JSON first made that call fail on the CSV.
+fn export_description(summary: &'static str, row: RefOr<Schema>, schemas: &mut Schemas) -> Description {
+    Description {
+        summary,
+        request: Body::None,
+        success: 200,
+        content_type: "text/csv",
+        response: ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "RFC 4180 CSV with a header row; gzip with `Accept-Encoding: gzip` (`Content-Encoding: gzip`).",
+            ))
+            .into(),
+        success_also: Some(("application/json", ArrayBuilder::new().items(row).into())),
+        other_success: Some((
+            303,
+            "The file is too large for one response: it is in S3 at `Location` (a presigned link, 15 minutes), \
+             which HTTP clients follow",
+            schemas.of::<ExportLink>(),
+        )),
+        more_errors: &[503],
+    }
+}
+
 fn describe(operation: Operation, schemas: &mut Schemas) -> Description {
     use Body::{None as NoBody, Required};
     let d = |summary, request, success, response, more_errors| Description {
@@ -172,6 +199,11 @@ fn describe(operation: Operation, schemas: &mut Schemas) -> Description {
             200,
             schemas.of::<UserView>(),
             WRITES,
+        ),
+        Operation::Users(U::ExportUsers) => export_description(
+            "Export the filtered users, with their roles' names, as CSV (default) or JSON",
+            schemas.of::<UserExportObject>(),
+            schemas,
         ),
         Operation::Users(U::DeleteUser) => d(
             "Delete a user (soft delete: the record stays)",
@@ -465,33 +497,11 @@ fn describe_assignment(operation: T, schemas: &mut Schemas) -> Description {
             WRITES,
         ),
         T::RemoveFacilityFromAssignment => d("Remove a facility from the assignment's scope", NoBody, scope, WRITES),
-        // CSV, the default answer, is listed first: a generator that reads one content type
-        // per status (openapi-python-client takes the first it knows) then parses the answer
-        // a call without `format` gets, where JSON first made that call fail on the CSV.
-        T::ExportTrainingAssignments => Description {
-            content_type: "text/csv",
-            success_also: Some((
-                "application/json",
-                ArrayBuilder::new().items(schemas.of::<ExportObject>()).into(),
-            )),
-            other_success: Some((
-                303,
-                "The file is too large for one response: it is in S3 at `Location` (a presigned link, 15 minutes), \
-                 which HTTP clients follow",
-                schemas.of::<ExportLink>(),
-            )),
-            ..d(
-                "Export the filtered assignments, with names, as CSV (default) or JSON",
-                NoBody,
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .description(Some(
-                        "RFC 4180 CSV with a header row; gzip with `Accept-Encoding: gzip` (`Content-Encoding: gzip`).",
-                    ))
-                    .into(),
-                &[503],
-            )
-        },
+        T::ExportTrainingAssignments => export_description(
+            "Export the filtered assignments, with names, as CSV (default) or JSON",
+            schemas.of::<ExportObject>(),
+            schemas,
+        ),
         T::GetUserTrainingStatus => d(
             "A person's CIP-004 standing per module on a date (training before access)",
             NoBody,

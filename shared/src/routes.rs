@@ -81,6 +81,7 @@ pub enum UsersOperation {
     GetUser,
     UpdateUser,
     DeleteUser,
+    ExportUsers,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -287,6 +288,8 @@ pub static ROUTES: &[Route] = &[
     ),
     route("GET", "/users/me/check-access", "checkAccess", Users(U::CheckAccess)).with_query(&["permission"]),
     route("GET", "/users/{id}", "getUser", Users(U::GetUser)),
+    // Seed 003's "export users": the list's filters, one file (docs/users.md).
+    route("GET", "/users/export", "exportUsers", Users(U::ExportUsers)).with_query(&["status", "role", "format"]),
     // The OpenAPI document of this API (docs/openapi.json); no key, as a client generator has none.
     route(
         "GET",

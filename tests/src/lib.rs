@@ -142,9 +142,9 @@ pub struct TestApi {
     pub app: App,
     /// The invitations function's state: the same store, SES in the emulator.
     pub invitations: InvitationsApp,
-    /// The training assignments function's state: the same store, an exports bucket of the
-    /// test's own in the emulator's S3.
-    pub training: ExportingApp,
+    /// The state of the functions that export (training assignments, users): the same
+    /// store, an exports bucket of the test's own in the emulator's S3.
+    pub exporting: ExportingApp,
     pub ses: aws_sdk_ses::Client,
     pub dynamo_calls: CallCounter,
 }
@@ -289,7 +289,7 @@ impl TestApi {
             .await
             .expect("create the test's exports bucket");
         TestApi {
-            training: ExportingApp::new(app.clone(), Some(ExportBucket::new(s3, bucket))),
+            exporting: ExportingApp::new(app.clone(), Some(ExportBucket::new(s3, bucket))),
             invitations: InvitationsApp {
                 app: app.clone(),
                 mailer: Mailer::new(ses.clone(), INVITATION_SENDER),
@@ -313,7 +313,7 @@ impl TestApi {
 
     /// Exports larger than `bytes` go to S3 (the function's default is 4 MB).
     pub fn with_inline_export_limit(mut self, bytes: usize) -> TestApi {
-        self.training.inline_export_limit_bytes = bytes;
+        self.exporting.inline_export_limit_bytes = bytes;
         self
     }
 
@@ -421,7 +421,7 @@ impl TestApi {
     /// Runs the handler of one function, as its Lambda would.
     pub async fn invoke(&self, function: Function, request: lambda_http::Request) -> lambda_http::Response<Body> {
         match function {
-            Function::Users => users::handle(&self.app, request).await,
+            Function::Users => users::handle(&self.exporting, request).await,
             Function::Roles => roles::handle(&self.app, request).await,
             Function::ApiKeys => api_keys::handle(&self.app, request).await,
             Function::AuditEvents => audit_events::handle(&self.app, request).await,
@@ -429,7 +429,7 @@ impl TestApi {
             Function::Invitations => invitations::handle(&self.invitations, request).await,
             Function::Facilities => facilities::handle(&self.app, request).await,
             Function::TrainingModules => training_modules::handle(&self.app, request).await,
-            Function::TrainingAssignments => training_assignments::handle(&self.training, request).await,
+            Function::TrainingAssignments => training_assignments::handle(&self.exporting, request).await,
         }
     }
 

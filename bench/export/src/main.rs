@@ -198,7 +198,7 @@ async fn main() {
     let mut api = TestApi::new().await;
     // The emulator's Query reads its whole partition for every page (DynamoDB reads one
     // page): the 25 s budget of a request through API Gateway does not apply here.
-    api.training.export_time_budget = std::time::Duration::from_secs(3600);
+    api.exporting.export_time_budget = std::time::Duration::from_secs(3600);
     let org = api.new_organization().await;
     eprintln!("Seeding {rows} assignments ({PEOPLE} people, {MODULES} modules, {FACILITIES} facilities) ...");
     let started = Instant::now();

@@ -2,7 +2,7 @@
 
 use lambda_http::{Body, Request, Response};
 use raptor_shared::api_reference;
-use raptor_shared::app::App;
+use raptor_shared::app::ExportingApp;
 use raptor_shared::error::{ApiError, ApiResult};
 use raptor_shared::http::{self, Reply};
 use raptor_shared::idempotency;
@@ -10,14 +10,17 @@ use raptor_shared::ids::UserId;
 use raptor_shared::model::users::UserFilter;
 use raptor_shared::operations::{authentication, users};
 use raptor_shared::rest;
+use raptor_shared::rest::exports::{self, ExportFile, ExportFormat, ExportSettings};
 use raptor_shared::rest::users::UserView;
+use raptor_shared::rest::users_export;
 use raptor_shared::routes::{self, Function, Operation, UsersOperation};
 
-pub async fn handle(app: &App, request: Request) -> Response<Body> {
-    http::respond(dispatch(app, &request).await)
+pub async fn handle(exporting: &ExportingApp, request: Request) -> Response<Body> {
+    http::respond(dispatch(exporting, &request).await)
 }
 
-async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
+async fn dispatch(exporting: &ExportingApp, request: &Request) -> ApiResult<Reply> {
+    let app = &exporting.app;
     let route = routes::match_request(Function::Users, request)?;
     let Operation::Users(operation) = route.route.operation else {
         return Err(ApiError::NotFound { resource: "route" });
@@ -47,6 +50,21 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
             let filter = UserFilter::parse(query.non_empty("status")?, query.non_empty("role")?)?;
             let page = query.page(principal.org(), filter.fingerprint())?;
             Reply::ok(&rest::users::list(store, &principal, &filter, &page).await?)
+        }
+        UsersOperation::ExportUsers => {
+            let filter = UserFilter::parse(query.non_empty("status")?, query.non_empty("role")?)?;
+            let file = ExportFile {
+                stem: users_export::FILE_STEM,
+                format: ExportFormat::parse(query.non_empty("format")?)?,
+                gzip: http::accepts_gzip(request),
+            };
+            let settings = ExportSettings {
+                bucket: exporting.exports.as_ref(),
+                inline_limit_bytes: exporting.inline_export_limit_bytes,
+                time_budget: exporting.export_time_budget,
+            };
+            let export = users_export::export_users(store, &principal, filter, file, &settings).await?;
+            exports::reply(export, file)
         }
         UsersOperation::CreateUser => {
             idempotency::for_caller(store, request, &principal, async {

@@ -2,6 +2,8 @@
 //! principal's organization, and the reads of them. Every door calls these (REST through
 //! `rest::users`); each applies its own authorization to the principal.
 
+use std::collections::BTreeMap;
+
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{OrgId, RoleId, UserId};
 use crate::model::events::users::{UserCreated, UserDeleted, UserUpdated};
@@ -12,6 +14,7 @@ use crate::model::users::{Member, MemberChanges, MemberStatus, NewMember, UserFi
 use crate::pagination::{ListPage, PageRequest};
 use crate::permissions::Permission;
 use crate::store::{self, Store, Transaction};
+use crate::time::Date;
 
 pub async fn get_member(store: &Store, org: &OrgId, user: &UserId) -> ApiResult<Member> {
     store::members::get(store, org, user)
@@ -37,6 +40,62 @@ pub async fn list_members(
         data: result.items,
         next_cursor: page.next_cursor(result.next),
     })
+}
+
+/// Members read per page of an export: one Query of up to a thousand small items.
+const MEMBERS_PER_READ: usize = 1000;
+
+/// Every member the filter selects, page by page, for an export (`users:read`). The day is
+/// taken once, so the file's name and its rows say the same day.
+pub struct MemberReader<'a> {
+    store: &'a Store,
+    org: OrgId,
+    filter: UserFilter,
+    today: Date,
+    after: Option<BTreeMap<String, String>>,
+    done: bool,
+}
+
+impl<'a> MemberReader<'a> {
+    pub fn open(store: &'a Store, principal: &Principal, filter: UserFilter) -> ApiResult<MemberReader<'a>> {
+        principal.require(Permission::UsersRead)?;
+        Ok(MemberReader {
+            store,
+            org: principal.org().clone(),
+            filter,
+            today: store.clock().today(),
+            after: None,
+            done: false,
+        })
+    }
+
+    pub fn today(&self) -> Date {
+        self.today
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// The next page of members, in the list's order; `None` once every one was read.
+    pub async fn next_page(&mut self) -> ApiResult<Option<Vec<Member>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let page = store::members::list(
+            self.store,
+            &self.org,
+            &self.filter,
+            MEMBERS_PER_READ,
+            self.after.as_ref(),
+        )
+        .await?;
+        match page.next {
+            Some(next) => self.after = Some(next),
+            None => self.done = true,
+        }
+        Ok(Some(page.items))
+    }
 }
 
 /// Every organization the principal's account belongs to and has not been deleted from.

@@ -14,3 +14,4 @@ pub mod training_export;
 pub mod training_modules;
 pub mod training_status;
 pub mod users;
+pub mod users_export;

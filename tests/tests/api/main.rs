@@ -26,5 +26,6 @@ mod training_program;
 mod training_schedule;
 mod training_status;
 mod users;
+mod users_export;
 mod validation;
 mod warm_up;

@@ -191,6 +191,7 @@ async fn walk<'a>(
         .await;
     let user = id(&user);
     m.call("GET", "/users", None, 200).await;
+    m.call("GET", "/users/export", None, 200).await;
     m.call("GET", &format!("/users/{user}"), None, 200).await;
     m.call(
         "PATCH",

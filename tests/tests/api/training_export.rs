@@ -23,7 +23,7 @@ async fn export(api: &TestApi, key: &str, query: &str, gzip: bool) -> TestRespon
     api.call_with_headers("GET", &path, Some(key), None, headers).await
 }
 
-fn gunzip(bytes: &[u8]) -> Vec<u8> {
+pub(crate) fn gunzip(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     flate2::read::GzDecoder::new(bytes)
         .read_to_end(&mut out)
@@ -32,7 +32,7 @@ fn gunzip(bytes: &[u8]) -> Vec<u8> {
 }
 
 /// The rows of a CSV file as header → cell maps, through the `csv` crate.
-fn csv_rows(bytes: &[u8]) -> Vec<Map<String, Value>> {
+pub(crate) fn csv_rows(bytes: &[u8]) -> Vec<Map<String, Value>> {
     let mut reader = csv::Reader::from_reader(bytes);
     let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
     reader

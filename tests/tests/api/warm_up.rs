@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use integration_tests::{TestApi, api_gateway_event};
-use raptor_shared::app::{self, App};
+use raptor_shared::app::{self, App, ExportingApp};
 use raptor_shared::store::Store;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -101,7 +101,7 @@ async fn the_first_request_reuses_the_connection_opened_at_init() {
     assert!(app.warm_up().await, "the warm-up reached DynamoDB");
     assert_eq!(connections.load(Ordering::SeqCst), 1, "init opened one connection");
 
-    let response = users::handle(&app, request(&org.admin_key)).await;
+    let response = users::handle(&ExportingApp::new(app.clone(), None), request(&org.admin_key)).await;
     assert_eq!(response.status(), 200);
     assert_eq!(
         connections.load(Ordering::SeqCst),
@@ -120,6 +120,6 @@ async fn an_unreachable_dynamodb_at_init_is_a_warning_not_a_failure() {
 
     assert!(!app.warm_up().await);
     // The function still answers; a malformed key costs no DynamoDB call.
-    let response = users::handle(&app, request("garbage")).await;
+    let response = users::handle(&ExportingApp::new(app.clone(), None), request("garbage")).await;
     assert_eq!(response.status(), 401);
 }
