@@ -5,6 +5,7 @@ pub mod account_linking;
 pub mod api_keys;
 pub mod assignment_state;
 pub mod audit;
+pub mod audit_digest;
 pub mod cip_senior_manager;
 pub mod events;
 pub mod facilities;
