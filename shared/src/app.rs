@@ -22,6 +22,7 @@ use crate::model::invitations::{DEFAULT_DAILY_EMAIL_CAP, DEFAULT_EMAILS_PER_SECO
 use crate::model::training_assignments::{DEFAULT_RENEWAL_WINDOW_DAYS, MAX_RENEWAL_WINDOW_DAYS};
 use crate::operations::invitations::{InvitationSettings, Outbox};
 use crate::rest::exports::{DEFAULT_INLINE_LIMIT_BYTES, DEFAULT_TIME_BUDGET};
+use crate::signing::{AuditSigner, SIGNING_KEY_VARIABLE};
 use crate::store::Store;
 
 pub const TABLE_NAME_VARIABLE: &str = "TABLE_NAME";
@@ -245,6 +246,29 @@ pub const INVITATION_SENDER_VARIABLE: &str = "INVITATION_SENDER";
 pub const INVITATION_ACCEPT_URL_VARIABLE: &str = "INVITATION_ACCEPT_URL";
 pub const INVITATION_DAILY_EMAIL_CAP_VARIABLE: &str = "INVITATION_DAILY_EMAIL_CAP";
 pub const INVITATION_EMAILS_PER_SECOND_VARIABLE: &str = "INVITATION_EMAILS_PER_SECOND";
+
+/// The audit-events function's clients: the store, and KMS, whose key signs the digests
+/// and gives the public key (`AUDIT_SIGNING_KEY_ID`).
+#[derive(Debug)]
+pub struct AuditApp {
+    pub app: App,
+    pub signer: AuditSigner,
+}
+
+impl AuditApp {
+    pub async fn from_env() -> Result<AuditApp, ApiError> {
+        let config = sdk_config_loader().load().await;
+        let app = App::from_config(&config)?;
+        app.warm_up().await;
+        Ok(AuditApp {
+            app,
+            signer: AuditSigner::new(
+                aws_sdk_kms::Client::new(&config),
+                required_variable(SIGNING_KEY_VARIABLE)?,
+            ),
+        })
+    }
+}
 
 /// The invitations function's clients and settings: the store, and SES to send from the
 /// configured sender.

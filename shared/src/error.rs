@@ -208,6 +208,8 @@ fn dependency_of<E>() -> &'static str {
         "SES"
     } else if name.starts_with("aws_sdk_s3") {
         "S3"
+    } else if name.starts_with("aws_sdk_kms") {
+        "KMS"
     } else {
         "AWS"
     }

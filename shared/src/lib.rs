@@ -24,6 +24,7 @@ pub mod model;
 
 pub mod export_files;
 pub mod mail;
+pub mod signing;
 pub mod store;
 
 pub mod operations;

@@ -21,6 +21,7 @@ use crate::ids::{
     ApiKeyId, CsmAssignmentId, FacilityId, InvitationId, OrgId, TrainingAssignmentId, TrainingModuleId, UserId,
 };
 use crate::model::audit::AuditEvent;
+use crate::model::audit_digest::{AuditDigest, PublicKey, VerificationReport};
 use crate::model::invitations::InvitationStatus;
 use crate::model::roles::RoleRef;
 use crate::model::training_assignments::TrainingStatus;
@@ -284,6 +285,27 @@ fn describe(operation: Operation, schemas: &mut Schemas) -> Description {
             NoBody,
             200,
             schemas.list_of::<AuditEvent>(),
+            &[],
+        ),
+        Operation::AuditEvents(A::ListAuditDigests) => d(
+            "The signed digests of the audit trail whose period ends in `from`–`to`, oldest first",
+            NoBody,
+            200,
+            schemas.list_of::<AuditDigest>(),
+            &[],
+        ),
+        Operation::AuditEvents(A::VerifyAuditEvents) => d(
+            "Recompute the audit trail of `from`–`to` against its digests and their signatures",
+            NoBody,
+            200,
+            schemas.of::<VerificationReport>(),
+            &[],
+        ),
+        Operation::AuditEvents(A::GetAuditPublicKey) => d(
+            "The public key that verifies the audit trail's digests",
+            NoBody,
+            200,
+            schemas.of::<PublicKey>(),
             &[],
         ),
         Operation::CipSeniorManager(C::GetCurrentCipSeniorManager) => d(

@@ -103,6 +103,9 @@ pub enum ApiKeysOperation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuditEventsOperation {
     ListAuditEvents,
+    ListAuditDigests,
+    VerifyAuditEvents,
+    GetAuditPublicKey,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -325,6 +328,27 @@ pub static ROUTES: &[Route] = &[
         AuditEvents(A::ListAuditEvents),
     )
     .with_query(&["targetId", "actorId", "from", "to", "limit", "cursor"]),
+    // The tamper-evident trail (docs/audit.md): digests, their check, the key that signs them.
+    route(
+        "GET",
+        "/audit-events/digests",
+        "listAuditDigests",
+        AuditEvents(A::ListAuditDigests),
+    )
+    .with_query(&["from", "to", "limit", "cursor"]),
+    route(
+        "GET",
+        "/audit-events/verify",
+        "verifyAuditEvents",
+        AuditEvents(A::VerifyAuditEvents),
+    )
+    .with_query(&["from", "to"]),
+    route(
+        "GET",
+        "/audit-events/public-key",
+        "getAuditPublicKey",
+        AuditEvents(A::GetAuditPublicKey),
+    ),
     route(
         "GET",
         "/cip-senior-manager-assignments/current",

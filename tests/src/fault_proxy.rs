@@ -24,6 +24,8 @@ pub enum Target {
     AnyDynamoDb,
     /// An SES action (`SendEmail`).
     Ses(&'static str),
+    /// A KMS operation (`Sign`, `GetPublicKey`).
+    Kms(&'static str),
     /// Every S3 call.
     S3,
     /// The S3 calls of one HTTP method (`PUT` is UploadPart, `POST` creates or completes
@@ -85,7 +87,7 @@ struct Rule {
 /// What the proxy saw of one call.
 #[derive(Debug, Clone)]
 pub struct Seen {
-    /// `DynamoDB.<Operation>`, `SES.<Action>` or `S3.<METHOD>`.
+    /// `DynamoDB.<Operation>`, `KMS.<Operation>`, `SES.<Action>` or `S3.<METHOD>`.
     pub call: String,
     pub fault: Option<Fault>,
     /// A `TransactWriteItems`'s `ClientRequestToken`.
@@ -182,6 +184,7 @@ impl Request {
             Target::DynamoDb(operation) => self.call == format!("DynamoDB.{operation}"),
             Target::AnyDynamoDb => self.call.starts_with("DynamoDB."),
             Target::Ses(action) => self.call == format!("SES.{action}"),
+            Target::Kms(operation) => self.call == format!("KMS.{operation}"),
             Target::S3 => self.call.starts_with("S3."),
             Target::S3Method(method) => self.call == format!("S3.{method}"),
         }
@@ -223,7 +226,10 @@ async fn read_request(client: &mut BufReader<TcpStream>) -> Option<Request> {
     });
     let method = text.split_whitespace().next().unwrap_or("GET").to_string();
     let call = match target {
-        Some(target) => format!("DynamoDB.{}", target.rsplit('.').next().unwrap_or_default()),
+        Some(target) => match target.split_once('.') {
+            Some(("TrentService", operation)) => format!("KMS.{operation}"),
+            _ => format!("DynamoDB.{}", target.rsplit('.').next().unwrap_or_default()),
+        },
         None => match String::from_utf8_lossy(&body)
             .split('&')
             .find_map(|pair| pair.strip_prefix("Action="))

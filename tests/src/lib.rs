@@ -20,7 +20,7 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
 use aws_smithy_types::config_bag::ConfigBag;
 use lambda_http::Body;
-use raptor_shared::app::{App, ExportingApp, InvitationsApp};
+use raptor_shared::app::{App, AuditApp, ExportingApp, InvitationsApp};
 use raptor_shared::clock::Clock;
 use raptor_shared::export_files::ExportBucket;
 use raptor_shared::ids::{OrgId, UserId};
@@ -32,6 +32,7 @@ use raptor_shared::model::secret_tokens::ExposeSecret;
 use raptor_shared::operations::invitations::InvitationSettings;
 use raptor_shared::operations::{self, organizations};
 use raptor_shared::routes::{self, Function};
+use raptor_shared::signing::AuditSigner;
 use raptor_shared::store::{self, Store, Transaction, table};
 use raptor_shared::time::Timestamp;
 use serde_json::{Value, json};
@@ -145,6 +146,8 @@ pub struct TestApi {
     /// The state of the functions that export (training assignments, users): the same
     /// store, an exports bucket of the test's own in the emulator's S3.
     pub exporting: ExportingApp,
+    /// The audit-events function's state: the same store, a signing key in the emulator's KMS.
+    pub audit: AuditApp,
     pub ses: aws_sdk_ses::Client,
     pub dynamo_calls: CallCounter,
 }
@@ -288,7 +291,21 @@ impl TestApi {
             .send()
             .await
             .expect("create the test's exports bucket");
+        // The key that signs the audit digests: one per test API, in the emulator's KMS.
+        let kms = aws_sdk_kms::Client::new(&config);
+        let key = kms
+            .create_key()
+            .key_spec(aws_sdk_kms::types::KeySpec::EccNistP256)
+            .key_usage(aws_sdk_kms::types::KeyUsageType::SignVerify)
+            .send()
+            .await
+            .expect("create the audit signing key in the emulator");
+        let key_id = key.key_metadata.expect("key metadata").key_id;
         TestApi {
+            audit: AuditApp {
+                app: app.clone(),
+                signer: AuditSigner::new(kms, key_id),
+            },
             exporting: ExportingApp::new(app.clone(), Some(ExportBucket::new(s3, bucket))),
             invitations: InvitationsApp {
                 app: app.clone(),
@@ -424,7 +441,7 @@ impl TestApi {
             Function::Users => users::handle(&self.exporting, request).await,
             Function::Roles => roles::handle(&self.app, request).await,
             Function::ApiKeys => api_keys::handle(&self.app, request).await,
-            Function::AuditEvents => audit_events::handle(&self.app, request).await,
+            Function::AuditEvents => audit_events::handle(&self.audit, request).await,
             Function::CipSeniorManager => cip_senior_manager::handle(&self.app, request).await,
             Function::Invitations => invitations::handle(&self.invitations, request).await,
             Function::Facilities => facilities::handle(&self.app, request).await,

@@ -1,19 +1,22 @@
 //! Audit events: parse → authenticate → authorize → domain → response.
 
 use lambda_http::{Body, Request, Response};
-use raptor_shared::app::App;
+use raptor_shared::app::AuditApp;
 use raptor_shared::error::{ApiError, ApiResult};
 use raptor_shared::http::{self, Reply};
+use raptor_shared::ids::EventId;
 use raptor_shared::model::audit::AuditFilter;
-use raptor_shared::operations::audit_events;
 use raptor_shared::operations::authentication;
+use raptor_shared::operations::{audit_digests, audit_events};
 use raptor_shared::routes::{self, AuditEventsOperation, Function, Operation};
+use raptor_shared::time::Timestamp;
 
-pub async fn handle(app: &App, request: Request) -> Response<Body> {
-    http::respond(dispatch(app, &request).await)
+pub async fn handle(audit: &AuditApp, request: Request) -> Response<Body> {
+    http::respond(dispatch(audit, &request).await)
 }
 
-async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
+async fn dispatch(audit: &AuditApp, request: &Request) -> ApiResult<Reply> {
+    let app = &audit.app;
     let route = routes::match_request(Function::AuditEvents, request)?;
     let Operation::AuditEvents(operation) = route.route.operation else {
         return Err(ApiError::NotFound { resource: "route" });
@@ -32,5 +35,31 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
             let page = query.page(principal.org(), filter.fingerprint())?;
             Reply::ok(&audit_events::list_audit_events(store, &principal, &filter, &page).await?)
         }
+        AuditEventsOperation::ListAuditDigests => {
+            let filter = AuditFilter::parse(None, None, query.non_empty("from")?, query.non_empty("to")?)?;
+            let page = query.page(principal.org(), format!("digests;{}", filter.fingerprint()))?;
+            // Without `to`, up to the latest digest.
+            let range = range_of(
+                &filter,
+                Timestamp::from_millis(i64::try_from(EventId::MAX_MILLIS).unwrap_or(i64::MAX)),
+            );
+            Reply::ok(&audit_digests::list_digests(store, &principal, range, &page).await?)
+        }
+        AuditEventsOperation::VerifyAuditEvents => {
+            let filter = AuditFilter::parse(None, None, query.non_empty("from")?, query.non_empty("to")?)?;
+            let range = range_of(&filter, store.clock().now());
+            Reply::ok(&audit_digests::verify(store, &audit.signer, &principal, range).await?)
+        }
+        AuditEventsOperation::GetAuditPublicKey => {
+            Reply::ok(audit_digests::public_key(&audit.signer, &principal).await?)
+        }
     }
+}
+
+/// `from` and `to` as given; without them, the trail's start and `end`.
+fn range_of(filter: &AuditFilter, end: Timestamp) -> (Timestamp, Timestamp) {
+    (
+        filter.from.unwrap_or(Timestamp::from_millis(0)),
+        filter.to.unwrap_or(end),
+    )
 }

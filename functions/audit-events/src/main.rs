@@ -1,4 +1,6 @@
+use raptor_shared::app::{AuditApp, serve_with};
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    raptor_shared::app::serve(audit_events::handle).await
+    serve_with(AuditApp::from_env(), audit_events::handle).await
 }

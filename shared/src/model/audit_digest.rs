@@ -132,7 +132,10 @@ impl PublicKey {
         PublicKey {
             key_id,
             signing_algorithm: SIGNING_ALGORITHM.to_string(),
-            pem: format!("-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n", lines.join("\n")),
+            pem: format!(
+                "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+                lines.join("\n")
+            ),
             public_key: encoded,
         }
     }
@@ -188,17 +191,43 @@ pub struct VerificationReport {
     pub digests_out_of_chain: Vec<u64>,
 }
 
+/// What is known of the chain besides the digests read, so that a digest deleted at either
+/// end of them shows too.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ChainState {
+    /// No digest exists before the first read: the chain must begin at sequence 1 there.
+    pub from_the_start: bool,
+    /// The organization's latest digest (sequence, period end), as its chain head says.
+    pub head: Option<(u64, Timestamp)>,
+    /// Digests were read up to this period end.
+    pub read_until: Timestamp,
+    /// The digest job has covered every event up to this time: an event at or before it
+    /// that no digest lists was not there when the job ran, or lost its digest.
+    pub covered_until: Option<Timestamp>,
+}
+
+impl Default for ChainState {
+    /// Nothing known beyond the digests read.
+    fn default() -> Self {
+        ChainState {
+            from_the_start: false,
+            head: None,
+            read_until: Timestamp::from_millis(0),
+            covered_until: None,
+        }
+    }
+}
+
 /// Checks `digests` (an organization's, any order; the one before the range first if it
 /// exists) and `events` (every stored event of the range) against each other and the key.
 /// `range` is the time range the events were read for: a digest's entries outside it are
-/// not expected among them. `from_the_start`: no digest exists before the first given, so
-/// the chain must begin at sequence 1 there.
+/// not expected among them.
 pub fn verify(
     digests: &[AuditDigest],
     events: &[AuditEvent],
     range: (Timestamp, Timestamp),
     key: &PublicKey,
-    from_the_start: bool,
+    chain: ChainState,
 ) -> ApiResult<VerificationReport> {
     let mut report = VerificationReport {
         events_checked: events.len(),
@@ -230,7 +259,7 @@ pub fn verify(
                     report.digests_out_of_chain.push(document.sequence);
                 }
             }
-            None if from_the_start => {
+            None if chain.from_the_start => {
                 report.digests_missing.extend(1..document.sequence);
                 if document.sequence == 1 && document.previous_sha256.is_some() {
                     report.digests_out_of_chain.push(document.sequence);
@@ -241,6 +270,14 @@ pub fn verify(
         previous = Some(digest);
     }
 
+    // The latest digests, deleted: the head still names them.
+    if let Some((head_sequence, head_end)) = chain.head {
+        let last_read = ordered.last().map_or(0, |digest| digest.document.sequence);
+        if head_end <= chain.read_until && head_sequence > last_read {
+            report.digests_missing.extend(last_read + 1..=head_sequence);
+        }
+    }
+
     // The events: each listed once with its bytes' hash, none listed and gone.
     let mut listed: BTreeMap<&EventId, (&DigestedEvent, u64)> = BTreeMap::new();
     for digest in &ordered {
@@ -248,7 +285,11 @@ pub fn verify(
             listed.insert(&entry.id, (entry, digest.document.sequence));
         }
     }
-    let latest_end = ordered.last().map(|digest| digest.document.period_end);
+    let digested_until = chain
+        .covered_until
+        .into_iter()
+        .chain(ordered.last().map(|digest| digest.document.period_end))
+        .max();
     let stored: BTreeSet<&EventId> = events.iter().map(|event| &event.id).collect();
     for event in events {
         match listed.get(&event.id) {
@@ -270,7 +311,7 @@ pub fn verify(
                     });
                 }
             }
-            None if latest_end.is_none_or(|end| event.occurred_at > end) => report.events_pending += 1,
+            None if digested_until.is_none_or(|end| event.occurred_at > end) => report.events_pending += 1,
             None => report.events_not_digested.push(event.id.clone()),
         }
     }
@@ -396,6 +437,13 @@ mod tests {
         (key, events, digests)
     }
 
+    fn start() -> ChainState {
+        ChainState {
+            from_the_start: true,
+            ..ChainState::default()
+        }
+    }
+
     fn range() -> (Timestamp, Timestamp) {
         (Timestamp::from_millis(0), Timestamp::from_millis(10_000))
     }
@@ -405,8 +453,14 @@ mod tests {
         let org = OrgId::new();
         let event = event(&org, 1_000, "Zoë");
         let text = String::from_utf8(canonical_event(&event).unwrap()).unwrap();
-        assert!(text.starts_with("{\"action\":\"facility.created\",\"actorApiKeyId\":null,\"actorId\":"), "{text}");
-        assert!(text.contains("\"summary\":{\"a\":[2,1],\"b\":1,\"name\":\"Zoë\"}"), "{text}");
+        assert!(
+            text.starts_with("{\"action\":\"facility.created\",\"actorApiKeyId\":null,\"actorId\":"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\"summary\":{\"a\":[2,1],\"b\":1,\"name\":\"Zoë\"}"),
+            "{text}"
+        );
         assert!(!text.contains(' '));
         let again: AuditEvent = serde_json::from_slice(&canonical_event(&event).unwrap()).unwrap();
         assert_eq!(event_hash(&again).unwrap(), event_hash(&event).unwrap());
@@ -415,7 +469,7 @@ mod tests {
     #[test]
     fn an_untouched_trail_verifies() {
         let (key, events, digests) = setup();
-        let report = verify(&digests, &events, range(), &key.public(), true).unwrap();
+        let report = verify(&digests, &events, range(), &key.public(), start()).unwrap();
         assert!(report.verified, "{report:#?}");
         assert_eq!(report.events_covered, 3);
         assert_eq!(report.digests_checked, 2);
@@ -428,7 +482,7 @@ mod tests {
         let deleted = events.remove(1);
         let inserted = event(&events[0].organization_id, 1_500, "inserted");
         events.push(inserted.clone());
-        let report = verify(&digests, &events, range(), &key.public(), true).unwrap();
+        let report = verify(&digests, &events, range(), &key.public(), start()).unwrap();
         assert!(!report.verified);
         assert_eq!(report.events_changed, vec![events[0].id.clone()]);
         assert_eq!(report.events_missing, vec![deleted.id]);
@@ -441,23 +495,37 @@ mod tests {
         let (first, second) = (events[0].summary.clone(), events[1].summary.clone());
         events[0].summary = second;
         events[1].summary = first;
-        let report = verify(&digests, &events, range(), &key.public(), true).unwrap();
+        let report = verify(&digests, &events, range(), &key.public(), start()).unwrap();
         assert_eq!(report.events_changed, vec![events[0].id.clone(), events[1].id.clone()]);
     }
 
     #[test]
     fn a_deleted_edited_or_unlinked_digest_is_named() {
         let (key, events, digests) = setup();
-        let report = verify(&digests[1..], &events, range(), &key.public(), true).unwrap();
+        let report = verify(&digests[1..], &events, range(), &key.public(), start()).unwrap();
         assert!(!report.verified);
         assert_eq!(report.digests_missing, vec![1]);
-        assert_eq!(report.events_not_digested.len(), 2, "the first digest's events lost their cover");
-        let report = verify(&digests[1..], &events[2..], range(), &key.public(), false).unwrap();
-        assert!(report.verified, "a range that starts after the first digest: {report:#?}");
+        assert_eq!(
+            report.events_not_digested.len(),
+            2,
+            "the first digest's events lost their cover"
+        );
+        let report = verify(
+            &digests[1..],
+            &events[2..],
+            range(),
+            &key.public(),
+            ChainState::default(),
+        )
+        .unwrap();
+        assert!(
+            report.verified,
+            "a range that starts after the first digest: {report:#?}"
+        );
 
         let mut edited = digests.clone();
         edited[0].document.events.pop();
-        let report = verify(&edited, &events, range(), &key.public(), true).unwrap();
+        let report = verify(&edited, &events, range(), &key.public(), start()).unwrap();
         assert_eq!(report.digests_altered, vec![1]);
 
         let mut forged = digests.clone();
@@ -465,17 +533,34 @@ mod tests {
             events: vec![],
             ..forged[0].document.clone()
         });
-        let report = verify(&forged, &events, range(), &key.public(), true).unwrap();
-        assert_eq!(report.digests_out_of_chain, vec![2], "re-signed, the chain still breaks");
+        let report = verify(&forged, &events, range(), &key.public(), start()).unwrap();
+        assert_eq!(
+            report.digests_out_of_chain,
+            vec![2],
+            "re-signed, the chain still breaks"
+        );
 
         let mut gap = digests.clone();
         gap[1].document.sequence = 3;
         let resigned = key.sign(gap[1].document.clone());
-        let report = verify(&[gap[0].clone(), resigned], &events, range(), &key.public(), true).unwrap();
+        let report = verify(&[gap[0].clone(), resigned], &events, range(), &key.public(), start()).unwrap();
         assert_eq!(report.digests_missing, vec![2]);
 
+        // The latest digest deleted: the head still names it, and the job had covered its
+        // events.
+        let chain = ChainState {
+            from_the_start: true,
+            head: Some((2, Timestamp::from_millis(4_000))),
+            read_until: Timestamp::from_millis(10_000),
+            covered_until: Some(Timestamp::from_millis(4_000)),
+        };
+        let report = verify(&digests[..1], &events, range(), &key.public(), chain).unwrap();
+        assert_eq!(report.digests_missing, vec![2]);
+        assert_eq!(report.events_not_digested, vec![events[2].id.clone()]);
+        assert_eq!(report.events_pending, 0);
+
         let other = LocalKey::new();
-        let report = verify(&digests, &events, range(), &other.public(), true).unwrap();
+        let report = verify(&digests, &events, range(), &other.public(), start()).unwrap();
         assert_eq!(report.digests_altered, vec![1, 2], "another key signed none of them");
     }
 
@@ -490,7 +575,7 @@ mod tests {
         let pending = event(&org, 9_000, "new");
         let mut stored = all.clone();
         stored.push(pending);
-        let report = verify(&digests, &stored, range(), &key.public(), true).unwrap();
+        let report = verify(&digests, &stored, range(), &key.public(), start()).unwrap();
         assert!(report.verified, "{report:#?}");
         assert_eq!(
             report.late_events,

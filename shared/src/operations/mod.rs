@@ -2,6 +2,7 @@
 //! model's rules), write in one transaction with the audit event.
 
 pub mod api_keys;
+pub mod audit_digests;
 pub mod audit_events;
 pub mod authentication;
 pub mod cip_senior_manager;

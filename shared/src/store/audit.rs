@@ -35,6 +35,8 @@ fn put_event(transaction: &mut Transaction, event: &AuditEvent, version: u32) ->
         AttributeValue::S(keys::audit_actor_partition(org, &event.actor_id)),
     );
     item.insert(GSI2SK.into(), AttributeValue::S(event.id.to_string()));
+    // Across organizations by time, for the digest job (`store::audit_digests`).
+    item.extend(super::audit_digests::event_time_attributes(event));
     transaction.put_new(item, ApiError::internal("audit event id collision"))
 }
 

@@ -5,6 +5,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod audit_digests;
 pub mod cip_senior_manager;
 pub mod facilities;
 pub mod idempotency;

@@ -2,6 +2,7 @@
 //! real function, stored through the real AWS SDK in the local emulator.
 
 mod api_keys;
+mod audit_digests;
 mod audit_events;
 mod authentication;
 mod bootstrap;

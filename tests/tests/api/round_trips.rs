@@ -369,6 +369,9 @@ async fn walk<'a>(
     m.call_as("GET", api_reference::SCRIPT_PATH, None, None, 200).await;
     m.call("GET", &format!("/audit-events?targetId={user}"), None, 200)
         .await;
+    m.call("GET", "/audit-events/digests", None, 200).await;
+    m.call("GET", "/audit-events/verify", None, 200).await;
+    m.call("GET", "/audit-events/public-key", None, 200).await;
     m.call("DELETE", &format!("/users/{user}"), None, 200).await;
     m.call("DELETE", &format!("/roles/{role}"), None, 200).await;
 
