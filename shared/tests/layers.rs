@@ -11,7 +11,7 @@ fn layer_of(file: &str) -> usize {
         "clock.rs" | "error.rs" | "ids.rs" | "time.rs" | "permissions.rs" | "validation.rs" | "patch.rs"
         | "json.rs" | "pagination.rs" => 0,
         "model" => 1,
-        "store" | "mail.rs" | "export_files.rs" => 2,
+        "store" | "mail.rs" | "signing.rs" | "export_files.rs" => 2,
         "operations" => 3,
         "http.rs" | "rest" | "routes.rs" | "app.rs" | "idempotency.rs" | "openapi.rs" | "asyncapi.rs"
         | "api_reference.rs" | "lib.rs" | "bin" => 4,

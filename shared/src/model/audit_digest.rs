@@ -8,6 +8,7 @@
 //! events as read. `docs/audit.md` writes the byte forms down for verifiers of their own.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1, UnparsedPublicKey};
 use base64::Engine;
@@ -149,6 +150,63 @@ impl PublicKey {
             .verify(message, &signature)
             .is_ok()
     }
+}
+
+impl PublicKey {
+    /// A key from its PEM (`-----BEGIN PUBLIC KEY-----`), as `openssl` and our own
+    /// `pem` field write it.
+    pub fn from_pem(key_id: String, pem: &str) -> ApiResult<PublicKey> {
+        let body: String = pem
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty() && !line.starts_with("-----"))
+            .collect();
+        let der = BASE64
+            .decode(body)
+            .map_err(|_| ApiError::validation("publicKey", "the PEM's body is not base64"))?;
+        Ok(PublicKey::from_der(key_id, &der))
+    }
+}
+
+/// What an offline verifier needs, exported from the API as it is (`scripts/audit-bundle`):
+/// the events of a range, the digests that cover them, and the public key. The verifier
+/// recomputes everything and trusts none of it but the key, which it can take from
+/// elsewhere.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditBundle {
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub public_key: PublicKey,
+    /// The digests whose period ends from the digest before `from` on.
+    pub digests: Vec<AuditDigest>,
+    /// Every event of `from`–`to`.
+    pub events: Vec<AuditEvent>,
+}
+
+/// How long after an event the hourly digest job has surely covered it: an hour and the
+/// lookback. The offline verifier expects a digest of every event older than this at the
+/// bundle's `to`; the server knows its job's watermark and needs no such rule.
+pub const EXPECTED_COVER: Duration = Duration::from_secs(3600 + 300);
+
+/// Verifies a bundle with `trusted` (or, without one, the key the bundle carries), trusting
+/// nothing else the server says: the bundle holds the chain from its first digest (a
+/// first digest past sequence 1 means digests were deleted), and any event older than
+/// `EXPECTED_COVER` at `to` must be in a digest, as the hourly job puts it there.
+pub fn verify_bundle(bundle: &AuditBundle, trusted: Option<&PublicKey>) -> ApiResult<VerificationReport> {
+    let expected = bundle.to.millis() - i64::try_from(EXPECTED_COVER.as_millis()).unwrap_or(0);
+    let chain = ChainState {
+        from_the_start: true,
+        covered_until: Some(Timestamp::from_millis(expected)),
+        ..ChainState::default()
+    };
+    verify(
+        &bundle.digests,
+        &bundle.events,
+        (bundle.from, bundle.to),
+        trusted.unwrap_or(&bundle.public_key),
+        chain,
+    )
 }
 
 /// An event a later digest lists although its time falls in an earlier digest's period: it
@@ -464,6 +522,26 @@ mod tests {
         assert!(!text.contains(' '));
         let again: AuditEvent = serde_json::from_slice(&canonical_event(&event).unwrap()).unwrap();
         assert_eq!(event_hash(&again).unwrap(), event_hash(&event).unwrap());
+    }
+
+    #[test]
+    fn a_bundle_verifies_with_its_pem_key_and_fails_with_another() {
+        let (key, events, digests) = setup();
+        let public = key.public();
+        let bundle = AuditBundle {
+            from: range().0,
+            to: range().1,
+            public_key: public.clone(),
+            digests,
+            events,
+        };
+        let text = serde_json::to_string(&bundle).unwrap();
+        let read: AuditBundle = serde_json::from_str(&text).unwrap();
+        let pinned = PublicKey::from_pem("pinned".into(), &public.pem).unwrap();
+        assert!(verify_bundle(&read, Some(&pinned)).unwrap().verified);
+        assert!(verify_bundle(&read, None).unwrap().verified);
+        let stranger = LocalKey::new().public();
+        assert!(!verify_bundle(&read, Some(&stranger)).unwrap().verified);
     }
 
     #[test]

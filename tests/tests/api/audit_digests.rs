@@ -8,7 +8,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::AttributeValue;
 use integration_tests::fault_proxy::{Fault, Target, Times};
 use integration_tests::{FaultProxy, TestApi, TestOrg};
-use raptor_shared::model::audit_digest::{AuditDigest, PublicKey, string_to_sign};
+use raptor_shared::model::audit_digest::{AuditBundle, AuditDigest, PublicKey, string_to_sign, verify_bundle};
 use raptor_shared::operations::audit_digests::{self, DigestRunReport};
 use raptor_shared::store::keys;
 use raptor_shared::time::Timestamp;
@@ -59,6 +59,33 @@ async fn digests(api: &TestApi, org: &TestOrg) -> Vec<AuditDigest> {
 
 async fn verify(api: &TestApi, org: &TestOrg) -> Value {
     api.get("/audit-events/verify", &org.admin_key).await.expect(200)
+}
+
+/// What `scripts/audit-bundle` exports, read through the API the same way.
+async fn bundle(api: &TestApi, org: &TestOrg) -> AuditBundle {
+    let key = &org.admin_key;
+    let events = api.get("/audit-events?limit=100", key).await.expect(200);
+    let public_key = api.get("/audit-events/public-key", key).await.expect(200);
+    serde_json::from_value(json!({
+        "from": "1970-01-01T00:00:00Z",
+        "to": api.clock().now().to_string(),
+        "publicKey": public_key,
+        "digests": serde_json::to_value(digests(api, org).await).unwrap(),
+        "events": events["data"],
+    }))
+    .unwrap()
+}
+
+/// The server's verification and the offline one (with a key pinned before any
+/// tampering) say the same.
+async fn both_verifications(api: &TestApi, org: &TestOrg, pinned: &PublicKey) -> Value {
+    let report = verify(api, org).await;
+    let offline = verify_bundle(&bundle(api, org).await, Some(pinned)).unwrap();
+    assert_eq!(offline.verified, report["verified"] == true, "{report}");
+    assert_eq!(json!(offline.events_changed), report["eventsChanged"]);
+    assert_eq!(json!(offline.events_missing), report["eventsMissing"]);
+    assert_eq!(json!(offline.digests_missing), report["digestsMissing"]);
+    report
 }
 
 fn ids(value: &Value) -> Vec<String> {
@@ -149,6 +176,16 @@ async fn a_changed_deleted_inserted_or_swapped_event_and_a_deleted_digest_are_ea
     let untouched = api.new_organization().await;
     changes(&api, &untouched, 2).await;
     run_job(&api).await;
+    // A second digest for the organization whose first digest goes.
+    changes(&api, &undigested, 1).await;
+    let later = Timestamp::from_millis(api.clock().now().millis() + 12_000);
+    audit_digests::run(api.store(), &api.audit.signer, later).await.unwrap();
+    let pinned: PublicKey = serde_json::from_value(
+        api.get("/audit-events/public-key", &changed.admin_key)
+            .await
+            .expect(200),
+    )
+    .unwrap();
 
     let target = event_ids(&api, &changed).await[0].clone();
     client
@@ -162,7 +199,7 @@ async fn a_changed_deleted_inserted_or_swapped_event_and_a_deleted_digest_are_ea
         .send()
         .await
         .unwrap();
-    let report = verify(&api, &changed).await;
+    let report = both_verifications(&api, &changed, &pinned).await;
     assert_eq!(report["verified"], false);
     assert_eq!(ids(&report["eventsChanged"]), vec![target]);
 
@@ -174,7 +211,7 @@ async fn a_changed_deleted_inserted_or_swapped_event_and_a_deleted_digest_are_ea
         .send()
         .await
         .unwrap();
-    let report = verify(&api, &deleted).await;
+    let report = both_verifications(&api, &deleted, &pinned).await;
     assert_eq!(report["verified"], false);
     assert_eq!(ids(&report["eventsMissing"]), vec![gone]);
 
@@ -203,7 +240,7 @@ async fn a_changed_deleted_inserted_or_swapped_event_and_a_deleted_digest_are_ea
         .send()
         .await
         .unwrap();
-    let report = verify(&api, &inserted).await;
+    let report = both_verifications(&api, &inserted, &pinned).await;
     assert_eq!(report["verified"], false);
     assert_eq!(ids(&report["eventsNotDigested"]), vec![forged_id]);
 
@@ -236,7 +273,7 @@ async fn a_changed_deleted_inserted_or_swapped_event_and_a_deleted_digest_are_ea
             .await
             .unwrap();
     }
-    let report = verify(&api, &swapped).await;
+    let report = both_verifications(&api, &swapped, &pinned).await;
     let mut changed_ids = ids(&report["eventsChanged"]);
     changed_ids.sort();
     let mut expected = pair[..2].to_vec();
@@ -244,6 +281,7 @@ async fn a_changed_deleted_inserted_or_swapped_event_and_a_deleted_digest_are_ea
     assert_eq!(changed_ids, expected);
 
     let digest = &digests(&api, &undigested).await[0];
+    assert_eq!(digest.document.sequence, 1);
     let digest_items = client
         .query()
         .table_name(table)
@@ -254,8 +292,12 @@ async fn a_changed_deleted_inserted_or_swapped_event_and_a_deleted_digest_are_ea
         .unwrap()
         .items
         .unwrap();
-    assert_eq!(digest_items.len(), 1);
-    let mut key = digest_items[0].clone();
+    assert_eq!(digest_items.len(), 2);
+    let mut key = digest_items
+        .iter()
+        .find(|item| item["sequence"] == AttributeValue::N("1".into()))
+        .unwrap()
+        .clone();
     key.retain(|name, _| name == "PK" || name == "SK");
     client
         .delete_item()
@@ -264,7 +306,7 @@ async fn a_changed_deleted_inserted_or_swapped_event_and_a_deleted_digest_are_ea
         .send()
         .await
         .unwrap();
-    let report = verify(&api, &undigested).await;
+    let report = both_verifications(&api, &undigested, &pinned).await;
     assert_eq!(report["verified"], false);
     assert_eq!(report["digestsMissing"], json!([digest.document.sequence]));
     assert_eq!(
@@ -272,7 +314,7 @@ async fn a_changed_deleted_inserted_or_swapped_event_and_a_deleted_digest_are_ea
         digest.document.events.len()
     );
 
-    let report = verify(&api, &untouched).await;
+    let report = both_verifications(&api, &untouched, &pinned).await;
     assert_eq!(
         report["verified"], true,
         "the others' tampering touches nothing of ours: {report}"
