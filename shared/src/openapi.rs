@@ -288,7 +288,7 @@ fn describe(operation: Operation, schemas: &mut Schemas) -> Description {
             &[],
         ),
         Operation::AuditEvents(A::ListAuditDigests) => d(
-            "The signed digests of the audit trail whose period ends in `from`–`to`, oldest first",
+            "The signed digests of the audit trail whose period ends in `from`–`to`, oldest first, at most 20 a page",
             NoBody,
             200,
             schemas.list_of::<AuditDigest>(),

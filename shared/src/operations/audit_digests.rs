@@ -36,6 +36,9 @@ pub const LATE_LOOKBACK: Duration = Duration::from_secs(300);
 pub const VERIFY_SLACK: Duration = Duration::from_secs(24 * 3600);
 /// The most events one verification reads (`400` beyond: narrow the range).
 pub const MAX_VERIFIED_EVENTS: usize = 20_000;
+/// Digests per page of `GET /audit-events/digests`, whatever `limit` asks: 20 full digests
+/// are about 4.4 MB, under Lambda's 6 MB response.
+pub const MAX_DIGESTS_PER_PAGE: usize = 20;
 /// Events read per page from the time index.
 const EVENTS_PER_READ: usize = 1000;
 
@@ -217,7 +220,9 @@ pub async fn list_digests(
     page: &PageRequest,
 ) -> ApiResult<ListPage<AuditDigest>> {
     principal.require(Permission::AuditRead)?;
-    let result = digests::digests_between(store, principal.org(), range, page.limit, page.after.as_ref()).await?;
+    // A digest of 2,000 events is about 220 KB of JSON: a page stays within a response.
+    let limit = page.limit.min(MAX_DIGESTS_PER_PAGE);
+    let result = digests::digests_between(store, principal.org(), range, limit, page.after.as_ref()).await?;
     Ok(ListPage {
         data: result.items,
         next_cursor: page.next_cursor(result.next),

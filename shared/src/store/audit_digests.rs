@@ -207,3 +207,40 @@ pub async fn advance_job(store: &Store, before: Option<JobState>, after: JobStat
     )?;
     transaction.send(store).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::audit_digest::{DIGEST_FORMAT, DigestDocument, DigestedEvent, MAX_EVENTS_PER_DIGEST};
+    use crate::store::item_size;
+
+    /// DynamoDB refuses an item over 400 KB, which the emulator would store: a full digest
+    /// stays well under it.
+    #[test]
+    fn a_digest_of_the_most_events_fits_in_one_item() {
+        let events = (0..MAX_EVENTS_PER_DIGEST)
+            .map(|_| DigestedEvent {
+                id: EventId::new(),
+                sha256: "f".repeat(64),
+            })
+            .collect();
+        let digest = AuditDigest {
+            document: DigestDocument {
+                format: DIGEST_FORMAT.into(),
+                organization_id: OrgId::new(),
+                sequence: u64::MAX,
+                period_start: Timestamp::now(),
+                period_end: Timestamp::now(),
+                events,
+                previous_sha256: Some("f".repeat(64)),
+            },
+            document_sha256: "f".repeat(64),
+            signature: "A".repeat(100),
+            signing_algorithm: "ECDSA_SHA_256".into(),
+            key_id: format!("arn:aws:kms:us-east-1:123456789012:key/{}", "f".repeat(36)),
+            created_at: Timestamp::now(),
+        };
+        let size = item_size(&to_item(&digest).unwrap());
+        assert!(size < 300_000, "{size} bytes");
+    }
+}

@@ -419,3 +419,30 @@ async fn a_key_without_audit_read_reads_no_digest_no_verification_and_no_key() {
     .await
     .expect_error(400, "validation_error");
 }
+
+#[tokio::test]
+async fn digests_come_at_most_twenty_a_page_and_every_page_links_on() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    for round in 0..21 {
+        changes(&api, &org, 1).await;
+        let at = Timestamp::from_millis(api.clock().now().millis() + 6_000 + round * 1_000);
+        audit_digests::run(api.store(), &api.audit.signer, at).await.unwrap();
+    }
+    let first = api
+        .get("/audit-events/digests?limit=100", &org.admin_key)
+        .await
+        .expect(200);
+    assert_eq!(first["data"].as_array().unwrap().len(), 20);
+    let cursor = first["nextCursor"].as_str().expect("a next page");
+    let rest = api
+        .get(
+            &format!("/audit-events/digests?limit=100&cursor={cursor}"),
+            &org.admin_key,
+        )
+        .await
+        .expect(200);
+    assert_eq!(rest["data"].as_array().unwrap().len(), 1);
+    assert_eq!(rest["data"][0]["sequence"], 21);
+    assert_eq!(verify(&api, &org).await["verified"], true);
+}
