@@ -21,7 +21,7 @@ use crate::mail::Mailer;
 use crate::model::invitations::{DEFAULT_DAILY_EMAIL_CAP, DEFAULT_EMAILS_PER_SECOND};
 use crate::model::training_assignments::{DEFAULT_RENEWAL_WINDOW_DAYS, MAX_RENEWAL_WINDOW_DAYS};
 use crate::operations::invitations::{InvitationSettings, Outbox};
-use crate::rest::exports::{DEFAULT_INLINE_LIMIT_BYTES, DEFAULT_TIME_BUDGET};
+use crate::rest::exports::{DEFAULT_INLINE_LIMIT_BYTES, DEFAULT_TIME_BUDGET, ExportSettings};
 use crate::signing::{AuditSigner, SIGNING_KEY_VARIABLE};
 use crate::store::Store;
 
@@ -210,6 +210,15 @@ impl ExportingApp {
             exports,
             inline_export_limit_bytes: DEFAULT_INLINE_LIMIT_BYTES,
             export_time_budget: DEFAULT_TIME_BUDGET,
+        }
+    }
+
+    /// How this function's exports are made: its bucket, inline limit and time budget.
+    pub fn export_settings(&self) -> ExportSettings<'_> {
+        ExportSettings {
+            bucket: self.exports.as_ref(),
+            inline_limit_bytes: self.inline_export_limit_bytes,
+            time_budget: self.export_time_budget,
         }
     }
 

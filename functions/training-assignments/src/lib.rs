@@ -10,7 +10,7 @@ use raptor_shared::ids::{FacilityId, TrainingAssignmentId, UserId};
 use raptor_shared::model::training_assignments::{AssignmentQuery, AssignmentQueryText};
 use raptor_shared::operations::training_status::TrainingStatusQuery;
 use raptor_shared::rest;
-use raptor_shared::rest::exports::{self, ExportFile, ExportFormat, ExportSettings};
+use raptor_shared::rest::exports::{self, ExportFile, ExportFormat};
 use raptor_shared::rest::training_export::{self, ExportRequest};
 use raptor_shared::routes::{self, Function, Operation, TrainingAssignmentsOperation as Op};
 use raptor_shared::time::Date;
@@ -103,11 +103,7 @@ async fn dispatch(training: &ExportingApp, request: &Request) -> ApiResult<Reply
                     gzip: http::accepts_gzip(request),
                 },
             };
-            let settings = ExportSettings {
-                bucket: training.exports.as_ref(),
-                inline_limit_bytes: training.inline_export_limit_bytes,
-                time_budget: training.export_time_budget,
-            };
+            let settings = training.export_settings();
             let outcome = training_export::export_assignments(store, &principal, &export, &settings).await?;
             exports::reply(outcome, export.file)
         }

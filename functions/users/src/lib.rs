@@ -10,7 +10,7 @@ use raptor_shared::ids::UserId;
 use raptor_shared::model::users::UserFilter;
 use raptor_shared::operations::{authentication, users};
 use raptor_shared::rest;
-use raptor_shared::rest::exports::{self, ExportFile, ExportFormat, ExportSettings};
+use raptor_shared::rest::exports::{self, ExportFile, ExportFormat};
 use raptor_shared::rest::users::UserView;
 use raptor_shared::rest::users_export;
 use raptor_shared::routes::{self, Function, Operation, UsersOperation};
@@ -58,11 +58,7 @@ async fn dispatch(exporting: &ExportingApp, request: &Request) -> ApiResult<Repl
                 format: ExportFormat::parse(query.non_empty("format")?)?,
                 gzip: http::accepts_gzip(request),
             };
-            let settings = ExportSettings {
-                bucket: exporting.exports.as_ref(),
-                inline_limit_bytes: exporting.inline_export_limit_bytes,
-                time_budget: exporting.export_time_budget,
-            };
+            let settings = exporting.export_settings();
             let export = users_export::export_users(store, &principal, filter, file, &settings).await?;
             exports::reply(export, file)
         }

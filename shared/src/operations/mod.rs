@@ -10,6 +10,7 @@ pub mod facilities;
 pub mod invitations;
 pub mod organizations;
 pub mod roles;
+pub mod row_pages;
 pub mod training_assignments;
 pub mod training_export;
 pub mod training_modules;

@@ -11,6 +11,7 @@ use crate::model::events::{Event, MemberStatusChange, OptionalTextChange, RolesC
 use crate::model::principal::Principal;
 use crate::model::roles::RoleRef;
 use crate::model::users::{Member, MemberChanges, MemberStatus, NewMember, UserFilter};
+use crate::operations::row_pages::RowPages;
 use crate::pagination::{ListPage, PageRequest};
 use crate::permissions::Permission;
 use crate::store::{self, Store, Transaction};
@@ -68,17 +69,21 @@ impl<'a> MemberReader<'a> {
             done: false,
         })
     }
+}
 
-    pub fn today(&self) -> Date {
+impl RowPages for MemberReader<'_> {
+    type Row = Member;
+
+    fn today(&self) -> Date {
         self.today
     }
 
-    pub fn is_done(&self) -> bool {
+    fn is_done(&self) -> bool {
         self.done
     }
 
     /// The next page of members, in the list's order; `None` once every one was read.
-    pub async fn next_page(&mut self) -> ApiResult<Option<Vec<Member>>> {
+    async fn next_page(&mut self) -> ApiResult<Option<Vec<Member>>> {
         if self.done {
             return Ok(None);
         }

@@ -7,7 +7,7 @@
 //! base64). Up to `inline_limit_bytes` of encoded output the file is the response; past it,
 //! the bytes so far and the rest go to S3 as a multipart upload, and the caller is sent a
 //! presigned link (`303 See Other`), which any HTTP client follows. Each export says only
-//! what a row is (`ExportTable`) and where its pages come from (`RowSource`).
+//! what a row is (`ExportTable`) and where its pages come from (`RowPages`).
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -20,6 +20,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::export_files::{ExportBucket, FileHeaders, LINK_LIFETIME, PART_BYTES, Upload};
 use crate::http::Reply;
 use crate::ids::OrgId;
+use crate::operations::row_pages::RowPages;
 use crate::time::Date;
 
 /// Encoded bytes a response may carry: 6 MB less base64's third and room for headers.
@@ -111,17 +112,6 @@ pub trait ExportTable {
     fn csv_row(&self, row: &Self::Row) -> Vec<String>;
     /// One JSON array element.
     fn write_json(&self, row: &Self::Row, out: &mut Vec<u8>) -> serde_json::Result<()>;
-}
-
-/// Where an export's rows come from, page by page.
-pub trait RowSource {
-    type Row;
-    /// The day the rows are read as of: statuses, the file name and the S3 key say it.
-    fn today(&self) -> Date;
-    /// No page is left to read.
-    fn is_done(&self) -> bool;
-    /// The next page, `None` past the last.
-    fn next_page(&mut self) -> impl std::future::Future<Output = ApiResult<Option<Vec<Self::Row>>>>;
 }
 
 /// `file_name` carries the export's date, taken once: the rows' statuses, the S3 key and
@@ -277,7 +267,7 @@ pub async fn export<T, S>(
 ) -> ApiResult<Export>
 where
     T: ExportTable,
-    S: RowSource<Row = T::Row>,
+    S: RowPages<Row = T::Row>,
 {
     let today = source.today();
     let file_name = file.name(today);
@@ -365,7 +355,7 @@ async fn encode<'a, T, S>(
 ) -> ApiResult<Encoded>
 where
     T: ExportTable,
-    S: RowSource<Row = T::Row>,
+    S: RowPages<Row = T::Row>,
 {
     let started = Instant::now();
     let today = source.today();

@@ -9,10 +9,9 @@ use serde::Serialize;
 use crate::error::ApiResult;
 use crate::model::principal::Principal;
 use crate::model::training_assignments::AssignmentQuery;
+use crate::operations::row_pages::RowPages;
 use crate::operations::training_export::{ExportReader, ExportRow};
-use crate::rest::exports::{
-    self, Export, ExportFile, ExportSettings, ExportTable, LIST_SEPARATOR, RowSource, neutralise, text,
-};
+use crate::rest::exports::{self, Export, ExportFile, ExportSettings, ExportTable, LIST_SEPARATOR, neutralise, text};
 use crate::rest::training_assignments::TrainingAssignmentView;
 use crate::store::Store;
 use crate::time::Date;
@@ -175,7 +174,7 @@ struct AssignmentRows<'a> {
     reader: ExportReader<'a>,
 }
 
-impl RowSource for AssignmentRows<'_> {
+impl RowPages for AssignmentRows<'_> {
     type Row = AssignmentRow;
 
     fn today(&self) -> Date {

@@ -10,12 +10,9 @@ use crate::model::principal::Principal;
 use crate::model::roles::{RoleRef, RolesDocument};
 use crate::model::users::{Member, UserFilter};
 use crate::operations::users::MemberReader;
-use crate::rest::exports::{
-    self, Export, ExportFile, ExportSettings, ExportTable, LIST_SEPARATOR, RowSource, neutralise, text,
-};
+use crate::rest::exports::{self, Export, ExportFile, ExportSettings, ExportTable, LIST_SEPARATOR, neutralise, text};
 use crate::rest::users::UserView;
 use crate::store::Store;
-use crate::time::Date;
 
 /// The file's name begins with this.
 pub const FILE_STEM: &str = "users";
@@ -100,22 +97,6 @@ impl ExportTable for UsersTable<'_> {
                 role_names: self.role_names(member),
             },
         )
-    }
-}
-
-impl RowSource for MemberReader<'_> {
-    type Row = Member;
-
-    fn today(&self) -> Date {
-        MemberReader::today(self)
-    }
-
-    fn is_done(&self) -> bool {
-        MemberReader::is_done(self)
-    }
-
-    async fn next_page(&mut self) -> ApiResult<Option<Vec<Member>>> {
-        MemberReader::next_page(self).await
     }
 }
 
