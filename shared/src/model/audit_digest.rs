@@ -235,7 +235,7 @@ pub struct VerificationReport {
     /// Events a digest lists that are not stored any more.
     pub events_missing: Vec<EventId>,
     /// Stored events no digest lists although a digest covers their time: written into the
-    /// trail after the fact (or their digest is gone).
+    /// trail after the fact (or their digest is gone; or stored late, until the next run).
     pub events_not_digested: Vec<EventId>,
     /// Stored events newer than the latest digest: the next run covers them.
     pub events_pending: usize,
