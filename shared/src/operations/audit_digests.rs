@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{EventId, OrgId};
-use crate::model::audit::{AuditEvent, AuditFilter};
+use crate::model::audit::AuditFilter;
 use crate::model::audit_digest::{
     self, AuditDigest, ChainState, DIGEST_FORMAT, DigestDocument, DigestedEvent, MAX_EVENTS_PER_DIGEST, PublicKey,
     SIGNING_ALGORITHM, VerificationReport,
@@ -88,13 +88,21 @@ pub async fn run(store: &Store, signer: &AuditSigner, now: Timestamp) -> ApiResu
         EventId::bounds_at(millis_bound(look_from)).0,
         EventId::bounds_at(millis_bound(until)).1,
     );
-    let mut by_org: BTreeMap<OrgId, Vec<AuditEvent>> = BTreeMap::new();
+    // Each event kept as what its digest lists, so memory follows ids and hashes only.
+    let mut by_org: BTreeMap<OrgId, Vec<NewEvent>> = BTreeMap::new();
     for shard in 0..EVENT_SHARDS {
         let mut after = None;
         loop {
             let page = digests::events_between(store, shard, ids.clone(), EVENTS_PER_READ, after.as_ref()).await?;
             for event in page.items {
-                by_org.entry(event.organization_id.clone()).or_default().push(event);
+                let listed = NewEvent {
+                    occurred_at: event.occurred_at,
+                    entry: DigestedEvent {
+                        sha256: audit_digest::event_hash(&event)?,
+                        id: event.id,
+                    },
+                };
+                by_org.entry(event.organization_id).or_default().push(listed);
             }
             match page.next {
                 Some(next) => after = Some(next),
@@ -123,6 +131,12 @@ pub async fn run(store: &Store, signer: &AuditSigner, now: Timestamp) -> ApiResu
     Ok(report)
 }
 
+/// An event a run read, as a digest will list it.
+struct NewEvent {
+    occurred_at: Timestamp,
+    entry: DigestedEvent,
+}
+
 struct OrgDone {
     digests: usize,
     events: usize,
@@ -134,7 +148,7 @@ async fn digest_organization(
     store: &Store,
     signer: &AuditSigner,
     org: &OrgId,
-    events: Vec<AuditEvent>,
+    events: Vec<NewEvent>,
     (look_from, until): (Timestamp, Timestamp),
     state: Option<JobState>,
 ) -> ApiResult<OrgDone> {
@@ -144,8 +158,11 @@ async fn digest_organization(
         .iter()
         .flat_map(|digest| digest.document.events.iter().map(|entry| entry.id.clone()))
         .collect();
-    let mut new: Vec<AuditEvent> = events.into_iter().filter(|event| !listed.contains(&event.id)).collect();
-    new.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut new: Vec<NewEvent> = events
+        .into_iter()
+        .filter(|event| !listed.contains(&event.entry.id))
+        .collect();
+    new.sort_by(|a, b| a.entry.id.cmp(&b.entry.id));
     let covered_before = state.map(|state| state.covered_until);
     let late = new
         .iter()
@@ -156,7 +173,7 @@ async fn digest_organization(
         events: new.len(),
         late,
     };
-    let chunks: Vec<&[AuditEvent]> = new.chunks(MAX_EVENTS_PER_DIGEST).collect();
+    let chunks: Vec<&[NewEvent]> = new.chunks(MAX_EVENTS_PER_DIGEST).collect();
     for (index, chunk) in chunks.iter().enumerate() {
         let last = index + 1 == chunks.len();
         let period_start = head.as_ref().map_or(chunk[0].occurred_at, |head| head.period_end);
@@ -176,15 +193,7 @@ async fn digest_organization(
             sequence: head.as_ref().map_or(1, |head| head.sequence + 1),
             period_start,
             period_end,
-            events: chunk
-                .iter()
-                .map(|event| {
-                    Ok(DigestedEvent {
-                        id: event.id.clone(),
-                        sha256: audit_digest::event_hash(event)?,
-                    })
-                })
-                .collect::<ApiResult<Vec<_>>>()?,
+            events: chunk.iter().map(|event| event.entry.clone()).collect(),
             previous_sha256: head.as_ref().map(|head| head.document_sha256.clone()),
         };
         let document_sha256 = document.document_hash()?;
