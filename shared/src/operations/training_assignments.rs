@@ -247,8 +247,8 @@ pub async fn list_assignments(
     })
 }
 
-/// Writes `after` over `before` with the counts and one audit event, in one transaction.
-/// Reads what the answer shows, then commits the change and its audit event.
+/// Reads the facility names the answer shows, then writes `after` over `before` with the
+/// counts and one audit event, in one transaction: the commit is the change's last call.
 async fn commit_change(
     store: &Store,
     principal: &Principal,
