@@ -132,6 +132,7 @@ typed_id!(InvitationId, "inv_", "an invitation");
 typed_id!(FacilityId, "fac_", "a facility");
 typed_id!(TrainingModuleId, "tm_", "a training module");
 typed_id!(TrainingAssignmentId, "ta_", "a training assignment");
+typed_id!(EvidencePackageId, "evp_", "an evidence package");
 
 impl UserId {
     /// The actor of changes Raptor Comply makes on its own (the daily training job): the
@@ -203,7 +204,7 @@ mod tests {
 
     /// Each id type's prefix and parser, for tests that hold for all of them.
     type Parse = fn(&str) -> Result<(), ApiError>;
-    const EVERY_ID: [(&str, Parse); 10] = [
+    const EVERY_ID: [(&str, Parse); 11] = [
         (OrgId::PREFIX, |text| OrgId::parse("someId", text).map(drop)),
         (UserId::PREFIX, |text| UserId::parse("someId", text).map(drop)),
         (RoleId::PREFIX, |text| RoleId::parse("someId", text).map(drop)),
@@ -221,6 +222,9 @@ mod tests {
         }),
         (TrainingAssignmentId::PREFIX, |text| {
             TrainingAssignmentId::parse("someId", text).map(drop)
+        }),
+        (EvidencePackageId::PREFIX, |text| {
+            EvidencePackageId::parse("someId", text).map(drop)
         }),
     ];
 

@@ -212,6 +212,16 @@ impl Date {
         (MIN_YEAR..=MAX_YEAR).contains(&date.year()).then_some(Date(date))
     }
 
+    /// The day's first millisecond, UTC.
+    pub fn first_instant(self) -> Timestamp {
+        Timestamp::from_millis(self.0.and_time(chrono::NaiveTime::MIN).and_utc().timestamp_millis())
+    }
+
+    /// The day's last millisecond, UTC.
+    pub fn last_instant(self) -> Timestamp {
+        Timestamp::from_millis(self.first_instant().millis() + 86_400_000 - 1)
+    }
+
     pub fn previous_day(self) -> Option<Self> {
         self.0.pred_opt().map(Date)
     }

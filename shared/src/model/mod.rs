@@ -8,6 +8,7 @@ pub mod audit;
 pub mod audit_digest;
 pub mod cip_senior_manager;
 pub mod events;
+pub mod evidence_packages;
 pub mod facilities;
 pub mod idempotency;
 pub mod invitation_email;
