@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod audit_digests;
 pub mod cip_senior_manager;
+pub mod evidence_packages;
 pub mod facilities;
 pub mod idempotency;
 pub mod invitations;
