@@ -19,8 +19,6 @@ use crate::time::{Date, Timestamp};
 /// People sampled in one package: an auditor's sample is tens, and each person's files
 /// are read one by one.
 pub const MAX_SAMPLE_USERS: usize = 100;
-/// How many times the builder tries a package before it is `failed`.
-pub const MAX_BUILD_ATTEMPTS: u32 = 3;
 /// How long a build holds its claim; past it, the next run takes the package again (the
 /// builder's timeout is 15 minutes).
 pub const BUILD_LEASE_SECONDS: i64 = 16 * 60;
@@ -169,7 +167,8 @@ impl EvidencePackage {
     }
 
     /// Whether a builder run at `now` may take it: asked for and not taken, or taken by a
-    /// build whose claim ran out, with attempts left.
+    /// build whose claim ran out (`attempts` counts the builds started; giving up after
+    /// a number of them is the builder's rule).
     pub fn is_buildable(&self, now: Timestamp) -> bool {
         match self.status {
             PackageStatus::Pending => true,
@@ -218,15 +217,6 @@ impl EvidencePackage {
             failure_reason: Some(reason),
             version: self.version + 1,
             ..self.clone()
-        }
-    }
-
-    /// The actor the builder records its events as: the person who asked.
-    pub fn requester(&self) -> Actor {
-        Actor {
-            org_id: self.organization_id.clone(),
-            user_id: self.requested_by.clone(),
-            api_key_id: self.requested_with_api_key.clone(),
         }
     }
 }
@@ -451,5 +441,36 @@ mod tests {
             assignment_status_on(&assignment, date("2026-11-30")),
             Some(TrainingStatus::Overdue)
         );
+    }
+
+    #[test]
+    fn a_claimed_package_finishes_ready_out_of_the_builders_hands() {
+        let actor = Actor {
+            org_id: OrgId::new(),
+            user_id: UserId::new(),
+            api_key_id: None,
+        };
+        let today = date("2026-06-30");
+        let now = today.first_instant();
+        let request = PackageRequest::new(today, today, today, vec![], today).unwrap();
+        let claimed = EvidencePackage::new(&actor, request, now).claimed(now);
+        assert_eq!(
+            (claimed.status, claimed.attempts, claimed.version),
+            (PackageStatus::Building, 1, 2)
+        );
+        let file = PackageFile {
+            name: "manifest.json".into(),
+            sha256: "ab".repeat(32),
+            bytes: 10,
+            rows: None,
+        };
+        let ready = claimed.ready("evidence/x.zip".into(), 10, "cd".repeat(32), vec![file.clone()], now);
+        assert_eq!(ready.status, PackageStatus::Ready);
+        assert_eq!(
+            (ready.claimed_until, ready.finished_at, ready.version),
+            (None, Some(now), 3)
+        );
+        assert_eq!(ready.files, vec![file]);
+        assert!(!ready.is_buildable(Timestamp::from_millis(now.millis() + 3_600_000)));
     }
 }
