@@ -86,22 +86,7 @@ pub struct ExportLink {
     pub bytes: usize,
 }
 
-/// OWASP CSV injection: a spreadsheet runs a cell that starts with one of these as a
-/// formula, so such a cell is prefixed with a quote and shows as the text it is.
-pub fn neutralise(cell: String) -> String {
-    match cell.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
-        _ => cell,
-    }
-}
-
-/// An optional value as a CSV cell: empty when absent.
-pub fn text(value: Option<impl ToString>) -> String {
-    value.map(|value| value.to_string()).unwrap_or_default()
-}
-
-/// Several values in one cell (facility ids and names, roles), in their order.
-pub const LIST_SEPARATOR: &str = "; ";
+pub use crate::model::csv_cells::{LIST_SEPARATOR, neutralise, text};
 
 /// What one export's rows are and how each is written.
 pub trait ExportTable {

@@ -15,6 +15,7 @@
 
 pub mod api_keys;
 pub mod cip_senior_manager;
+pub mod evidence_packages;
 pub mod facilities;
 pub mod invitations;
 pub mod organizations;
@@ -184,4 +185,7 @@ domain_events! {
     AssignmentFacilityRemoved(training_assignments::FacilityRemoved) = "training_assignment.facility_removed", version 1, target "training_assignment";
     AssignmentMarkedOverdue(training_assignments::MarkedOverdue) = "training_assignment.marked_overdue", version 1, target "training_assignment";
     AssignmentRenewalSkipped(training_assignments::RenewalSkipped) = "training_assignment.renewal_skipped", version 1, target "training_assignment";
+    EvidencePackageRequested(evidence_packages::EvidencePackageRequested) = "evidence_package.requested", version 1, target "evidence_package";
+    EvidencePackageReady(evidence_packages::EvidencePackageReady) = "evidence_package.ready", version 1, target "evidence_package";
+    EvidencePackageFailed(evidence_packages::EvidencePackageFailed) = "evidence_package.failed", version 1, target "evidence_package";
 }
