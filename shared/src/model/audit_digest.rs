@@ -35,7 +35,8 @@ pub fn canonical_event(event: &AuditEvent) -> ApiResult<Vec<u8>> {
     canonical_json(event)
 }
 
-fn canonical_json(value: &impl Serialize) -> ApiResult<Vec<u8>> {
+/// A value's canonical bytes, as `canonical_event` takes them.
+pub fn canonical_json(value: &impl Serialize) -> ApiResult<Vec<u8>> {
     let value = serde_json::to_value(value).map_err(ApiError::internal)?;
     serde_json::to_vec(&value).map_err(ApiError::internal)
 }
