@@ -256,12 +256,16 @@ pub const INVITATION_ACCEPT_URL_VARIABLE: &str = "INVITATION_ACCEPT_URL";
 pub const INVITATION_DAILY_EMAIL_CAP_VARIABLE: &str = "INVITATION_DAILY_EMAIL_CAP";
 pub const INVITATION_EMAILS_PER_SECOND_VARIABLE: &str = "INVITATION_EMAILS_PER_SECOND";
 
-/// The audit-events function's clients: the store, and KMS, whose key signs the digests
-/// and gives the public key (`AUDIT_SIGNING_KEY_ID`).
+/// The audit functions' clients (the API's audit-events function, the digest job, the
+/// evidence package builder): the store; KMS, whose key signs the digests and the
+/// packages' manifests and gives the public key (`AUDIT_SIGNING_KEY_ID`); and the exports
+/// bucket the packages are kept in.
 #[derive(Debug)]
 pub struct AuditApp {
     pub app: App,
     pub signer: AuditSigner,
+    /// `None` where `EXPORT_BUCKET` is unset (the digest job needs none).
+    pub exports: Option<ExportBucket>,
 }
 
 impl AuditApp {
@@ -269,12 +273,16 @@ impl AuditApp {
         let config = sdk_config_loader().load().await;
         let app = App::from_config(&config)?;
         app.warm_up().await;
+        let exports = std::env::var(EXPORT_BUCKET_VARIABLE)
+            .ok()
+            .map(|bucket| ExportBucket::new(s3_client(&config), bucket));
         Ok(AuditApp {
             app,
             signer: AuditSigner::new(
                 aws_sdk_kms::Client::new(&config),
                 required_variable(SIGNING_KEY_VARIABLE)?,
             ),
+            exports,
         })
     }
 }

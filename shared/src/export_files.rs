@@ -46,6 +46,26 @@ impl ExportBucket {
         }
     }
 
+    /// Stores a whole file at `key`, part by part; a failure leaves no file.
+    pub async fn put(&self, key: String, headers: FileHeaders, bytes: &[u8]) -> ApiResult<()> {
+        let mut upload = self.start(key, headers).await?;
+        for part in bytes.chunks(PART_BYTES) {
+            if let Err(error) = upload.send_part(part.to_vec()).await {
+                upload.abort().await;
+                return Err(error);
+            }
+        }
+        if bytes.is_empty() {
+            upload.send_part(Vec::new()).await?;
+        }
+        upload.finish().await.map(|_link| ())
+    }
+
+    /// A presigned GET link to the file at `key`, good for `LINK_LIFETIME`.
+    pub async fn link(&self, key: &str) -> ApiResult<String> {
+        presigned_get(&self.client, &self.bucket, key).await
+    }
+
     /// Starts a file at `key`.
     pub async fn start(&self, key: String, headers: FileHeaders) -> ApiResult<Upload<'_>> {
         let started = self
@@ -69,6 +89,18 @@ impl ExportBucket {
             parts: Vec::new(),
         })
     }
+}
+
+async fn presigned_get(client: &aws_sdk_s3::Client, bucket: &str, key: &str) -> ApiResult<String> {
+    let config = PresigningConfig::expires_in(LINK_LIFETIME).map_err(ApiError::internal)?;
+    let link = client
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .presigned(config)
+        .await
+        .map_err(|error| unavailable("presigning", aws_sdk_s3::error::DisplayErrorContext(error)))?;
+    Ok(link.uri().to_string())
 }
 
 /// A file being written; `finish` makes it readable, `abort` discards it.
@@ -125,15 +157,7 @@ impl Upload<'_> {
             self.abort().await;
             return Err(failure);
         }
-        let config = PresigningConfig::expires_in(LINK_LIFETIME).map_err(ApiError::internal)?;
-        let link = client
-            .get_object()
-            .bucket(&self.bucket.bucket)
-            .key(&self.key)
-            .presigned(config)
-            .await
-            .map_err(|error| unavailable("presigning", aws_sdk_s3::error::DisplayErrorContext(error)))?;
-        Ok(link.uri().to_string())
+        presigned_get(client, &self.bucket.bucket, &self.key).await
     }
 
     /// Discards the parts sent (best effort: the bucket's lifecycle rule aborts leftovers).

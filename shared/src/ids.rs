@@ -16,14 +16,24 @@ pub fn new_ulid() -> Ulid {
     Ulid::from_bytes(uuid::Uuid::now_v7().into_bytes())
 }
 
-/// A ULID of the instant `millis` (an event's, from the injected clock), monotonic within
-/// the process like `new_ulid`: ids made in one millisecond sort in creation order.
+/// A ULID of the instant `millis` (an event's, from the injected clock): its time part is
+/// exactly that instant, since time-range queries read it back from the id. Ids made in
+/// one millisecond sort in creation order (the random part counts up). Unlike UUIDv7's
+/// context, an instant earlier than the last one is kept as it is, not moved forward: a
+/// clock set back (a test's fixed clock, a corrected host clock) must not date an event
+/// later than it happened.
 pub fn ulid_at(millis: i64) -> Ulid {
-    static CONTEXT: std::sync::Mutex<uuid::ContextV7> = std::sync::Mutex::new(uuid::ContextV7::new());
+    static LAST: std::sync::Mutex<Option<Ulid>> = std::sync::Mutex::new(None);
+    const RANDOM_BITS: u128 = (1 << 80) - 1;
     let millis = u64::try_from(millis).unwrap_or(0);
-    let context = CONTEXT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let timestamp = uuid::Timestamp::from_unix(&*context, millis / 1000, (millis % 1000) as u32 * 1_000_000);
-    Ulid::from_bytes(uuid::Uuid::new_v7(timestamp).into_bytes())
+    let mut last = LAST.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let fresh = || Ulid::from_parts(millis, rand::random::<u128>() & RANDOM_BITS);
+    let next = match *last {
+        Some(previous) if previous.timestamp_ms() == millis => previous.increment().unwrap_or_else(fresh),
+        _ => fresh(),
+    };
+    *last = Some(next);
+    next
 }
 
 /// What `is_ulid_text` accepts, as a malformed id's message states it after the prefix.
@@ -168,6 +178,18 @@ impl EventId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_event_id_carries_its_instant_even_after_a_later_one() {
+        let later = ulid_at(1_900_000_000_000);
+        let earlier = ulid_at(1_700_000_000_000);
+        assert_eq!(later.timestamp_ms(), 1_900_000_000_000);
+        assert_eq!(
+            earlier.timestamp_ms(),
+            1_700_000_000_000,
+            "not moved forward to the last instant"
+        );
+    }
 
     #[test]
     fn new_ids_carry_their_prefix_and_parse_back() {

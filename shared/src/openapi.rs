@@ -18,7 +18,8 @@ use utoipa::{PartialSchema, ToSchema};
 
 use crate::error::ErrorBody;
 use crate::ids::{
-    ApiKeyId, CsmAssignmentId, FacilityId, InvitationId, OrgId, TrainingAssignmentId, TrainingModuleId, UserId,
+    ApiKeyId, CsmAssignmentId, EvidencePackageId, FacilityId, InvitationId, OrgId, TrainingAssignmentId,
+    TrainingModuleId, UserId,
 };
 use crate::model::audit::AuditEvent;
 use crate::model::audit_digest::{AuditDigest, PublicKey, VerificationReport};
@@ -29,6 +30,7 @@ use crate::model::users::MemberStatus;
 use crate::permissions::Permission;
 use crate::rest::api_keys::{ApiKeyView, CreateApiKey, CreatedApiKey};
 use crate::rest::cip_senior_manager::{Correct, CsmAssignmentView, Designate};
+use crate::rest::evidence_packages::{CreateEvidencePackage, EvidencePackageView};
 use crate::rest::exports::ExportLink;
 use crate::rest::facilities::{CreateFacility, FacilityView, UpdateFacility};
 use crate::rest::invitations::{
@@ -308,6 +310,27 @@ fn describe(operation: Operation, schemas: &mut Schemas) -> Description {
             schemas.of::<PublicKey>(),
             &[],
         ),
+        Operation::AuditEvents(A::CreateEvidencePackage) => d(
+            "Ask for an evidence package: populations as of `asOf`, a sample's records, the audit trail of `from`–`to`; built in the background",
+            Required(schemas.of::<CreateEvidencePackage>()),
+            202,
+            schemas.of::<EvidencePackageView>(),
+            WRITES,
+        ),
+        Operation::AuditEvents(A::ListEvidencePackages) => d(
+            "The organization's evidence packages, newest first",
+            NoBody,
+            200,
+            schemas.list_of::<EvidencePackageView>(),
+            &[],
+        ),
+        Operation::AuditEvents(A::GetEvidencePackage) => d(
+            "An evidence package: its status and, when ready, a 15-minute download link",
+            NoBody,
+            200,
+            schemas.of::<EvidencePackageView>(),
+            &[],
+        ),
         Operation::CipSeniorManager(C::GetCurrentCipSeniorManager) => d(
             "The CIP Senior Manager designated today or on `asOf`",
             NoBody,
@@ -564,6 +587,7 @@ fn path_parameter(route: &Route, name: &str) -> RefOr<Schema> {
         Operation::Facilities(_) => FacilityId::schema(),
         Operation::TrainingModules(_) => TrainingModuleId::schema(),
         Operation::TrainingAssignments(_) => TrainingAssignmentId::schema(),
+        Operation::AuditEvents(A::GetEvidencePackage) => EvidencePackageId::schema(),
         Operation::AuditEvents(_) => string("id"),
     }
 }

@@ -106,6 +106,9 @@ pub enum AuditEventsOperation {
     ListAuditDigests,
     VerifyAuditEvents,
     GetAuditPublicKey,
+    CreateEvidencePackage,
+    ListEvidencePackages,
+    GetEvidencePackage,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -348,6 +351,26 @@ pub static ROUTES: &[Route] = &[
         "/audit-events/public-key",
         "getAuditPublicKey",
         AuditEvents(A::GetAuditPublicKey),
+    ),
+    // Evidence for an auditor (docs/evidence.md): built in the background, fetched when ready.
+    route(
+        "POST",
+        "/evidence-packages",
+        "createEvidencePackage",
+        AuditEvents(A::CreateEvidencePackage),
+    ),
+    route(
+        "GET",
+        "/evidence-packages",
+        "listEvidencePackages",
+        AuditEvents(A::ListEvidencePackages),
+    )
+    .with_query(PAGE),
+    route(
+        "GET",
+        "/evidence-packages/{id}",
+        "getEvidencePackage",
+        AuditEvents(A::GetEvidencePackage),
     ),
     route(
         "GET",

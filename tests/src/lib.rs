@@ -149,6 +149,8 @@ pub struct TestApi {
     /// The audit-events function's state: the same store, a signing key in the emulator's KMS.
     pub audit: AuditApp,
     pub ses: aws_sdk_ses::Client,
+    /// The emulator's S3, for a bucket of another name (a missing one).
+    pub s3: aws_sdk_s3::Client,
     pub dynamo_calls: CallCounter,
 }
 
@@ -305,8 +307,9 @@ impl TestApi {
             audit: AuditApp {
                 app: app.clone(),
                 signer: AuditSigner::new(kms, key_id),
+                exports: Some(ExportBucket::new(s3.clone(), bucket.clone())),
             },
-            exporting: ExportingApp::new(app.clone(), Some(ExportBucket::new(s3, bucket))),
+            exporting: ExportingApp::new(app.clone(), Some(ExportBucket::new(s3.clone(), bucket))),
             invitations: InvitationsApp {
                 app: app.clone(),
                 mailer: Mailer::new(ses.clone(), INVITATION_SENDER),
@@ -318,6 +321,7 @@ impl TestApi {
             },
             app,
             ses,
+            s3,
             dynamo_calls,
         }
     }

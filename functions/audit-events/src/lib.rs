@@ -4,10 +4,12 @@ use lambda_http::{Body, Request, Response};
 use raptor_shared::app::AuditApp;
 use raptor_shared::error::{ApiError, ApiResult};
 use raptor_shared::http::{self, Reply};
-use raptor_shared::ids::EventId;
+use raptor_shared::idempotency;
+use raptor_shared::ids::{EventId, EvidencePackageId};
 use raptor_shared::model::audit::AuditFilter;
 use raptor_shared::operations::authentication;
 use raptor_shared::operations::{audit_digests, audit_events};
+use raptor_shared::rest;
 use raptor_shared::routes::{self, AuditEventsOperation, Function, Operation};
 use raptor_shared::time::Timestamp;
 
@@ -52,6 +54,21 @@ async fn dispatch(audit: &AuditApp, request: &Request) -> ApiResult<Reply> {
         }
         AuditEventsOperation::GetAuditPublicKey => {
             Reply::ok(audit_digests::public_key(&audit.signer, &principal).await?)
+        }
+        AuditEventsOperation::CreateEvidencePackage => {
+            idempotency::for_caller(store, request, &principal, async {
+                let view = rest::evidence_packages::create(store, &principal, http::json_body(request)?).await?;
+                Reply::json(202, &view)
+            })
+            .await
+        }
+        AuditEventsOperation::ListEvidencePackages => {
+            let page = query.page(principal.org(), "evidence-packages".into())?;
+            Reply::ok(&rest::evidence_packages::list(store, &principal, &page).await?)
+        }
+        AuditEventsOperation::GetEvidencePackage => {
+            let id = EvidencePackageId::parse("id", route.param("id")?)?;
+            Reply::ok(&rest::evidence_packages::get(store, audit.exports.as_ref(), &principal, &id).await?)
         }
     }
 }

@@ -188,6 +188,17 @@ impl EvidencePackage {
         }
     }
 
+    /// A claimed build that met a passing fault (a dependency unavailable): back in the
+    /// queue for the next run, its attempt counted.
+    pub fn released(&self) -> EvidencePackage {
+        EvidencePackage {
+            status: PackageStatus::Pending,
+            claimed_until: None,
+            version: self.version + 1,
+            ..self.clone()
+        }
+    }
+
     pub fn ready(
         &self,
         object_key: String,

@@ -6,6 +6,8 @@ pub mod audit_digests;
 pub mod audit_events;
 pub mod authentication;
 pub mod cip_senior_manager;
+pub mod evidence_builder;
+pub mod evidence_packages;
 pub mod facilities;
 pub mod invitations;
 pub mod organizations;

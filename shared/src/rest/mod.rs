@@ -5,6 +5,7 @@
 
 pub mod api_keys;
 pub mod cip_senior_manager;
+pub mod evidence_packages;
 pub mod exports;
 pub mod facilities;
 pub mod invitations;

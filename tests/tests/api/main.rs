@@ -8,6 +8,7 @@ mod authentication;
 mod bootstrap;
 mod cip_senior_manager;
 mod dynamo_calls;
+mod evidence_builds;
 mod evidence_packages;
 mod facilities;
 mod faults;

@@ -372,6 +372,18 @@ async fn walk<'a>(
     m.call("GET", "/audit-events/digests", None, 200).await;
     m.call("GET", "/audit-events/verify", None, 200).await;
     m.call("GET", "/audit-events/public-key", None, 200).await;
+    let today = api.clock().today().to_string();
+    let package = m
+        .call(
+            "POST",
+            "/evidence-packages",
+            Some(json!({ "asOf": today, "from": today, "to": today, "sample": { "userIds": [user] } })),
+            202,
+        )
+        .await;
+    m.call("GET", "/evidence-packages", None, 200).await;
+    m.call("GET", &format!("/evidence-packages/{}", id(&package)), None, 200)
+        .await;
     m.call("DELETE", &format!("/users/{user}"), None, 200).await;
     m.call("DELETE", &format!("/roles/{role}"), None, 200).await;
 

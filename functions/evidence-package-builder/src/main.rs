@@ -1,0 +1,13 @@
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use raptor_shared::app::{self, AuditApp};
+use serde_json::Value;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    app::init_tracing();
+    let audit: &'static AuditApp = Box::leak(Box::new(AuditApp::from_env().await?));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        evidence_package_builder::handle(audit, event)
+    }))
+    .await
+}
