@@ -16,14 +16,14 @@ use raptor_shared::model::training_assignments::{
 use raptor_shared::model::users::{Member, MemberStatus};
 use raptor_shared::operations::audit_digests;
 use raptor_shared::operations::evidence_builder::{self, Builder};
-use raptor_shared::store::{self, Transaction};
+use raptor_shared::store;
 use raptor_shared::time::Timestamp;
 use raptor_shared::validation::{DisplayName, Email};
 use serde_json::json;
 
 const MODULES: usize = 8;
-/// Members written per transaction while seeding (each is 2 items).
-const MEMBERS_PER_WRITE: usize = 40;
+/// Members written per import while seeding (each is 2 items).
+const MEMBERS_PER_WRITE: usize = 500;
 
 /// A small deterministic generator: the same rows every run.
 struct Lcg(u64);
@@ -59,8 +59,7 @@ fn cpu_seconds() -> f64 {
 async fn seed_members(api: &TestApi, org: &TestOrg, count: usize) -> Vec<UserId> {
     let now = api.clock().now();
     let mut people = Vec::with_capacity(count);
-    let mut transaction = Transaction::new();
-    let mut in_transaction = 0;
+    let mut batch = Vec::with_capacity(MEMBERS_PER_WRITE);
     for n in 0..count {
         let member = Member {
             user_id: UserId::new(),
@@ -81,15 +80,13 @@ async fn seed_members(api: &TestApi, org: &TestOrg, count: usize) -> Vec<UserId>
             deleted_at: None,
             version: 1,
         };
-        store::members::put_new(&mut transaction, &member).unwrap();
-        people.push(member.user_id);
-        in_transaction += 1;
-        if in_transaction == MEMBERS_PER_WRITE || n + 1 == count {
-            std::mem::take(&mut transaction)
-                .commit(api.store())
+        people.push(member.user_id.clone());
+        batch.push(member);
+        if batch.len() == MEMBERS_PER_WRITE || n + 1 == count {
+            store::members::import_batch(api.store(), &batch)
                 .await
                 .expect("seed members");
-            in_transaction = 0;
+            batch.clear();
             if people.len() % 2000 == 0 {
                 eprintln!("  seeded {} members", people.len());
             }

@@ -192,6 +192,46 @@ impl Store {
 /// part of a batch that way), in all.
 pub(crate) const UNPROCESSED_ATTEMPTS: u32 = 5;
 
+/// Puts items as they are, unconditioned, 25 a BatchWriteItem, retrying what DynamoDB
+/// leaves unprocessed: only for bulk loads (`import_batch`), never an API path.
+pub(crate) async fn put_all(store: &Store, items: Vec<Item>) -> ApiResult<()> {
+    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+    for chunk in items.chunks(25) {
+        let mut pending: Vec<WriteRequest> = chunk
+            .iter()
+            .map(|item| {
+                PutRequest::builder()
+                    .set_item(Some(item.clone()))
+                    .build()
+                    .map(|put| WriteRequest::builder().put_request(put).build())
+                    .map_err(ApiError::internal)
+            })
+            .collect::<ApiResult<_>>()?;
+        for attempt in 0..UNPROCESSED_ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(unprocessed_pause(attempt)).await;
+            }
+            let output = store
+                .client()
+                .batch_write_item()
+                .request_items(store.table(), std::mem::take(&mut pending))
+                .send()
+                .await?;
+            pending = output
+                .unprocessed_items
+                .and_then(|mut tables| tables.remove(store.table()))
+                .unwrap_or_default();
+            if pending.is_empty() {
+                break;
+            }
+        }
+        if !pending.is_empty() {
+            return Err(unprocessed_left("BatchWriteItem", pending.len()));
+        }
+    }
+    Ok(())
+}
+
 /// AWS's advice for unprocessed batch keys: exponential backoff with full jitter (up to 50,
 /// 100, 200, 400 ms here).
 pub(crate) fn unprocessed_pause(attempt: u32) -> std::time::Duration {

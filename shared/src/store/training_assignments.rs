@@ -39,6 +39,38 @@ fn group(progress: Progress) -> &'static str {
     }
 }
 
+/// The stored record's own attributes (`StoredAssignment`), which a list reads without
+/// the index attributes beside them (`QuerySpec::projecting`). A test keeps it equal to
+/// what `assignment_item` writes less the index attributes.
+pub const RECORD_ATTRIBUTES: &[&str] = &[
+    "id",
+    "organizationId",
+    "userId",
+    "trainingModuleId",
+    "progress",
+    "status",
+    "dueDate",
+    "notes",
+    "facilityIds",
+    "startedAt",
+    "completedAt",
+    "completedBy",
+    "score",
+    "certificateReference",
+    "expiresAt",
+    "waivedAt",
+    "waivedBy",
+    "waiverReason",
+    "createdBy",
+    "createdAt",
+    "updatedAt",
+    "version",
+    "renewalOf",
+    "renewedBy",
+    "renewalSkipped",
+    "markedOverdueAt",
+];
+
 fn assignment_item(assignment: &TrainingAssignment) -> ApiResult<Item> {
     let org = &assignment.organization_id;
     let id = assignment.id.to_string();
@@ -199,7 +231,6 @@ pub fn delete(transaction: &mut Transaction, assignment: &TrainingAssignment) ->
 /// a BatchWriteItem: a bulk load (the export benchmark seeds 100,000 this way). It writes
 /// no audit event and moves no open-assignment count, so it is never an API path.
 pub async fn import_batch(store: &Store, assignments: &[TrainingAssignment]) -> ApiResult<()> {
-    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
     let mut writes = Vec::new();
     for assignment in assignments {
         writes.push(assignment_item(assignment)?);
@@ -207,40 +238,7 @@ pub async fn import_batch(store: &Store, assignments: &[TrainingAssignment]) -> 
             writes.push(facility_link(assignment, facility));
         }
     }
-    for chunk in writes.chunks(25) {
-        let mut pending: Vec<WriteRequest> = chunk
-            .iter()
-            .map(|item| {
-                PutRequest::builder()
-                    .set_item(Some(item.clone()))
-                    .build()
-                    .map(|put| WriteRequest::builder().put_request(put).build())
-                    .map_err(ApiError::internal)
-            })
-            .collect::<ApiResult<_>>()?;
-        for attempt in 0..super::UNPROCESSED_ATTEMPTS {
-            if attempt > 0 {
-                tokio::time::sleep(super::unprocessed_pause(attempt)).await;
-            }
-            let output = store
-                .client()
-                .batch_write_item()
-                .request_items(store.table(), std::mem::take(&mut pending))
-                .send()
-                .await?;
-            pending = output
-                .unprocessed_items
-                .and_then(|mut tables| tables.remove(store.table()))
-                .unwrap_or_default();
-            if pending.is_empty() {
-                break;
-            }
-        }
-        if !pending.is_empty() {
-            return Err(super::unprocessed_left("BatchWriteItem", pending.len()));
-        }
-    }
-    Ok(())
+    super::put_all(store, writes).await
 }
 
 /// Every assignment of one person in the organization, in creation order (GSI1).
@@ -538,7 +536,9 @@ pub async fn list(
         return list_scoped_to(store, org, facility, query, today, limit, after).await;
     }
     let (spec, served) = spec_for(org, query);
-    let mut spec = spec.with_filter(remaining_conditions(query, served, today).into_filter());
+    let mut spec = spec
+        .with_filter(remaining_conditions(query, served, today).into_filter())
+        .projecting(RECORD_ATTRIBUTES);
     spec.newest_first = query.descending;
     store.query_records(&spec, limit, after).await
 }
@@ -588,6 +588,29 @@ async fn list_scoped_to(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_list_projects_every_attribute_of_the_record_and_no_index_attribute() {
+        let assignment = crate::model::training_assignments::new_assignment(
+            &OrgId::new(),
+            crate::model::training_assignments::NewAssignment {
+                user_id: crate::ids::UserId::new(),
+                training_module_id: crate::ids::TrainingModuleId::new(),
+                due_date: Date::parse("d", "2025-05-01").unwrap(),
+                notes: None,
+                facility_ids: Vec::new(),
+            },
+            &crate::ids::UserId::new(),
+            crate::time::Timestamp::from_millis(1_700_000_000_000),
+        );
+        let mut record: Vec<String> = to_item(&assignment).unwrap().into_keys().collect();
+        record.sort();
+        let mut projected: Vec<String> = RECORD_ATTRIBUTES.iter().map(|name| name.to_string()).collect();
+        projected.sort();
+        assert_eq!(projected, record, "RECORD_ATTRIBUTES is the stored record's fields");
+        let item = assignment_item(&assignment).unwrap();
+        assert!(item.keys().any(|key| !RECORD_ATTRIBUTES.contains(&key.as_str())));
+    }
 
     #[test]
     fn every_single_filter_and_sort_is_served_by_a_key_not_a_filter_alone() {
