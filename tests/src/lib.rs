@@ -38,6 +38,7 @@ use raptor_shared::time::Timestamp;
 use serde_json::{Value, json};
 
 pub mod fault_proxy;
+pub mod measure;
 pub use fault_proxy::FaultProxy;
 
 /// Counts DynamoDB operations (one per API call, retries included once), and keeps the

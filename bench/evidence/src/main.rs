@@ -7,6 +7,7 @@
 
 use std::time::Instant;
 
+use integration_tests::measure::{Lcg, cpu_seconds, reset_peak, status_kib};
 use integration_tests::{TestApi, TestOrg};
 use raptor_shared::ids::{TrainingModuleId, UserId};
 use raptor_shared::model::roles::{RoleRef, SystemRole};
@@ -24,37 +25,6 @@ use serde_json::json;
 const MODULES: usize = 8;
 /// Members written per import while seeding (each is 2 items).
 const MEMBERS_PER_WRITE: usize = 500;
-
-/// A small deterministic generator: the same rows every run.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self, below: usize) -> usize {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((self.0 >> 33) % below as u64) as usize
-    }
-}
-
-fn status_kib(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(field))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
-/// This process's CPU time (user + system), in seconds.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |index: usize| fields.get(index).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
-}
 
 async fn seed_members(api: &TestApi, org: &TestOrg, count: usize) -> Vec<UserId> {
     let now = api.clock().now();
@@ -212,7 +182,7 @@ async fn main() {
         renewal_window_days: api.app.renewal_window_days,
     };
     let baseline = status_kib("VmRSS:") as f64 / 1024.0;
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    reset_peak();
     let started = Instant::now();
     let cpu_before = cpu_seconds();
     let report = evidence_builder::run(&builder).await.expect("a builder run");

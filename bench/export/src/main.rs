@@ -8,6 +8,7 @@
 use std::io::Read;
 use std::time::Instant;
 
+use integration_tests::measure::{Lcg, cpu_seconds, reset_peak, status_kib};
 use integration_tests::{TestApi, TestOrg};
 use raptor_shared::ids::{FacilityId, TrainingModuleId, UserId};
 use raptor_shared::model::training_assignments::{
@@ -20,33 +21,6 @@ use serde_json::json;
 const PEOPLE: usize = 200;
 const MODULES: usize = 5;
 const FACILITIES: usize = 12;
-
-/// A small deterministic generator: the same rows every run.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self, below: usize) -> usize {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((self.0 >> 33) % below as u64) as usize
-    }
-}
-
-fn status_kib(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(field))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
-/// Resets the peak-RSS mark (Linux: `5` to clear_refs), so VmHWM is the export's own peak.
-fn reset_peak() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
 
 async fn seed(api: &TestApi, org: &TestOrg, rows: usize) -> usize {
     let key = &org.admin_key;
@@ -135,17 +109,6 @@ struct Figures {
     seconds: f64,
     cpu_seconds: f64,
     peak_mib: f64,
-}
-
-/// This process's CPU time (user + system), in seconds: the handler's own work, without
-/// the emulator's (another process).
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command name (which may hold spaces): utime is the 12th, stime the 13th.
-    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |index: usize| fields.get(index).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
 }
 
 async fn export(api: &TestApi, key: &str, query: &str, gzip: bool) -> Figures {
