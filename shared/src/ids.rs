@@ -23,16 +23,23 @@ pub fn new_ulid() -> Ulid {
 /// clock set back (a test's fixed clock, a corrected host clock) must not date an event
 /// later than it happened.
 pub fn ulid_at(millis: i64) -> Ulid {
-    static LAST: std::sync::Mutex<Option<Ulid>> = std::sync::Mutex::new(None);
+    // The last id of each recent millisecond: instants may interleave (a process serving
+    // several clocks, as the tests do), and each millisecond keeps its own order.
+    static LAST: std::sync::Mutex<std::collections::BTreeMap<u64, Ulid>> =
+        std::sync::Mutex::new(std::collections::BTreeMap::new());
     const RANDOM_BITS: u128 = (1 << 80) - 1;
+    const REMEMBERED: usize = 256;
     let millis = u64::try_from(millis).unwrap_or(0);
     let mut last = LAST.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let fresh = || Ulid::from_parts(millis, rand::random::<u128>() & RANDOM_BITS);
-    let next = match *last {
-        Some(previous) if previous.timestamp_ms() == millis => previous.increment().unwrap_or_else(fresh),
-        _ => fresh(),
+    let next = match last.get(&millis) {
+        Some(previous) => previous.increment().unwrap_or_else(fresh),
+        None => fresh(),
     };
-    *last = Some(next);
+    last.insert(millis, next);
+    if last.len() > REMEMBERED {
+        last.pop_first();
+    }
     next
 }
 
