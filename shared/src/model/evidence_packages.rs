@@ -245,6 +245,22 @@ pub struct MemberOnDate {
     pub created_at: Timestamp,
 }
 
+impl MemberOnDate {
+    /// The member as their record stands now.
+    pub fn of(member: &Member) -> Self {
+        MemberOnDate {
+            user_id: member.user_id.clone(),
+            email: member.email.to_string(),
+            display_name: member.display_name.to_string(),
+            title: member.title.clone(),
+            external_id: member.external_id.clone(),
+            roles: member.roles.clone(),
+            status: member.status,
+            created_at: member.created_at,
+        }
+    }
+}
+
 /// `member` as they stood at `at`: their record today, with every change recorded after `at`
 /// undone (`later_events`: the organization's events after `at`, in any order; those of
 /// other targets are ignored). `None` for a member added after `at`.
@@ -252,16 +268,7 @@ pub fn member_as_of(member: &Member, later_events: &[AuditEvent], at: Timestamp)
     if member.created_at > at {
         return None;
     }
-    let mut on_date = MemberOnDate {
-        user_id: member.user_id.clone(),
-        email: member.email.to_string(),
-        display_name: member.display_name.to_string(),
-        title: member.title.clone(),
-        external_id: member.external_id.clone(),
-        roles: member.roles.clone(),
-        status: member.status,
-        created_at: member.created_at,
-    };
+    let mut on_date = MemberOnDate::of(member);
     let mut undone: Vec<&AuditEvent> = later_events
         .iter()
         .filter(|event| event.target_id == member.user_id.as_str() && event.occurred_at > at)

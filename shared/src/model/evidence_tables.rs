@@ -89,16 +89,7 @@ impl MemberRow {
 
     /// A member's record as it is now (a sampled person's own file).
     pub fn now(member: &Member) -> Self {
-        MemberRow {
-            user_id: member.user_id.clone(),
-            email: member.email.to_string(),
-            display_name: member.display_name.to_string(),
-            title: member.title.clone(),
-            external_id: member.external_id.clone(),
-            roles: member.roles.iter().map(ToString::to_string).collect(),
-            status: member.status.as_str().to_string(),
-            member_since: member.created_at,
-        }
+        MemberRow::of(&MemberOnDate::of(member))
     }
 }
 

@@ -111,6 +111,8 @@ pub async fn run(builder: &Builder<'_>) -> ApiResult<BuildRunReport> {
         }
         match build_and_store(builder, &claimed).await {
             Ok(()) => report.built.push(claimed.id.clone()),
+            // The claim ran out and another run took the package: that run finishes it.
+            Err(ApiError::Conflict { .. }) => report.lost_races += 1,
             Err(error @ ApiError::Unavailable { .. }) => {
                 tracing::warn!(package = %claimed.id, reason = ?error, "evidence package build met a passing fault; queued again");
                 let mut release = Transaction::new();
@@ -124,8 +126,13 @@ pub async fn run(builder: &Builder<'_>) -> ApiResult<BuildRunReport> {
                     ApiError::Validation { message, .. } => message.clone(),
                     _ => "the package could not be built (an internal error, logged); ask for it again".to_string(),
                 };
-                finish_failed(store, &claimed, reason).await?;
-                report.failed.push(claimed.id.clone());
+                match finish_failed(store, &claimed, reason).await {
+                    Err(ApiError::Conflict { .. }) => report.lost_races += 1,
+                    other => {
+                        other?;
+                        report.failed.push(claimed.id.clone());
+                    }
+                }
             }
         }
     }
@@ -133,20 +140,25 @@ pub async fn run(builder: &Builder<'_>) -> ApiResult<BuildRunReport> {
 }
 
 async fn finish_failed(store: &Store, package: &EvidencePackage, reason: String) -> ApiResult<()> {
-    let now = store.clock().now();
-    let failed = package.failed(reason.clone(), now);
-    let mut transaction = Transaction::new();
-    store::evidence_packages::put_updated(&mut transaction, package, &failed)?;
+    let failed = package.failed(reason.clone(), store.clock().now());
     let event = Event::EvidencePackageFailed(EvidencePackageFailed {
         reason,
         attempts: package.attempts,
     });
+    finish(store, package, &failed, &event).await
+}
+
+/// Replaces the package read as `before` with its finished record, and records the event
+/// that says so, as the system actor, in one transaction.
+async fn finish(store: &Store, before: &EvidencePackage, after: &EvidencePackage, event: &Event) -> ApiResult<()> {
+    let mut transaction = Transaction::new();
+    store::evidence_packages::put_updated(&mut transaction, before, after)?;
     store::audit::record(
         &mut transaction,
-        &Actor::system(&package.organization_id),
-        now,
-        package.id.as_str(),
-        &event,
+        &Actor::system(&before.organization_id),
+        after.finished_at.unwrap_or_else(|| store.clock().now()),
+        before.id.as_str(),
+        event,
     )?;
     transaction.commit(store).await
 }
@@ -164,21 +176,12 @@ async fn build_and_store(builder: &Builder<'_>, claimed: &EvidencePackage) -> Ap
     let now = store.clock().now();
     let bytes = built.zip.len() as u64;
     let ready = claimed.ready(key, bytes, built.manifest_sha256.clone(), built.files.clone(), now);
-    let mut transaction = Transaction::new();
-    store::evidence_packages::put_updated(&mut transaction, claimed, &ready)?;
     let event = Event::EvidencePackageReady(EvidencePackageReady {
         manifest_sha256: built.manifest_sha256,
         bytes,
         files: built.files,
     });
-    store::audit::record(
-        &mut transaction,
-        &Actor::system(&claimed.organization_id),
-        now,
-        claimed.id.as_str(),
-        &event,
-    )?;
-    transaction.commit(store).await
+    finish(store, claimed, &ready, &event).await
 }
 
 /// A package's zip, with what the manifest lists and the manifest's own hash.
