@@ -128,7 +128,8 @@ pub struct ExportSettings<'a> {
 /// Where encoded bytes collect until they are answered or sent to S3.
 enum Sink {
     Plain(Vec<u8>),
-    Gzip(GzEncoder<Vec<u8>>),
+    /// Boxed: the encoder's state is large, the sink moves with the encoder.
+    Gzip(Box<GzEncoder<Vec<u8>>>),
 }
 
 impl Sink {
@@ -181,7 +182,7 @@ pub struct Encoder<'t, T: ExportTable> {
 impl<'t, T: ExportTable> Encoder<'t, T> {
     pub fn new(table: &'t T, format: ExportFormat, gzip: bool) -> ApiResult<Self> {
         let mut sink = if gzip {
-            Sink::Gzip(GzEncoder::new(Vec::new(), Compression::default()))
+            Sink::Gzip(Box::new(GzEncoder::new(Vec::new(), Compression::default())))
         } else {
             Sink::Plain(Vec::new())
         };

@@ -11,6 +11,7 @@ pub mod evidence_packages;
 pub mod facilities;
 pub mod idempotency;
 pub mod invitations;
+mod item_reader;
 pub mod keys;
 pub mod links;
 pub mod members;
@@ -110,7 +111,7 @@ impl Store {
             .send()
             .await?;
         match output.item {
-            Some(item) => Ok(Some(serde_dynamo::from_item(item)?)),
+            Some(item) => Ok(Some(from_item(item)?)),
             None => Ok(None),
         }
     }
@@ -283,5 +284,5 @@ pub(crate) fn to_item<T: serde::Serialize>(record: &T) -> ApiResult<Item> {
 }
 
 pub(crate) fn from_item<T: DeserializeOwned>(item: Item) -> ApiResult<T> {
-    Ok(serde_dynamo::from_item(item)?)
+    Ok(item_reader::from_item(item)?)
 }
