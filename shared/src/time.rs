@@ -208,7 +208,15 @@ impl Date {
         if !shaped {
             return None;
         }
-        let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
+        // The shape is checked: read the digits directly (chrono's format-string parser
+        // was a visible share of reading a page of assignments).
+        let number = |range: std::ops::Range<usize>| {
+            bytes[range]
+                .iter()
+                .fold(0u32, |value, digit| value * 10 + u32::from(digit - b'0'))
+        };
+        let year = i32::try_from(number(0..4)).ok()?;
+        let date = chrono::NaiveDate::from_ymd_opt(year, number(5..7), number(8..10))?;
         (MIN_YEAR..=MAX_YEAR).contains(&date.year()).then_some(Date(date))
     }
 
@@ -237,7 +245,8 @@ impl Date {
 
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0.format("%Y-%m-%d"))
+        // Years are 1970..=2999 (the parser's range), so always four digits.
+        write!(f, "{:04}-{:02}-{:02}", self.0.year(), self.0.month(), self.0.day())
     }
 }
 
@@ -382,6 +391,15 @@ mod tests {
                 let stored = serde_json::to_value(date).unwrap();
                 prop_assert_eq!(serde_json::from_value::<Date>(stored).unwrap(), date);
             }
+        }
+
+        /// The digit reader accepts exactly what chrono's `%Y-%m-%d` accepts in range.
+        #[test]
+        fn dates_are_read_as_chrono_reads_them(text in "[0-9]{4}-[0-9]{2}-[0-9]{2}") {
+            let chrono = chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+                .ok()
+                .filter(|date| (MIN_YEAR..=MAX_YEAR).contains(&date.year()));
+            prop_assert_eq!(Date::parse("d", &text).ok().map(|date| date.0), chrono);
         }
 
         #[test]

@@ -148,7 +148,8 @@ async fn export(api: &TestApi, key: &str, query: &str, gzip: bool) -> Figures {
     }
 }
 
-#[tokio::main]
+// One thread, as the function runs it (its main is `current_thread`).
+#[tokio::main(flavor = "current_thread")]
 async fn main() {
     let mut rows = 100_000;
     let mut arguments = std::env::args().skip(1);
