@@ -44,7 +44,9 @@ use crate::rest::training_assignments::{
 use crate::rest::training_export::ExportObject;
 use crate::rest::training_modules::{CreateTrainingModule, TrainingModuleView, UpdateTrainingModule};
 use crate::rest::training_status::TrainingStatusView;
-use crate::rest::users::{AccessCheck, CreateUser, MembershipView, UpdateUser, UserView};
+use crate::rest::users::{
+    AccessCheck, AssignRole, CreateUser, MembershipView, RoleAssigned, RoleRemoved, UpdateUser, UserView,
+};
 use crate::rest::users_export::UserExportObject;
 use crate::routes::{
     ApiKeysOperation as K, AuditEventsOperation as A, CipSeniorManagerOperation as C, FacilitiesOperation as F,
@@ -207,6 +209,20 @@ fn describe(operation: Operation, schemas: &mut Schemas) -> Description {
             "Export the filtered users, with their roles' names, as CSV (default) or JSON",
             schemas.of::<UserExportObject>(),
             schemas,
+        ),
+        Operation::Users(U::AssignRoleToUser) => d(
+            "Give a user one role, keeping their others (the same rules as changing roles with PATCH)",
+            Required(schemas.of::<AssignRole>()),
+            200,
+            schemas.of::<RoleAssigned>(),
+            WRITES,
+        ),
+        Operation::Users(U::RemoveRoleFromUser) => d(
+            "Take one role from a user, keeping their others (a role they do not hold is 404)",
+            NoBody,
+            200,
+            schemas.of::<RoleRemoved>(),
+            WRITES,
         ),
         Operation::Users(U::DeleteUser) => d(
             "Delete a user (soft delete: the record stays)",
@@ -574,6 +590,9 @@ fn enumeration(values: &[&str]) -> RefOr<Schema> {
 fn path_parameter(route: &Route, name: &str) -> RefOr<Schema> {
     if name == "facilityId" {
         return FacilityId::schema();
+    }
+    if name == "roleId" {
+        return RoleRef::schema();
     }
     if route.path.starts_with("/users/{id}") {
         return UserId::schema();

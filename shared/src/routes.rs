@@ -82,6 +82,8 @@ pub enum UsersOperation {
     UpdateUser,
     DeleteUser,
     ExportUsers,
+    AssignRoleToUser,
+    RemoveRoleFromUser,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -316,6 +318,19 @@ pub static ROUTES: &[Route] = &[
     .public(),
     route("PATCH", "/users/{id}", "updateUser", Users(U::UpdateUser)),
     route("DELETE", "/users/{id}", "deleteUser", Users(U::DeleteUser)),
+    // Seed 004's role assignment: one role given or taken, the others kept.
+    route(
+        "POST",
+        "/users/{id}/roles",
+        "assignRoleToUser",
+        Users(U::AssignRoleToUser),
+    ),
+    route(
+        "DELETE",
+        "/users/{id}/roles/{roleId}",
+        "removeRoleFromUser",
+        Users(U::RemoveRoleFromUser),
+    ),
     route("GET", "/roles", "listRoles", Roles(R::ListRoles)).with_query(PAGE),
     route("POST", "/roles", "createRole", Roles(R::CreateRole)),
     route("GET", "/roles/{id}", "getRole", Roles(R::GetRole)),

@@ -7,6 +7,7 @@ use raptor_shared::error::{ApiError, ApiResult};
 use raptor_shared::http::{self, Reply};
 use raptor_shared::idempotency;
 use raptor_shared::ids::UserId;
+use raptor_shared::model::roles::RoleRef;
 use raptor_shared::model::users::UserFilter;
 use raptor_shared::operations::{authentication, users};
 use raptor_shared::rest;
@@ -92,6 +93,19 @@ async fn dispatch(exporting: &ExportingApp, request: &Request) -> ApiResult<Repl
         UsersOperation::DeleteUser => {
             let id = UserId::parse("id", route.param("id")?)?;
             Reply::ok(&UserView::of(&users::delete_member(store, &principal, &id).await?))
+        }
+        UsersOperation::AssignRoleToUser => {
+            let id = UserId::parse("id", route.param("id")?)?;
+            idempotency::for_caller(store, request, &principal, async {
+                let input = http::json_body(request)?;
+                Reply::ok(&rest::users::assign_role(store, &principal, &id, input).await?)
+            })
+            .await
+        }
+        UsersOperation::RemoveRoleFromUser => {
+            let id = UserId::parse("id", route.param("id")?)?;
+            let role = RoleRef::parse("roleId", route.param("roleId")?)?;
+            Reply::ok(&rest::users::remove_role(store, &principal, &id, role).await?)
         }
     }
 }

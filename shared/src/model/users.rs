@@ -94,9 +94,35 @@ pub struct MemberChanges {
     pub display_name: Option<DisplayName>,
     pub title: Option<Option<String>>,
     pub external_id: Option<Option<String>>,
-    pub roles: Option<Vec<RoleRef>>,
+    pub roles: Option<RolesEdit>,
     /// `active` or `suspended`; deletion is its own command.
     pub status: Option<MemberStatus>,
+}
+
+/// How a command changes a member's roles: the whole list (`PATCH /users/{id}`), or one
+/// role given or taken (`POST /users/{id}/roles`, `DELETE /users/{id}/roles/{roleId}`).
+/// Applied to the roles the member holds when the command runs, so two single edits made
+/// at the same time never undo each other.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RolesEdit {
+    /// Each once, at most `MAX_ROLES_PER_MEMBER` (`normalize_roles`).
+    Replace(Vec<RoleRef>),
+    Add(RoleRef),
+    Remove(RoleRef),
+}
+
+impl RolesEdit {
+    /// The roles after the edit. Giving a role already held changes nothing; taking one
+    /// that is not held is a 404, as removing anything else that is not there.
+    pub fn apply(&self, held: &[RoleRef]) -> ApiResult<Vec<RoleRef>> {
+        match self {
+            RolesEdit::Replace(roles) => Ok(roles.clone()),
+            RolesEdit::Add(role) if held.contains(role) => Ok(held.to_vec()),
+            RolesEdit::Add(role) => normalize_roles(held.iter().chain([role]).cloned().collect()),
+            RolesEdit::Remove(role) if !held.contains(role) => Err(ApiError::NotFound { resource: "role" }),
+            RolesEdit::Remove(role) => Ok(held.iter().filter(|kept| *kept != role).cloned().collect()),
+        }
+    }
 }
 
 /// Which members a list shows; by default those not deleted.
@@ -139,4 +165,48 @@ pub fn normalize_roles(roles: Vec<RoleRef>) -> ApiResult<Vec<RoleRef>> {
         }
     }
     Ok(unique)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::roles::SystemRole;
+
+    #[test]
+    fn a_single_edit_keeps_the_other_roles_in_order() {
+        let (admin, auditor, viewer) = (
+            RoleRef::System(SystemRole::Admin),
+            RoleRef::System(SystemRole::Auditor),
+            RoleRef::System(SystemRole::Viewer),
+        );
+        let held = vec![viewer.clone(), auditor.clone()];
+        assert_eq!(
+            RolesEdit::Add(admin.clone()).apply(&held).unwrap(),
+            vec![viewer.clone(), auditor.clone(), admin.clone()]
+        );
+        assert_eq!(RolesEdit::Add(auditor.clone()).apply(&held).unwrap(), held);
+        assert_eq!(
+            RolesEdit::Remove(viewer.clone()).apply(&held).unwrap(),
+            vec![auditor.clone()]
+        );
+        assert!(matches!(
+            RolesEdit::Remove(admin.clone()).apply(&held),
+            Err(ApiError::NotFound { resource: "role" })
+        ));
+        assert_eq!(
+            RolesEdit::Replace(vec![admin.clone()]).apply(&held).unwrap(),
+            vec![admin]
+        );
+    }
+
+    #[test]
+    fn adding_past_the_limit_is_refused() {
+        let full: Vec<RoleRef> = (0..MAX_ROLES_PER_MEMBER)
+            .map(|_| RoleRef::Custom(crate::ids::RoleId::new()))
+            .collect();
+        let refused = RolesEdit::Add(RoleRef::Custom(crate::ids::RoleId::new())).apply(&full);
+        assert!(refused.is_err());
+        // One already held is no addition.
+        assert_eq!(RolesEdit::Add(full[0].clone()).apply(&full).unwrap(), full);
+    }
 }

@@ -224,8 +224,8 @@ pub async fn update_member(
     if let Some(external_id) = input.external_id {
         after.external_id = external_id;
     }
-    if let Some(roles) = input.roles {
-        after.roles = roles;
+    if let Some(edit) = input.roles {
+        after.roles = edit.apply(&before.roles)?;
         principal.require_can_grant(&after.roles)?;
     }
     if let Some(status) = input.status {

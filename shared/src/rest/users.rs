@@ -8,7 +8,7 @@ use crate::ids::{OrgId, UserId};
 use crate::model::principal::Principal;
 use crate::model::roles::{RoleRef, SystemRole};
 use crate::model::users::{
-    MAX_NAME_LENGTH, Member, MemberChanges, MemberStatus, NewMember, UserFilter, normalize_roles,
+    MAX_NAME_LENGTH, Member, MemberChanges, MemberStatus, NewMember, RolesEdit, UserFilter, normalize_roles,
 };
 use crate::operations::users;
 use crate::pagination::{ListPage, PageRequest};
@@ -144,7 +144,7 @@ impl UpdateUser {
                 .external_id
                 .map(|id| validation::optional_one_line_text("externalId", id.as_deref(), MAX_NAME_LENGTH))
                 .transpose()?,
-            roles: self.roles.map(normalize_roles).transpose()?,
+            roles: self.roles.map(normalize_roles).transpose()?.map(RolesEdit::Replace),
             status: self.status,
         })
     }
@@ -175,6 +175,79 @@ pub async fn update(store: &Store, principal: &Principal, user: &UserId, body: U
     principal.require(Permission::UsersWrite)?;
     let member = users::update_member(store, principal, user, body.parse()?).await?;
     Ok(UserView::of(&member))
+}
+
+/// `POST /users/{id}/roles` (seed 004): `{ "roleId": "role_…" }`, or a system role's name.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AssignRole {
+    /// A custom role's id (`role_…`) or a system role's name (`admin`, `auditor`, …).
+    pub role_id: String,
+}
+
+/// Seed 004's answer to a role given.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleAssigned {
+    pub message: String,
+    pub user_id: UserId,
+    #[schema(value_type = String)]
+    pub role_id: RoleRef,
+    pub role_name: String,
+}
+
+/// Seed 004's answer to a role taken away.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleRemoved {
+    pub message: String,
+    pub user_id: UserId,
+    #[schema(value_type = String)]
+    pub role_id: RoleRef,
+}
+
+/// Gives one role, keeping the others (the same command as `PATCH`, with its escalation
+/// rules); giving a role already held changes nothing and answers the same.
+pub async fn assign_role(
+    store: &Store,
+    principal: &Principal,
+    user: &UserId,
+    body: AssignRole,
+) -> ApiResult<RoleAssigned> {
+    let role = RoleRef::parse("roleId", &body.role_id)?;
+    let changes = MemberChanges {
+        roles: Some(RolesEdit::Add(role.clone())),
+        ..MemberChanges::default()
+    };
+    let member = users::update_member(store, principal, user, changes).await?;
+    let role_name = match &role {
+        RoleRef::System(system) => system.name().to_string(),
+        RoleRef::Custom(id) => principal
+            .roles
+            .get(id)
+            .map(|custom| custom.name.clone())
+            .unwrap_or_default(),
+    };
+    Ok(RoleAssigned {
+        message: "Role assigned successfully.".to_string(),
+        user_id: member.user_id,
+        role_id: role,
+        role_name,
+    })
+}
+
+/// Takes one role away, keeping the others; a role the member does not hold is a 404.
+pub async fn remove_role(store: &Store, principal: &Principal, user: &UserId, role: RoleRef) -> ApiResult<RoleRemoved> {
+    let changes = MemberChanges {
+        roles: Some(RolesEdit::Remove(role.clone())),
+        ..MemberChanges::default()
+    };
+    let member = users::update_member(store, principal, user, changes).await?;
+    Ok(RoleRemoved {
+        message: "Role removed successfully.".to_string(),
+        user_id: member.user_id,
+        role_id: role,
+    })
 }
 
 pub async fn list(

@@ -200,6 +200,15 @@ async fn walk<'a>(
         200,
     )
     .await;
+    m.call(
+        "POST",
+        &format!("/users/{user}/roles"),
+        Some(json!({ "roleId": "auditor" })),
+        200,
+    )
+    .await;
+    m.call("DELETE", &format!("/users/{user}/roles/auditor"), None, 200)
+        .await;
     let key = m
         .call(
             "POST",

@@ -672,3 +672,208 @@ async fn a_display_name_with_a_link_is_refused_on_every_door() {
         assert_eq!(created["displayName"], *name);
     }
 }
+
+/// Seed 004's role assignment: `POST /users/{id}/roles` gives one role and
+/// `DELETE /users/{id}/roles/{roleId}` takes one, each keeping the others, through the same
+/// command as `PATCH` (its escalation and last-admin rules, its audit event).
+#[tokio::test]
+async fn one_role_is_given_or_taken_keeping_the_others_under_the_same_rules() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    let key = &org.admin_key;
+    let reviewers = api
+        .post(
+            "/roles",
+            key,
+            json!({ "name": "Compliance reviewers", "permissions": ["training:read"] }),
+        )
+        .await
+        .expect(201);
+    let reviewers = reviewers["id"].as_str().unwrap().to_string();
+    let user = api
+        .post(
+            "/users",
+            key,
+            json!({ "email": "r@utility.example", "displayName": "R", "roles": ["developer"] }),
+        )
+        .await
+        .expect(201);
+    let id = user["id"].as_str().unwrap().to_string();
+    let path = format!("/users/{id}");
+    let roles_of = |body: serde_json::Value| body["roles"].clone();
+
+    let given = api
+        .post(&format!("{path}/roles"), key, json!({ "roleId": reviewers }))
+        .await
+        .expect(200);
+    assert_eq!(
+        given,
+        json!({ "message": "Role assigned successfully.", "userId": id, "roleId": reviewers, "roleName": "Compliance reviewers" })
+    );
+    let given = api
+        .post(&format!("{path}/roles"), key, json!({ "roleId": "auditor" }))
+        .await
+        .expect(200);
+    assert_eq!(given["roleName"], "auditor");
+    assert_eq!(
+        roles_of(api.get(&path, key).await.expect(200)),
+        json!(["developer", reviewers, "auditor"])
+    );
+    // Giving a role already held changes nothing and records nothing.
+    api.post(&format!("{path}/roles"), key, json!({ "roleId": "auditor" }))
+        .await
+        .expect(200);
+    assert_eq!(
+        roles_of(api.get(&path, key).await.expect(200)),
+        json!(["developer", reviewers, "auditor"])
+    );
+    let updates = |trail: &[serde_json::Value]| trail.iter().filter(|e| e["action"] == "user.updated").count();
+    assert_eq!(updates(&api.audit_trail_of(&org, &id).await), 2);
+
+    let taken = api.delete(&format!("{path}/roles/developer"), key).await.expect(200);
+    assert_eq!(
+        taken,
+        json!({ "message": "Role removed successfully.", "userId": id, "roleId": "developer" })
+    );
+    assert_eq!(
+        roles_of(api.get(&path, key).await.expect(200)),
+        json!([reviewers, "auditor"])
+    );
+    // A role not held (any more) is 404; the others stay.
+    api.delete(&format!("{path}/roles/developer"), key)
+        .await
+        .expect_error(404, "not_found");
+    let trail = api.audit_trail_of(&org, &id).await;
+    assert_eq!(updates(&trail), 3);
+    let removal = trail
+        .iter()
+        .find(|e| e["action"] == "user.updated" && e["summary"]["roles"]["to"] == json!([reviewers, "auditor"]))
+        .expect("the removal is audited with the roles before and after");
+    assert_eq!(
+        removal["summary"]["roles"]["from"],
+        json!(["developer", reviewers, "auditor"])
+    );
+    assert_eq!(removal["actorId"], org.admin_id.as_str());
+
+    // Bad input is a 400 naming the field, and changes nothing.
+    for body in [
+        json!({ "roleId": "superuser" }),
+        json!({ "roleId": "role_not-an-id" }),
+        json!({}),
+        json!({ "roleId": "auditor", "extra": true }),
+        json!({ "roleId": 7 }),
+    ] {
+        let refused = api.post(&format!("{path}/roles"), key, body.clone()).await;
+        assert_eq!(refused.status, 400, "{body}: {}", refused.body);
+    }
+    api.delete(&format!("{path}/roles/superuser"), key)
+        .await
+        .expect_error(400, "validation_error");
+    api.post(
+        &format!("{path}/roles"),
+        key,
+        json!({ "roleId": "role_01hx2m7k3q9v8c6b5n4m3k2j1h" }),
+    )
+    .await
+    .expect_error(400, "validation_error");
+    assert_eq!(
+        roles_of(api.get(&path, key).await.expect(200)),
+        json!([reviewers, "auditor"])
+    );
+
+    // The last admin keeps the admin role; an unknown user is 404.
+    api.delete(&format!("/users/{}/roles/admin", org.admin_id), key)
+        .await
+        .expect_error(409, "conflict");
+    api.post(
+        "/users/usr_01hx2m7k3q9v8c6b5n4m3k2j1h/roles",
+        key,
+        json!({ "roleId": "viewer" }),
+    )
+    .await
+    .expect_error(404, "not_found");
+}
+
+#[tokio::test]
+async fn nobody_gives_a_role_granting_more_than_they_hold_or_touches_another_tenant() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    let managers = api
+        .post(
+            "/roles",
+            &org.admin_key,
+            json!({ "name": "User managers", "permissions": ["users:read", "users:write"] }),
+        )
+        .await
+        .expect(201);
+    let managers = managers["id"].as_str().unwrap();
+    let readers = api
+        .post(
+            "/roles",
+            &org.admin_key,
+            json!({ "name": "Readers", "permissions": ["users:read"] }),
+        )
+        .await
+        .expect(201);
+    let readers = readers["id"].as_str().unwrap();
+    let (_, manager_key) = api.member_with_key(&org, "m@utility.example", &[managers]).await;
+    let (target, _) = api.member_with_key(&org, "t@utility.example", &[readers]).await;
+    let roles = format!("/users/{target}/roles");
+    // A role with a permission the manager lacks, or admin, is refused; one within what
+    // they hold is given.
+    for role in ["admin", "auditor", "viewer"] {
+        api.post(&roles, &manager_key, json!({ "roleId": role }))
+            .await
+            .expect_error(403, "forbidden");
+    }
+    api.post(&roles, &manager_key, json!({ "roleId": managers }))
+        .await
+        .expect(200);
+    // Nor can they take a role from someone more privileged than themselves.
+    api.delete(&format!("/users/{}/roles/admin", org.admin_id), &manager_key)
+        .await
+        .expect_error(403, "forbidden");
+    // A key without users:write gives nothing.
+    let (_, viewer_key) = api.member_with_key(&org, "v@utility.example", &["viewer"]).await;
+    api.post(&roles, &viewer_key, json!({ "roleId": "viewer" }))
+        .await
+        .expect_error(403, "forbidden");
+
+    // Another organization's admin sees no such user, and changes nothing.
+    let other = api.new_organization().await;
+    api.post(&roles, &other.admin_key, json!({ "roleId": "admin" }))
+        .await
+        .expect_error(404, "not_found");
+    api.delete(&format!("{roles}/{readers}"), &other.admin_key)
+        .await
+        .expect_error(404, "not_found");
+    let held = api.get(&format!("/users/{target}"), &org.admin_key).await.expect(200);
+    assert_eq!(held["roles"], json!([readers, managers]));
+}
+
+/// Two roles given at the same moment: each answer is the truth (a 200 means held, a 409
+/// means nothing changed), and no edit undoes another.
+#[tokio::test]
+async fn roles_given_at_the_same_time_are_never_lost() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    let target = api.create_user(&org, "c@utility.example", "C").await;
+    let roles = format!("/users/{target}/roles");
+    let given = ["auditor", "developer"];
+    let answers = join_all(
+        given
+            .iter()
+            .map(|role| api.post(&roles, &org.admin_key, json!({ "roleId": role }))),
+    )
+    .await;
+    let held = api.get(&format!("/users/{target}"), &org.admin_key).await.expect(200)["roles"].clone();
+    let held: Vec<&str> = held.as_array().unwrap().iter().filter_map(|r| r.as_str()).collect();
+    for (role, answer) in given.iter().zip(&answers) {
+        match answer.status {
+            200 => assert!(held.contains(role), "{role} answered 200 but is not held: {held:?}"),
+            409 => assert!(!held.contains(role), "{role} answered 409 but is held: {held:?}"),
+            other => panic!("{role}: {other} {}", answer.body),
+        }
+    }
+    assert!(held.contains(&"viewer"), "{held:?}");
+}
