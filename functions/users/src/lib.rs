@@ -95,8 +95,8 @@ async fn dispatch(exporting: &ExportingApp, request: &Request) -> ApiResult<Repl
             Reply::ok(&UserView::of(&users::delete_member(store, &principal, &id).await?))
         }
         UsersOperation::AssignRoleToUser => {
-            let id = UserId::parse("id", route.param("id")?)?;
             idempotency::for_caller(store, request, &principal, async {
+                let id = UserId::parse("id", route.param("id")?)?;
                 let input = http::json_body(request)?;
                 Reply::ok(&rest::users::assign_role(store, &principal, &id, input).await?)
             })
