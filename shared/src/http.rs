@@ -45,6 +45,17 @@ impl Reply {
         Reply::json(200, value)
     }
 
+    /// `204 No Content`.
+    pub fn no_content() -> Reply {
+        Reply {
+            status: 204,
+            content_type: "application/json",
+            headers: Vec::new(),
+            body: String::new(),
+            bytes: None,
+        }
+    }
+
     pub fn created<T: Serialize>(value: &T) -> ApiResult<Reply> {
         Reply::json(201, value)
     }
@@ -155,7 +166,9 @@ pub fn path(request: &Request) -> String {
 }
 
 /// Parses a JSON body into `T`, naming the offending field on any error.
-pub fn json_body<T: DeserializeOwned>(request: &Request) -> ApiResult<T> {
+/// The body's bytes: at most `MAX_BODY_BYTES`, and UTF-8 (API Gateway base64-encodes a
+/// body that is not UTF-8 text; lambda_http decodes it to bytes).
+pub fn utf8_body(request: &Request) -> ApiResult<&[u8]> {
     let bytes: &[u8] = match request.body() {
         Body::Empty => b"",
         Body::Text(text) => text.as_bytes(),
@@ -168,11 +181,14 @@ pub fn json_body<T: DeserializeOwned>(request: &Request) -> ApiResult<T> {
             format!("the body must be at most {MAX_BODY_BYTES} bytes"),
         ));
     }
-    // API Gateway base64-encodes a body that is not UTF-8 text; lambda_http decodes it to
-    // bytes, which must then be UTF-8 JSON.
     if std::str::from_utf8(bytes).is_err() {
         return Err(ApiError::validation("body", "the body must be JSON encoded as UTF-8"));
     }
+    Ok(bytes)
+}
+
+pub fn json_body<T: DeserializeOwned>(request: &Request) -> ApiResult<T> {
+    let bytes = utf8_body(request)?;
     // serde would also accept a struct written as an array; the API speaks objects only.
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(ApiError::validation("body", "the body must be a JSON object"));

@@ -37,3 +37,4 @@ pub mod idempotency;
 pub mod openapi;
 pub mod rest;
 pub mod routes;
+pub mod xapi;

@@ -51,7 +51,7 @@ use crate::rest::users_export::UserExportObject;
 use crate::routes::{
     ApiKeysOperation as K, AuditEventsOperation as A, CipSeniorManagerOperation as C, FacilitiesOperation as F,
     InvitationsOperation as I, Operation, ROUTES, RolesOperation as R, Route, TrainingAssignmentsOperation as T,
-    TrainingModulesOperation as M, UsersOperation as U,
+    TrainingModulesOperation as M, UsersOperation as U, XapiOperation,
 };
 use crate::time::{Date, Timestamp};
 
@@ -496,6 +496,49 @@ fn describe(operation: Operation, schemas: &mut Schemas) -> Description {
             WRITES,
         ),
         Operation::TrainingAssignments(operation) => describe_assignment(operation, schemas),
+        Operation::Xapi(operation) => describe_xapi(operation),
+    }
+}
+
+/// The xAPI door speaks xAPI's own documents (`docs/lms.md`); their schemas are the
+/// specification's, so the operations describe them in words.
+fn describe_xapi(operation: XapiOperation) -> Description {
+    let any =
+        |description: &'static str| -> RefOr<Schema> { ObjectBuilder::new().description(Some(description)).into() };
+    let d = |summary, request, success, response| Description {
+        summary,
+        request,
+        success,
+        content_type: "application/json",
+        response,
+        other_success: None,
+        success_also: None,
+        more_errors: WRITES,
+    };
+    match operation {
+        XapiOperation::PostStatements => d(
+            "Send xAPI statements: completions and attempts an LMS reports (docs/lms.md)",
+            Body::Required(any("An xAPI 1.0.3 statement, or an array of 1 to 50 statements.")),
+            200,
+            ArrayBuilder::new()
+                .items(string("The statement's id (a UUID), in the order sent."))
+                .into(),
+        ),
+        XapiOperation::PutStatement => d(
+            "Send one xAPI statement with the id given as `statementId`",
+            Body::Required(any("An xAPI 1.0.3 statement.")),
+            204,
+            any("No content."),
+        ),
+        XapiOperation::GetStatements => d(
+            "One stored statement (`statementId`), or the statements that matched nothing (`unmatched=true`)",
+            Body::None,
+            200,
+            any(
+                "A statement, or an xAPI StatementResult (`statements`, `more`) with `outcomes`: what each \
+                 statement did and why it matched nothing.",
+            ),
+        ),
     }
 }
 
@@ -608,6 +651,7 @@ fn path_parameter(route: &Route, name: &str) -> RefOr<Schema> {
         Operation::TrainingAssignments(_) => TrainingAssignmentId::schema(),
         Operation::AuditEvents(A::GetEvidencePackage) => EvidencePackageId::schema(),
         Operation::AuditEvents(_) => string("id"),
+        Operation::Xapi(_) => string("id"),
     }
 }
 
@@ -637,6 +681,13 @@ fn query_parameter(route: &Route, name: &str) -> RefOr<Schema> {
         "targetId" => string("The id of the record the events are about (`usr_…`, `ta_…`, …)."),
         "from" | "to" | "completedAfter" | "completedBefore" | "expiresBefore" => Timestamp::schema(),
         "asOf" | "dueBefore" => Date::schema(),
+        "statementId" => ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(
+                "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+            ))
+            .into(),
+        "unmatched" => enumeration(&["true"]),
         "format" => enumeration(&["csv", "json"]),
         "includeRetired" => ObjectBuilder::new().schema_type(Type::Boolean).into(),
         "email" => string("An email address, matched ignoring case."),
@@ -744,7 +795,17 @@ fn operation(route: &Route, schemas: &mut Schemas) -> utoipa::openapi::path::Ope
                 .schema(Some(query_parameter(route, name))),
         );
     }
-    if route.method == "POST" {
+    if matches!(route.operation, Operation::Xapi(_)) {
+        builder = builder.parameter(
+            ParameterBuilder::new()
+                .name("X-Experience-API-Version")
+                .parameter_in(ParameterIn::Header)
+                .required(Required::True)
+                .description(Some("The xAPI version of the request: 1.0.0 to 1.0.3."))
+                .schema(Some(enumeration(&["1.0.0", "1.0.1", "1.0.2", "1.0.3"]))),
+        );
+    }
+    if route.method == "POST" && !route.idempotent_by_own_ids {
         builder = builder.parameter(
             ParameterBuilder::new()
                 .name("Idempotency-Key")
@@ -777,14 +838,17 @@ fn operation(route: &Route, schemas: &mut Schemas) -> utoipa::openapi::path::Ope
                 .build(),
         ));
     }
-    let mut success = ResponseBuilder::new().description("Success").content(
-        description.content_type,
-        ContentBuilder::new().schema(Some(description.response)).build(),
-    );
+    let mut success = ResponseBuilder::new().description("Success");
+    if description.success != 204 {
+        success = success.content(
+            description.content_type,
+            ContentBuilder::new().schema(Some(description.response)).build(),
+        );
+    }
     if let Some((content_type, schema)) = description.success_also {
         success = success.content(content_type, ContentBuilder::new().schema(Some(schema)).build());
     }
-    if route.method == "POST" {
+    if route.method == "POST" && !route.idempotent_by_own_ids {
         success = success.header(
             "Idempotent-Replayed",
             utoipa::openapi::HeaderBuilder::new()
@@ -834,6 +898,7 @@ fn method(route: &Route) -> HttpMethod {
         "POST" => HttpMethod::Post,
         "PATCH" => HttpMethod::Patch,
         "DELETE" => HttpMethod::Delete,
+        "PUT" => HttpMethod::Put,
         _ => HttpMethod::Get,
     }
 }

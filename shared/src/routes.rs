@@ -23,10 +23,11 @@ pub enum Function {
     Facilities,
     TrainingModules,
     TrainingAssignments,
+    Xapi,
 }
 
 impl Function {
-    pub const ALL: [Function; 9] = [
+    pub const ALL: [Function; 10] = [
         Function::Users,
         Function::Roles,
         Function::ApiKeys,
@@ -36,6 +37,7 @@ impl Function {
         Function::Facilities,
         Function::TrainingModules,
         Function::TrainingAssignments,
+        Function::Xapi,
     ];
 
     pub fn binary(self) -> &'static str {
@@ -49,6 +51,7 @@ impl Function {
             Function::Facilities => "facilities",
             Function::TrainingModules => "training-modules",
             Function::TrainingAssignments => "training-assignments",
+            Function::Xapi => "xapi",
         }
     }
 
@@ -64,6 +67,7 @@ impl Function {
             Function::Facilities => "FacilitiesFunction",
             Function::TrainingModules => "TrainingModulesFunction",
             Function::TrainingAssignments => "TrainingAssignmentsFunction",
+            Function::Xapi => "XapiFunction",
         }
     }
 }
@@ -167,6 +171,14 @@ pub enum TrainingAssignmentsOperation {
     ExportTrainingAssignments,
 }
 
+/// The xAPI door: statements an LMS sends as to a Learning Record Store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum XapiOperation {
+    PostStatements,
+    PutStatement,
+    GetStatements,
+}
+
 /// Each function's operations are their own enum, so its dispatch `match` is exhaustive:
 /// a route added here without a handler does not compile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,6 +192,7 @@ pub enum Operation {
     Facilities(FacilitiesOperation),
     TrainingModules(TrainingModulesOperation),
     TrainingAssignments(TrainingAssignmentsOperation),
+    Xapi(XapiOperation),
 }
 
 impl Operation {
@@ -194,6 +207,7 @@ impl Operation {
             Operation::Facilities(_) => Function::Facilities,
             Operation::TrainingModules(_) => Function::TrainingModules,
             Operation::TrainingAssignments(_) => Function::TrainingAssignments,
+            Operation::Xapi(_) => Function::Xapi,
         }
     }
 }
@@ -211,6 +225,9 @@ pub struct Route {
     pub query: &'static [&'static str],
     /// Served without an API key (the invitee has none); throttled in the template.
     pub public: bool,
+    /// A POST made idempotent by ids the request itself carries (xAPI statement ids), so
+    /// it takes no `Idempotency-Key`.
+    pub idempotent_by_own_ids: bool,
 }
 
 const fn route(method: &'static str, path: &'static str, operation_id: &'static str, operation: Operation) -> Route {
@@ -221,6 +238,7 @@ const fn route(method: &'static str, path: &'static str, operation_id: &'static 
         operation,
         query: &[],
         public: false,
+        idempotent_by_own_ids: false,
     }
 }
 
@@ -234,6 +252,11 @@ impl Route {
         self.public = true;
         self
     }
+
+    const fn idempotent_by_own_ids(mut self) -> Route {
+        self.idempotent_by_own_ids = true;
+        self
+    }
 }
 
 /// What every list takes.
@@ -245,12 +268,14 @@ use CipSeniorManagerOperation as C;
 use FacilitiesOperation as F;
 use InvitationsOperation as I;
 use Operation::{
-    ApiKeys, AuditEvents, CipSeniorManager, Facilities, Invitations, Roles, TrainingAssignments, TrainingModules, Users,
+    ApiKeys, AuditEvents, CipSeniorManager, Facilities, Invitations, Roles, TrainingAssignments, TrainingModules,
+    Users, Xapi,
 };
 use RolesOperation as R;
 use TrainingAssignmentsOperation as T;
 use TrainingModulesOperation as M;
 use UsersOperation as U;
+use XapiOperation as X;
 
 /// The filters and sort of `GET /training-assignments`, which the export takes too.
 const ASSIGNMENT_FILTERS: [&str; 9] = [
@@ -590,6 +615,15 @@ pub static ROUTES: &[Route] = &[
         TrainingAssignments(T::GetUserTrainingStatus),
     )
     .with_query(&["facilityId", "asOf"]),
+    // The xAPI door (`docs/lms.md`): an LMS reports completions as an LRS client does.
+    route("POST", "/xapi/statements", "postStatements", Xapi(X::PostStatements)).idempotent_by_own_ids(),
+    route("PUT", "/xapi/statements", "putStatement", Xapi(X::PutStatement)).with_query(&["statementId"]),
+    route("GET", "/xapi/statements", "getStatements", Xapi(X::GetStatements)).with_query(&[
+        "statementId",
+        "unmatched",
+        "limit",
+        "cursor",
+    ]),
 ];
 
 /// A route matched against a request, with its path parameters.

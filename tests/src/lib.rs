@@ -452,6 +452,7 @@ impl TestApi {
             Function::Facilities => facilities::handle(&self.app, request).await,
             Function::TrainingModules => training_modules::handle(&self.app, request).await,
             Function::TrainingAssignments => training_assignments::handle(&self.exporting, request).await,
+            Function::Xapi => xapi::handle(&self.app, request).await,
         }
     }
 

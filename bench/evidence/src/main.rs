@@ -104,6 +104,7 @@ async fn seed_assignments(api: &TestApi, org: &TestOrg, people: &[UserId], rows:
                     completed_at: created.plus_days(5),
                     score: Some(60 + random.next(41) as u8),
                     certificate_reference: Some(format!("LMS-{n:07}")),
+                    source_statement_id: None,
                 };
                 complete(&open, completion, &org.admin_id, Some(365), created.plus_days(6)).unwrap()
             }

@@ -81,6 +81,7 @@ async fn seed(api: &TestApi, org: &TestOrg, rows: usize) -> usize {
                     completed_at: created.plus_days(5),
                     score: Some(60 + random.next(41) as u8),
                     certificate_reference: Some(format!("LMS-{n:07}")),
+                    source_statement_id: None,
                 };
                 let at = created.plus_days(6);
                 complete(&open, completion, &org.admin_id, Some(365), at).unwrap()

@@ -39,6 +39,8 @@ pub struct CompletionRecord {
     pub completed_by: UserId,
     pub score: Option<u8>,
     pub certificate_reference: Option<String>,
+    /// The xAPI statement an LMS reported this completion with (`POST /xapi/statements`).
+    pub source_statement_id: Option<String>,
     /// `None`: the module sets no completion interval, so this completion never expires.
     pub expiry: Option<Expiry>,
 }

@@ -18,6 +18,7 @@ pub mod facilities;
 pub mod idempotency;
 pub mod invitation_email;
 pub mod invitations;
+pub mod lms_statements;
 pub mod organizations;
 pub mod principal;
 pub mod roles;

@@ -186,6 +186,9 @@ pub struct StoredAssignment {
     pub completed_by: Option<UserId>,
     pub score: Option<u8>,
     pub certificate_reference: Option<String>,
+    /// The xAPI statement an LMS reported the completion with.
+    #[serde(default)]
+    pub source_statement_id: Option<String>,
     /// `completedAt` + the module's `completionIntervalDays` at completion; `None`: never.
     pub expires_at: Option<Timestamp>,
     pub waived_at: Option<Timestamp>,
@@ -225,14 +228,15 @@ impl From<TrainingAssignment> for StoredAssignment {
             Some(RenewalMark::Skipped(reason)) => (None, Some(reason.clone())),
             Some(RenewalMark::Awaited) | None => (None, None),
         };
-        let (completed_at, completed_by, score, certificate_reference) = match completion {
+        let (completed_at, completed_by, score, certificate_reference, source_statement_id) = match completion {
             Some(completion) => (
                 Some(completion.completed_at),
                 Some(completion.completed_by),
                 completion.score,
                 completion.certificate_reference,
+                completion.source_statement_id,
             ),
-            None => (None, None, None, None),
+            None => (None, None, None, None, None),
         };
         let (waived_at, waived_by, waiver_reason) = match waiver {
             Some(waiver) => (Some(waiver.waived_at), Some(waiver.waived_by), Some(waiver.reason)),
@@ -253,6 +257,7 @@ impl From<TrainingAssignment> for StoredAssignment {
             completed_by,
             score,
             certificate_reference,
+            source_statement_id,
             expires_at: expiry.map(|expiry| expiry.expires_at),
             waived_at,
             waived_by,
@@ -280,6 +285,7 @@ impl TryFrom<StoredAssignment> for TrainingAssignment {
             || stored.completed_by.is_some()
             || stored.score.is_some()
             || stored.certificate_reference.is_some()
+            || stored.source_statement_id.is_some()
             || stored.expires_at.is_some()
             || stored.renewed_by.is_some()
             || stored.renewal_skipped.is_some();
@@ -326,6 +332,7 @@ impl TryFrom<StoredAssignment> for TrainingAssignment {
                         completed_by,
                         score: stored.score,
                         certificate_reference: stored.certificate_reference.clone(),
+                        source_statement_id: stored.source_statement_id.clone(),
                         expiry,
                     },
                 }
@@ -410,6 +417,8 @@ pub struct Completion {
     pub completed_at: Timestamp,
     pub score: Option<u8>,
     pub certificate_reference: Option<String>,
+    /// The xAPI statement that reported it, when an LMS did.
+    pub source_statement_id: Option<String>,
 }
 
 impl Completion {
@@ -447,6 +456,7 @@ impl Completion {
                 certificate_reference,
                 MAX_CERTIFICATE_REFERENCE_LENGTH,
             )?,
+            source_statement_id: None,
         })
     }
 }
@@ -468,6 +478,7 @@ pub fn complete(
             completed_by: completed_by.clone(),
             score: completion.score,
             certificate_reference: completion.certificate_reference,
+            source_statement_id: completion.source_statement_id,
             expiry: completion_interval_days.map(|days| Expiry {
                 expires_at: completion.completed_at.plus_days(days),
                 renewal: RenewalMark::Awaited,
@@ -1027,6 +1038,7 @@ mod tests {
             completed_by: by.clone(),
             score: Some(90),
             certificate_reference: Some("CERT-1".into()),
+            source_statement_id: None,
             expiry: renewal.map(|renewal| Expiry {
                 expires_at: at("2026-04-02T08:00:00Z"),
                 renewal,
@@ -1097,6 +1109,7 @@ mod tests {
                 completed_by: UserId::new(),
                 score: None,
                 certificate_reference: None,
+                source_statement_id: None,
                 expiry: None,
             },
         });
@@ -1210,14 +1223,16 @@ mod tests {
             timestamps(),
             proptest::option::of(0u8..=100),
             proptest::option::of("\\PC{1,200}"),
+            proptest::option::of("[0-9a-f-]{36}"),
             expiry,
         )
             .prop_map(
-                |(completed_at, score, certificate_reference, expiry)| CompletionRecord {
+                |(completed_at, score, certificate_reference, source_statement_id, expiry)| CompletionRecord {
                     completed_at,
                     completed_by: UserId::new(),
                     score,
                     certificate_reference,
+                    source_statement_id,
                     expiry,
                 },
             );

@@ -10,6 +10,7 @@ pub mod evidence_builder;
 pub mod evidence_packages;
 pub mod facilities;
 pub mod invitations;
+pub mod lms_statements;
 pub mod organizations;
 pub mod roles;
 pub mod row_pages;

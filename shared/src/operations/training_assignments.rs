@@ -358,6 +358,10 @@ pub async fn complete_assignment(
             .state
             .completion()
             .and_then(|completion| completion.certificate_reference.clone()),
+        source_statement_id: after
+            .state
+            .completion()
+            .and_then(|completion| completion.source_statement_id.clone()),
         expires_at: after.state.expires_at(),
         completion_interval_days: module.completion_interval_days,
     });

@@ -47,6 +47,9 @@ pub struct TrainingAssignmentView {
     pub score: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate_reference: Option<String>,
+    /// The xAPI statement an LMS reported the completion with (`POST /xapi/statements`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_statement_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -84,6 +87,7 @@ impl TrainingAssignmentView {
             self_reported: assignment.self_reported(),
             score: completion.and_then(|completion| completion.score),
             certificate_reference: completion.and_then(|completion| completion.certificate_reference.clone()),
+            source_statement_id: completion.and_then(|completion| completion.source_statement_id.clone()),
             expires_at: assignment.state.expires_at(),
             waived_at: waiver.map(|waiver| waiver.waived_at),
             waived_by: waiver.map(|waiver| waiver.waived_by.clone()),

@@ -181,6 +181,42 @@ pub fn assignments_of_module_partition(org: &OrgId, module: &TrainingModuleId) -
     format!("ORG#{org}#TA_MODULE#{module}")
 }
 
+/// A text of any length as a key part: its SHA-256 in hex (a URL or an IdP's id may
+/// exceed what a key holds; equal texts give equal keys).
+fn digest_part(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// GSI3 partition (sparse) of the members with one `externalId`, which an xAPI
+/// statement's `account.name` is matched to.
+pub fn members_with_external_id_partition(org: &OrgId, external_id: &str) -> String {
+    format!("ORG#{org}#MEMBER_EXTID#{}", digest_part(external_id))
+}
+
+/// GSI3 partition (sparse) of the training modules with one `externalModuleUrl`, which an
+/// xAPI statement's activity id is matched to.
+pub fn modules_with_activity_partition(org: &OrgId, url: &str) -> String {
+    format!("ORG#{org}#MODULE_URL#{}", digest_part(url))
+}
+
+/// The xAPI statements an organization's LMS sent: `ORG#<org>#XAPI / STMT#<uuid>`.
+pub fn statements_partition(org: &OrgId) -> String {
+    format!("ORG#{org}#XAPI")
+}
+
+pub fn statement_sort_key(id: &str) -> String {
+    format!("STMT#{id}")
+}
+
+/// GSI1 partition (sparse) of the statements that matched nothing, by when stored.
+pub fn unmatched_statements_partition(org: &OrgId) -> String {
+    format!("ORG#{org}#XAPI_UNMATCHED")
+}
+
 /// GSI3 partition of an organization's training assignments by due date.
 pub fn assignments_by_due_date_partition(org: &OrgId) -> String {
     format!("ORG#{org}#TA_DUE")

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::keys::{self, GSI1, GSI1PK, GSI1SK, GSI2, GSI2PK, GSI2SK};
+use super::keys::{self, GSI1, GSI1PK, GSI1SK, GSI2, GSI2PK, GSI2SK, GSI3, GSI3PK, GSI3SK};
 use super::query::{Filter, QuerySpec, SortRange};
 use super::transaction::{Condition, CounterLimit};
 use super::{Page, Store, Transaction, from_item, to_item};
@@ -47,6 +47,16 @@ fn member_item(member: &Member) -> ApiResult<super::Item> {
             keys::org_partition(&member.organization_id)
         )),
     );
+    if let Some(external_id) = &member.external_id {
+        item.insert(
+            GSI3PK.into(),
+            AttributeValue::S(keys::members_with_external_id_partition(
+                &member.organization_id,
+                external_id,
+            )),
+        );
+        item.insert(GSI3SK.into(), AttributeValue::S(member.user_id.to_string()));
+    }
     Ok(item)
 }
 
@@ -278,6 +288,36 @@ pub async fn memberships_of(store: &Store, user: &UserId) -> ApiResult<Vec<Membe
 /// first, and whether it is already a member of `org` (a deleted membership counts: it
 /// stays with its history). GSI2, a few items. Which one a new membership may join is
 /// `model::account_linking`'s decision, never this query's.
+/// The member of `org` whose email this is, by its uniqueness marker (one GetItem).
+pub async fn user_with_email(store: &Store, org: &OrgId, email: &str) -> ApiResult<Option<UserId>> {
+    let marker = store.get_many(vec![email_key(org, email)]).await?;
+    Ok(marker
+        .into_values()
+        .next()
+        .and_then(|item| keys::string_attribute(&item, "userId"))
+        .and_then(|user| UserId::parse("userId", &user).ok()))
+}
+
+/// The members of `org` with this `externalId` (GSI3, sparse; ids are not unique).
+pub async fn with_external_id(store: &Store, org: &OrgId, external_id: &str) -> ApiResult<Vec<Member>> {
+    let spec = QuerySpec::index(
+        GSI3,
+        GSI3PK,
+        GSI3SK,
+        keys::members_with_external_id_partition(org, external_id),
+        SortRange::BeginsWith(UserId::PREFIX.into()),
+    );
+    let mut members: Vec<Member> = Vec::new();
+    for item in store.query_all(&spec).await? {
+        let member: Member = from_item(item)?;
+        // The index lags its table and the digest is of the text: keep exact matches.
+        if member.external_id.as_deref() == Some(external_id) {
+            members.push(member);
+        }
+    }
+    Ok(members)
+}
+
 pub async fn accounts_with_email(store: &Store, email: &str, org: &OrgId) -> ApiResult<Vec<AccountWithEmail>> {
     let spec = QuerySpec::index(
         GSI2,

@@ -14,6 +14,7 @@ pub mod invitations;
 mod item_reader;
 pub mod keys;
 pub mod links;
+pub mod lms_statements;
 pub mod members;
 pub mod organizations;
 pub mod query;

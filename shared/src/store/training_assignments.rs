@@ -57,6 +57,7 @@ pub const RECORD_ATTRIBUTES: &[&str] = &[
     "completedBy",
     "score",
     "certificateReference",
+    "sourceStatementId",
     "expiresAt",
     "waivedAt",
     "waivedBy",
@@ -636,6 +637,7 @@ mod tests {
             completed_at: at.plus_days(1),
             score: None,
             certificate_reference: Some("LMS-1".into()),
+            source_statement_id: Some("fd41c918-b88b-4b20-a0a5-a4c32391aaa0".into()),
         };
         let completed = complete(&open, completion, &by, Some(365), at.plus_days(1)).unwrap();
         let waived = waive(&open, "not needed", &by, at.plus_days(2)).unwrap();

@@ -22,7 +22,34 @@ fn module_key(org: &OrgId, id: &TrainingModuleId) -> Item {
 fn module_item(module: &TrainingModule) -> ApiResult<Item> {
     let mut item = to_item(module)?;
     item.extend(module_key(&module.organization_id, &module.id));
+    if let Some(url) = &module.external_module_url {
+        item.insert(
+            keys::GSI3PK.into(),
+            AttributeValue::S(keys::modules_with_activity_partition(&module.organization_id, url)),
+        );
+        item.insert(keys::GSI3SK.into(), AttributeValue::S(module.id.to_string()));
+    }
     Ok(item)
+}
+
+/// The modules of `org` whose `externalModuleUrl` is `url` (GSI3, sparse), retired ones
+/// included.
+pub async fn with_activity(store: &Store, org: &OrgId, url: &str) -> ApiResult<Vec<TrainingModule>> {
+    let spec = QuerySpec::index(
+        keys::GSI3,
+        keys::GSI3PK,
+        keys::GSI3SK,
+        keys::modules_with_activity_partition(org, url),
+        SortRange::BeginsWith(TrainingModuleId::PREFIX.into()),
+    );
+    let mut modules: Vec<TrainingModule> = Vec::new();
+    for item in store.query_all(&spec).await? {
+        let module: TrainingModule = super::from_item(item)?;
+        if module.external_module_url.as_deref() == Some(url) {
+            modules.push(module);
+        }
+    }
+    Ok(modules)
 }
 
 pub async fn get(store: &Store, org: &OrgId, id: &TrainingModuleId) -> ApiResult<Option<TrainingModule>> {

@@ -32,3 +32,4 @@ mod users;
 mod users_export;
 mod validation;
 mod warm_up;
+mod xapi;

@@ -94,6 +94,9 @@ pub struct AssignmentCompleted {
     pub self_reported: Option<bool>,
     pub score: Option<u8>,
     pub certificate_reference: Option<String>,
+    /// The xAPI statement an LMS reported the completion with (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_statement_id: Option<String>,
     pub expires_at: Option<Timestamp>,
     pub completion_interval_days: Option<u32>,
 }
@@ -211,6 +214,7 @@ mod tests {
             self_reported: Some(false),
             score: Some(92),
             certificate_reference: None,
+            source_statement_id: None,
             expires_at: None,
             completion_interval_days: None,
         };
