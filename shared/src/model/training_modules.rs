@@ -36,6 +36,10 @@ pub struct TrainingModule {
     /// How long a completion counts; `None`: it never expires.
     pub completion_interval_days: Option<u32>,
     pub external_module_url: Option<String>,
+    /// The xAPI activity id (an IRI) an LMS's statements name for this module, when it is
+    /// not `externalModuleUrl` (`docs/lms.md`).
+    #[serde(default)]
+    pub xapi_activity_id: Option<String>,
     /// Whether the daily job assigns the module again before a completion expires
     /// (CIP-004 R2's 15 months); stored modules from before the setting renew.
     #[serde(default = "renews_by_default")]
@@ -74,6 +78,7 @@ pub struct NewModule {
     pub cip_standard: Option<String>,
     pub completion_interval_days: Option<u32>,
     pub external_module_url: Option<String>,
+    pub xapi_activity_id: Option<String>,
     pub renewal_enabled: bool,
 }
 
@@ -85,6 +90,7 @@ pub struct ModuleEdit {
     pub cip_standard: Option<Option<String>>,
     pub completion_interval_days: Option<Option<u32>>,
     pub external_module_url: Option<Option<String>>,
+    pub xapi_activity_id: Option<Option<String>>,
     pub renewal_enabled: Option<bool>,
 }
 
@@ -161,6 +167,36 @@ pub fn external_module_url(value: Option<&str>) -> ApiResult<Option<String>> {
     Ok(Some(text.to_string()))
 }
 
+/// An absolute IRI with a scheme and no white space (xAPI activity ids are often `http:`),
+/// kept as sent: statements are matched to it exactly.
+pub fn xapi_activity_id(value: Option<&str>) -> ApiResult<Option<String>> {
+    let Some(text) = value.map(str::trim) else {
+        return Ok(None);
+    };
+    let refuse = || {
+        ApiError::validation(
+            "xapiActivityId",
+            "`xapiActivityId` must be an absolute IRI, e.g. http://lms.example.com/activities/cip-004",
+        )
+    };
+    if text.len() > MAX_URL_LENGTH || text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(refuse());
+    }
+    let parsed = url::Url::parse(text).map_err(|_| refuse())?;
+    if parsed.cannot_be_a_base() && parsed.scheme() != "urn" && parsed.scheme() != "tag" {
+        return Err(refuse());
+    }
+    Ok(Some(text.to_string()))
+}
+
+impl TrainingModule {
+    /// The id an LMS's xAPI statements name this module by: `xapiActivityId`, else
+    /// `externalModuleUrl`.
+    pub fn activity_id(&self) -> Option<&str> {
+        self.xapi_activity_id.as_deref().or(self.external_module_url.as_deref())
+    }
+}
+
 pub fn new_module(org: &OrgId, input: NewModule, now: Timestamp) -> TrainingModule {
     TrainingModule {
         id: TrainingModuleId::new(),
@@ -170,6 +206,7 @@ pub fn new_module(org: &OrgId, input: NewModule, now: Timestamp) -> TrainingModu
         cip_standard: input.cip_standard,
         completion_interval_days: input.completion_interval_days,
         external_module_url: input.external_module_url,
+        xapi_activity_id: input.xapi_activity_id,
         renewal_enabled: input.renewal_enabled,
         status: ModuleStatus::Active,
         created_at: now,
@@ -182,6 +219,28 @@ pub fn new_module(org: &OrgId, input: NewModule, now: Timestamp) -> TrainingModu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_xapi_activity_id_is_any_absolute_iri_kept_as_sent() {
+        for good in [
+            "http://adlnet.gov/expapi/activities/course",
+            "https://lms.example.com/au/1?x=y",
+            "urn:uuid:fd41c918-b88b-4b20-a0a5-a4c32391aaa0",
+            "tag:lms.example.com,2026:cip-004",
+        ] {
+            assert_eq!(xapi_activity_id(Some(good)).unwrap().as_deref(), Some(good));
+        }
+        for bad in [
+            "course-1",
+            "/relative/path",
+            "http://",
+            "mailto:x@y.z",
+            "http://a b",
+            "",
+        ] {
+            assert!(xapi_activity_id(Some(bad)).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn cip_standards_are_named_as_nerc_writes_them() {

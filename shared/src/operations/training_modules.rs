@@ -86,6 +86,9 @@ pub async fn update_module(
     if let Some(url) = input.external_module_url {
         after.external_module_url = url;
     }
+    if let Some(activity) = input.xapi_activity_id {
+        after.xapi_activity_id = activity;
+    }
     if let Some(enabled) = input.renewal_enabled {
         after.renewal_enabled = enabled;
     }

@@ -24,6 +24,9 @@ pub struct TrainingModuleView {
     pub cip_standard: Option<String>,
     pub completion_interval_days: Option<u32>,
     pub external_module_url: Option<String>,
+    /// The xAPI activity id statements name the module by, when not `externalModuleUrl`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub xapi_activity_id: Option<String>,
     /// `false`: the daily job does not assign the module again when a completion nears
     /// its expiry (`docs/training.md`).
     pub renewal_enabled: bool,
@@ -42,6 +45,7 @@ impl TrainingModuleView {
             cip_standard: module.cip_standard.clone(),
             completion_interval_days: module.completion_interval_days,
             external_module_url: module.external_module_url.clone(),
+            xapi_activity_id: module.xapi_activity_id.clone(),
             renewal_enabled: module.renewal_enabled,
             created_at: module.created_at,
             updated_at: module.updated_at,
@@ -58,6 +62,9 @@ pub struct CreateTrainingModule {
     pub cip_standard: Option<String>,
     pub completion_interval_days: Option<i64>,
     pub external_module_url: Option<String>,
+    /// The xAPI activity id (an IRI) statements name the module by, when it is not
+    /// `externalModuleUrl` (docs/lms.md).
+    pub xapi_activity_id: Option<String>,
     /// Default `true`.
     pub renewal_enabled: Option<bool>,
 }
@@ -75,6 +82,8 @@ pub struct UpdateTrainingModule {
     pub completion_interval_days: Option<Option<i64>>,
     #[serde(default, deserialize_with = "patch::clearable")]
     pub external_module_url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::clearable")]
+    pub xapi_activity_id: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch::not_null")]
     pub renewal_enabled: Option<bool>,
 }
@@ -88,6 +97,7 @@ impl CreateTrainingModule {
             cip_standard: rules::cip_standard(self.cip_standard.as_deref())?,
             completion_interval_days: rules::completion_interval_days(self.completion_interval_days)?,
             external_module_url: rules::external_module_url(self.external_module_url.as_deref())?,
+            xapi_activity_id: rules::xapi_activity_id(self.xapi_activity_id.as_deref())?,
             renewal_enabled: self.renewal_enabled.unwrap_or(true),
         })
     }
@@ -112,6 +122,10 @@ impl UpdateTrainingModule {
             external_module_url: self
                 .external_module_url
                 .map(|text| rules::external_module_url(text.as_deref()))
+                .transpose()?,
+            xapi_activity_id: self
+                .xapi_activity_id
+                .map(|text| rules::xapi_activity_id(text.as_deref()))
                 .transpose()?,
             renewal_enabled: self.renewal_enabled,
         })
@@ -174,6 +188,7 @@ mod tests {
                 cip_standard: Some("CIP-004-7".into()),
                 completion_interval_days: interval,
                 external_module_url: url,
+                xapi_activity_id: None,
                 renewal_enabled: true,
                 status: ModuleStatus::Active,
                 created_at: at,

@@ -22,18 +22,18 @@ fn module_key(org: &OrgId, id: &TrainingModuleId) -> Item {
 fn module_item(module: &TrainingModule) -> ApiResult<Item> {
     let mut item = to_item(module)?;
     item.extend(module_key(&module.organization_id, &module.id));
-    if let Some(url) = &module.external_module_url {
+    if let Some(activity) = module.activity_id() {
         item.insert(
             keys::GSI3PK.into(),
-            AttributeValue::S(keys::modules_with_activity_partition(&module.organization_id, url)),
+            AttributeValue::S(keys::modules_with_activity_partition(&module.organization_id, activity)),
         );
         item.insert(keys::GSI3SK.into(), AttributeValue::S(module.id.to_string()));
     }
     Ok(item)
 }
 
-/// The modules of `org` whose `externalModuleUrl` is `url` (GSI3, sparse), retired ones
-/// included.
+/// The modules of `org` whose xAPI activity id (`TrainingModule::activity_id`) is `url`
+/// (GSI3, sparse), retired ones included.
 pub async fn with_activity(store: &Store, org: &OrgId, url: &str) -> ApiResult<Vec<TrainingModule>> {
     let spec = QuerySpec::index(
         keys::GSI3,
@@ -45,7 +45,7 @@ pub async fn with_activity(store: &Store, org: &OrgId, url: &str) -> ApiResult<V
     let mut modules: Vec<TrainingModule> = Vec::new();
     for item in store.query_all(&spec).await? {
         let module: TrainingModule = super::from_item(item)?;
-        if module.external_module_url.as_deref() == Some(url) {
+        if module.activity_id() == Some(url) {
             modules.push(module);
         }
     }

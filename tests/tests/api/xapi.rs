@@ -518,3 +518,54 @@ async fn sending_statements_needs_training_write() {
         .await
         .expect(200);
 }
+
+#[tokio::test]
+async fn a_module_s_xapi_activity_id_matches_http_activities_and_moves_with_a_patch() {
+    let api = TestApi::new().await;
+    let lms = lms(&api).await;
+    let cmi5_au = "http://courses.example.com/au/cip-004";
+    let mut statement = spec_simple_cbt("completed");
+    statement["object"]["id"] = json!(cmi5_au);
+    // Not yet the module's: kept as unmatched.
+    let before = send(&api, &lms.key, &statement).await.expect(200);
+    // `externalModuleUrl` stays the trainee's link; the activity id is the LMS's.
+    let patched = api
+        .patch(
+            &format!("/training-modules/{}", lms.module),
+            &lms.org.admin_key,
+            json!({ "xapiActivityId": cmi5_au }),
+        )
+        .await
+        .expect(200);
+    assert_eq!(patched["xapiActivityId"], cmi5_au);
+    api.patch(
+        &format!("/training-modules/{}", lms.module),
+        &lms.org.admin_key,
+        json!({ "xapiActivityId": "not an iri" }),
+    )
+    .await
+    .expect_error(400, "validation_error");
+    // The https course id no longer names the module; the activity id does.
+    send(&api, &lms.key, &spec_simple_cbt("launched")).await.expect(200);
+    assert_eq!(assignment(&api, &lms).await["status"], "assigned");
+    let after = send(&api, &lms.key, &statement).await.expect(200);
+    assert_ne!(before, after, "a statement without an id gets a new one each time");
+    assert_eq!(assignment(&api, &lms).await["status"], "complete");
+    let listed = api
+        .call_with_headers(
+            "GET",
+            "/xapi/statements?unmatched=true",
+            Some(&lms.key),
+            None,
+            &[VERSION],
+        )
+        .await
+        .expect(200);
+    let reasons: Vec<&str> = listed["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|outcome| outcome["unmatchedReason"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons, vec!["unknown_activity", "unknown_activity"]);
+}

@@ -18,6 +18,8 @@ pub struct TrainingModuleCreated {
     pub cip_standard: Option<String>,
     pub completion_interval_days: Option<u32>,
     pub external_module_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub xapi_activity_id: Option<String>,
     pub renewal_enabled: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -34,6 +36,7 @@ impl TrainingModuleCreated {
             cip_standard: module.cip_standard.clone(),
             completion_interval_days: module.completion_interval_days,
             external_module_url: module.external_module_url.clone(),
+            xapi_activity_id: module.xapi_activity_id.clone(),
             renewal_enabled: module.renewal_enabled,
             created_at: module.created_at,
             updated_at: module.updated_at,
@@ -63,6 +66,8 @@ pub struct TrainingModuleChanges {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_module_url: Option<OptionalTextChange>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub xapi_activity_id: Option<OptionalTextChange>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub renewal_enabled: Option<FlagChange>,
 }
 
@@ -77,6 +82,7 @@ impl TrainingModuleChanges {
                 &after.completion_interval_days,
             ),
             external_module_url: OptionalTextChange::of(&before.external_module_url, &after.external_module_url),
+            xapi_activity_id: OptionalTextChange::of(&before.xapi_activity_id, &after.xapi_activity_id),
             renewal_enabled: FlagChange::of(&before.renewal_enabled, &after.renewal_enabled),
         }
     }
