@@ -374,6 +374,8 @@ pub struct CompletionRow {
     pub score: Option<u8>,
     pub certificate_reference: Option<String>,
     pub expires_at: Option<Timestamp>,
+    /// The xAPI statement the LMS reported it with, if one did.
+    pub source_statement_id: Option<String>,
 }
 
 impl CompletionRow {
@@ -391,6 +393,7 @@ impl CompletionRow {
             score: completion.score,
             certificate_reference: completion.certificate_reference.clone(),
             expires_at: completion.expiry.as_ref().map(|expiry| expiry.expires_at),
+            source_statement_id: completion.source_statement_id.clone(),
         })
     }
 }
@@ -405,6 +408,7 @@ impl EvidenceRow for CompletionRow {
         "score",
         "certificateReference",
         "expiresAt",
+        "sourceStatementId",
     ];
 
     fn cells(&self) -> Vec<String> {
@@ -417,6 +421,7 @@ impl EvidenceRow for CompletionRow {
             text(self.score),
             text(self.certificate_reference.as_ref()),
             text(self.expires_at),
+            text(self.source_statement_id.as_ref()),
         ]
     }
 }
@@ -672,6 +677,7 @@ mod tests {
             score: Some(90),
             certificate_reference: None,
             expires_at: None,
+            source_statement_id: Some("fd41c918-b88b-4b20-a0a5-a4c32391aaa0".into()),
         });
         columns_match(&StandingRow {
             user_id: assignment.user_id.clone(),

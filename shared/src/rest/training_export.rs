@@ -67,7 +67,7 @@ pub struct ExportObject<'a> {
 }
 
 /// The CSV columns, in order, for a caller who may see all of them (`ExportColumns`).
-pub const CSV_HEADER: [&str; 26] = [
+pub const CSV_HEADER: [&str; 27] = [
     "id",
     "userId",
     "userName",
@@ -94,6 +94,7 @@ pub const CSV_HEADER: [&str; 26] = [
     "waiverReason",
     "renewalOf",
     "renewedBy",
+    "sourceStatementId",
 ];
 
 /// The columns that name a person: shown only with `users:read`.
@@ -103,7 +104,7 @@ pub const PERSON_COLUMNS: [&str; 2] = ["userName", "userEmail"];
 pub fn csv_row(view: &TrainingAssignmentView, names: &ExportNames, columns: ExportColumns) -> Vec<String> {
     let facility_ids: Vec<&str> = view.facilities.iter().map(|f| f.id.as_str()).collect();
     let facility_names: Vec<&str> = view.facilities.iter().map(|f| f.name.as_str()).collect();
-    let cells: [String; 26] = [
+    let cells: [String; 27] = [
         view.id.to_string(),
         view.user_id.to_string(),
         neutralise(text(names.user_name.as_ref())),
@@ -130,6 +131,7 @@ pub fn csv_row(view: &TrainingAssignmentView, names: &ExportNames, columns: Expo
         neutralise(text(view.waiver_reason.as_ref())),
         text(view.renewal_of.as_ref()),
         text(view.renewed_by.as_ref()),
+        text(view.source_statement_id.as_ref()),
     ];
     CSV_HEADER
         .into_iter()

@@ -151,6 +151,18 @@ async fn a_completed_statement_completes_the_open_assignment_once_with_its_sourc
         "fd41c918-b88b-4b20-a0a5-a4c32391aaa0"
     );
 
+    // The export says which statement reported the completion, read by a CSV reader.
+    let export = api
+        .get("/training-assignments/export?format=csv", &lms.org.admin_key)
+        .await;
+    assert_eq!(export.status, 200);
+    let mut reader = csv::Reader::from_reader(&export.raw[..]);
+    let header = reader.headers().unwrap().clone();
+    let column = header.iter().position(|name| name == "sourceStatementId").unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(&rows[0][column], "fd41c918-b88b-4b20-a0a5-a4c32391aaa0");
+
     // Sent again, as an LRS client retries: accepted, nothing changes.
     let events_before = trail.len();
     send(&api, &lms.key, &completed).await.expect(200);
