@@ -581,3 +581,30 @@ async fn a_module_s_xapi_activity_id_matches_http_activities_and_moves_with_a_pa
         .collect();
     assert_eq!(reasons, vec!["unknown_activity", "unknown_activity"]);
 }
+
+#[tokio::test]
+async fn the_same_statement_sent_twice_at_once_completes_once_and_both_succeed() {
+    let api = TestApi::new().await;
+    let lms = lms(&api).await;
+    let mut statement = spec_simple_cbt("completed");
+    statement["id"] = json!("7f41c918-b88b-4b20-a0a5-a4c32391aaa0");
+    let (first, second) = tokio::join!(send(&api, &lms.key, &statement), send(&api, &lms.key, &statement));
+    assert_eq!(
+        (first.status, second.status),
+        (200, 200),
+        "{} {}",
+        first.body,
+        second.body
+    );
+    let completions = api
+        .audit_trail_of(&lms.org, &lms.assignment)
+        .await
+        .into_iter()
+        .filter(|event| event["action"] == "training_assignment.completed")
+        .count();
+    assert_eq!(completions, 1);
+    assert_eq!(
+        assignment(&api, &lms).await["sourceStatementId"],
+        "7f41c918-b88b-4b20-a0a5-a4c32391aaa0"
+    );
+}
