@@ -112,6 +112,11 @@ async fn send(api: &TestApi, key: &str, body: &Value) -> TestResponse {
         .await
 }
 
+/// A `GET /xapi/statements…` as an LRS client sends it.
+async fn read(api: &TestApi, path: &str, key: &str) -> TestResponse {
+    api.call_with_headers("GET", path, Some(key), None, &[VERSION]).await
+}
+
 async fn assignment(api: &TestApi, lms: &Lms) -> Value {
     api.get(&format!("/training-assignments/{}", lms.assignment), &lms.org.admin_key)
         .await
@@ -177,16 +182,13 @@ async fn a_completed_statement_completes_the_open_assignment_once_with_its_sourc
     assert_eq!(assignment(&api, &lms).await["score"], 95);
 
     // Read back as an LRS answers it: as sent, with what the LRS adds.
-    let stored = api
-        .call_with_headers(
-            "GET",
-            "/xapi/statements?statementId=FD41C918-B88B-4B20-A0A5-A4C32391AAA0",
-            Some(&lms.key),
-            None,
-            &[VERSION],
-        )
-        .await
-        .expect(200);
+    let stored = read(
+        &api,
+        "/xapi/statements?statementId=FD41C918-B88B-4B20-A0A5-A4C32391AAA0",
+        &lms.key,
+    )
+    .await
+    .expect(200);
     assert_eq!(stored["result"], completed["result"]);
     assert_eq!(stored["actor"], completed["actor"]);
     assert_eq!(stored["version"], "1.0.3");
@@ -221,10 +223,7 @@ async fn failed_records_an_attempt_and_completes_nothing() {
     assert_eq!(open["status"], "in_progress");
     assert!(open.get("score").is_none());
     let path = format!("/xapi/statements?statementId={}", ids[0].as_str().unwrap());
-    let stored = api
-        .call_with_headers("GET", &path, Some(&lms.key), None, &[VERSION])
-        .await
-        .expect(200);
+    let stored = read(&api, &path, &lms.key).await.expect(200);
     assert_eq!(stored["verb"]["id"], "http://adlnet.gov/expapi/verbs/failed");
 }
 
@@ -269,14 +268,7 @@ async fn what_matches_nothing_is_kept_and_listed_with_its_reason() {
     .expect(200);
     let late = send(&api, &lms.key, &spec_simple_cbt("completed")).await.expect(200);
 
-    let listed = api
-        .call_with_headers(
-            "GET",
-            "/xapi/statements?unmatched=true",
-            Some(&lms.key),
-            None,
-            &[VERSION],
-        )
+    let listed = read(&api, "/xapi/statements?unmatched=true", &lms.key)
         .await
         .expect(200);
     let reasons: Vec<(&str, &str)> = listed["outcomes"]
@@ -312,10 +304,7 @@ async fn what_matches_nothing_is_kept_and_listed_with_its_reason() {
     let mut path = "/xapi/statements?unmatched=true&limit=1".to_string();
     let mut seen = Vec::new();
     loop {
-        let page = api
-            .call_with_headers("GET", &path, Some(&lms.key), None, &[VERSION])
-            .await
-            .expect(200);
+        let page = read(&api, &path, &lms.key).await.expect(200);
         seen.push(page["outcomes"][0]["statementId"].as_str().unwrap().to_string());
         match page["more"].as_str().unwrap() {
             "" => break,
@@ -431,12 +420,10 @@ async fn malformed_statements_are_refused_and_nothing_of_the_request_is_kept() {
             refused.body
         );
     }
-    api.call_with_headers(
-        "GET",
+    read(
+        &api,
         "/xapi/statements?statementId=3b41c918-b88b-4b20-a0a5-a4c32391aaa0",
-        Some(&lms.key),
-        None,
-        &[VERSION],
+        &lms.key,
     )
     .await
     .expect_error(404, "not_found");
@@ -476,14 +463,7 @@ async fn another_organization_s_lms_never_reaches_our_people_or_statements() {
     statement["id"] = json!("5d41c918-b88b-4b20-a0a5-a4c32391aaa0");
     send(&api, &theirs.admin_key, &statement).await.expect(200);
     assert_eq!(assignment(&api, &ours).await["status"], "assigned");
-    let listed = api
-        .call_with_headers(
-            "GET",
-            "/xapi/statements?unmatched=true",
-            Some(&theirs.admin_key),
-            None,
-            &[VERSION],
-        )
+    let listed = read(&api, "/xapi/statements?unmatched=true", &theirs.admin_key)
         .await
         .expect(200);
     assert_eq!(listed["outcomes"][0]["unmatchedReason"], "unknown_actor");
@@ -491,14 +471,7 @@ async fn another_organization_s_lms_never_reaches_our_people_or_statements() {
     send(&api, &ours.key, &statement).await.expect(200);
     assert_eq!(assignment(&api, &ours).await["status"], "complete");
     // Neither reads the other's statements.
-    let ours_listed = api
-        .call_with_headers(
-            "GET",
-            "/xapi/statements?unmatched=true",
-            Some(&ours.key),
-            None,
-            &[VERSION],
-        )
+    let ours_listed = read(&api, "/xapi/statements?unmatched=true", &ours.key)
         .await
         .expect(200);
     assert_eq!(ours_listed["statements"], json!([]));
@@ -526,9 +499,7 @@ async fn sending_statements_needs_training_write() {
         .await
         .expect_error(403, "forbidden");
     assert_eq!(assignment(&api, &lms).await["status"], "assigned");
-    api.call_with_headers("GET", "/xapi/statements?unmatched=true", Some(reader), None, &[VERSION])
-        .await
-        .expect(200);
+    read(&api, "/xapi/statements?unmatched=true", reader).await.expect(200);
 }
 
 #[tokio::test]
@@ -563,14 +534,7 @@ async fn a_module_s_xapi_activity_id_matches_http_activities_and_moves_with_a_pa
     let after = send(&api, &lms.key, &statement).await.expect(200);
     assert_ne!(before, after, "a statement without an id gets a new one each time");
     assert_eq!(assignment(&api, &lms).await["status"], "complete");
-    let listed = api
-        .call_with_headers(
-            "GET",
-            "/xapi/statements?unmatched=true",
-            Some(&lms.key),
-            None,
-            &[VERSION],
-        )
+    let listed = read(&api, "/xapi/statements?unmatched=true", &lms.key)
         .await
         .expect(200);
     let reasons: Vec<&str> = listed["outcomes"]
