@@ -85,6 +85,9 @@ def main():
     key = rest(url, admin, "POST", "/api-keys", {"name": "LMS (xAPI)", "permissions": ["training:read", "training:write"]})
 
     lrs = RemoteLRS(version="1.0.3", endpoint=f"{url}/xapi/", username=key["id"], password=key["secret"])
+    about = lrs.about()
+    if not about.success or "1.0.3" not in about.content.version:
+        fail(f"about: {about.response.status} {about.data}")
     actor = Agent(name="Lee Learner", mbox=f"mailto:{email}")
 
     launched = lrs.save_statement(Statement(actor=actor, verb=verb("launched"), object=course()))
@@ -134,7 +137,7 @@ def main():
     reasons = {outcome["statementId"]: outcome["unmatchedReason"] for outcome in unmatched["outcomes"]}
     if reasons.get(str(batch.content[0].id)) != "unknown_actor":
         fail(f"the stranger's statement is not listed as unmatched: {unmatched['outcomes']}")
-    print("xapi_client: launched, completed (PUT, sent twice), a batch and a read-back through tincan")
+    print("xapi_client: about, launched, completed (PUT, sent twice), a batch and a read-back through tincan")
 
 
 if __name__ == "__main__":

@@ -530,6 +530,19 @@ fn describe_xapi(operation: XapiOperation) -> Description {
             204,
             any("No content."),
         ),
+        XapiOperation::GetAbout => d(
+            "About this Learning Record Store: the xAPI versions it speaks",
+            Body::None,
+            200,
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .property(
+                    "version",
+                    ArrayBuilder::new().items(string("An xAPI version, e.g. `1.0.3`.")),
+                )
+                .required("version")
+                .into(),
+        ),
         XapiOperation::GetStatements => d(
             "One stored statement (`statementId`), or the statements that matched nothing (`unmatched=true`)",
             Body::None,
@@ -795,7 +808,7 @@ fn operation(route: &Route, schemas: &mut Schemas) -> utoipa::openapi::path::Ope
                 .schema(Some(query_parameter(route, name))),
         );
     }
-    if matches!(route.operation, Operation::Xapi(_)) {
+    if matches!(route.operation, Operation::Xapi(operation) if operation != XapiOperation::GetAbout) {
         builder = builder.parameter(
             ParameterBuilder::new()
                 .name("X-Experience-API-Version")

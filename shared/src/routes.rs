@@ -177,6 +177,7 @@ pub enum XapiOperation {
     PostStatements,
     PutStatement,
     GetStatements,
+    GetAbout,
 }
 
 /// Each function's operations are their own enum, so its dispatch `match` is exhaustive:
@@ -624,6 +625,8 @@ pub static ROUTES: &[Route] = &[
         "limit",
         "cursor",
     ]),
+    // xAPI's About resource: what an LMS's "test connection" reads; public, as xAPI asks.
+    route("GET", "/xapi/about", "getLrsAbout", Xapi(X::GetAbout)).public(),
 ];
 
 /// A route matched against a request, with its path parameters.

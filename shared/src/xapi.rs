@@ -75,6 +75,20 @@ pub fn presented_key(request: &Request) -> ApiResult<Option<String>> {
     }
 }
 
+/// xAPI's About resource (§4.1.5 of the communication part): the versions we speak.
+#[derive(Debug, Serialize)]
+pub struct About {
+    pub version: &'static [&'static str],
+}
+
+impl About {
+    pub fn now() -> Self {
+        About {
+            version: &["1.0.0", "1.0.1", "1.0.2", "1.0.3"],
+        }
+    }
+}
+
 /// A `POST` body: one statement or an array of them.
 pub fn statements_of_post(body: &[u8], now: Timestamp) -> ApiResult<Vec<LmsReport>> {
     let value = body_json(body)?;

@@ -24,6 +24,9 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
     let Operation::Xapi(operation) = route.route.operation else {
         return Err(ApiError::NotFound { resource: "route" });
     };
+    if operation == Op::GetAbout {
+        return Reply::ok(&xapi::About::now());
+    }
     let store = &app.store;
     let principal = authenticate(store, xapi::presented_key(request)?.as_deref()).await?;
     xapi::check_version(request)?;
@@ -66,5 +69,6 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
                 "give `statementId` (one statement) or `unmatched=true` (what matched nothing); other LRS queries are not offered",
             )),
         },
+        Op::GetAbout => Reply::ok(&xapi::About::now()),
     }
 }

@@ -454,6 +454,7 @@ async fn walk<'a>(
         200,
     )
     .await;
+    m.call_as("GET", "/xapi/about", None, None, 200).await;
 
     m.call("DELETE", &format!("/users/{user}"), None, 200).await;
     m.call("DELETE", &format!("/roles/{role}"), None, 200).await;

@@ -572,3 +572,14 @@ async fn the_same_statement_sent_twice_at_once_completes_once_and_both_succeed()
         "7f41c918-b88b-4b20-a0a5-a4c32391aaa0"
     );
 }
+
+#[tokio::test]
+async fn the_about_resource_answers_without_credentials_or_version_header() {
+    let api = TestApi::new().await;
+    let about = api.call("GET", "/xapi/about", None, None).await;
+    assert_eq!(about.headers.get("x-experience-api-version").unwrap(), "1.0.3");
+    assert_eq!(
+        about.expect(200),
+        json!({ "version": ["1.0.0", "1.0.1", "1.0.2", "1.0.3"] })
+    );
+}
