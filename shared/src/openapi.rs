@@ -9,7 +9,9 @@
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
 use utoipa::openapi::{
     ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, Ref, RefOr, Required,
     ResponseBuilder, ServerBuilder,
@@ -59,6 +61,8 @@ use crate::time::{Date, Timestamp};
 pub const DOCUMENT: &str = include_str!("../../docs/openapi.json");
 
 const API_KEY_SCHEME: &str = "ApiKey";
+/// The xAPI door's other way in: HTTP Basic as LRS clients send it (docs/lms.md).
+const LRS_BASIC_SCHEME: &str = "LrsBasic";
 const ERROR: &str = "ErrorBody";
 
 /// Collects the component schemas as operations name them.
@@ -902,6 +906,11 @@ fn operation(route: &Route, schemas: &mut Schemas) -> utoipa::openapi::path::Ope
     if route.public {
         // No API key: an empty requirement list overrides the document's default.
         builder = builder.securities(Some(Vec::<SecurityRequirement>::new()));
+    } else if matches!(route.operation, Operation::Xapi(_)) {
+        builder = builder.securities(Some([
+            SecurityRequirement::new(API_KEY_SCHEME, Vec::<String>::new()),
+            SecurityRequirement::new(LRS_BASIC_SCHEME, Vec::<String>::new()),
+        ]));
     }
     builder.build()
 }
@@ -940,6 +949,18 @@ pub fn document() -> OpenApi {
                 "X-API-Key",
                 "An API key of a member of one organization; its scope is what the member holds.",
             ))),
+        )
+        .security_scheme(
+            LRS_BASIC_SCHEME,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some(
+                        "The xAPI routes only: the API key's id as the user name and the key as the password, \
+                         as LRS clients are configured (docs/lms.md).",
+                    ))
+                    .build(),
+            ),
         )
         .build();
     OpenApiBuilder::new()

@@ -284,10 +284,6 @@ pub async fn memberships_of(store: &Store, user: &UserId) -> ApiResult<Vec<Membe
     store.query_all(&spec).await?.into_iter().map(from_item).collect()
 }
 
-/// Every account that holds `email` through a membership in any organization, oldest
-/// first, and whether it is already a member of `org` (a deleted membership counts: it
-/// stays with its history). GSI2, a few items. Which one a new membership may join is
-/// `model::account_linking`'s decision, never this query's.
 /// The member of `org` whose email this is, by its uniqueness marker (one GetItem).
 pub async fn user_with_email(store: &Store, org: &OrgId, email: &str) -> ApiResult<Option<UserId>> {
     let marker = store.get_many(vec![email_key(org, email)]).await?;
@@ -318,6 +314,10 @@ pub async fn with_external_id(store: &Store, org: &OrgId, external_id: &str) -> 
     Ok(members)
 }
 
+/// Every account that holds `email` through a membership in any organization, oldest
+/// first, and whether it is already a member of `org` (a deleted membership counts: it
+/// stays with its history). GSI2, a few items. Which one a new membership may join is
+/// `model::account_linking`'s decision, never this query's.
 pub async fn accounts_with_email(store: &Store, email: &str, org: &OrgId) -> ApiResult<Vec<AccountWithEmail>> {
     let spec = QuerySpec::index(
         GSI2,
