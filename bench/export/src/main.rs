@@ -5,6 +5,10 @@
 //! S3 link. For each: rows, bytes (as stored or sent), the response kind, wall time, and
 //! the process's peak memory during the export. Run by `scripts/bench-export`.
 
+// The allocator the functions that export use (functions/training-assignments/src/main.rs).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::Read;
 use std::time::Instant;
 
