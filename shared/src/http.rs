@@ -165,7 +165,6 @@ pub fn path(request: &Request) -> String {
     }
 }
 
-/// Parses a JSON body into `T`, naming the offending field on any error.
 /// The body's bytes: at most `MAX_BODY_BYTES`, and UTF-8 (API Gateway base64-encodes a
 /// body that is not UTF-8 text; lambda_http decodes it to bytes).
 pub fn utf8_body(request: &Request) -> ApiResult<&[u8]> {
@@ -187,6 +186,7 @@ pub fn utf8_body(request: &Request) -> ApiResult<&[u8]> {
     Ok(bytes)
 }
 
+/// Parses a JSON body into `T`, naming the offending field on any error.
 pub fn json_body<T: DeserializeOwned>(request: &Request) -> ApiResult<T> {
     let bytes = utf8_body(request)?;
     // serde would also accept a struct written as an array; the API speaks objects only.
