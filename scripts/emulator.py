@@ -99,6 +99,25 @@ def track_no_dynamodb_items():
     BaseModel.__new__ = staticmethod(new)
 
 
+def cheap_stream_copies():
+    """The table's stream (it feeds the webhook dispatcher) is part of the table that every
+    TransactWriteItems deep-copies for its rollback, and it grows with every write. A
+    stream record never changes once written, so the rollback copy shares the records and
+    copies only their list: a rolled-back transaction still leaves no record behind."""
+    import copy
+
+    from moto.dynamodb.models.table import StreamShard
+
+    def deepcopy(self, memo):
+        clone = copy.copy(self)
+        memo[id(self)] = clone
+        clone.table = copy.deepcopy(self.table, memo)  # the table's copy being made
+        clone.items = list(self.items)
+        return clone
+
+    StreamShard.__deepcopy__ = deepcopy
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -106,6 +125,7 @@ def main() -> None:
     args = parser.parse_args()
 
     track_no_dynamodb_items()
+    cheap_stream_copies()
     app = Serialized(OneServiceState(DomainDispatcherApplication(create_backend_app)))
     server = make_server(
         args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler

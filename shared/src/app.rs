@@ -20,10 +20,13 @@ use crate::export_files::ExportBucket;
 use crate::mail::Mailer;
 use crate::model::invitations::{DEFAULT_DAILY_EMAIL_CAP, DEFAULT_EMAILS_PER_SECOND};
 use crate::model::training_assignments::{DEFAULT_RENEWAL_WINDOW_DAYS, MAX_RENEWAL_WINDOW_DAYS};
+use crate::model::webhooks::DestinationPolicy;
 use crate::operations::invitations::{InvitationSettings, Outbox};
 use crate::rest::exports::{DEFAULT_INLINE_LIMIT_BYTES, DEFAULT_TIME_BUDGET, ExportSettings};
 use crate::signing::{AuditSigner, SIGNING_KEY_VARIABLE};
 use crate::store::Store;
+use crate::webhook_client::WebhookClient;
+use crate::webhook_queue::WebhookQueue;
 
 pub const TABLE_NAME_VARIABLE: &str = "TABLE_NAME";
 pub const WARM_UP_VARIABLE: &str = "RAPTOR_INIT_WARM_UP";
@@ -334,6 +337,64 @@ impl InvitationsApp {
             mailer: &self.mailer,
             settings: &self.settings,
         }
+    }
+}
+
+pub const WEBHOOK_QUEUE_URL_VARIABLE: &str = "WEBHOOK_QUEUE_URL";
+/// `true` only in the local run and the tests: deliveries may go to loopback addresses
+/// (`model::webhooks::DestinationPolicy`). The template never sets it.
+pub const WEBHOOK_ALLOW_LOOPBACK_VARIABLE: &str = "WEBHOOK_ALLOW_LOOPBACK";
+
+/// The webhook functions' clients (the endpoints' API, the dispatcher, the sender): the
+/// store, the delivery queue, and the client that sends deliveries where they may go.
+#[derive(Debug, Clone)]
+pub struct WebhooksApp {
+    pub app: App,
+    pub queue: WebhookQueue,
+    pub client: WebhookClient,
+}
+
+impl WebhooksApp {
+    pub fn new(
+        app: App,
+        queue: WebhookQueue,
+        policy: DestinationPolicy,
+        attempt_timeout: Duration,
+    ) -> Result<Self, ApiError> {
+        Ok(WebhooksApp {
+            app,
+            queue,
+            client: WebhookClient::new(policy, attempt_timeout)?,
+        })
+    }
+
+    pub async fn from_env() -> Result<WebhooksApp, ApiError> {
+        let config = sdk_config_loader().load().await;
+        let app = App::from_config(&config)?;
+        app.warm_up().await;
+        let policy = match std::env::var(WEBHOOK_ALLOW_LOOPBACK_VARIABLE).as_deref() {
+            Ok("true") => DestinationPolicy::LOCAL,
+            Ok("false") | Err(_) => DestinationPolicy::DEPLOYED,
+            Ok(_) => {
+                return Err(ApiError::internal(format!(
+                    "{WEBHOOK_ALLOW_LOOPBACK_VARIABLE} must be true or false"
+                )));
+            }
+        };
+        let queue = WebhookQueue::new(
+            aws_sdk_sqs::Client::new(&config),
+            required_variable(WEBHOOK_QUEUE_URL_VARIABLE)?,
+        );
+        WebhooksApp::new(
+            app,
+            queue,
+            policy,
+            Duration::from_secs(crate::model::webhooks::ATTEMPT_TIMEOUT_SECONDS),
+        )
+    }
+
+    pub fn policy(&self) -> DestinationPolicy {
+        self.client.policy()
     }
 }
 

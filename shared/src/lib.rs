@@ -26,6 +26,8 @@ pub mod export_files;
 pub mod mail;
 pub mod signing;
 pub mod store;
+pub mod webhook_client;
+pub mod webhook_queue;
 
 pub mod operations;
 
@@ -37,4 +39,5 @@ pub mod idempotency;
 pub mod openapi;
 pub mod rest;
 pub mod routes;
+pub mod webhook_events;
 pub mod xapi;

@@ -20,8 +20,8 @@ use utoipa::{PartialSchema, ToSchema};
 
 use crate::error::ErrorBody;
 use crate::ids::{
-    ApiKeyId, CsmAssignmentId, EvidencePackageId, FacilityId, InvitationId, OrgId, TrainingAssignmentId,
-    TrainingModuleId, UserId,
+    ApiKeyId, CsmAssignmentId, EventId, EvidencePackageId, FacilityId, InvitationId, OrgId, TrainingAssignmentId,
+    TrainingModuleId, UserId, WebhookEndpointId,
 };
 use crate::model::audit::AuditEvent;
 use crate::model::audit_digest::{AuditDigest, PublicKey, VerificationReport};
@@ -50,10 +50,14 @@ use crate::rest::users::{
     AccessCheck, AssignRole, CreateUser, MembershipView, RoleAssigned, RoleRemoved, UpdateUser, UserView,
 };
 use crate::rest::users_export::UserExportObject;
+use crate::rest::webhooks::{
+    CreateWebhookEndpoint, RotateWebhookSecret, UpdateWebhookEndpoint, WebhookDeliveryView, WebhookEndpointView,
+    WebhookEndpointWithSecret,
+};
 use crate::routes::{
     ApiKeysOperation as K, AuditEventsOperation as A, CipSeniorManagerOperation as C, FacilitiesOperation as F,
     InvitationsOperation as I, Operation, ROUTES, RolesOperation as R, Route, TrainingAssignmentsOperation as T,
-    TrainingModulesOperation as M, UsersOperation as U, XapiOperation,
+    TrainingModulesOperation as M, UsersOperation as U, WebhooksOperation, XapiOperation,
 };
 use crate::time::{Date, Timestamp};
 
@@ -501,6 +505,80 @@ fn describe(operation: Operation, schemas: &mut Schemas) -> Description {
         ),
         Operation::TrainingAssignments(operation) => describe_assignment(operation, schemas),
         Operation::Xapi(operation) => describe_xapi(operation),
+        Operation::Webhooks(operation) => describe_webhooks(operation, schemas),
+    }
+}
+
+fn describe_webhooks(operation: WebhooksOperation, schemas: &mut Schemas) -> Description {
+    use Body::{None as NoBody, Optional, Required};
+    use WebhooksOperation as W;
+    let d = |summary, request, success, response, more_errors| Description {
+        summary,
+        request,
+        success,
+        content_type: "application/json",
+        response,
+        other_success: None,
+        success_also: None,
+        more_errors,
+    };
+    match operation {
+        W::ListWebhookEndpoints => d(
+            "List the organization's webhook endpoints",
+            NoBody,
+            200,
+            schemas.list_of::<WebhookEndpointView>(),
+            &[],
+        ),
+        W::CreateWebhookEndpoint => d(
+            "Register a webhook endpoint; its signing secret is in this answer only",
+            Required(schemas.of::<CreateWebhookEndpoint>()),
+            201,
+            schemas.of::<WebhookEndpointWithSecret>(),
+            WRITES,
+        ),
+        W::GetWebhookEndpoint => d(
+            "Get a webhook endpoint",
+            NoBody,
+            200,
+            schemas.of::<WebhookEndpointView>(),
+            &[],
+        ),
+        W::UpdateWebhookEndpoint => d(
+            "Change a webhook endpoint's URL, event types, description or whether it is enabled",
+            Required(schemas.of::<UpdateWebhookEndpoint>()),
+            200,
+            schemas.of::<WebhookEndpointView>(),
+            WRITES,
+        ),
+        W::DeleteWebhookEndpoint => d(
+            "Delete a webhook endpoint: nothing more is delivered to it",
+            NoBody,
+            204,
+            string("No content."),
+            WRITES,
+        ),
+        W::RotateWebhookSecret => d(
+            "Replace the signing secret; the current one keeps signing beside it for the overlap",
+            Optional(schemas.of::<RotateWebhookSecret>()),
+            200,
+            schemas.of::<WebhookEndpointWithSecret>(),
+            WRITES,
+        ),
+        W::ListWebhookDeliveries => d(
+            "List an endpoint's deliveries, newest event first, with every attempt",
+            NoBody,
+            200,
+            schemas.list_of::<WebhookDeliveryView>(),
+            &[],
+        ),
+        W::ResendWebhookDelivery => d(
+            "Queue a delivery again, with a new 3-day window of retries",
+            NoBody,
+            202,
+            schemas.of::<WebhookDeliveryView>(),
+            WRITES,
+        ),
     }
 }
 
@@ -669,6 +747,8 @@ fn path_parameter(route: &Route, name: &str) -> RefOr<Schema> {
         Operation::AuditEvents(A::GetEvidencePackage) => EvidencePackageId::schema(),
         Operation::AuditEvents(_) => string("id"),
         Operation::Xapi(_) => string("id"),
+        Operation::Webhooks(_) if name == "eventId" => EventId::schema(),
+        Operation::Webhooks(_) => WebhookEndpointId::schema(),
     }
 }
 

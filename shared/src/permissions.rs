@@ -52,6 +52,8 @@ permissions! {
     TrainingRead => "training:read",
     TrainingWrite => "training:write",
     TrainingWaive => "training:waive",
+    WebhooksRead => "webhooks:read",
+    WebhooksWrite => "webhooks:write",
 }
 
 impl fmt::Display for Permission {

@@ -24,10 +24,11 @@ pub enum Function {
     TrainingModules,
     TrainingAssignments,
     Xapi,
+    Webhooks,
 }
 
 impl Function {
-    pub const ALL: [Function; 10] = [
+    pub const ALL: [Function; 11] = [
         Function::Users,
         Function::Roles,
         Function::ApiKeys,
@@ -38,6 +39,7 @@ impl Function {
         Function::TrainingModules,
         Function::TrainingAssignments,
         Function::Xapi,
+        Function::Webhooks,
     ];
 
     pub fn binary(self) -> &'static str {
@@ -52,6 +54,7 @@ impl Function {
             Function::TrainingModules => "training-modules",
             Function::TrainingAssignments => "training-assignments",
             Function::Xapi => "xapi",
+            Function::Webhooks => "webhooks",
         }
     }
 
@@ -68,6 +71,7 @@ impl Function {
             Function::TrainingModules => "TrainingModulesFunction",
             Function::TrainingAssignments => "TrainingAssignmentsFunction",
             Function::Xapi => "XapiFunction",
+            Function::Webhooks => "WebhooksFunction",
         }
     }
 }
@@ -180,6 +184,19 @@ pub enum XapiOperation {
     GetAbout,
 }
 
+/// Webhook endpoints and their deliveries (docs/webhooks.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhooksOperation {
+    ListWebhookEndpoints,
+    CreateWebhookEndpoint,
+    GetWebhookEndpoint,
+    UpdateWebhookEndpoint,
+    DeleteWebhookEndpoint,
+    RotateWebhookSecret,
+    ListWebhookDeliveries,
+    ResendWebhookDelivery,
+}
+
 /// Each function's operations are their own enum, so its dispatch `match` is exhaustive:
 /// a route added here without a handler does not compile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -194,6 +211,7 @@ pub enum Operation {
     TrainingModules(TrainingModulesOperation),
     TrainingAssignments(TrainingAssignmentsOperation),
     Xapi(XapiOperation),
+    Webhooks(WebhooksOperation),
 }
 
 impl Operation {
@@ -209,6 +227,7 @@ impl Operation {
             Operation::TrainingModules(_) => Function::TrainingModules,
             Operation::TrainingAssignments(_) => Function::TrainingAssignments,
             Operation::Xapi(_) => Function::Xapi,
+            Operation::Webhooks(_) => Function::Webhooks,
         }
     }
 }
@@ -270,12 +289,13 @@ use FacilitiesOperation as F;
 use InvitationsOperation as I;
 use Operation::{
     ApiKeys, AuditEvents, CipSeniorManager, Facilities, Invitations, Roles, TrainingAssignments, TrainingModules,
-    Users, Xapi,
+    Users, Webhooks, Xapi,
 };
 use RolesOperation as R;
 use TrainingAssignmentsOperation as T;
 use TrainingModulesOperation as M;
 use UsersOperation as U;
+use WebhooksOperation as W;
 use XapiOperation as X;
 
 /// The filters and sort of `GET /training-assignments`, which the export takes too.
@@ -627,6 +647,56 @@ pub static ROUTES: &[Route] = &[
     ]),
     // xAPI's About resource: what an LMS's "test connection" reads; public, as xAPI asks.
     route("GET", "/xapi/about", "getLrsAbout", Xapi(X::GetAbout)).public(),
+    route(
+        "GET",
+        "/webhook-endpoints",
+        "listWebhookEndpoints",
+        Webhooks(W::ListWebhookEndpoints),
+    )
+    .with_query(PAGE),
+    route(
+        "POST",
+        "/webhook-endpoints",
+        "createWebhookEndpoint",
+        Webhooks(W::CreateWebhookEndpoint),
+    ),
+    route(
+        "GET",
+        "/webhook-endpoints/{id}",
+        "getWebhookEndpoint",
+        Webhooks(W::GetWebhookEndpoint),
+    ),
+    route(
+        "PATCH",
+        "/webhook-endpoints/{id}",
+        "updateWebhookEndpoint",
+        Webhooks(W::UpdateWebhookEndpoint),
+    ),
+    route(
+        "DELETE",
+        "/webhook-endpoints/{id}",
+        "deleteWebhookEndpoint",
+        Webhooks(W::DeleteWebhookEndpoint),
+    ),
+    route(
+        "POST",
+        "/webhook-endpoints/{id}/rotate-secret",
+        "rotateWebhookSecret",
+        Webhooks(W::RotateWebhookSecret),
+    ),
+    route(
+        "GET",
+        "/webhook-endpoints/{id}/deliveries",
+        "listWebhookDeliveries",
+        Webhooks(W::ListWebhookDeliveries),
+    )
+    .with_query(PAGE),
+    route(
+        "POST",
+        "/webhook-endpoints/{id}/deliveries/{eventId}/resend",
+        "resendWebhookDelivery",
+        Webhooks(W::ResendWebhookDelivery),
+    ),
 ];
 
 /// A route matched against a request, with its path parameters.

@@ -11,10 +11,10 @@ fn layer_of(file: &str) -> usize {
         "clock.rs" | "error.rs" | "ids.rs" | "time.rs" | "permissions.rs" | "validation.rs" | "patch.rs"
         | "json.rs" | "pagination.rs" => 0,
         "model" => 1,
-        "store" | "mail.rs" | "signing.rs" | "export_files.rs" => 2,
+        "store" | "mail.rs" | "signing.rs" | "export_files.rs" | "webhook_client.rs" | "webhook_queue.rs" => 2,
         "operations" => 3,
         "http.rs" | "rest" | "routes.rs" | "app.rs" | "idempotency.rs" | "openapi.rs" | "asyncapi.rs"
-        | "api_reference.rs" | "xapi.rs" | "lib.rs" | "bin" => 4,
+        | "api_reference.rs" | "xapi.rs" | "webhook_events.rs" | "lib.rs" | "bin" => 4,
         other => panic!("{file}: `{other}` belongs to no layer; add it to docs/architecture.md and this test"),
     }
 }

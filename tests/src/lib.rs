@@ -20,7 +20,7 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
 use aws_smithy_types::config_bag::ConfigBag;
 use lambda_http::Body;
-use raptor_shared::app::{App, AuditApp, ExportingApp, InvitationsApp};
+use raptor_shared::app::{App, AuditApp, ExportingApp, InvitationsApp, WebhooksApp};
 use raptor_shared::clock::Clock;
 use raptor_shared::export_files::ExportBucket;
 use raptor_shared::ids::{OrgId, UserId};
@@ -29,16 +29,19 @@ use raptor_shared::model::invitations::{DEFAULT_DAILY_EMAIL_CAP, DEFAULT_EMAILS_
 use raptor_shared::model::organizations::{BootstrapOutcome, NewOrganization};
 use raptor_shared::model::roles::{RoleRef, SystemRole};
 use raptor_shared::model::secret_tokens::ExposeSecret;
+use raptor_shared::model::webhooks::DestinationPolicy;
 use raptor_shared::operations::invitations::InvitationSettings;
 use raptor_shared::operations::{self, organizations};
 use raptor_shared::routes::{self, Function};
 use raptor_shared::signing::AuditSigner;
 use raptor_shared::store::{self, Store, Transaction, table};
 use raptor_shared::time::Timestamp;
+use raptor_shared::webhook_queue::WebhookQueue;
 use serde_json::{Value, json};
 
 pub mod fault_proxy;
 pub mod measure;
+pub mod webhooks;
 pub use fault_proxy::FaultProxy;
 
 /// Counts DynamoDB operations (one per API call, retries included once), and keeps the
@@ -153,7 +156,19 @@ pub struct TestApi {
     /// The emulator's S3, for a bucket of another name (a missing one).
     pub s3: aws_sdk_s3::Client,
     pub dynamo_calls: CallCounter,
+    /// The webhook functions' state: the same store, a delivery queue of the test's own in
+    /// the emulator's SQS, deliveries allowed to 127.0.0.1 (as in the local run) with a
+    /// short attempt timeout (`WEBHOOK_ATTEMPT_TIMEOUT`).
+    pub webhooks: WebhooksApp,
+    pub sqs: aws_sdk_sqs::Client,
+    pub streams: aws_sdk_dynamodbstreams::Client,
+    /// The last stream record read, per shard (`webhooks::run_webhooks`).
+    stream_positions: Mutex<HashMap<String, String>>,
 }
+
+/// The sender's attempt timeout in the tests (10 s deployed): a receiver that stalls
+/// longer than this has not answered.
+pub const WEBHOOK_ATTEMPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The emulator the test command started (`AWS_ENDPOINT_URL`), never anything else.
 fn emulator_endpoint() -> String {
@@ -304,7 +319,27 @@ impl TestApi {
             .await
             .expect("create the audit signing key in the emulator");
         let key_id = key.key_metadata.expect("key metadata").key_id;
+        let sqs = aws_sdk_sqs::Client::new(&config);
+        let queue_url = sqs
+            .create_queue()
+            .queue_name(format!("webhook-deliveries-{}", app.store.table()))
+            .send()
+            .await
+            .expect("create the test's webhook delivery queue")
+            .queue_url
+            .expect("a queue url");
+        let webhooks = WebhooksApp::new(
+            app.clone(),
+            WebhookQueue::new(sqs.clone(), queue_url),
+            DestinationPolicy::LOCAL,
+            WEBHOOK_ATTEMPT_TIMEOUT,
+        )
+        .expect("the webhook client");
         TestApi {
+            webhooks,
+            sqs,
+            streams: aws_sdk_dynamodbstreams::Client::new(&config),
+            stream_positions: Mutex::default(),
             audit: AuditApp {
                 app: app.clone(),
                 signer: AuditSigner::new(kms, key_id),
@@ -453,6 +488,7 @@ impl TestApi {
             Function::TrainingModules => training_modules::handle(&self.app, request).await,
             Function::TrainingAssignments => training_assignments::handle(&self.exporting, request).await,
             Function::Xapi => xapi::handle(&self.app, request).await,
+            Function::Webhooks => ::webhooks::handle(&self.webhooks, request).await,
         }
     }
 

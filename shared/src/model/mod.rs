@@ -27,3 +27,4 @@ pub mod training_assignments;
 pub mod training_modules;
 pub mod training_status;
 pub mod users;
+pub mod webhooks;

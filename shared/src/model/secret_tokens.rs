@@ -43,6 +43,14 @@ pub fn issue(token_prefix: &str, ulid: &str) -> ApiResult<IssuedToken> {
     })
 }
 
+/// 256 random bits from the OS CSPRNG, base64url: a secret we must keep in full (a
+/// webhook signing secret), not only its hash.
+pub fn random_secret() -> ApiResult<String> {
+    let mut bytes = [0u8; SECRET_BYTES];
+    OsRng.try_fill_bytes(&mut bytes).map_err(ApiError::internal)?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
 /// The record's ULID text and the secret, if `token` has the shape of one of ours.
 pub fn split<'a>(token_prefix: &str, token: &'a str) -> Option<(&'a str, &'a str)> {
     if token.len() > MAX_TOKEN_LENGTH {

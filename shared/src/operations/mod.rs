@@ -20,3 +20,4 @@ pub mod training_modules;
 pub mod training_schedule;
 pub mod training_status;
 pub mod users;
+pub mod webhooks;

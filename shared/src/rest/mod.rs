@@ -16,3 +16,4 @@ pub mod training_modules;
 pub mod training_status;
 pub mod users;
 pub mod users_export;
+pub mod webhooks;

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use super::query::Filter;
 use super::{Page, Store, Transaction, to_item};
 use crate::error::{ApiError, ApiResult};
-use crate::ids::{OrgId, UserId};
+use crate::ids::{EventId, OrgId, UserId};
 use crate::model::audit::AuditEvent;
 use crate::model::events::Event;
 use crate::model::principal::Actor;
@@ -59,6 +59,11 @@ pub fn record(
         event.payload()?,
     );
     put_event(transaction, &audit, event.version())
+}
+
+/// One event by its id.
+pub async fn get_event(store: &Store, org: &OrgId, id: &EventId) -> ApiResult<Option<AuditEvent>> {
+    store.get(keys::key(keys::audit_partition(org), id.as_str())).await
 }
 
 /// Which events: all of an organization's, or those about one target or by one actor,

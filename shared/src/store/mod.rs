@@ -23,6 +23,7 @@ pub mod table;
 pub mod training_assignments;
 pub mod training_modules;
 pub mod transaction;
+pub mod webhooks;
 
 use std::collections::{HashMap, HashSet};
 

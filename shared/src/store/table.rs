@@ -3,7 +3,7 @@
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TimeToLiveSpecification,
+    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 
 use super::Store;
@@ -66,6 +66,14 @@ pub async fn ensure_table(store: &Store) -> ApiResult<bool> {
         .global_secondary_indexes(index(GSI5, GSI5PK, GSI5SK)?)
         .global_secondary_indexes(index(GSI6, GSI6PK, GSI6SK)?)
         .global_secondary_indexes(index(GSI7, GSI7PK, GSI7SK)?)
+        // New items' images feed the webhook dispatcher (docs/webhooks.md).
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewImage)
+                .build()
+                .map_err(ApiError::internal)?,
+        )
         .send()
         .await;
     match result {

@@ -433,7 +433,8 @@ async fn every_post_route_reads_the_key() {
         let path = route
             .path
             .replace("{id}", "ta_01hx2m7k3q9v8c6b5n4m3k2j1h")
-            .replace("{facilityId}", "fac_01hx2m7k3q9v8c6b5n4m3k2j1h");
+            .replace("{facilityId}", "fac_01hx2m7k3q9v8c6b5n4m3k2j1h")
+            .replace("{eventId}", "evt_01hx2m7k3q9v8c6b5n4m3k2j1h");
         let key = (!route.public).then_some(org.admin_key.as_str());
         let response = api
             .call_with_headers("POST", &path, key, Some("{}"), &[("Idempotency-Key", "")])

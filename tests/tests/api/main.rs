@@ -32,4 +32,5 @@ mod users;
 mod users_export;
 mod validation;
 mod warm_up;
+mod webhooks;
 mod xapi;

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use integration_tests::fault_proxy::{Fault, Target, Times};
+use integration_tests::webhooks::Receiver;
 use integration_tests::{FaultProxy, TestApi, TestOrg, TestResponse};
 use raptor_shared::api_reference;
 use raptor_shared::ids::UserId;
@@ -455,6 +456,59 @@ async fn walk<'a>(
     )
     .await;
     m.call_as("GET", "/xapi/about", None, None, 200).await;
+
+    // Webhooks: an endpoint on a receiver here, a change it wants delivered through the
+    // stream, the dispatcher, the queue and the sender, then that delivery resent.
+    let receiver = Receiver::start().await;
+    let endpoint = id(&m
+        .call(
+            "POST",
+            "/webhook-endpoints",
+            Some(json!({ "url": receiver.url("/rt"), "eventTypes": ["user.updated"] })),
+            201,
+        )
+        .await);
+    m.call("GET", "/webhook-endpoints", None, 200).await;
+    m.call("GET", &format!("/webhook-endpoints/{endpoint}"), None, 200)
+        .await;
+    m.call(
+        "PATCH",
+        &format!("/webhook-endpoints/{endpoint}"),
+        Some(json!({ "description": "round trips" })),
+        200,
+    )
+    .await;
+    m.call(
+        "POST",
+        &format!("/webhook-endpoints/{endpoint}/rotate-secret"),
+        Some(json!({})),
+        200,
+    )
+    .await;
+    api.patch(
+        &format!("/users/{user}"),
+        &org.admin_key,
+        json!({ "displayName": "Round Trip" }),
+    )
+    .await
+    .expect(200);
+    api.run_webhooks().await;
+    let deliveries = m
+        .call("GET", &format!("/webhook-endpoints/{endpoint}/deliveries"), None, 200)
+        .await;
+    let event = deliveries["data"][0]["eventId"]
+        .as_str()
+        .expect("a delivery")
+        .to_string();
+    m.call(
+        "POST",
+        &format!("/webhook-endpoints/{endpoint}/deliveries/{event}/resend"),
+        Some(json!({})),
+        202,
+    )
+    .await;
+    m.call("DELETE", &format!("/webhook-endpoints/{endpoint}"), None, 204)
+        .await;
 
     m.call("DELETE", &format!("/users/{user}"), None, 200).await;
     m.call("DELETE", &format!("/roles/{role}"), None, 200).await;

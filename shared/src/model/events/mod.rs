@@ -23,6 +23,7 @@ pub mod roles;
 pub mod training_assignments;
 pub mod training_modules;
 pub mod users;
+pub mod webhooks;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -141,6 +142,9 @@ macro_rules! domain_events {
             }
         }
 
+        /// Every event type's name (`action`), in declaration order.
+        pub const ACTIONS: &[&str] = &[$($action,)*];
+
         /// Every event type, in declaration order.
         pub fn catalogue() -> Vec<EventType> {
             vec![$({
@@ -188,4 +192,9 @@ domain_events! {
     EvidencePackageRequested(evidence_packages::EvidencePackageRequested) = "evidence_package.requested", version 1, target "evidence_package";
     EvidencePackageReady(evidence_packages::EvidencePackageReady) = "evidence_package.ready", version 1, target "evidence_package";
     EvidencePackageFailed(evidence_packages::EvidencePackageFailed) = "evidence_package.failed", version 1, target "evidence_package";
+    WebhookEndpointCreated(webhooks::WebhookEndpointCreated) = "webhook_endpoint.created", version 1, target "webhook_endpoint";
+    WebhookEndpointUpdated(webhooks::WebhookEndpointUpdated) = "webhook_endpoint.updated", version 1, target "webhook_endpoint";
+    WebhookEndpointDeleted(webhooks::WebhookEndpointDeleted) = "webhook_endpoint.deleted", version 1, target "webhook_endpoint";
+    WebhookSecretRotated(webhooks::WebhookSecretRotated) = "webhook_endpoint.secret_rotated", version 1, target "webhook_endpoint";
+    WebhookDeliveryResent(webhooks::WebhookDeliveryResent) = "webhook_endpoint.delivery_resent", version 1, target "webhook_endpoint";
 }
