@@ -145,6 +145,9 @@ def lambda_env(name, runtime_api, home, extra):
             "TABLE_NAME",
             "INVITATION_SENDER",
             "INVITATION_ACCEPT_URL",
+            "AUDIT_SIGNING_KEY_ID",
+            "EXPORT_BUCKET",
+            "WEBHOOK_QUEUE_URL",
         )
         if key in os.environ
     }
@@ -242,8 +245,11 @@ def run_child(api, name, binary, path, env, log):
             child.send_signal(signal.SIGKILL)
         except ProcessLookupError:
             pass
-        _, status, _ = os.wait4(child.pid, 0)
-        child.returncode = status
+        try:
+            _, status, _ = os.wait4(child.pid, 0)
+            child.returncode = status
+        except ChildProcessError:
+            pass  # already reaped by Popen (send_signal polls first when it has exited)
         api.disarm()
     if invocation.outcome in ("error", "init_error"):
         result["error"] = f"{invocation.outcome}: {invocation.body[:200].decode(errors='replace')}"

@@ -80,7 +80,8 @@ pub struct QueuedDelivery {
 
 #[derive(Deserialize)]
 struct QueueEvent {
-    #[serde(rename = "Records")]
+    /// None at all is an empty batch (`{}`, as a benchmark's or a warm-up's invocation).
+    #[serde(rename = "Records", default)]
     records: Vec<QueueRecord>,
 }
 

@@ -39,3 +39,24 @@ pub fn cpu_seconds() -> f64 {
     let ticks = |index: usize| fields.get(index).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
     (ticks(11) + ticks(12)) / 100.0
 }
+
+/// The `--rounds N` argument of a benchmark (3 when absent); anything else prints the usage
+/// line of `program` and exits 2.
+pub fn rounds_argument(program: &str) -> usize {
+    let mut args = std::env::args().skip(1);
+    let parsed = match (args.next().as_deref(), args.next(), args.next()) {
+        (None, _, _) => Some(3),
+        (Some("--rounds"), Some(n), None) => n.parse().ok().filter(|n| *n > 0),
+        _ => None,
+    };
+    parsed.unwrap_or_else(|| {
+        eprintln!("usage: {program} [--rounds N]");
+        std::process::exit(2)
+    })
+}
+
+/// The middle value (the upper one of an even count).
+pub fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}

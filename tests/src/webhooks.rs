@@ -161,9 +161,10 @@ pub struct WebhookRun {
 }
 
 impl TestApi {
-    /// The stream records written since the last call, as the DynamoDB event Lambda's
-    /// event source mapping would invoke the dispatcher with (`None`: none new).
-    async fn new_stream_records(&self) -> Option<Value> {
+    /// The stream records written since the last call that pass the template's filter
+    /// (inserted audit events), as the DynamoDB event Lambda's event source mapping would
+    /// invoke the dispatcher with (`None`: none new).
+    pub async fn new_stream_records(&self) -> Option<Value> {
         let description = self
             .app
             .store
@@ -224,6 +225,15 @@ impl TestApi {
                             .unwrap()
                             .insert(shard_id.clone(), sequence.clone());
                     }
+                    // The template's FilterCriteria: inserted items carrying payloadVersion.
+                    let inserted = record.event_name.as_ref().is_some_and(|name| name.as_str() == "INSERT");
+                    let audit_event = change
+                        .new_image
+                        .as_ref()
+                        .is_some_and(|image| image.contains_key("payloadVersion"));
+                    if !(inserted && audit_event) {
+                        continue;
+                    }
                     let image: serde_json::Map<String, Value> = change
                         .new_image
                         .unwrap_or_default()
@@ -274,7 +284,7 @@ impl TestApi {
 
     /// Receives the queue's messages, 10 at a time as the event source mapping's batch,
     /// into the sender; deletes those it did not report failed (as Lambda does).
-    async fn drain_webhook_queue(&self) -> usize {
+    pub async fn drain_webhook_queue(&self) -> usize {
         let queue = self.webhooks.queue.url();
         let mut handled = 0;
         loop {

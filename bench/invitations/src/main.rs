@@ -7,33 +7,14 @@
 
 use std::time::Instant;
 
-use integration_tests::TestApi;
+use integration_tests::{TestApi, measure};
 use serde_json::{Value, json};
 
 const SIZES: [usize; 3] = [10, 50, 100];
 
-fn rounds() -> usize {
-    let mut args = std::env::args().skip(1);
-    match (args.next().as_deref(), args.next()) {
-        (None, _) => 3,
-        (Some("--rounds"), Some(n)) => n.parse().ok().filter(|n| *n > 0).unwrap_or_else(|| usage()),
-        _ => usage(),
-    }
-}
-
-fn usage() -> ! {
-    eprintln!("usage: invitations-bench [--rounds N]");
-    std::process::exit(2)
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
-
 #[tokio::main]
 async fn main() {
-    let rounds = rounds();
+    let rounds = measure::rounds_argument("invitations-bench");
     println!("Invitation batches through the real handler, emails through the emulator's SES, {rounds} rounds each");
     println!(
         "{:>6} {:>12} {:>12} {:>16} {:>8}",
@@ -65,7 +46,7 @@ async fn main() {
             }
         }
         let max = seconds.iter().copied().fold(0.0, f64::max);
-        let median = median(seconds);
+        let median = measure::median(seconds);
         println!(
             "{size:>6} {median:>12.2} {max:>12.2} {:>16.1} {created:>8}",
             median * 1000.0 / size as f64

@@ -6,34 +6,15 @@
 
 use std::time::Instant;
 
-use integration_tests::TestApi;
+use integration_tests::{TestApi, measure};
 use serde_json::{Value, json};
 
 const SIZES: [usize; 3] = [1, 10, 50];
 const COURSE: &str = "https://lms.example.com/courses/cip-004-bench";
 
-fn rounds() -> usize {
-    let mut args = std::env::args().skip(1);
-    match (args.next().as_deref(), args.next()) {
-        (None, _) => 3,
-        (Some("--rounds"), Some(n)) => n.parse().ok().filter(|n| *n > 0).unwrap_or_else(|| usage()),
-        _ => usage(),
-    }
-}
-
-fn usage() -> ! {
-    eprintln!("usage: xapi-bench [--rounds N]");
-    std::process::exit(2)
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let rounds = rounds();
+    let rounds = measure::rounds_argument("xapi-bench");
     println!("xAPI completions through the real handler (emulator: moto on 127.0.0.1), {rounds} rounds each");
     println!(
         "{:>6} {:>10} {:>10} {:>16} {:>16} {:>10}",
@@ -100,7 +81,7 @@ async fn main() {
             }
         }
         let max = seconds.iter().copied().fold(0.0, f64::max);
-        let median = median(seconds);
+        let median = measure::median(seconds);
         println!(
             "{size:>6} {median:>10.3} {max:>10.3} {:>16.1} {:>16.1} {completed:>10}",
             median * 1000.0 / size as f64,

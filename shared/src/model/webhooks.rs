@@ -450,6 +450,26 @@ impl WebhookDelivery {
         after
     }
 
+    /// Given up without sending: `reason` is recorded as an attempt that never left, and
+    /// nothing is tried again (a resend still can).
+    pub fn abandoned(&self, reason: &str, now: Timestamp) -> WebhookDelivery {
+        let mut after = self.clone();
+        after.attempts.push(DeliveryAttempt {
+            number: self.attempt_count + 1,
+            attempted_at: now,
+            status_code: None,
+            error: Some(attempt_error(reason)),
+            duration_ms: 0,
+        });
+        after.attempt_count += 1;
+        after.status = DeliveryStatus::Failed;
+        after.queued_at = None;
+        after.due_at = None;
+        after.updated_at = now;
+        after.version += 1;
+        after
+    }
+
     pub fn cancelled(&self, now: Timestamp) -> WebhookDelivery {
         let mut after = self.clone();
         after.status = DeliveryStatus::Cancelled;

@@ -381,9 +381,18 @@ pub async fn deliver(store: &Store, client: &WebhookClient, message: &DeliveryMe
         store::webhooks::put_updated_delivery(store, &before, &before.cancelled(now)).await?;
         return Ok(DeliverOutcome::Cancelled);
     };
-    let event = store::audit::get_event(store, org, &message.event_id)
-        .await?
-        .ok_or_else(|| ApiError::internal(format!("delivery of {} names no audit event", message.event_id)))?;
+    let Some(event) = store::audit::get_event(store, org, &message.event_id).await? else {
+        // Only an edit of the table by hand gets here; retrying would never send it.
+        let reason = format!(
+            "the audit event {} is not in the audit trail; nothing was sent",
+            message.event_id
+        );
+        store::webhooks::put_updated_delivery(store, &before, &before.abandoned(&reason, now)).await?;
+        return Ok(DeliverOutcome::Attempted {
+            status: DeliveryStatus::Failed,
+            attempt: before.attempt_count + 1,
+        });
+    };
     // Taken by this sender alone: a second message for the same delivery loses here.
     let claimed = before.claimed(now);
     if !store::webhooks::put_updated_delivery(store, &before, &claimed).await? {
@@ -410,7 +419,10 @@ pub async fn deliver(store: &Store, client: &WebhookClient, message: &DeliveryMe
         duration_ms: u64::try_from(sent.duration.as_millis()).unwrap_or(u64::MAX),
     };
     let after = claimed.after_attempt(attempt, store.clock().now());
-    store::webhooks::put_updated_delivery(store, &claimed, &after).await?;
+    if !store::webhooks::put_updated_delivery(store, &claimed, &after).await? {
+        // A resend changed it while this attempt was out: the resend's attempt follows.
+        tracing::warn!(eventId = %message.event_id, "a webhook attempt's record lost to a resend");
+    }
     Ok(DeliverOutcome::Attempted {
         status: after.status,
         attempt: number,

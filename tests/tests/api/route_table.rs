@@ -110,6 +110,31 @@ fn every_function_is_a_template_resource_and_a_workspace_binary() {
     }
 }
 
+/// Deliveries to loopback are for the local run and the tests only: no deployed function
+/// is given the switch, and the sender's timeout leaves room for a 10-second attempt.
+#[test]
+fn no_deployed_function_may_send_webhooks_to_loopback() {
+    let template: Yaml = serde_norway::from_str(&workspace_file("infra/template.yaml")).expect("template parses");
+    let everywhere = &template["Globals"]["Function"]["Environment"]["Variables"];
+    assert!(everywhere.get("WEBHOOK_ALLOW_LOOPBACK").is_none());
+    for (name, resource) in template["Resources"].as_mapping().expect("resources") {
+        let variables = &resource["Properties"]["Environment"]["Variables"];
+        assert!(
+            variables.get("WEBHOOK_ALLOW_LOOPBACK").is_none(),
+            "{name:?} allows loopback"
+        );
+    }
+    let sender = &template["Resources"]["WebhookSenderFunction"]["Properties"];
+    assert!(
+        sender["Timeout"].as_u64().is_some_and(|seconds| seconds > 10),
+        "{sender:?}"
+    );
+    assert!(
+        !sender["Environment"]["Variables"]["WEBHOOK_QUEUE_URL"].is_null(),
+        "the sender names its queue"
+    );
+}
+
 /// Each function answers its own routes (here 401: it reached authentication) and none of
 /// another function's (404), so the route table is what every dispatch follows.
 #[tokio::test]

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use integration_tests::webhooks::{Answer, Received, Receiver};
 use integration_tests::{TestApi, TestOrg, WEBHOOK_ATTEMPT_TIMEOUT};
 use raptor_shared::model::webhooks::DestinationPolicy;
@@ -474,4 +475,44 @@ async fn a_deployed_sender_never_reaches_a_private_address_whatever_the_url_says
     assert_eq!(named.status_code, None, "{named:?}");
     assert!(named.error.as_deref().unwrap().contains("localhost"), "{named:?}");
     assert!(receiver.received().is_empty(), "{:?}", receiver.received());
+}
+
+#[tokio::test]
+async fn a_delivery_whose_event_left_the_table_fails_once_and_is_not_tried_again() {
+    let (api, org) = organization_at_nine().await;
+    let receiver = Receiver::start().await;
+    let (endpoint, _) = register(&api, &org, &receiver.url("/gone"), &["user.created"]).await;
+    let user = api.create_user(&org, "gone@example.com", "Gone").await;
+    // Dispatched, then the event deleted by hand (an operator with table access), then sent.
+    let batch = api.new_stream_records().await.expect("new events");
+    webhook_dispatcher::handle(&api.webhooks, batch)
+        .await
+        .expect("dispatch");
+    let event = api.audit_trail_of(&org, &user).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    api.store()
+        .client()
+        .delete_item()
+        .table_name(api.store().table())
+        .key("PK", AttributeValue::S(format!("ORG#{}#AUDIT", org.id)))
+        .key("SK", AttributeValue::S(event.clone()))
+        .send()
+        .await
+        .expect("delete the event");
+    api.drain_webhook_queue().await;
+    api.clock().set(Timestamp::parse("t", "2026-11-03T09:00:00Z").unwrap());
+    api.sweep_webhooks().await;
+    assert!(receiver.received().is_empty());
+    let failed = deliveries(&api, &org, &endpoint).await;
+    assert_eq!(failed[0]["status"], "failed");
+    assert_eq!(failed[0]["attemptCount"], 1);
+    assert!(
+        failed[0]["attempts"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("not in the audit trail"),
+        "{failed:?}"
+    );
 }
