@@ -112,6 +112,7 @@ fn member(index: usize) -> Member {
         external_id: Some(format!("00u{index:017}")),
         roles: vec![RoleRef::System(SystemRole::Viewer)],
         status: MemberStatus::Active,
+        facility_ids: Vec::new(),
         created_at: Timestamp::now(),
         updated_at: Timestamp::now(),
         deleted_at: None,

@@ -47,7 +47,8 @@ use crate::rest::training_export::ExportObject;
 use crate::rest::training_modules::{CreateTrainingModule, TrainingModuleView, UpdateTrainingModule};
 use crate::rest::training_status::TrainingStatusView;
 use crate::rest::users::{
-    AccessCheck, AssignRole, CreateUser, MembershipView, RoleAssigned, RoleRemoved, UpdateUser, UserView,
+    AccessCheck, AssignRole, AuthorizeFacilities, CreateUser, MembershipView, RoleAssigned, RoleRemoved, UpdateUser,
+    UserFacilities, UserView,
 };
 use crate::rest::users_export::UserExportObject;
 use crate::rest::webhooks::{
@@ -230,6 +231,27 @@ fn describe(operation: Operation, schemas: &mut Schemas) -> Description {
             NoBody,
             200,
             schemas.of::<RoleRemoved>(),
+            WRITES,
+        ),
+        Operation::Users(U::GetUserFacilities) => d(
+            "The facilities a user is authorised for",
+            NoBody,
+            200,
+            schemas.of::<UserFacilities>(),
+            &[],
+        ),
+        Operation::Users(U::AddFacilitiesToUser) => d(
+            "Authorise a user for more facilities, keeping those held (at most 30 in all)",
+            Required(schemas.of::<AuthorizeFacilities>()),
+            200,
+            schemas.of::<UserFacilities>(),
+            WRITES,
+        ),
+        Operation::Users(U::RemoveFacilityFromUser) => d(
+            "Withdraw a user's authorisation for one facility (one not held is 404)",
+            NoBody,
+            200,
+            schemas.of::<UserFacilities>(),
             WRITES,
         ),
         Operation::Users(U::DeleteUser) => d(

@@ -92,6 +92,9 @@ pub enum UsersOperation {
     ExportUsers,
     AssignRoleToUser,
     RemoveRoleFromUser,
+    GetUserFacilities,
+    AddFacilitiesToUser,
+    RemoveFacilityFromUser,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -376,6 +379,25 @@ pub static ROUTES: &[Route] = &[
         "/users/{id}/roles/{roleId}",
         "removeRoleFromUser",
         Users(U::RemoveRoleFromUser),
+    ),
+    // The facilities a person is authorised for (CIP-004 R4), as an assignment's scope.
+    route(
+        "GET",
+        "/users/{id}/facilities",
+        "getUserFacilities",
+        Users(U::GetUserFacilities),
+    ),
+    route(
+        "POST",
+        "/users/{id}/facilities",
+        "addFacilitiesToUser",
+        Users(U::AddFacilitiesToUser),
+    ),
+    route(
+        "DELETE",
+        "/users/{id}/facilities/{facilityId}",
+        "removeFacilityFromUser",
+        Users(U::RemoveFacilityFromUser),
     ),
     route("GET", "/roles", "listRoles", Roles(R::ListRoles)).with_query(PAGE),
     route("POST", "/roles", "createRole", Roles(R::CreateRole)),

@@ -48,6 +48,7 @@ async fn seed_members(api: &TestApi, org: &TestOrg, count: usize) -> Vec<UserId>
             created_at: now.minus_days(400),
             updated_at: now.minus_days(400),
             deleted_at: None,
+            facility_ids: Vec::new(),
             version: 1,
         };
         people.push(member.user_id.clone());

@@ -6,7 +6,7 @@ use raptor_shared::app::ExportingApp;
 use raptor_shared::error::{ApiError, ApiResult};
 use raptor_shared::http::{self, Reply};
 use raptor_shared::idempotency;
-use raptor_shared::ids::UserId;
+use raptor_shared::ids::{FacilityId, UserId};
 use raptor_shared::model::roles::RoleRef;
 use raptor_shared::model::users::UserFilter;
 use raptor_shared::operations::{authentication, users};
@@ -101,6 +101,23 @@ async fn dispatch(exporting: &ExportingApp, request: &Request) -> ApiResult<Repl
                 Reply::ok(&rest::users::assign_role(store, &principal, &id, input).await?)
             })
             .await
+        }
+        UsersOperation::GetUserFacilities => {
+            let id = UserId::parse("id", route.param("id")?)?;
+            Reply::ok(&rest::users::facilities(store, &principal, &id).await?)
+        }
+        UsersOperation::AddFacilitiesToUser => {
+            idempotency::for_caller(store, request, &principal, async {
+                let id = UserId::parse("id", route.param("id")?)?;
+                let input = http::json_body(request)?;
+                Reply::ok(&rest::users::add_facilities(store, &principal, &id, input).await?)
+            })
+            .await
+        }
+        UsersOperation::RemoveFacilityFromUser => {
+            let id = UserId::parse("id", route.param("id")?)?;
+            let facility = FacilityId::parse("facilityId", route.param("facilityId")?)?;
+            Reply::ok(&rest::users::remove_facility(store, &principal, &id, facility).await?)
         }
         UsersOperation::RemoveRoleFromUser => {
             let id = UserId::parse("id", route.param("id")?)?;

@@ -381,6 +381,7 @@ mod tests {
             external_id: None,
             roles: vec![RoleRef::System(SystemRole::Viewer)],
             status: MemberStatus::Deleted,
+            facility_ids: Vec::new(),
             created_at: created,
             updated_at: created,
             deleted_at: None,

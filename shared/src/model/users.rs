@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
-use crate::ids::{OrgId, UserId};
+use crate::ids::{FacilityId, OrgId, UserId};
 use crate::model::roles::{RoleRef, SystemRole};
 use crate::time::Timestamp;
 use crate::validation::{DisplayName, Email};
@@ -13,6 +13,10 @@ use crate::validation::{DisplayName, Email};
 /// Titles, external ids and organization names: as long as a display name may be.
 pub const MAX_NAME_LENGTH: usize = crate::validation::MAX_DISPLAY_NAME_LENGTH;
 pub const MAX_ROLES_PER_MEMBER: usize = 20;
+/// Facilities one member may be authorised for: replacing every one by others is a link
+/// and a check per facility added and a delete per facility removed (90 items), which with
+/// the member and its events fits one transaction of 100.
+pub const MAX_FACILITIES_PER_MEMBER: usize = 30;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -61,6 +65,11 @@ pub struct Member {
     pub external_id: Option<String>,
     pub roles: Vec<RoleRef>,
     pub status: MemberStatus,
+    /// The facilities the person is authorised for (CIP-004 R4: where they have
+    /// authorised access), each kept in use by a link (`store::facilities`); absent on
+    /// members stored before they existed.
+    #[serde(default)]
+    pub facility_ids: Vec<FacilityId>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub deleted_at: Option<Timestamp>,
@@ -97,6 +106,51 @@ pub struct MemberChanges {
     pub roles: Option<RolesEdit>,
     /// `active` or `suspended`; deletion is its own command.
     pub status: Option<MemberStatus>,
+    pub facilities: Option<FacilitiesEdit>,
+}
+
+/// How a command changes the facilities a member is authorised for: the whole set
+/// (`PATCH /users/{id}`), some added (`POST /users/{id}/facilities`) or one removed
+/// (`DELETE /users/{id}/facilities/{facilityId}`), applied to what the member holds when
+/// the command runs, as `RolesEdit`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FacilitiesEdit {
+    /// Each once, at most `MAX_FACILITIES_PER_MEMBER` (`member_facility_ids`).
+    Replace(Vec<FacilityId>),
+    Add(Vec<FacilityId>),
+    Remove(FacilityId),
+}
+
+impl FacilitiesEdit {
+    pub fn apply(&self, held: &[FacilityId]) -> ApiResult<Vec<FacilityId>> {
+        match self {
+            FacilitiesEdit::Replace(ids) => Ok(ids.clone()),
+            FacilitiesEdit::Add(ids) => member_facility_ids("facilityIds", held.iter().chain(ids).cloned().collect()),
+            FacilitiesEdit::Remove(id) if !held.contains(id) => Err(ApiError::NotFoundId {
+                resource: "facility this user is authorised for",
+                id: id.to_string(),
+            }),
+            FacilitiesEdit::Remove(id) => Ok(held.iter().filter(|kept| *kept != id).cloned().collect()),
+        }
+    }
+}
+
+/// Facility ids as a member's authorisations take them: each once, in the order given, at
+/// most `MAX_FACILITIES_PER_MEMBER`.
+pub fn member_facility_ids(field: &str, ids: Vec<FacilityId>) -> ApiResult<Vec<FacilityId>> {
+    let mut unique: Vec<FacilityId> = Vec::with_capacity(ids.len());
+    for id in ids {
+        if !unique.contains(&id) {
+            unique.push(id);
+        }
+    }
+    if unique.len() > MAX_FACILITIES_PER_MEMBER {
+        return Err(ApiError::validation(
+            field,
+            format!("a member may be authorised for at most {MAX_FACILITIES_PER_MEMBER} facilities"),
+        ));
+    }
+    Ok(unique)
 }
 
 /// How a command changes a member's roles: the whole list (`PATCH /users/{id}`), or one

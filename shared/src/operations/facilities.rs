@@ -20,6 +20,27 @@ pub async fn get_facility_record(store: &Store, org: &OrgId, id: &FacilityId) ->
         })
 }
 
+/// The facilities named, each existing and not deleted, in the order given: what an
+/// assignment may be scoped to and a member authorised for.
+pub async fn active_facilities(store: &Store, org: &OrgId, ids: &[FacilityId]) -> ApiResult<Vec<Facility>> {
+    let found = store::facilities::get_many(store, org, ids).await?;
+    let mut facilities = Vec::with_capacity(ids.len());
+    for id in ids {
+        let facility = found
+            .iter()
+            .find(|facility| &facility.id == id)
+            .ok_or_else(|| ApiError::NotFoundId {
+                resource: "facility",
+                id: id.to_string(),
+            })?;
+        if facility.status == FacilityStatus::Deleted {
+            return Err(ApiError::conflict(format!("facility `{id}` is deleted")));
+        }
+        facilities.push(facility.clone());
+    }
+    Ok(facilities)
+}
+
 pub async fn get_facility(store: &Store, principal: &Principal, id: &FacilityId) -> ApiResult<Facility> {
     principal.require(Permission::TrainingRead)?;
     get_facility_record(store, principal.org(), id).await

@@ -504,6 +504,7 @@ pub async fn accept(store: &Store, principal: Option<&Principal>, input: Accepta
         external_id: None,
         roles: before.roles.clone(),
         status: MemberStatus::Active,
+        facility_ids: Vec::new(),
         created_at: now,
         updated_at: now,
         deleted_at: None,

@@ -43,6 +43,7 @@ pub async fn bootstrap(store: &Store, input: NewOrganization) -> ApiResult<Boots
         external_id: None,
         roles: vec![RoleRef::System(SystemRole::Admin)],
         status: MemberStatus::Active,
+        facility_ids: Vec::new(),
         created_at: now,
         updated_at: now,
         deleted_at: None,

@@ -12,7 +12,7 @@ use crate::model::events::training_assignments::{
     AssignmentChanges, AssignmentCompleted, AssignmentCreated, AssignmentDeleted, AssignmentRenewed, AssignmentStarted,
     AssignmentUpdated, AssignmentWaived, FacilitiesAdded, FacilityRemoved,
 };
-use crate::model::facilities::{Facility, FacilityStatus};
+use crate::model::facilities::Facility;
 use crate::model::principal::Principal;
 use crate::model::training_assignments::{
     self as rules, AssignmentEdit, AssignmentQuery, Completion, NewAssignment, ScopedFacility, TrainingAssignment,
@@ -48,25 +48,6 @@ async fn assignable_module(store: &Store, org: &OrgId, id: &TrainingModuleId) ->
 
 /// The facilities named, each of the organization and not deleted; the first that is not
 /// is named in the error.
-async fn scopable_facilities(store: &Store, org: &OrgId, ids: &[FacilityId]) -> ApiResult<Vec<Facility>> {
-    let found = store::facilities::get_many(store, org, ids).await?;
-    let mut facilities = Vec::with_capacity(ids.len());
-    for id in ids {
-        let facility = found
-            .iter()
-            .find(|facility| &facility.id == id)
-            .ok_or_else(|| ApiError::NotFoundId {
-                resource: "facility",
-                id: id.to_string(),
-            })?;
-        if facility.status == FacilityStatus::Deleted {
-            return Err(ApiError::conflict(format!("facility `{id}` is deleted")));
-        }
-        facilities.push(facility.clone());
-    }
-    Ok(facilities)
-}
-
 /// The current names of the facilities in these assignments' scopes (one BatchGetItem per
 /// hundred facilities): what a view of them shows.
 pub async fn facility_names(
@@ -185,7 +166,7 @@ pub async fn create(
         )));
     }
     assignable_module(store, org, &input.training_module_id).await?;
-    let facilities = scopable_facilities(store, org, &input.facility_ids).await?;
+    let facilities = crate::operations::facilities::active_facilities(store, org, &input.facility_ids).await?;
     let now = store.clock().now();
     let mut assignment = new_assignment(org, input, principal.user(), now);
     assignment.renewal_of = renewal_of.map(|completed| completed.id.clone());
@@ -441,7 +422,7 @@ pub async fn add_assignment_facilities(
     }
     let before = load(store, principal.org(), id).await?;
     before.require_open()?;
-    scopable_facilities(store, principal.org(), &requested).await?;
+    crate::operations::facilities::active_facilities(store, principal.org(), &requested).await?;
     let added: Vec<FacilityId> = requested
         .into_iter()
         .filter(|facility| !before.facility_ids.contains(facility))

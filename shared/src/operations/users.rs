@@ -5,9 +5,10 @@
 use std::collections::BTreeMap;
 
 use crate::error::{ApiError, ApiResult};
-use crate::ids::{OrgId, RoleId, UserId};
-use crate::model::events::users::{UserCreated, UserDeleted, UserUpdated};
+use crate::ids::{FacilityId, OrgId, RoleId, UserId};
+use crate::model::events::users::{UserCreated, UserDeleted, UserFacilitiesChanged, UserUpdated};
 use crate::model::events::{Event, MemberStatusChange, OptionalTextChange, RolesChange, TextChange};
+use crate::model::facilities::Facility;
 use crate::model::principal::Principal;
 use crate::model::roles::RoleRef;
 use crate::model::users::{Member, MemberChanges, MemberStatus, NewMember, UserFilter};
@@ -136,6 +137,7 @@ pub async fn create_member(store: &Store, principal: &Principal, input: NewMembe
         external_id,
         roles,
         status: MemberStatus::Active,
+        facility_ids: Vec::new(),
         created_at: now,
         updated_at: now,
         deleted_at: None,
@@ -202,6 +204,18 @@ pub async fn update_member(
     user: &UserId,
     input: MemberChanges,
 ) -> ApiResult<Member> {
+    Ok(update_member_and_facilities(store, principal, user, input).await?.0)
+}
+
+/// `update_member`, answering also, when the change names facilities, the facilities the
+/// member holds after it: read before the commit (which checks that those added exist), so
+/// nothing is read after the change is written.
+pub async fn update_member_and_facilities(
+    store: &Store,
+    principal: &Principal,
+    user: &UserId,
+    input: MemberChanges,
+) -> ApiResult<(Member, Option<Vec<Facility>>)> {
     principal.require(Permission::UsersWrite)?;
     let before = get_member(store, principal.org(), user).await?;
     if before.status == MemberStatus::Deleted {
@@ -228,6 +242,32 @@ pub async fn update_member(
         after.roles = edit.apply(&before.roles)?;
         principal.require_can_grant(&after.roles)?;
     }
+    let mut facilities_changed = None;
+    let mut facilities_held = None;
+    if let Some(edit) = &input.facilities {
+        after.facility_ids = edit.apply(&before.facility_ids)?;
+        let added: Vec<FacilityId> = after
+            .facility_ids
+            .iter()
+            .filter(|id| !before.facility_ids.contains(id))
+            .cloned()
+            .collect();
+        let removed: Vec<FacilityId> = before
+            .facility_ids
+            .iter()
+            .filter(|id| !after.facility_ids.contains(id))
+            .cloned()
+            .collect();
+        facilities_held =
+            Some(crate::operations::facilities::active_facilities(store, principal.org(), &after.facility_ids).await?);
+        if !added.is_empty() || !removed.is_empty() {
+            facilities_changed = Some(UserFacilitiesChanged {
+                added,
+                removed,
+                facility_ids: after.facility_ids.clone(),
+            });
+        }
+    }
     if let Some(status) = input.status {
         if status == MemberStatus::Deleted {
             return Err(ApiError::validation(
@@ -248,8 +288,8 @@ pub async fn update_member(
         roles: RolesChange::of(&before.roles, &after.roles),
         status: MemberStatusChange::of(&before.status, &after.status),
     };
-    if changes.is_empty() {
-        return Ok(before);
+    if changes.is_empty() && facilities_changed.is_none() {
+        return Ok((before, facilities_held));
     }
 
     let now = store.clock().now();
@@ -257,6 +297,14 @@ pub async fn update_member(
     after.version = before.version + 1;
     let mut transaction = Transaction::new();
     store::members::put_updated(&mut transaction, &before, &after)?;
+    if let Some(facilities) = &facilities_changed {
+        for added in &facilities.added {
+            store::facilities::link_member(&mut transaction, principal.org(), added, user, now)?;
+        }
+        for removed in &facilities.removed {
+            store::facilities::unlink_member(&mut transaction, principal.org(), removed, user)?;
+        }
+    }
     update_role_holders(
         &mut transaction,
         store,
@@ -268,15 +316,44 @@ pub async fn update_member(
     if after.status != MemberStatus::Active {
         store::cip_senior_manager::check_not_current_designee(&mut transaction, principal.org(), user)?;
     }
-    store::audit::record(
-        &mut transaction,
-        &principal.actor,
-        now,
-        user.as_str(),
-        &Event::UserUpdated(changes),
-    )?;
+    if !changes.is_empty() {
+        store::audit::record(
+            &mut transaction,
+            &principal.actor,
+            now,
+            user.as_str(),
+            &Event::UserUpdated(changes),
+        )?;
+    }
+    if let Some(facilities) = facilities_changed {
+        let event = Event::UserFacilitiesChanged(facilities);
+        store::audit::record(&mut transaction, &principal.actor, now, user.as_str(), &event)?;
+    }
     transaction.commit(store).await?;
-    Ok(after)
+    Ok((after, facilities_held))
+}
+
+/// A member and the facilities they are authorised for, in their order (a facility
+/// deleted since is left out: deleting one is refused while a member holds it, so only a
+/// record older than the links can name one).
+pub async fn member_facilities(
+    store: &Store,
+    principal: &Principal,
+    user: &UserId,
+) -> ApiResult<(Member, Vec<Facility>)> {
+    let member = read_member(store, principal, user).await?;
+    let facilities = facilities_of(store, &member).await?;
+    Ok((member, facilities))
+}
+
+/// The facilities `member` is authorised for, in their order (one BatchGetItem).
+pub async fn facilities_of(store: &Store, member: &Member) -> ApiResult<Vec<Facility>> {
+    let found = store::facilities::get_many(store, &member.organization_id, &member.facility_ids).await?;
+    Ok(member
+        .facility_ids
+        .iter()
+        .filter_map(|id| found.iter().find(|facility| &facility.id == id).cloned())
+        .collect())
 }
 
 /// Soft delete (seed 004): the membership is kept with status `deleted`, its keys stop
@@ -302,6 +379,10 @@ pub async fn delete_member(store: &Store, principal: &Principal, user: &UserId) 
     let mut transaction = Transaction::new();
     store::members::put_updated(&mut transaction, &before, &after)?;
     update_role_holders(&mut transaction, store, principal.org(), user, &before.roles, &[])?;
+    // The record keeps the facilities it held; they are no longer kept in use by it.
+    for facility in &before.facility_ids {
+        store::facilities::unlink_member(&mut transaction, principal.org(), facility, user)?;
+    }
     store::cip_senior_manager::check_not_current_designee(&mut transaction, principal.org(), user)?;
     let event = Event::UserDeleted(UserDeleted {
         email: before.email.to_string(),

@@ -4,11 +4,13 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
-use crate::ids::{OrgId, UserId};
+use crate::ids::{FacilityId, OrgId, UserId};
+use crate::model::facilities::Facility;
 use crate::model::principal::Principal;
 use crate::model::roles::{RoleRef, SystemRole};
 use crate::model::users::{
-    MAX_NAME_LENGTH, Member, MemberChanges, MemberStatus, NewMember, RolesEdit, UserFilter, normalize_roles,
+    FacilitiesEdit, MAX_NAME_LENGTH, Member, MemberChanges, MemberStatus, NewMember, RolesEdit, UserFilter,
+    member_facility_ids, normalize_roles,
 };
 use crate::operations::users;
 use crate::pagination::{ListPage, PageRequest};
@@ -29,6 +31,9 @@ pub struct UserView {
     pub external_id: Option<String>,
     pub roles: Vec<RoleRef>,
     pub status: MemberStatus,
+    /// The facilities the person is authorised for (CIP-004 R4); `GET /users/{id}/facilities`
+    /// names them.
+    pub facility_ids: Vec<FacilityId>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub deleted_at: Option<Timestamp>,
@@ -44,6 +49,7 @@ impl UserView {
             external_id: member.external_id.clone(),
             roles: member.roles.clone(),
             status: member.status,
+            facility_ids: member.facility_ids.clone(),
             created_at: member.created_at,
             updated_at: member.updated_at,
             deleted_at: member.deleted_at,
@@ -97,6 +103,47 @@ pub struct UpdateUser {
     /// `active` or `suspended`; deletion is `DELETE /users/{id}`.
     #[serde(default, deserialize_with = "patch::not_null")]
     pub status: Option<MemberStatus>,
+    /// The whole set of facilities the person is authorised for (at most 30; `[]` for none).
+    #[serde(default, deserialize_with = "patch::not_null")]
+    pub facility_ids: Option<Vec<FacilityId>>,
+}
+
+/// `POST /users/{id}/facilities`: facilities to authorise the person for, beside those held.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AuthorizeFacilities {
+    pub facility_ids: Vec<FacilityId>,
+}
+
+/// A facility a person is authorised for, with its name.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthorizedFacility {
+    pub id: FacilityId,
+    pub name: String,
+}
+
+/// The facilities a person is authorised for.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserFacilities {
+    pub user_id: UserId,
+    pub facilities: Vec<AuthorizedFacility>,
+}
+
+impl UserFacilities {
+    fn of(member: &Member, facilities: &[Facility]) -> Self {
+        UserFacilities {
+            user_id: member.user_id.clone(),
+            facilities: facilities
+                .iter()
+                .map(|facility| AuthorizedFacility {
+                    id: facility.id.clone(),
+                    name: facility.name.clone(),
+                })
+                .collect(),
+        }
+    }
 }
 
 impl MembershipView {
@@ -146,6 +193,11 @@ impl UpdateUser {
                 .transpose()?,
             roles: self.roles.map(normalize_roles).transpose()?.map(RolesEdit::Replace),
             status: self.status,
+            facilities: self
+                .facility_ids
+                .map(|ids| member_facility_ids("facilityIds", ids))
+                .transpose()?
+                .map(FacilitiesEdit::Replace),
         })
     }
 }
@@ -248,6 +300,55 @@ pub async fn remove_role(store: &Store, principal: &Principal, user: &UserId, ro
         user_id: member.user_id,
         role_id: role,
     })
+}
+
+/// `GET /users/{id}/facilities`.
+pub async fn facilities(store: &Store, principal: &Principal, user: &UserId) -> ApiResult<UserFacilities> {
+    let (member, facilities) = users::member_facilities(store, principal, user).await?;
+    Ok(UserFacilities::of(&member, &facilities))
+}
+
+/// `POST /users/{id}/facilities`: authorises the person for more facilities, keeping those
+/// held (the same command as `PATCH`).
+pub async fn add_facilities(
+    store: &Store,
+    principal: &Principal,
+    user: &UserId,
+    body: AuthorizeFacilities,
+) -> ApiResult<UserFacilities> {
+    principal.require(Permission::UsersWrite)?;
+    let ids = member_facility_ids("facilityIds", body.facility_ids)?;
+    if ids.is_empty() {
+        return Err(ApiError::validation(
+            "facilityIds",
+            "`facilityIds` must name at least one facility",
+        ));
+    }
+    let changes = MemberChanges {
+        facilities: Some(FacilitiesEdit::Add(ids)),
+        ..MemberChanges::default()
+    };
+    facilities_after(users::update_member_and_facilities(store, principal, user, changes).await?)
+}
+
+fn facilities_after((member, held): (Member, Option<Vec<Facility>>)) -> ApiResult<UserFacilities> {
+    let held = held.ok_or_else(|| ApiError::internal("a change of facilities answered none"))?;
+    Ok(UserFacilities::of(&member, &held))
+}
+
+/// `DELETE /users/{id}/facilities/{facilityId}`; a facility the person is not authorised
+/// for is a 404.
+pub async fn remove_facility(
+    store: &Store,
+    principal: &Principal,
+    user: &UserId,
+    facility: FacilityId,
+) -> ApiResult<UserFacilities> {
+    let changes = MemberChanges {
+        facilities: Some(FacilitiesEdit::Remove(facility)),
+        ..MemberChanges::default()
+    };
+    facilities_after(users::update_member_and_facilities(store, principal, user, changes).await?)
 }
 
 pub async fn list(

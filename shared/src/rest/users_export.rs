@@ -136,6 +136,7 @@ mod tests {
             external_id: None,
             roles,
             status: MemberStatus::Active,
+            facility_ids: Vec::new(),
             created_at: now,
             updated_at: now,
             deleted_at: None,

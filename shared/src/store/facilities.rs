@@ -12,7 +12,7 @@ use super::query::{Filter, QuerySpec, SortRange};
 use super::transaction::Condition;
 use super::{Item, Page, Store, Transaction, to_item};
 use crate::error::{ApiError, ApiResult};
-use crate::ids::{FacilityId, OrgId, TrainingAssignmentId};
+use crate::ids::{FacilityId, OrgId, TrainingAssignmentId, UserId};
 use crate::model::facilities::{Facility, FacilityStatus, name_key};
 use crate::time::Timestamp;
 
@@ -81,7 +81,8 @@ where
     Done: std::future::Future<Output = ApiResult<()>>,
 {
     let in_use = ApiError::conflict(
-        "this facility is in the scope of open training assignments; complete, waive or rescope them first",
+        "this facility is in the scope of open training assignments or members are authorised for it; \
+         complete, waive or rescope the assignments and remove it from the members first",
     );
     links::close(
         store,
@@ -141,6 +142,22 @@ pub fn unlink_open_assignment(
     assignment: &TrainingAssignmentId,
 ) -> ApiResult<()> {
     links::delete(transaction, org, Parent::Facility(id), assignment.as_str())
+}
+
+/// A member authorised for the facility keeps it in use, as an open assignment does.
+pub fn link_member(
+    transaction: &mut Transaction,
+    org: &OrgId,
+    id: &FacilityId,
+    member: &UserId,
+    now: Timestamp,
+) -> ApiResult<()> {
+    let gone = ApiError::conflict(format!("facility `{id}` was deleted meanwhile"));
+    links::put_checked(transaction, org, Closable::Facility(id), member.as_str(), now, gone)
+}
+
+pub fn unlink_member(transaction: &mut Transaction, org: &OrgId, id: &FacilityId, member: &UserId) -> ApiResult<()> {
+    links::delete(transaction, org, Parent::Facility(id), member.as_str())
 }
 
 /// The organization's facilities that are not deleted, by creation (ids are time-ordered).

@@ -16,6 +16,7 @@ mod hot_items;
 mod idempotency;
 mod invitation_security;
 mod invitations;
+mod member_facilities;
 mod roles;
 mod round_trips;
 mod route_table;

@@ -282,6 +282,17 @@ async fn walk<'a>(
         .expect(201));
     m.call("GET", "/facilities", None, 200).await;
     m.call("GET", &format!("/facilities/{alpha}"), None, 200).await;
+    // The facilities the member is authorised for.
+    m.call(
+        "POST",
+        &format!("/users/{user}/facilities"),
+        Some(json!({ "facilityIds": [alpha, beta] })),
+        200,
+    )
+    .await;
+    m.call("GET", &format!("/users/{user}/facilities"), None, 200).await;
+    m.call("DELETE", &format!("/users/{user}/facilities/{beta}"), None, 200)
+        .await;
     m.call(
         "PATCH",
         &format!("/facilities/{alpha}"),

@@ -159,6 +159,7 @@ domain_events! {
     UserCreated(users::UserCreated) = "user.created", version 1, target "user";
     UserUpdated(users::UserUpdated) = "user.updated", version 1, target "user";
     UserDeleted(users::UserDeleted) = "user.deleted", version 1, target "user";
+    UserFacilitiesChanged(users::UserFacilitiesChanged) = "user.facilities_changed", version 1, target "user";
     OrganizationCreated(organizations::OrganizationCreated) = "organization.created", version 1, target "organization";
     ApiKeyCreated(api_keys::ApiKeyCreated) = "api_key.created", version 1, target "api_key";
     ApiKeyRevoked(api_keys::ApiKeyRevoked) = "api_key.revoked", version 1, target "api_key";

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::{MemberStatusChange, OptionalTextChange, RolesChange, TextChange};
-use crate::ids::InvitationId;
+use crate::ids::{FacilityId, InvitationId};
 use crate::model::roles::RoleRef;
 
 /// A member was added: by an admin, by accepting an invitation (`invitationId`), or as
@@ -18,6 +18,16 @@ pub struct UserCreated {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub invitation_id: Option<InvitationId>,
+}
+
+/// The facilities a member is authorised for changed: which were added and removed, and
+/// the whole set after.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserFacilitiesChanged {
+    pub added: Vec<FacilityId>,
+    pub removed: Vec<FacilityId>,
+    pub facility_ids: Vec<FacilityId>,
 }
 
 /// A member's fields changed; only the changed ones are present.
