@@ -361,7 +361,8 @@ impl StatementOutcomeView {
 }
 
 /// xAPI's `StatementResult`: the statements, and `more`, the address of the next page
-/// (empty at the end); `outcomes` says what each did, in the same order.
+/// (empty at the end), with the page size asked for; `outcomes` says what each did, in the
+/// same order.
 #[derive(Debug, Serialize)]
 pub struct StatementResult {
     pub statements: Vec<Value>,
@@ -370,11 +371,11 @@ pub struct StatementResult {
 }
 
 impl StatementResult {
-    pub fn of(statements: &[StoredStatement], next_cursor: Option<String>) -> ApiResult<Self> {
+    pub fn of(statements: &[StoredStatement], next_cursor: Option<String>, limit: usize) -> ApiResult<Self> {
         Ok(StatementResult {
             statements: statements.iter().map(statement_view).collect::<ApiResult<_>>()?,
             more: next_cursor.map_or(String::new(), |cursor| {
-                format!("/xapi/statements?unmatched=true&cursor={cursor}")
+                format!("/xapi/statements?unmatched=true&limit={limit}&cursor={cursor}")
             }),
             outcomes: statements.iter().map(StatementOutcomeView::of).collect(),
         })

@@ -62,7 +62,7 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
             (None, Some("true")) => {
                 let page = query.page(principal.org(), "xapi-unmatched".into())?;
                 let result = lms_statements::unmatched_statements(store, &principal, &page).await?;
-                Reply::ok(&StatementResult::of(&result.data, result.next_cursor)?)
+                Reply::ok(&StatementResult::of(&result.data, result.next_cursor, page.limit)?)
             }
             _ => Err(ApiError::validation(
                 "statementId",

@@ -266,6 +266,8 @@ pub async fn assign_role(
     user: &UserId,
     body: AssignRole,
 ) -> ApiResult<RoleAssigned> {
+    // Before the body's fields, as every command: a caller without it learns nothing.
+    principal.require(Permission::UsersWrite)?;
     let role = RoleRef::parse("roleId", &body.role_id)?;
     let changes = MemberChanges {
         roles: Some(RolesEdit::Add(role.clone())),

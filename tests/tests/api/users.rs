@@ -766,6 +766,13 @@ async fn one_role_is_given_or_taken_keeping_the_others_under_the_same_rules() {
         let refused = api.post(&format!("{path}/roles"), key, body.clone()).await;
         assert_eq!(refused.status, 400, "{body}: {}", refused.body);
     }
+    // Without users:write, the body is never judged: 403, not a 400 that tells it apart.
+    let (_, viewer) = api
+        .member_with_key(&org, "viewer.roles@utility.example", &["viewer"])
+        .await;
+    api.post(&format!("{path}/roles"), &viewer, json!({ "roleId": "superuser" }))
+        .await
+        .expect_error(403, "forbidden");
     api.delete(&format!("{path}/roles/superuser"), key)
         .await
         .expect_error(400, "validation_error");

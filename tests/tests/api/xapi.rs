@@ -300,18 +300,22 @@ async fn what_matches_nothing_is_kept_and_listed_with_its_reason() {
     assert_eq!(listed["outcomes"][3]["trainingModuleId"], json!(lms.module));
     assert_eq!(listed["more"], "");
 
-    // Pages of one follow `more` to the end.
+    // Pages of one follow `more` as given (it keeps the page size) to the end.
     let mut path = "/xapi/statements?unmatched=true&limit=1".to_string();
     let mut seen = Vec::new();
     loop {
         let page = read(&api, &path, &lms.key).await.expect(200);
+        assert_eq!(page["statements"].as_array().unwrap().len(), 1, "{page}");
         seen.push(page["outcomes"][0]["statementId"].as_str().unwrap().to_string());
         match page["more"].as_str().unwrap() {
             "" => break,
-            more => path = format!("{more}&limit=1"),
+            more => path = more.to_string(),
         }
     }
     assert_eq!(seen.len(), 4);
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 4, "no statement twice");
 }
 
 #[tokio::test]
