@@ -18,7 +18,7 @@ use crate::store::Store;
 pub const FILE_STEM: &str = "users";
 
 /// The CSV columns, in order.
-pub const CSV_HEADER: [&str; 11] = [
+pub const CSV_HEADER: [&str; 12] = [
     "id",
     "email",
     "displayName",
@@ -30,6 +30,8 @@ pub const CSV_HEADER: [&str; 11] = [
     "createdAt",
     "updatedAt",
     "deletedAt",
+    // Last, so the columns before it keep their places.
+    "facilityIds",
 ];
 
 /// A JSON export row: the list endpoint's object, and its roles' names.
@@ -86,6 +88,12 @@ impl ExportTable for UsersTable<'_> {
             member.created_at.to_string(),
             member.updated_at.to_string(),
             text(member.deleted_at),
+            member
+                .facility_ids
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(LIST_SEPARATOR),
         ]
     }
 

@@ -5,6 +5,7 @@
 use integration_tests::TestApi;
 use serde_json::{Value, json};
 
+use crate::training_export::csv_rows;
 use crate::training_program::id_of;
 
 fn ids(facilities: &Value) -> Vec<&str> {
@@ -80,6 +81,25 @@ async fn a_person_is_authorised_for_facilities_added_replaced_and_removed_with_e
     api.delete(&format!("/users/{user}/facilities/{south}"), key)
         .await
         .expect_error(404, "not_found");
+
+    // The users export names them too: the JSON object as the list's, the CSV's last column.
+    let csv = api.get("/users/export?format=csv", key).await;
+    assert_eq!(csv.status, 200, "{}", csv.body);
+    let rows = csv_rows(&csv.raw);
+    let row = rows
+        .iter()
+        .find(|row| row["id"] == user.as_str())
+        .expect("the user's row");
+    assert_eq!(row["facilityIds"], control.as_str());
+    let json = api.get("/users/export?format=json", key).await.expect(200);
+    let object = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|object| object["id"] == user.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(object["facilityIds"], json!([control]));
 
     let trail = api.audit_trail_of(&org, &user).await;
     let changes: Vec<&Value> = trail
