@@ -475,6 +475,13 @@ fn describe(operation: Operation, schemas: &mut Schemas) -> Description {
             schemas.of::<FacilityView>(),
             WRITES,
         ),
+        Operation::Facilities(F::ListFacilityMembers) => d(
+            "List the people authorised for a facility (its access list), by user id",
+            NoBody,
+            200,
+            schemas.list_of::<UserView>(),
+            &[],
+        ),
         Operation::Facilities(F::GetFacility) => d("Get a facility", NoBody, 200, schemas.of::<FacilityView>(), &[]),
         Operation::Facilities(F::UpdateFacility) => d(
             "Change a facility",

@@ -150,6 +150,7 @@ pub enum FacilitiesOperation {
     GetFacility,
     UpdateFacility,
     DeleteFacility,
+    ListFacilityMembers,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -530,6 +531,14 @@ pub static ROUTES: &[Route] = &[
     route("GET", "/facilities", "listFacilities", Facilities(F::ListFacilities)).with_query(PAGE),
     route("POST", "/facilities", "createFacility", Facilities(F::CreateFacility)),
     route("GET", "/facilities/{id}", "getFacility", Facilities(F::GetFacility)),
+    // The people authorised for the facility (docs/training.md).
+    route(
+        "GET",
+        "/facilities/{id}/members",
+        "listFacilityMembers",
+        Facilities(F::ListFacilityMembers),
+    )
+    .with_query(PAGE),
     route(
         "PATCH",
         "/facilities/{id}",

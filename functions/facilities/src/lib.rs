@@ -7,6 +7,8 @@ use raptor_shared::http::{self, Reply};
 use raptor_shared::idempotency;
 use raptor_shared::ids::FacilityId;
 use raptor_shared::operations::facilities;
+use raptor_shared::pagination::ListPage;
+use raptor_shared::rest::users::UserView;
 use raptor_shared::rest::{self, facilities::FacilityView};
 use raptor_shared::routes::{self, FacilitiesOperation, Function, Operation};
 
@@ -40,6 +42,15 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
         FacilitiesOperation::UpdateFacility => {
             let input = http::json_body(request)?;
             Reply::ok(&rest::facilities::update(store, &principal, &id()?, input).await?)
+        }
+        FacilitiesOperation::ListFacilityMembers => {
+            let id = id()?;
+            let page = query.page(principal.org(), format!("facilities/{id}/members"))?;
+            let members = facilities::list_facility_members(store, &principal, &id, &page).await?;
+            Reply::ok(&ListPage {
+                data: members.data.iter().map(UserView::of).collect(),
+                next_cursor: members.next_cursor,
+            })
         }
         FacilitiesOperation::DeleteFacility => Reply::ok(&FacilityView::of(
             &facilities::delete_facility(store, &principal, &id()?).await?,

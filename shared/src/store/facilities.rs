@@ -160,6 +160,25 @@ pub fn unlink_member(transaction: &mut Transaction, org: &OrgId, id: &FacilityId
     links::delete(transaction, org, Parent::Facility(id), member.as_str())
 }
 
+/// One page of the members authorised for the facility, by member id.
+pub async fn authorised_members(
+    store: &Store,
+    org: &OrgId,
+    id: &FacilityId,
+    limit: usize,
+    after: Option<&BTreeMap<String, String>>,
+) -> ApiResult<Page<UserId>> {
+    let page = links::children(store, org, Parent::Facility(id), UserId::PREFIX, limit, after).await?;
+    Ok(Page {
+        items: page
+            .items
+            .iter()
+            .map(|child| UserId::parse("member", child))
+            .collect::<ApiResult<_>>()?,
+        next: page.next,
+    })
+}
+
 /// The organization's facilities that are not deleted, by creation (ids are time-ordered).
 pub async fn list(
     store: &Store,

@@ -106,6 +106,28 @@ pub fn delete(transaction: &mut Transaction, org: &OrgId, parent: Parent<'_>, ch
     transaction.delete(link_key(org, parent, child), None, None)
 }
 
+/// One page of the parent's children whose ids start with `prefix` (a facility's
+/// authorised members, `usr_`, apart from its open assignments, `ta_`), in id order.
+pub async fn children(
+    store: &Store,
+    org: &OrgId,
+    parent: Parent<'_>,
+    prefix: &str,
+    limit: usize,
+    after: Option<&std::collections::BTreeMap<String, String>>,
+) -> ApiResult<super::Page<String>> {
+    let spec = QuerySpec::table(partition(org, parent), SortRange::BeginsWith(prefix.to_string()));
+    let page = store.query_page(&spec, limit, after).await?;
+    Ok(super::Page {
+        items: page
+            .items
+            .iter()
+            .filter_map(|item| keys::string_attribute(item, keys::SK))
+            .collect(),
+        next: page.next,
+    })
+}
+
 /// How many children link to the parent: strongly consistent, counted by DynamoDB
 /// (`Select COUNT`), page after page.
 pub async fn count(store: &Store, org: &OrgId, parent: Parent<'_>) -> ApiResult<u64> {

@@ -148,25 +148,15 @@ pub async fn get_delivery(
 /// Puts a new delivery; `Ok(false)` when one of this event to this endpoint exists (a
 /// dispatch seen twice).
 pub async fn put_new_delivery(store: &Store, delivery: &WebhookDelivery) -> ApiResult<bool> {
-    let mut transaction = Transaction::new();
-    transaction.put_new(delivery_item(delivery)?, ApiError::conflict("delivery exists"))?;
-    match transaction.send(store).await {
-        Ok(()) => Ok(true),
-        Err(ApiError::Conflict { .. }) => Ok(false),
-        Err(error) => Err(error),
-    }
+    store.put_if(delivery_item(delivery)?, Condition::item_absent()).await
 }
 
 /// Replaces `before` with `after` unless someone changed it since it was read; `Ok(false)`
 /// when someone did (another attempt or sweep got there first).
 pub async fn put_updated_delivery(store: &Store, before: &WebhookDelivery, after: &WebhookDelivery) -> ApiResult<bool> {
-    let mut transaction = Transaction::new();
-    put_updated_delivery_in(&mut transaction, before, after)?;
-    match transaction.send(store).await {
-        Ok(()) => Ok(true),
-        Err(ApiError::Conflict { .. }) => Ok(false),
-        Err(error) => Err(error),
-    }
+    store
+        .put_if(delivery_item(after)?, Condition::at_version(before.version))
+        .await
 }
 
 pub fn put_updated_delivery_in(

@@ -204,6 +204,21 @@ async fn a_facility_a_person_is_authorised_for_is_not_deleted_until_nobody_is() 
         .await
         .expect(200);
     }
+    // The facility's access list: both, in id order, a page at a time.
+    let mut expected = [first.clone(), second.clone()];
+    expected.sort();
+    let page = api
+        .get(&format!("/facilities/{site}/members?limit=1"), key)
+        .await
+        .expect(200);
+    assert_eq!(page["data"][0]["id"], expected[0].as_str());
+    let cursor = page["nextCursor"].as_str().expect("a second page").to_string();
+    let rest = api
+        .get(&format!("/facilities/{site}/members?limit=1&cursor={cursor}"), key)
+        .await
+        .expect(200);
+    assert_eq!(rest["data"][0]["id"], expected[1].as_str());
+    assert_eq!(rest["data"][0]["facilityIds"], json!([site]));
     let refused = api
         .delete(&format!("/facilities/{site}"), key)
         .await
@@ -218,6 +233,8 @@ async fn a_facility_a_person_is_authorised_for_is_not_deleted_until_nobody_is() 
     // Deleting the member ends what they held; their record still says what it was.
     let deleted = api.delete(&format!("/users/{second}"), key).await.expect(200);
     assert_eq!(deleted["facilityIds"], json!([site]));
+    let listed = api.get(&format!("/facilities/{site}/members"), key).await.expect(200);
+    assert_eq!(listed["data"], json!([]), "nobody holds it now");
     api.delete(&format!("/facilities/{site}"), key).await.expect(200);
 }
 
@@ -262,6 +279,40 @@ async fn only_who_manages_members_authorises_and_only_in_their_own_organization(
     .await
     .expect_error(404, "not_found");
     api.get(&format!("/users/{user}/facilities"), &theirs.admin_key)
+        .await
+        .expect_error(404, "not_found");
+    // A facility's access list shows members: users:read, in its own organization only.
+    api.post(
+        &format!("/users/{user}/facilities"),
+        &ours.admin_key,
+        json!({ "facilityIds": [site] }),
+    )
+    .await
+    .expect(200);
+    let listed = api
+        .get(&format!("/facilities/{site}/members"), &viewer)
+        .await
+        .expect(200);
+    assert_eq!(listed["data"][0]["id"], user.as_str());
+    let trainer_role = api
+        .post(
+            "/roles",
+            &ours.admin_key,
+            json!({ "name": "Trainer", "permissions": ["training:read", "training:write"] }),
+        )
+        .await
+        .expect(201);
+    let (_, trainer) = api
+        .member_with_key(
+            &ours,
+            "trainer@utility.example",
+            &[trainer_role["id"].as_str().unwrap()],
+        )
+        .await;
+    api.get(&format!("/facilities/{site}/members"), &trainer)
+        .await
+        .expect_error(403, "forbidden");
+    api.get(&format!("/facilities/{site}/members"), &theirs.admin_key)
         .await
         .expect_error(404, "not_found");
 }

@@ -291,6 +291,7 @@ async fn walk<'a>(
     )
     .await;
     m.call("GET", &format!("/users/{user}/facilities"), None, 200).await;
+    m.call("GET", &format!("/facilities/{alpha}/members"), None, 200).await;
     m.call("DELETE", &format!("/users/{user}/facilities/{beta}"), None, 200)
         .await;
     m.call(
