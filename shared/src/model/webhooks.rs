@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{EventId, OrgId, WebhookEndpointId};
+use crate::model::audit::AuditEvent;
 use crate::model::events;
 use crate::time::Timestamp;
 
@@ -152,8 +153,26 @@ fn is_loopback_host(url: &url::Url) -> bool {
     }
 }
 
+/// Names an endpoint may want beside the catalogue's event types, each standing for the
+/// recorded events that mean it: what an integration asks for by name, while what it
+/// receives is still the audit event as recorded (`Raptor-Event-Type` its own type).
+pub const DERIVED_EVENT_TYPES: [&str; 2] = ["user.deactivated", "training_assignment.overdue"];
+
+/// Whether `event` is of the type an endpoint named `wanted`.
+fn is_of_type(wanted: &str, event: &AuditEvent) -> bool {
+    match wanted {
+        // Suspended (`user.updated` whose status became `suspended`) or deleted.
+        "user.deactivated" => {
+            event.action == "user.deleted"
+                || (event.action == "user.updated" && event.summary["status"]["to"] == "suspended")
+        }
+        "training_assignment.overdue" => event.action == "training_assignment.marked_overdue",
+        _ => wanted == event.action,
+    }
+}
+
 /// The event types an endpoint wants: at least one, each an event type of the catalogue
-/// (`docs/events.md`), kept sorted without repeats.
+/// (`docs/events.md`) or a derived one (`DERIVED_EVENT_TYPES`), kept sorted without repeats.
 pub fn event_types(values: &[String]) -> ApiResult<Vec<String>> {
     if values.is_empty() {
         return Err(ApiError::validation(
@@ -163,7 +182,7 @@ pub fn event_types(values: &[String]) -> ApiResult<Vec<String>> {
     }
     let mut types = Vec::with_capacity(values.len());
     for (index, value) in values.iter().enumerate() {
-        if !events::ACTIONS.contains(&value.as_str()) {
+        if !events::ACTIONS.contains(&value.as_str()) && !DERIVED_EVENT_TYPES.contains(&value.as_str()) {
             return Err(ApiError::validation(
                 format!("eventTypes[{index}]"),
                 format!(
@@ -217,8 +236,10 @@ pub struct WebhookEndpoint {
 impl WebhookEndpoint {
     /// Whether an event is delivered here: enabled, of a type it wants, and not older than
     /// the endpoint (a stream that lags never hands a new endpoint earlier events).
-    pub fn wants(&self, event_type: &str, occurred_at: Timestamp) -> bool {
-        self.enabled && occurred_at >= self.created_at && self.event_types.iter().any(|wanted| wanted == event_type)
+    pub fn wants(&self, event: &AuditEvent) -> bool {
+        self.enabled
+            && event.occurred_at >= self.created_at
+            && self.event_types.iter().any(|wanted| is_of_type(wanted, event))
     }
 
     /// The secrets that sign at `now`: the current one and rotated ones not yet expired.
@@ -596,6 +617,10 @@ mod tests {
         .unwrap();
         assert_eq!(types, vec!["training_assignment.completed", "user.created"]);
         assert!(event_types(&[]).is_err());
+        assert_eq!(
+            event_types(&["user.deactivated".into(), "training_assignment.overdue".into()]).unwrap(),
+            vec!["training_assignment.overdue", "user.deactivated"]
+        );
         match event_types(&["user.created".into(), "user.exploded".into()]) {
             Err(ApiError::Validation { field, .. }) => assert_eq!(field, "eventTypes[1]"),
             other => panic!("{other:?}"),

@@ -306,7 +306,7 @@ pub async fn dispatch(store: &Store, queue: &WebhookQueue, events: &[AuditEvent]
             endpoints_of.insert(event.organization_id.clone(), endpoints);
         }
         for endpoint in &endpoints_of[&event.organization_id] {
-            if !endpoint.wants(&event.action, event.occurred_at) {
+            if !endpoint.wants(event) {
                 continue;
             }
             let delivery = WebhookDelivery::new(endpoint, &event.id, &event.action, now);

@@ -115,7 +115,8 @@ pub struct CreateWebhookEndpoint {
     /// `https://…` on a public address (docs/webhooks.md).
     pub url: String,
     pub description: Option<String>,
-    /// At least one event type of docs/events.md.
+    /// At least one event type of docs/events.md, or `user.deactivated` (suspended or
+    /// deleted) or `training_assignment.overdue` (docs/webhooks.md).
     pub event_types: Vec<String>,
     /// `true` unless given.
     #[serde(default, deserialize_with = "patch::not_null")]

@@ -516,3 +516,53 @@ async fn a_delivery_whose_event_left_the_table_fails_once_and_is_not_tried_again
         "{failed:?}"
     );
 }
+
+#[tokio::test]
+async fn user_deactivated_is_a_suspension_or_a_deletion_delivered_as_recorded() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    let key = &org.admin_key;
+    let receiver = Receiver::start().await;
+    let (_, secret) = register(&api, &org, &receiver.url("/offboarding"), &["user.deactivated"]).await;
+    let leaver = api.create_user(&org, "leaver@example.com", "Leaver").await;
+    let mover = api.create_user(&org, "mover@example.com", "Mover").await;
+    api.patch(&format!("/users/{mover}"), key, json!({ "displayName": "Moved" }))
+        .await
+        .expect(200);
+    api.patch(&format!("/users/{leaver}"), key, json!({ "status": "suspended" }))
+        .await
+        .expect(200);
+    api.patch(&format!("/users/{leaver}"), key, json!({ "status": "active" }))
+        .await
+        .expect(200);
+    api.delete(&format!("/users/{mover}"), key).await.expect(200);
+    api.run_webhooks().await;
+
+    let received = receiver.received();
+    assert_eq!(received.len(), 2, "the suspension and the deletion only: {received:?}");
+    let mut kinds: Vec<(String, String)> = received
+        .iter()
+        .map(|delivery| {
+            let event = delivery.json();
+            (
+                event["action"].as_str().unwrap().to_string(),
+                event["targetId"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        vec![
+            ("user.deleted".to_string(), mover.clone()),
+            ("user.updated".to_string(), leaver.clone())
+        ]
+    );
+    for delivery in &received {
+        assert!(signed_with(delivery, &secret));
+        assert_eq!(
+            delivery.header("raptor-event-type"),
+            delivery.json()["action"].as_str().unwrap()
+        );
+    }
+}
