@@ -346,26 +346,36 @@ pub const WEBHOOK_QUEUE_URL_VARIABLE: &str = "WEBHOOK_QUEUE_URL";
 pub const WEBHOOK_ALLOW_LOOPBACK_VARIABLE: &str = "WEBHOOK_ALLOW_LOOPBACK";
 
 /// The webhook functions' clients (the endpoints' API, the dispatcher, the sender): the
-/// store, the delivery queue, and the client that sends deliveries where they may go.
-#[derive(Debug, Clone)]
+/// store, the delivery queue, where deliveries may go, and the client that sends them.
+#[derive(Debug)]
 pub struct WebhooksApp {
     pub app: App,
     pub queue: WebhookQueue,
-    pub client: WebhookClient,
+    policy: DestinationPolicy,
+    attempt_timeout: Duration,
+    /// Built on first use: only the sender sends, and the client loads the platform's
+    /// trust store, which the other webhook functions' cold starts need not pay for.
+    client: std::sync::OnceLock<WebhookClient>,
 }
 
 impl WebhooksApp {
-    pub fn new(
-        app: App,
-        queue: WebhookQueue,
-        policy: DestinationPolicy,
-        attempt_timeout: Duration,
-    ) -> Result<Self, ApiError> {
-        Ok(WebhooksApp {
+    pub fn new(app: App, queue: WebhookQueue, policy: DestinationPolicy, attempt_timeout: Duration) -> Self {
+        WebhooksApp {
             app,
             queue,
-            client: WebhookClient::new(policy, attempt_timeout)?,
-        })
+            policy,
+            attempt_timeout,
+            client: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The client that sends deliveries, built the first time it is asked for.
+    pub fn client(&self) -> Result<&WebhookClient, ApiError> {
+        if let Some(client) = self.client.get() {
+            return Ok(client);
+        }
+        let built = WebhookClient::new(self.policy, self.attempt_timeout)?;
+        Ok(self.client.get_or_init(|| built))
     }
 
     pub async fn from_env() -> Result<WebhooksApp, ApiError> {
@@ -385,16 +395,16 @@ impl WebhooksApp {
             aws_sdk_sqs::Client::new(&config),
             required_variable(WEBHOOK_QUEUE_URL_VARIABLE)?,
         );
-        WebhooksApp::new(
+        Ok(WebhooksApp::new(
             app,
             queue,
             policy,
             Duration::from_secs(crate::model::webhooks::ATTEMPT_TIMEOUT_SECONDS),
-        )
+        ))
     }
 
     pub fn policy(&self) -> DestinationPolicy {
-        self.client.policy()
+        self.policy
     }
 }
 

@@ -333,8 +333,7 @@ impl TestApi {
             WebhookQueue::new(sqs.clone(), queue_url),
             DestinationPolicy::LOCAL,
             WEBHOOK_ATTEMPT_TIMEOUT,
-        )
-        .expect("the webhook client");
+        );
         TestApi {
             webhooks,
             sqs,

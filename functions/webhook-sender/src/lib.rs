@@ -13,6 +13,7 @@ use serde_json::Value;
 pub async fn handle(app: &WebhooksApp, event: Value) -> Result<BatchResponse, Error> {
     let store = &app.app.store;
     let deliveries = webhook_events::queued_deliveries(event)?;
+    let client = app.client()?;
     let attempts = deliveries.iter().map(|queued| async move {
         let message = match &queued.message {
             Ok(message) => message,
@@ -21,7 +22,7 @@ pub async fn handle(app: &WebhooksApp, event: Value) -> Result<BatchResponse, Er
                 return None;
             }
         };
-        match Box::pin(webhooks::deliver(store, &app.client, message)).await {
+        match Box::pin(webhooks::deliver(store, client, message)).await {
             Ok(outcome) => {
                 tracing::info!(eventId = %message.event_id, endpointId = %message.endpoint_id, outcome = ?outcome, "webhook delivery");
                 None
