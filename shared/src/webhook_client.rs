@@ -13,6 +13,35 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use crate::error::{ApiError, ApiResult};
 use crate::model::webhooks::{self, DestinationPolicy};
 
+/// How long registration waits for a name to resolve before accepting it unresolved.
+const REGISTRATION_LOOKUP: Duration = Duration::from_secs(2);
+
+/// Registration's check of a URL's host name: refused when it resolves to an address a
+/// delivery may not reach (a name for this machine, an internal or metadata name). A name
+/// that does not resolve (yet) passes: each attempt resolves it again and refuses it then.
+pub async fn check_destination(url: &url::Url, policy: DestinationPolicy) -> ApiResult<()> {
+    let Some(url::Host::Domain(host)) = url.host() else {
+        return Ok(());
+    };
+    let Ok(Ok(addresses)) = tokio::time::timeout(REGISTRATION_LOOKUP, tokio::net::lookup_host((host, 443))).await
+    else {
+        return Ok(());
+    };
+    for address in addresses {
+        if !policy.allows_address(address.ip()) {
+            return Err(ApiError::validation(
+                "url",
+                format!(
+                    "`url`'s host {host} resolves to {}, a private, loopback, link-local or reserved address; \
+                     webhooks go to public addresses only",
+                    address.ip()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// What one attempt came to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SendOutcome {
@@ -128,6 +157,28 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 mod tests {
     use super::*;
     use std::str::FromStr;
+
+    #[tokio::test]
+    async fn registration_refuses_a_name_that_resolves_to_a_private_address_and_accepts_one_that_does_not_resolve() {
+        let name = url::Url::parse("https://localhost/hooks").unwrap();
+        match check_destination(&name, DestinationPolicy::DEPLOYED).await {
+            Err(ApiError::Validation { field, message }) => {
+                assert_eq!(field, "url");
+                assert!(message.contains("resolves to"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(check_destination(&name, DestinationPolicy::LOCAL).await.is_ok());
+        // RFC 6761: `.invalid` never resolves; each attempt will try again.
+        let unresolved = url::Url::parse("https://hooks.example.invalid/").unwrap();
+        assert!(
+            check_destination(&unresolved, DestinationPolicy::DEPLOYED)
+                .await
+                .is_ok()
+        );
+        let literal = url::Url::parse("https://93.184.216.34/").unwrap();
+        assert!(check_destination(&literal, DestinationPolicy::DEPLOYED).await.is_ok());
+    }
 
     #[tokio::test]
     async fn the_resolver_refuses_a_name_with_a_private_address() {

@@ -18,6 +18,7 @@ use crate::permissions::Permission;
 use crate::store::Store;
 use crate::time::Timestamp;
 use crate::validation;
+use crate::webhook_client;
 
 /// The webhook endpoint object of the API.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -123,10 +124,17 @@ pub struct CreateWebhookEndpoint {
     pub enabled: Option<bool>,
 }
 
+/// A URL as registered: its form (`webhook_url`), then its host name's addresses.
+async fn destination(text: &str, policy: DestinationPolicy) -> ApiResult<String> {
+    let url = webhooks::webhook_url(text, policy)?;
+    webhook_client::check_destination(&url, policy).await?;
+    Ok(url.to_string())
+}
+
 impl CreateWebhookEndpoint {
-    pub fn parse(self, policy: DestinationPolicy) -> ApiResult<NewWebhookEndpoint> {
+    pub async fn parse(self, policy: DestinationPolicy) -> ApiResult<NewWebhookEndpoint> {
         Ok(NewWebhookEndpoint {
-            url: webhooks::webhook_url(&self.url, policy)?.to_string(),
+            url: destination(&self.url, policy).await?,
             description: description(self.description.as_deref())?,
             event_types: webhooks::event_types(&self.event_types)?,
             enabled: self.enabled.unwrap_or(true),
@@ -148,12 +156,13 @@ pub struct UpdateWebhookEndpoint {
 }
 
 impl UpdateWebhookEndpoint {
-    pub fn parse(self, policy: DestinationPolicy) -> ApiResult<WebhookEndpointEdit> {
+    pub async fn parse(self, policy: DestinationPolicy) -> ApiResult<WebhookEndpointEdit> {
+        let url = match &self.url {
+            Some(text) => Some(destination(text, policy).await?),
+            None => None,
+        };
         Ok(WebhookEndpointEdit {
-            url: self
-                .url
-                .map(|url| webhooks::webhook_url(&url, policy).map(|url| url.to_string()))
-                .transpose()?,
+            url,
             description: self.description.map(|text| description(text.as_deref())).transpose()?,
             event_types: self
                 .event_types
@@ -182,7 +191,7 @@ pub async fn create(
     body: CreateWebhookEndpoint,
 ) -> ApiResult<WebhookEndpointWithSecret> {
     principal.require(Permission::WebhooksWrite)?;
-    let issued = commands::create_endpoint(store, principal, body.parse(policy)?).await?;
+    let issued = commands::create_endpoint(store, principal, body.parse(policy).await?).await?;
     Ok(WebhookEndpointWithSecret::of(issued, store.clock().now()))
 }
 
@@ -195,7 +204,7 @@ pub async fn update(
     body: UpdateWebhookEndpoint,
 ) -> ApiResult<WebhookEndpointView> {
     principal.require(Permission::WebhooksWrite)?;
-    let endpoint = commands::update_endpoint(store, principal, id, body.parse(policy)?).await?;
+    let endpoint = commands::update_endpoint(store, principal, id, body.parse(policy).await?).await?;
     Ok(WebhookEndpointView::of(&endpoint, store.clock().now()))
 }
 
