@@ -27,14 +27,15 @@ pub async fn check_destination(url: &url::Url, policy: DestinationPolicy) -> Api
     else {
         return Ok(());
     };
+    // The address itself is not named: a tenant must not learn what names resolve to
+    // inside our network.
     for address in addresses {
         if !policy.allows_address(address.ip()) {
             return Err(ApiError::validation(
                 "url",
                 format!(
-                    "`url`'s host {host} resolves to {}, a private, loopback, link-local or reserved address; \
-                     webhooks go to public addresses only",
-                    address.ip()
+                    "`url`'s host {host} resolves to a private, loopback, link-local or reserved address; \
+                     webhooks go to public addresses only"
                 ),
             ));
         }
@@ -71,10 +72,10 @@ impl Resolve for GuardedResolver {
             if addresses.is_empty() {
                 return Err(format!("{host} has no address").into());
             }
-            if let Some(refused) = addresses.iter().find(|address| !policy.allows_address(address.ip())) {
+            // Recorded on the attempt, which the tenant reads: the address is not named.
+            if addresses.iter().any(|address| !policy.allows_address(address.ip())) {
                 return Err(format!(
-                    "{host} resolves to {}, a private, loopback, link-local or reserved address; nothing is sent there",
-                    refused.ip()
+                    "{host} resolves to a private, loopback, link-local or reserved address; nothing is sent there"
                 )
                 .into());
             }
