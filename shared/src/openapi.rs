@@ -29,6 +29,7 @@ use crate::model::invitations::InvitationStatus;
 use crate::model::roles::RoleRef;
 use crate::model::training_assignments::TrainingStatus;
 use crate::model::users::MemberStatus;
+use crate::model::webhooks::DeliveryStatus;
 use crate::permissions::Permission;
 use crate::rest::api_keys::{ApiKeyView, CreateApiKey, CreatedApiKey};
 use crate::rest::cip_senior_manager::{Correct, CsmAssignmentView, Designate};
@@ -831,6 +832,7 @@ fn query_parameter(route: &Route, name: &str) -> RefOr<Schema> {
         "status" => {
             let values = match route.operation {
                 Operation::Users(_) => names(&[MemberStatus::Active, MemberStatus::Suspended, MemberStatus::Deleted]),
+                Operation::Webhooks(_) => names(&DeliveryStatus::ALL),
                 Operation::Invitations(_) => names(&[
                     InvitationStatus::Pending,
                     InvitationStatus::Accepted,

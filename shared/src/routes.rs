@@ -721,7 +721,7 @@ pub static ROUTES: &[Route] = &[
         "listWebhookDeliveries",
         Webhooks(W::ListWebhookDeliveries),
     )
-    .with_query(PAGE),
+    .with_query(&["status", "limit", "cursor"]),
     route(
         "POST",
         "/webhook-endpoints/{id}/deliveries/{eventId}/resend",

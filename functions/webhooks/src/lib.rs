@@ -6,6 +6,7 @@ use raptor_shared::error::{ApiError, ApiResult};
 use raptor_shared::http::{self, Reply};
 use raptor_shared::idempotency;
 use raptor_shared::ids::{EventId, WebhookEndpointId};
+use raptor_shared::model::webhooks::DeliveryStatus;
 use raptor_shared::operations::authentication::authenticate;
 use raptor_shared::operations::webhooks;
 use raptor_shared::rest::{self, webhooks::WebhookDeliveryView};
@@ -55,8 +56,16 @@ async fn dispatch(app: &WebhooksApp, request: &Request) -> ApiResult<Reply> {
         }
         Op::ListWebhookDeliveries => {
             let id = id()?;
-            let page = query.page(principal.org(), format!("webhook-endpoints/{id}/deliveries"))?;
-            Reply::ok(&rest::webhooks::list_deliveries(store, &principal, &id, &page).await?)
+            let status = query
+                .non_empty("status")?
+                .map(|text| DeliveryStatus::parse("status", text))
+                .transpose()?;
+            let fingerprint = format!(
+                "webhook-endpoints/{id}/deliveries?status={}",
+                status.map(DeliveryStatus::as_str).unwrap_or_default()
+            );
+            let page = query.page(principal.org(), fingerprint)?;
+            Reply::ok(&rest::webhooks::list_deliveries(store, &principal, &id, status, &page).await?)
         }
         Op::ResendWebhookDelivery => {
             idempotency::for_caller(store, request, &principal, async {

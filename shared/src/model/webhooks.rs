@@ -334,6 +334,36 @@ pub enum DeliveryStatus {
     Cancelled,
 }
 
+impl DeliveryStatus {
+    pub const ALL: [DeliveryStatus; 4] = [
+        DeliveryStatus::Pending,
+        DeliveryStatus::Succeeded,
+        DeliveryStatus::Failed,
+        DeliveryStatus::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Succeeded => "succeeded",
+            DeliveryStatus::Failed => "failed",
+            DeliveryStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(field: &str, text: &str) -> ApiResult<DeliveryStatus> {
+        DeliveryStatus::ALL
+            .into_iter()
+            .find(|status| status.as_str() == text)
+            .ok_or_else(|| {
+                ApiError::validation(
+                    field,
+                    format!("`{field}` must be pending, succeeded, failed or cancelled"),
+                )
+            })
+    }
+}
+
 /// One try of a delivery, as the receiver answered it or as it failed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -605,6 +635,15 @@ mod tests {
         }
         assert!(webhook_url("http://127.0.0.1:8080/hook", DestinationPolicy::LOCAL).is_ok());
         assert!(webhook_url("http://10.0.0.1/hook", DestinationPolicy::LOCAL).is_err());
+    }
+
+    #[test]
+    fn a_delivery_status_round_trips_through_its_name_and_its_stored_form() {
+        for status in DeliveryStatus::ALL {
+            assert_eq!(DeliveryStatus::parse("status", status.as_str()).unwrap(), status);
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+        }
+        assert!(DeliveryStatus::parse("status", "Failed").is_err());
     }
 
     #[test]

@@ -227,11 +227,13 @@ pub async fn list_deliveries(
     store: &Store,
     principal: &Principal,
     id: &WebhookEndpointId,
+    status: Option<DeliveryStatus>,
     page: &PageRequest,
 ) -> ApiResult<ListPage<WebhookDelivery>> {
     principal.require(Permission::WebhooksRead)?;
     get_endpoint_record(store, principal.org(), id).await?;
-    let result = store::webhooks::list_deliveries(store, principal.org(), id, page.limit, page.after.as_ref()).await?;
+    let result =
+        store::webhooks::list_deliveries(store, principal.org(), id, status, page.limit, page.after.as_ref()).await?;
     Ok(ListPage {
         data: result.items,
         next_cursor: page.next_cursor(result.next),

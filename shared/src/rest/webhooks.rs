@@ -247,9 +247,10 @@ pub async fn list_deliveries(
     store: &Store,
     principal: &Principal,
     id: &WebhookEndpointId,
+    status: Option<DeliveryStatus>,
     page: &PageRequest,
 ) -> ApiResult<ListPage<WebhookDeliveryView>> {
-    let page = commands::list_deliveries(store, principal, id, page).await?;
+    let page = commands::list_deliveries(store, principal, id, status, page).await?;
     Ok(ListPage {
         data: page.data.iter().map(WebhookDeliveryView::of).collect(),
         next_cursor: page.next_cursor,

@@ -14,12 +14,12 @@ use std::collections::BTreeMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::keys::{self, GSI7, GSI7PK, GSI7SK};
-use super::query::{QuerySpec, SortRange};
+use super::query::{Filter, QuerySpec, SortRange};
 use super::transaction::Condition;
 use super::{Item, Page, Store, Transaction, to_item};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{EventId, OrgId, WebhookEndpointId};
-use crate::model::webhooks::{WebhookDelivery, WebhookEndpoint};
+use crate::model::webhooks::{DeliveryStatus, WebhookDelivery, WebhookEndpoint};
 use crate::time::Timestamp;
 
 /// An organization may register this many endpoints.
@@ -173,15 +173,23 @@ pub fn put_updated_delivery_in(
     )
 }
 
-/// One page of an endpoint's deliveries, newest event first.
+/// One page of an endpoint's deliveries, newest event first; with a status, those in it
+/// (a filter on the endpoint's partition, bounded as every filtered read).
 pub async fn list_deliveries(
     store: &Store,
     org: &OrgId,
     endpoint: &WebhookEndpointId,
+    status: Option<DeliveryStatus>,
     limit: usize,
     after: Option<&BTreeMap<String, String>>,
 ) -> ApiResult<Page<WebhookDelivery>> {
-    let spec = QuerySpec::table(deliveries_partition(org, endpoint), SortRange::All).newest_first();
+    let spec = QuerySpec::table(deliveries_partition(org, endpoint), SortRange::All)
+        .newest_first()
+        .with_filter(status.map(|status| Filter {
+            expression: "#status = :status".into(),
+            names: [("#status".to_string(), "status".to_string())].into(),
+            values: [(":status".to_string(), AttributeValue::S(status.as_str().to_string()))].into(),
+        }));
     store.query_records(&spec, limit, after).await
 }
 

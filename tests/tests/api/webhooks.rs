@@ -515,6 +515,21 @@ async fn a_delivery_whose_event_left_the_table_fails_once_and_is_not_tried_again
             .contains("not in the audit trail"),
         "{failed:?}"
     );
+    // The failed ones alone, as an operator looks for them.
+    let path = format!("/webhook-endpoints/{endpoint}/deliveries");
+    let only_failed = api
+        .get(&format!("{path}?status=failed"), &org.admin_key)
+        .await
+        .expect(200);
+    assert_eq!(only_failed["data"].as_array().unwrap().len(), 1);
+    let succeeded = api
+        .get(&format!("{path}?status=succeeded"), &org.admin_key)
+        .await
+        .expect(200);
+    assert_eq!(succeeded["data"], json!([]));
+    api.get(&format!("{path}?status=lost"), &org.admin_key)
+        .await
+        .expect_error(400, "validation_error");
 }
 
 #[tokio::test]
