@@ -103,10 +103,6 @@ impl WebhookClient {
         })
     }
 
-    pub fn policy(&self) -> DestinationPolicy {
-        self.policy
-    }
-
     /// POSTs `body` to `url` with `headers`; a 2xx is success, anything else (another
     /// status, a refused destination, no answer in time) is a failure with its reason.
     pub async fn post(&self, url: &str, headers: &[(&str, String)], body: Vec<u8>) -> SendOutcome {
