@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""The local stand-in for Lambda's event sources of the webhook functions (scripts/run-local).
+"""The local stand-in for Lambda's event sources of the webhook functions and the training
+requirements' engine (scripts/run-local).
 
 On AWS (infra/template.yaml) the table's stream invokes webhook-dispatcher with inserted audit
 events, EventBridge Scheduler invokes it every minute to queue what is due, and the delivery
@@ -10,6 +11,9 @@ queue invokes webhook-sender with batches of up to 10 messages. Here, against th
   invoke webhook-dispatcher as one DynamoDB event, in Lambda's record shape;
 - every --sweep-seconds (10 by default, so a resend is seen at once) webhook-dispatcher is
   invoked with `{}`, as the schedule invokes it;
+- the same stream records, kept to training-rules' filter (the audit events about people and
+  requirements), invoke training-rules, and every --sweep-seconds it is invoked with `{}` to go
+  on with running backfills, as its schedule does (docs/training-requirements.md);
 - the delivery queue is received from (10 at a time) and each batch invokes webhook-sender
   as an SQS event; the messages it does not report failed are deleted, as Lambda does.
 
@@ -52,6 +56,22 @@ def invoke(port, function, event):
 def is_audit_insert(record):
     """The template's FilterCriteria: inserted items that carry payloadVersion."""
     return record.get("eventName") == "INSERT" and "payloadVersion" in record.get("dynamodb", {}).get("NewImage", {})
+
+
+# training-rules' FilterCriteria in infra/template.yaml.
+TRAINING_RULES_ACTIONS = {
+    "user.created",
+    "user.updated",
+    "user.facilities_changed",
+    "invitation.accepted",
+    "training_requirement.created",
+    "training_requirement.updated",
+}
+
+
+def is_training_rules_event(record):
+    action = record["dynamodb"]["NewImage"].get("action", {}).get("S")
+    return action in TRAINING_RULES_ACTIONS
 
 
 def lambda_record(record, stream_arn):
@@ -146,11 +166,18 @@ def main():
             if records:
                 event = {"Records": [lambda_record(r, stream.arn) for r in records]}
                 log.write(f"webhook-dispatcher, {len(records)} audit events: {invoke(arguments.invoke_port, 'webhook-dispatcher', event)}")
+            rules = [r for r in records if is_training_rules_event(r)]
+            if rules:
+                event = {"Records": [lambda_record(r, stream.arn) for r in rules]}
+                log.write(f"training-rules, {len(rules)} audit events: {invoke(arguments.invoke_port, 'training-rules', event)}")
             if time.monotonic() >= next_sweep:
                 next_sweep = time.monotonic() + arguments.sweep_seconds
                 report = invoke(arguments.invoke_port, "webhook-dispatcher", {})
                 if report and report.get("deliveriesQueued"):
                     log.write(f"webhook-dispatcher, sweep: {report}")
+                report = invoke(arguments.invoke_port, "training-rules", {})
+                if report and report.get("backfillBatches"):
+                    log.write(f"training-rules, sweep: {report}")
             while True:
                 messages = sqs.receive_message(
                     QueueUrl=arguments.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0

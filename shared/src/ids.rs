@@ -151,6 +151,7 @@ typed_id!(TrainingModuleId, "tm_", "a training module");
 typed_id!(TrainingAssignmentId, "ta_", "a training assignment");
 typed_id!(EvidencePackageId, "evp_", "an evidence package");
 typed_id!(WebhookEndpointId, "whe_", "a webhook endpoint");
+typed_id!(TrainingRequirementId, "trq_", "a training requirement");
 
 impl UserId {
     /// The actor of changes Raptor Comply makes on its own (the daily training job): the

@@ -21,7 +21,7 @@ use utoipa::{PartialSchema, ToSchema};
 use crate::error::ErrorBody;
 use crate::ids::{
     ApiKeyId, CsmAssignmentId, EventId, EvidencePackageId, FacilityId, InvitationId, OrgId, TrainingAssignmentId,
-    TrainingModuleId, UserId, WebhookEndpointId,
+    TrainingModuleId, TrainingRequirementId, UserId, WebhookEndpointId,
 };
 use crate::model::audit::AuditEvent;
 use crate::model::audit_digest::{AuditDigest, PublicKey, VerificationReport};
@@ -46,6 +46,9 @@ use crate::rest::training_assignments::{
 };
 use crate::rest::training_export::ExportObject;
 use crate::rest::training_modules::{CreateTrainingModule, TrainingModuleView, UpdateTrainingModule};
+use crate::rest::training_requirements::{
+    CreateTrainingRequirement, TrainingGapView, TrainingRequirementView, UpdateTrainingRequirement,
+};
 use crate::rest::training_status::TrainingStatusView;
 use crate::rest::users::{
     AccessCheck, AssignRole, AuthorizeFacilities, CreateUser, MembershipView, RoleAssigned, RoleRemoved, UpdateUser,
@@ -59,7 +62,8 @@ use crate::rest::webhooks::{
 use crate::routes::{
     ApiKeysOperation as K, AuditEventsOperation as A, CipSeniorManagerOperation as C, FacilitiesOperation as F,
     InvitationsOperation as I, Operation, ROUTES, RolesOperation as R, Route, TrainingAssignmentsOperation as T,
-    TrainingModulesOperation as M, UsersOperation as U, WebhooksOperation, XapiOperation,
+    TrainingModulesOperation as M, TrainingRequirementsOperation, UsersOperation as U, WebhooksOperation,
+    XapiOperation,
 };
 use crate::time::{Date, Timestamp};
 
@@ -536,6 +540,66 @@ fn describe(operation: Operation, schemas: &mut Schemas) -> Description {
         Operation::TrainingAssignments(operation) => describe_assignment(operation, schemas),
         Operation::Xapi(operation) => describe_xapi(operation),
         Operation::Webhooks(operation) => describe_webhooks(operation, schemas),
+        Operation::TrainingRequirements(operation) => describe_training_requirements(operation, schemas),
+    }
+}
+
+fn describe_training_requirements(operation: TrainingRequirementsOperation, schemas: &mut Schemas) -> Description {
+    use Body::{None as NoBody, Required};
+    use TrainingRequirementsOperation as Q;
+    let d = |summary, request, success, response, more_errors| Description {
+        summary,
+        request,
+        success,
+        content_type: "application/json",
+        response,
+        other_success: None,
+        success_also: None,
+        more_errors,
+    };
+    match operation {
+        Q::ListTrainingRequirements => d(
+            "List the organization's training requirements",
+            NoBody,
+            200,
+            schemas.list_of::<TrainingRequirementView>(),
+            &[],
+        ),
+        Q::CreateTrainingRequirement => d(
+            "Declare who must take a module; the people it applies to are assigned it in the background",
+            Required(schemas.of::<CreateTrainingRequirement>()),
+            201,
+            schemas.of::<TrainingRequirementView>(),
+            WRITES,
+        ),
+        Q::GetTrainingRequirement => d(
+            "Get a training requirement, with how far its backfill has gone",
+            NoBody,
+            200,
+            schemas.of::<TrainingRequirementView>(),
+            &[],
+        ),
+        Q::UpdateTrainingRequirement => d(
+            "Change who a requirement applies to, its due days or `beforeAccess`; a widening backfills",
+            Required(schemas.of::<UpdateTrainingRequirement>()),
+            200,
+            schemas.of::<TrainingRequirementView>(),
+            WRITES,
+        ),
+        Q::DeleteTrainingRequirement => d(
+            "Retire a training requirement; the assignments it made stay",
+            NoBody,
+            200,
+            schemas.of::<TrainingRequirementView>(),
+            WRITES,
+        ),
+        Q::ListTrainingGaps => d(
+            "The people a requirement applies to who are not current for its module on a date, `beforeAccess` first",
+            NoBody,
+            200,
+            schemas.list_of::<TrainingGapView>(),
+            &[],
+        ),
     }
 }
 
@@ -779,6 +843,7 @@ fn path_parameter(route: &Route, name: &str) -> RefOr<Schema> {
         Operation::Xapi(_) => string("id"),
         Operation::Webhooks(_) if name == "eventId" => EventId::schema(),
         Operation::Webhooks(_) => WebhookEndpointId::schema(),
+        Operation::TrainingRequirements(_) => TrainingRequirementId::schema(),
     }
 }
 
@@ -804,6 +869,7 @@ fn query_parameter(route: &Route, name: &str) -> RefOr<Schema> {
         "role" => RoleRef::schema(),
         "userId" | "actorId" => UserId::schema(),
         "moduleId" => TrainingModuleId::schema(),
+        "requirementId" => TrainingRequirementId::schema(),
         "facilityId" => FacilityId::schema(),
         "targetId" => string("The id of the record the events are about (`usr_…`, `ta_…`, …)."),
         "from" | "to" | "completedAfter" | "completedBefore" | "expiresBefore" => Timestamp::schema(),

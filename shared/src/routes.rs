@@ -25,10 +25,11 @@ pub enum Function {
     TrainingAssignments,
     Xapi,
     Webhooks,
+    TrainingRequirements,
 }
 
 impl Function {
-    pub const ALL: [Function; 11] = [
+    pub const ALL: [Function; 12] = [
         Function::Users,
         Function::Roles,
         Function::ApiKeys,
@@ -40,6 +41,7 @@ impl Function {
         Function::TrainingAssignments,
         Function::Xapi,
         Function::Webhooks,
+        Function::TrainingRequirements,
     ];
 
     pub fn binary(self) -> &'static str {
@@ -55,6 +57,7 @@ impl Function {
             Function::TrainingAssignments => "training-assignments",
             Function::Xapi => "xapi",
             Function::Webhooks => "webhooks",
+            Function::TrainingRequirements => "training-requirements",
         }
     }
 
@@ -72,6 +75,7 @@ impl Function {
             Function::TrainingAssignments => "TrainingAssignmentsFunction",
             Function::Xapi => "XapiFunction",
             Function::Webhooks => "WebhooksFunction",
+            Function::TrainingRequirements => "TrainingRequirementsFunction",
         }
     }
 }
@@ -201,6 +205,17 @@ pub enum WebhooksOperation {
     ResendWebhookDelivery,
 }
 
+/// Training requirements and their gaps (docs/training-requirements.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrainingRequirementsOperation {
+    ListTrainingRequirements,
+    CreateTrainingRequirement,
+    GetTrainingRequirement,
+    UpdateTrainingRequirement,
+    DeleteTrainingRequirement,
+    ListTrainingGaps,
+}
+
 /// Each function's operations are their own enum, so its dispatch `match` is exhaustive:
 /// a route added here without a handler does not compile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -216,6 +231,7 @@ pub enum Operation {
     TrainingAssignments(TrainingAssignmentsOperation),
     Xapi(XapiOperation),
     Webhooks(WebhooksOperation),
+    TrainingRequirements(TrainingRequirementsOperation),
 }
 
 impl Operation {
@@ -232,6 +248,7 @@ impl Operation {
             Operation::TrainingAssignments(_) => Function::TrainingAssignments,
             Operation::Xapi(_) => Function::Xapi,
             Operation::Webhooks(_) => Function::Webhooks,
+            Operation::TrainingRequirements(_) => Function::TrainingRequirements,
         }
     }
 }
@@ -293,11 +310,12 @@ use FacilitiesOperation as F;
 use InvitationsOperation as I;
 use Operation::{
     ApiKeys, AuditEvents, CipSeniorManager, Facilities, Invitations, Roles, TrainingAssignments, TrainingModules,
-    Users, Webhooks, Xapi,
+    TrainingRequirements, Users, Webhooks, Xapi,
 };
 use RolesOperation as R;
 use TrainingAssignmentsOperation as T;
 use TrainingModulesOperation as M;
+use TrainingRequirementsOperation as Q;
 use UsersOperation as U;
 use WebhooksOperation as W;
 use XapiOperation as X;
@@ -727,6 +745,44 @@ pub static ROUTES: &[Route] = &[
         "/webhook-endpoints/{id}/deliveries/{eventId}/resend",
         "resendWebhookDelivery",
         Webhooks(W::ResendWebhookDelivery),
+    ),
+    route(
+        "GET",
+        "/training-requirements",
+        "listTrainingRequirements",
+        TrainingRequirements(Q::ListTrainingRequirements),
+    )
+    .with_query(PAGE),
+    route(
+        "POST",
+        "/training-requirements",
+        "createTrainingRequirement",
+        TrainingRequirements(Q::CreateTrainingRequirement),
+    ),
+    route(
+        "GET",
+        "/training-requirements/gaps",
+        "listTrainingGaps",
+        TrainingRequirements(Q::ListTrainingGaps),
+    )
+    .with_query(&["asOf", "facilityId", "requirementId", "limit", "cursor"]),
+    route(
+        "GET",
+        "/training-requirements/{id}",
+        "getTrainingRequirement",
+        TrainingRequirements(Q::GetTrainingRequirement),
+    ),
+    route(
+        "PATCH",
+        "/training-requirements/{id}",
+        "updateTrainingRequirement",
+        TrainingRequirements(Q::UpdateTrainingRequirement),
+    ),
+    route(
+        "DELETE",
+        "/training-requirements/{id}",
+        "deleteTrainingRequirement",
+        TrainingRequirements(Q::DeleteTrainingRequirement),
     ),
 ];
 

@@ -41,6 +41,7 @@ use serde_json::{Value, json};
 
 pub mod fault_proxy;
 pub mod measure;
+pub mod training_rules;
 pub mod webhooks;
 pub use fault_proxy::FaultProxy;
 
@@ -488,6 +489,7 @@ impl TestApi {
             Function::TrainingAssignments => training_assignments::handle(&self.exporting, request).await,
             Function::Xapi => xapi::handle(&self.app, request).await,
             Function::Webhooks => ::webhooks::handle(&self.webhooks, request).await,
+            Function::TrainingRequirements => ::training_requirements::handle(&self.app, request).await,
         }
     }
 

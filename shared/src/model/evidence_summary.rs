@@ -104,12 +104,13 @@ struct SummaryPage<'a> {
     key_id: &'a str,
 }
 
-const VERDICTS: [(TrainingVerdict, &str); 5] = [
+const VERDICTS: [(TrainingVerdict, &str); 6] = [
     (TrainingVerdict::Current, "current"),
     (TrainingVerdict::Expiring, "expiring"),
     (TrainingVerdict::Expired, "expired"),
     (TrainingVerdict::NeverCompleted, "never completed"),
     (TrainingVerdict::Waived, "waived"),
+    (TrainingVerdict::NotAssigned, "not assigned"),
 ];
 
 fn label(verdict: TrainingVerdict) -> &'static str {

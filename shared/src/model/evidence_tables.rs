@@ -329,7 +329,7 @@ impl StandingRow {
 
     /// Whether the person may not count on this module on the date (CIP-004 R2.2).
     pub fn is_not_current(&self) -> bool {
-        matches!(self.verdict, TrainingVerdict::Expired | TrainingVerdict::NeverCompleted)
+        self.verdict.is_gap()
     }
 }
 
@@ -658,6 +658,7 @@ mod tests {
             updated_at: at,
             version: 2,
             renewal_of: None,
+            requirement_id: None,
             marked_overdue_at: None,
         }
     }

@@ -25,6 +25,7 @@ pub mod roles;
 pub mod secret_tokens;
 pub mod training_assignments;
 pub mod training_modules;
+pub mod training_requirements;
 pub mod training_status;
 pub mod users;
 pub mod webhooks;

@@ -46,18 +46,21 @@ pub enum Agent {
 pub enum Job {
     /// The daily training job: marks assignments overdue and renews expiring completions.
     DailyTraining,
+    /// The training requirements' engine: assigns what a requirement asks of a person.
+    TrainingRequirements,
 }
 
 impl Job {
     pub fn name(self) -> &'static str {
         match self {
             Job::DailyTraining => "daily-training",
+            Job::TrainingRequirements => "training-requirements",
         }
     }
 
     fn permissions(self) -> PermissionSet {
         match self {
-            Job::DailyTraining => [Permission::TrainingRead, Permission::TrainingWrite]
+            Job::DailyTraining | Job::TrainingRequirements => [Permission::TrainingRead, Permission::TrainingWrite]
                 .into_iter()
                 .collect(),
         }

@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
-use crate::ids::{FacilityId, OrgId, TrainingAssignmentId, TrainingModuleId, UserId};
+use crate::ids::{FacilityId, OrgId, TrainingAssignmentId, TrainingModuleId, TrainingRequirementId, UserId};
 use crate::model::assignment_state::{AssignmentState, CompletionRecord, Expiry, RenewalMark, Waiver};
 use crate::time::{Date, Timestamp};
 use crate::validation;
@@ -94,6 +94,8 @@ pub struct TrainingAssignment {
     pub version: u64,
     /// The completed assignment this one renews (made by the daily job).
     pub renewal_of: Option<TrainingAssignmentId>,
+    /// The training requirement that made it (or the one its renewal came from).
+    pub requirement_id: Option<TrainingRequirementId>,
     /// When the daily job stored the status `overdue`.
     pub marked_overdue_at: Option<Timestamp>,
 }
@@ -201,6 +203,8 @@ pub struct StoredAssignment {
     /// The completed assignment this one renews (made by the daily job).
     #[serde(default)]
     pub renewal_of: Option<TrainingAssignmentId>,
+    #[serde(default)]
+    pub requirement_id: Option<TrainingRequirementId>,
     /// On a completed assignment: the renewal the daily job made for it. The completion
     /// record itself never changes; this link is written once.
     #[serde(default)]
@@ -267,6 +271,7 @@ impl From<TrainingAssignment> for StoredAssignment {
             updated_at: assignment.updated_at,
             version: assignment.version,
             renewal_of: assignment.renewal_of,
+            requirement_id: assignment.requirement_id,
             renewed_by,
             renewal_skipped,
             marked_overdue_at: assignment.marked_overdue_at,
@@ -369,6 +374,7 @@ impl TryFrom<StoredAssignment> for TrainingAssignment {
             updated_at: stored.updated_at,
             version: stored.version,
             renewal_of: stored.renewal_of,
+            requirement_id: stored.requirement_id,
             marked_overdue_at: stored.marked_overdue_at,
         })
     }
@@ -736,6 +742,7 @@ pub fn new_assignment(org: &OrgId, input: NewAssignment, created_by: &UserId, no
         updated_at: now,
         version: 1,
         renewal_of: None,
+        requirement_id: None,
         marked_overdue_at: None,
     };
     assignment.status = assignment.status_on(now.date());

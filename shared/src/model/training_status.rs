@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::ids::{FacilityId, TrainingAssignmentId, TrainingModuleId, UserId};
+use crate::ids::{FacilityId, TrainingAssignmentId, TrainingModuleId, TrainingRequirementId, UserId};
 use crate::model::training_assignments::TrainingAssignment;
 use crate::time::{Date, Timestamp};
 
@@ -21,6 +21,18 @@ pub enum TrainingVerdict {
     NeverCompleted,
     /// No completion counts, and the latest closing record by the date is a waiver.
     Waived,
+    /// A training requirement asks for the module, and nothing was assigned by the date.
+    NotAssigned,
+}
+
+impl TrainingVerdict {
+    /// Whether the person lacks the training on the date: a requirement's gap.
+    pub fn is_gap(self) -> bool {
+        matches!(
+            self,
+            TrainingVerdict::Expired | TrainingVerdict::NeverCompleted | TrainingVerdict::NotAssigned
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -69,10 +81,12 @@ pub struct TitledStanding {
     pub standing: Standing,
     pub title: String,
     pub cip_standard: Option<String>,
+    /// The training requirements that ask the person for this module (at the facility).
+    pub requirement_ids: Vec<TrainingRequirementId>,
 }
 
 /// Whether an assignment speaks for `facility`: scoped to it, or to no facility at all.
-fn covers(assignment: &TrainingAssignment, facility: Option<&FacilityId>) -> bool {
+pub fn covers(assignment: &TrainingAssignment, facility: Option<&FacilityId>) -> bool {
     match facility {
         None => true,
         Some(facility) => assignment.facility_ids.is_empty() || assignment.facility_ids.contains(facility),

@@ -17,6 +17,7 @@ pub mod row_pages;
 pub mod training_assignments;
 pub mod training_export;
 pub mod training_modules;
+pub mod training_requirements;
 pub mod training_schedule;
 pub mod training_status;
 pub mod users;

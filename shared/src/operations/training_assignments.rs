@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use crate::error::{ApiError, ApiResult};
-use crate::ids::{FacilityId, OrgId, TrainingAssignmentId, TrainingModuleId};
+use crate::ids::{FacilityId, OrgId, TrainingAssignmentId, TrainingModuleId, TrainingRequirementId};
 use crate::model::events::Event;
 use crate::model::events::training_assignments::{
     AssignmentChanges, AssignmentCompleted, AssignmentCreated, AssignmentDeleted, AssignmentRenewed, AssignmentStarted,
@@ -35,7 +35,7 @@ async fn load(store: &Store, org: &OrgId, id: &TrainingAssignmentId) -> ApiResul
 }
 
 /// A module of the organization that can take new assignments.
-async fn assignable_module(store: &Store, org: &OrgId, id: &TrainingModuleId) -> ApiResult<TrainingModule> {
+pub(crate) async fn assignable_module(store: &Store, org: &OrgId, id: &TrainingModuleId) -> ApiResult<TrainingModule> {
     let module = store::training_modules::get(store, org, id)
         .await?
         .ok_or_else(|| ApiError::NotFoundId {
@@ -140,16 +140,36 @@ pub struct Created {
     pub facilities: Vec<Facility>,
 }
 
-/// The command every door creates an assignment through: REST by hand, the daily job as
-/// the renewal of `renewal_of` (a completion, linked to the new assignment in the same
-/// transaction, conditioned on the completion as the job read it). The person must be an
-/// active member, the module active and each facility not deleted when it commits.
+/// Why an assignment is made.
+pub enum Origin<'a> {
+    /// Somebody assigned it (REST).
+    ByHand,
+    /// The daily job renews this completion: linked to the new assignment in the same
+    /// transaction, conditioned on the completion as the job read it. A requirement's
+    /// assignment's renewal names the requirement too.
+    Renewal(&'a TrainingAssignment),
+    /// A training requirement asks for it: its marker for the person is written in the
+    /// same transaction (`store::training_requirements::mark_made`), so a run that read
+    /// before another run's write makes nothing (a conflict).
+    Requirement {
+        requirement: &'a TrainingRequirementId,
+        made_before: &'a [TrainingAssignmentId],
+    },
+}
+
+/// The command every door creates an assignment through: REST by hand, the daily job as a
+/// renewal, the requirements' engine (`Origin`). The person must be an active member, the
+/// module active and each facility not deleted when it commits.
 pub async fn create(
     store: &Store,
     principal: &Principal,
     input: NewAssignment,
-    renewal_of: Option<&TrainingAssignment>,
+    origin: Origin<'_>,
 ) -> ApiResult<Created> {
+    let renewal_of = match origin {
+        Origin::Renewal(completed) => Some(completed),
+        _ => None,
+    };
     principal.require(Permission::TrainingWrite)?;
     let org = principal.org();
     let member = store::members::get(store, org, &input.user_id)
@@ -170,6 +190,11 @@ pub async fn create(
     let now = store.clock().now();
     let mut assignment = new_assignment(org, input, principal.user(), now);
     assignment.renewal_of = renewal_of.map(|completed| completed.id.clone());
+    assignment.requirement_id = match origin {
+        Origin::ByHand => None,
+        Origin::Renewal(completed) => completed.requirement_id.clone(),
+        Origin::Requirement { requirement, .. } => Some(requirement.clone()),
+    };
 
     let mut transaction = Transaction::new();
     store::training_assignments::put_new(&mut transaction, &assignment)?;
@@ -180,6 +205,23 @@ pub async fn create(
         ApiError::conflict("the user stopped being an active member meanwhile; retry"),
     )?;
     link_open(&mut transaction, org, None, Some(&assignment), now)?;
+    if let Origin::Requirement {
+        requirement,
+        made_before,
+    } = origin
+    {
+        store::training_requirements::mark_made(
+            &mut transaction,
+            &store::training_requirements::Made {
+                org,
+                requirement,
+                user: &assignment.user_id,
+                assignment: &assignment.id,
+                made_before,
+            },
+            now,
+        )?;
+    }
     let created = Event::AssignmentCreated(AssignmentCreated::of(&assignment));
     store::audit::record(
         &mut transaction,

@@ -244,7 +244,8 @@ async fn renew_one(
         Renewal::Renew { next } => {
             // The one creation command, as the job: the renewal and the completion's link
             // to it commit together, or neither does.
-            let created = training_assignments::create(store, &job, next, Some(completed)).await;
+            let created =
+                training_assignments::create(store, &job, next, training_assignments::Origin::Renewal(completed)).await;
             if lost_race(created.map(|_| ()), report)? {
                 *report.renewed.entry(org.to_string()).or_default() += 1;
             }

@@ -13,6 +13,7 @@ pub mod roles;
 pub mod training_assignments;
 pub mod training_export;
 pub mod training_modules;
+pub mod training_requirements;
 pub mod training_status;
 pub mod users;
 pub mod users_export;

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiResult;
-use crate::ids::{FacilityId, TrainingAssignmentId, TrainingModuleId, UserId};
+use crate::ids::{FacilityId, TrainingAssignmentId, TrainingModuleId, TrainingRequirementId, UserId};
 use crate::model::assignment_state::RenewalMark;
 use crate::model::principal::Principal;
 use crate::model::training_assignments::{
@@ -64,6 +64,9 @@ pub struct TrainingAssignmentView {
     /// The assignment that renews this completion.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub renewed_by: Option<TrainingAssignmentId>,
+    /// The training requirement that made this assignment (or the one it renews).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requirement_id: Option<TrainingRequirementId>,
 }
 
 impl TrainingAssignmentView {
@@ -97,6 +100,7 @@ impl TrainingAssignmentView {
                 Some(RenewalMark::RenewedBy(renewal)) => Some(renewal.clone()),
                 _ => None,
             },
+            requirement_id: assignment.requirement_id.clone(),
         }
     }
 }
@@ -230,7 +234,7 @@ pub async fn create(
     body: CreateTrainingAssignment,
 ) -> ApiResult<TrainingAssignmentView> {
     principal.require(Permission::TrainingWrite)?;
-    let created = assignments::create(store, principal, body.validate()?, None).await?;
+    let created = assignments::create(store, principal, body.validate()?, assignments::Origin::ByHand).await?;
     let names = created
         .facilities
         .into_iter()

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::error::ApiResult;
-use crate::ids::{FacilityId, TrainingModuleId, UserId};
+use crate::ids::{FacilityId, TrainingModuleId, TrainingRequirementId, UserId};
 use crate::model::principal::Principal;
 use crate::model::training_status::{CompletionSummary, PersonStanding, TrainingVerdict, WaiverSummary};
 use crate::operations::training_status::{self, TrainingStatusQuery};
@@ -25,6 +25,9 @@ pub struct ModuleStanding {
     /// The latest waiver on or before the date, where it decides the verdict.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waiver: Option<WaiverSummary>,
+    /// The training requirements that ask this person for the module (at the facility):
+    /// the verdict answers to them. Empty: assigned by hand, required by none.
+    pub requirement_ids: Vec<TrainingRequirementId>,
 }
 
 /// `GET /users/{id}/training-status`.
@@ -37,7 +40,8 @@ pub struct TrainingStatusView {
     pub facility_id: Option<FacilityId>,
     /// A completion expiring within this many days of `asOf` reads `expiring`.
     pub expiring_within_days: u32,
-    /// One entry per module the person was assigned or completed by `asOf`.
+    /// One entry per module the person was assigned or completed by `asOf`, then one
+    /// (`not_assigned`) per module a requirement asks for and nothing was assigned.
     pub modules: Vec<ModuleStanding>,
 }
 
@@ -58,6 +62,7 @@ impl TrainingStatusView {
                     verdict: module.standing.verdict,
                     latest_completion: module.standing.latest_completion,
                     waiver: module.standing.waiver,
+                    requirement_ids: module.requirement_ids,
                 })
                 .collect(),
         }

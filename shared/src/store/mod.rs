@@ -22,6 +22,7 @@ pub mod roles;
 pub mod table;
 pub mod training_assignments;
 pub mod training_modules;
+pub mod training_requirements;
 pub mod transaction;
 pub mod webhooks;
 

@@ -70,6 +70,7 @@ pub const RECORD_ATTRIBUTES: &[&str] = &[
     "renewedBy",
     "renewalSkipped",
     "markedOverdueAt",
+    "requirementId",
 ];
 
 fn assignment_item(assignment: &TrainingAssignment) -> ApiResult<Item> {

@@ -27,6 +27,7 @@ mod training_assignments;
 mod training_export;
 mod training_modules;
 mod training_program;
+mod training_requirements;
 mod training_schedule;
 mod training_status;
 mod users;

@@ -366,6 +366,34 @@ async fn walk<'a>(
         200,
     )
     .await;
+    // Training requirements, and the gaps they leave.
+    let requirement = id(&m
+        .call(
+            "POST",
+            "/training-requirements",
+            Some(json!({ "trainingModuleId": module, "appliesTo": { "facilityIds": [alpha] }, "dueWithinDays": 30 })),
+            201,
+        )
+        .await);
+    m.call("GET", "/training-requirements", None, 200).await;
+    m.call("GET", &format!("/training-requirements/{requirement}"), None, 200)
+        .await;
+    m.call(
+        "PATCH",
+        &format!("/training-requirements/{requirement}"),
+        Some(json!({ "beforeAccess": true })),
+        200,
+    )
+    .await;
+    m.call(
+        "GET",
+        &format!("/training-requirements/gaps?facilityId={alpha}"),
+        None,
+        200,
+    )
+    .await;
+    m.call("DELETE", &format!("/training-requirements/{requirement}"), None, 200)
+        .await;
     m.call("DELETE", &format!("/facilities/{beta}"), None, 200).await;
     let spare = id(&api
         .post("/training-modules", &org.admin_key, json!({ "title": "Spare" }))

@@ -22,6 +22,7 @@ pub mod organizations;
 pub mod roles;
 pub mod training_assignments;
 pub mod training_modules;
+pub mod training_requirements;
 pub mod users;
 pub mod webhooks;
 
@@ -190,6 +191,9 @@ domain_events! {
     AssignmentFacilityRemoved(training_assignments::FacilityRemoved) = "training_assignment.facility_removed", version 1, target "training_assignment";
     AssignmentMarkedOverdue(training_assignments::MarkedOverdue) = "training_assignment.marked_overdue", version 1, target "training_assignment";
     AssignmentRenewalSkipped(training_assignments::RenewalSkipped) = "training_assignment.renewal_skipped", version 1, target "training_assignment";
+    TrainingRequirementCreated(training_requirements::TrainingRequirementCreated) = "training_requirement.created", version 1, target "training_requirement";
+    TrainingRequirementUpdated(training_requirements::TrainingRequirementUpdated) = "training_requirement.updated", version 1, target "training_requirement";
+    TrainingRequirementDeleted(training_requirements::TrainingRequirementDeleted) = "training_requirement.deleted", version 1, target "training_requirement";
     EvidencePackageRequested(evidence_packages::EvidencePackageRequested) = "evidence_package.requested", version 1, target "evidence_package";
     EvidencePackageReady(evidence_packages::EvidencePackageReady) = "evidence_package.ready", version 1, target "evidence_package";
     EvidencePackageFailed(evidence_packages::EvidencePackageFailed) = "evidence_package.failed", version 1, target "evidence_package";
