@@ -84,10 +84,10 @@ def public_fields(instance):
 
 
 def track_no_dynamodb_items():
-    """moto keeps every model instance it ever creates, for its dashboard and data.json,
-    and DynamoDB deep-copies a whole table on every TransactWriteItems (its rollback
-    copy): tracking those copies grows memory without bound (gigabytes over one test run).
-    Every other service's models, SES messages included, are still tracked."""
+    """moto keeps every model instance it ever creates, for its dashboard and data.json:
+    DynamoDB's items (and any copy of a table) tracked that way grow memory without bound
+    (gigabytes over one test run). Every other service's models, SES messages included,
+    are still tracked."""
     from moto.core.common_models import BaseModel
 
     def new(cls, *_args, **_kwargs):
@@ -97,25 +97,6 @@ def track_no_dynamodb_items():
         return instance
 
     BaseModel.__new__ = staticmethod(new)
-
-
-def cheap_stream_copies():
-    """The table's stream (it feeds the webhook dispatcher) is part of the table that every
-    TransactWriteItems deep-copies for its rollback, and it grows with every write. A
-    stream record never changes once written, so the rollback copy shares the records and
-    copies only their list: a rolled-back transaction still leaves no record behind."""
-    import copy
-
-    from moto.dynamodb.models.table import StreamShard
-
-    def deepcopy(self, memo):
-        clone = copy.copy(self)
-        memo[id(self)] = clone
-        clone.table = copy.deepcopy(self.table, memo)  # the table's copy being made
-        clone.items = list(self.items)
-        return clone
-
-    StreamShard.__deepcopy__ = deepcopy
 
 
 def two_phase_transactions():
@@ -229,9 +210,11 @@ def two_phase_transactions():
 
 def cheap_queries():
     """moto answers every Query from the whole table, sorted by primary key (the Python
-    comparisons of every item), and sorts the matches again by the query's own keys. A
-    Query of the table reads its partition only, and one of an index its items unsorted:
-    the second sort gives the same order, at a cost that no longer grows with the table."""
+    comparisons of every item), then keeps the items of the query's partition and sorts
+    them again by the query's own keys. A Query of the table reads its partition only; one
+    of an index reads the items whose index partition attributes equal the query's (a
+    plain comparison of each item's type and value), unsorted: the second sort gives the
+    same order, at a cost that no longer grows with the table's size times its sort."""
     import threading
 
     from moto.dynamodb.models.table import Table
@@ -250,18 +233,31 @@ def cheap_queries():
                 return []
             return list(found.values()) if self.range_key_attr else [found]
         if self.range_key_attr:
-            return [item for hash_set in self.items.values() for item in hash_set.values()]
-        return list(self.items.values())
+            items = [item for hash_set in self.items.values() for item in hash_set.values()]
+        else:
+            items = list(self.items.values())
+        wanted = [(name, value.type, value.value) for name, value in getattr(scope, "index_partition", [])]
+
+        def in_partition(item):
+            for name, kind, value in wanted:
+                found = item.attrs.get(name)
+                if found is None or found.type != kind or found.value != value:
+                    return False
+            return True
+
+        return [item for item in items if in_partition(item)] if wanted else items
 
     def cheap_query(self, hash_key, *args, **kwargs):
         index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
         scope.querying = self
         scope.partition = None if index_name else hash_key
+        scope.index_partition = (kwargs.get("hash_key_conditions") or []) if index_name else []
         try:
             return query(self, hash_key, *args, **kwargs)
         finally:
             scope.querying = None
             scope.partition = None
+            scope.index_partition = []
 
     Table.all_items = all_items
     Table.query = cheap_query
@@ -282,7 +278,6 @@ def main() -> None:
     args = parser.parse_args()
 
     track_no_dynamodb_items()
-    cheap_stream_copies()
     two_phase_transactions()
     cheap_queries()
     app = Serialized(OneServiceState(DomainDispatcherApplication(create_backend_app)))

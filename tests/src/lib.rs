@@ -231,9 +231,8 @@ pub const TABLE_VARIABLE: &str = "TABLE_NAME";
 
 impl TestApi {
     /// A client to the emulator the test command started (`AWS_ENDPOINT_URL`), with the
-    /// call counter installed, and a table of the test's own. (moto copies a whole table on
-    /// every TransactWriteItems to be able to roll it back, so one table shared by every
-    /// test would make each write slower than the last.)
+    /// call counter installed, and a table of the test's own (no test sees another's items,
+    /// and the emulator's partition reads stay as small as the test's data).
     pub async fn new() -> TestApi {
         TestApi::with_clock(Clock::system()).await
     }

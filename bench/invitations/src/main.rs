@@ -24,8 +24,7 @@ async fn main() {
         let mut seconds = Vec::with_capacity(rounds);
         let mut created = 0;
         for round in 0..rounds {
-            // A table of its own each round: the emulator copies the whole table on every
-            // TransactWriteItems, so a shared one would time the emulator's growth.
+            // A table of its own each round, so no round times the one before's items.
             let api = TestApi::new().await;
             let org = api.new_organization().await;
             let items: Vec<Value> = (0..size)

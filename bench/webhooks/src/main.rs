@@ -26,8 +26,7 @@ async fn main() {
         let (mut dispatch, mut send) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
         let (mut dispatch_calls, mut send_calls, mut received) = (0, 0, 0);
         for _ in 0..rounds {
-            // A table of its own each round: the emulator copies the whole table on every
-            // TransactWriteItems, so a shared one would time the emulator's growth.
+            // A table of its own each round, so no round times the one before's items.
             let api = TestApi::new().await;
             let org = api.new_organization().await;
             let receiver = Receiver::start().await;

@@ -25,8 +25,7 @@ async fn main() {
         let mut calls = 0;
         let mut completed = 0;
         for _ in 0..rounds {
-            // A table of its own each round: the emulator copies the whole table on every
-            // TransactWriteItems, so a shared one would time the emulator's growth.
+            // A table of its own each round, so no round times the one before's items.
             let api = TestApi::new().await;
             let org = api.new_organization().await;
             let key = &org.admin_key;
