@@ -104,13 +104,13 @@ struct SummaryPage<'a> {
     key_id: &'a str,
 }
 
-const VERDICTS: [(TrainingVerdict, &str); 6] = [
+/// The verdicts a package's standings hold (`not_assigned` is the requirements' alone).
+const VERDICTS: [(TrainingVerdict, &str); 5] = [
     (TrainingVerdict::Current, "current"),
     (TrainingVerdict::Expiring, "expiring"),
     (TrainingVerdict::Expired, "expired"),
     (TrainingVerdict::NeverCompleted, "never completed"),
     (TrainingVerdict::Waived, "waived"),
-    (TrainingVerdict::NotAssigned, "not assigned"),
 ];
 
 fn label(verdict: TrainingVerdict) -> &'static str {

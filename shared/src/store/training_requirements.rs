@@ -219,3 +219,62 @@ pub const ALREADY_MADE: &str = "the requirement's assignment for this person was
 pub fn already_made() -> ApiError {
     ApiError::conflict(ALREADY_MADE)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::ids::{FacilityId, RoleId, TrainingModuleId};
+    use crate::model::roles::{RoleRef, SystemRole};
+    use crate::model::training_requirements::{AppliesTo, NewRequirement, new_requirement, start_backfill};
+
+    fn role() -> impl Strategy<Value = RoleRef> {
+        prop_oneof![
+            proptest::sample::select(SystemRole::ALL.to_vec()).prop_map(RoleRef::System),
+            Just(()).prop_map(|()| RoleRef::Custom(RoleId::new())),
+        ]
+    }
+
+    fn applies_to() -> impl Strategy<Value = (bool, Vec<RoleRef>, usize)> {
+        (any::<bool>(), proptest::collection::vec(role(), 0..40), 0..40usize)
+    }
+
+    proptest! {
+        /// Whatever `AppliesTo::parse` accepts is stored and read back equal, with its
+        /// backfill (a member position included).
+        #[test]
+        fn an_accepted_requirement_and_its_backfill_read_back_equal(
+            (everyone, roles, facilities) in applies_to(),
+            days in 1..=365u32,
+            before_access in any::<bool>(),
+            position in proptest::option::of("[A-Za-z0-9#_]{1,40}"),
+        ) {
+            let facility_ids: Vec<FacilityId> = (0..facilities).map(|_| FacilityId::new()).collect();
+            let Ok(parsed) = AppliesTo::parse(everyone, &roles, &facility_ids) else {
+                return Ok(());
+            };
+            let org = OrgId::new();
+            let now = Timestamp::from_millis(1_700_000_000_123);
+            let requirement = new_requirement(
+                &org,
+                NewRequirement {
+                    training_module_id: TrainingModuleId::new(),
+                    applies_to: parsed,
+                    due_within_days: days,
+                    before_access,
+                },
+                &UserId::new(),
+                now,
+            );
+            let read: TrainingRequirement = super::super::from_item(requirement_item(&requirement).unwrap()).unwrap();
+            prop_assert_eq!(&read, &requirement);
+            let mut backfill = start_backfill(&requirement, now);
+            backfill.after = position.map(|sk| BTreeMap::from([("PK".to_string(), "ORG#x".to_string()), ("SK".to_string(), sk)]));
+            let read: Backfill = super::super::from_item(backfill_item(&backfill).unwrap()).unwrap();
+            prop_assert_eq!(read, backfill);
+        }
+    }
+}

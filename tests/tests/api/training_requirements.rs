@@ -6,11 +6,7 @@ use std::collections::BTreeSet;
 
 use integration_tests::{TestApi, TestOrg};
 use raptor_shared::ids::UserId;
-use raptor_shared::model::roles::{RoleRef, SystemRole};
-use raptor_shared::model::users::{Member, MemberStatus};
-use raptor_shared::store;
 use raptor_shared::time::Timestamp;
-use raptor_shared::validation::{DisplayName, Email};
 use serde_json::{Value, json};
 
 use crate::training_program::id_of;
@@ -61,40 +57,6 @@ async fn count_of_module(api: &TestApi, org: &TestOrg, module: &str) -> usize {
             None => return count,
         }
     }
-}
-
-/// `count` members written straight to the table (a bulk load, no audit event: the engine
-/// hears of none of them, as of members from before requirements existed).
-async fn import_members(api: &TestApi, org: &TestOrg, count: usize) -> Vec<UserId> {
-    let now = Timestamp::now();
-    let mut ids = Vec::new();
-    let mut batch = Vec::new();
-    for n in 0..count {
-        let member = Member {
-            user_id: UserId::new(),
-            organization_id: org.id.clone(),
-            organization_name: org.name.clone(),
-            email: Email::parse("email", &format!("person{n}@utility.example")).unwrap(),
-            display_name: DisplayName::parse("displayName", &format!("Person {n}")).unwrap(),
-            title: None,
-            external_id: None,
-            roles: vec![RoleRef::System(SystemRole::Viewer)],
-            status: MemberStatus::Active,
-            facility_ids: Vec::new(),
-            created_at: now,
-            updated_at: now,
-            deleted_at: None,
-            version: 1,
-        };
-        ids.push(member.user_id.clone());
-        batch.push(member);
-        if batch.len() == 100 {
-            store::members::import_batch(api.store(), &batch).await.unwrap();
-            batch.clear();
-        }
-    }
-    store::members::import_batch(api.store(), &batch).await.unwrap();
-    ids
 }
 
 #[tokio::test]
@@ -296,7 +258,7 @@ async fn a_widened_requirement_backfills_a_thousand_members_in_batches() {
     let org = api.new_organization().await;
     let org_id = org.id.to_string();
     let awareness = module(&api, &org, "Cyber security awareness").await;
-    import_members(&api, &org, 1000).await;
+    api.import_members(&org, 1000).await;
     let narrow = requirement(
         &api,
         &org,
@@ -355,7 +317,7 @@ async fn a_requirement_deleted_mid_backfill_stops_it_and_keeps_what_it_made() {
     let org = api.new_organization().await;
     let org_id = org.id.to_string();
     let awareness = module(&api, &org, "Cyber security awareness").await;
-    import_members(&api, &org, 250).await;
+    api.import_members(&org, 250).await;
     let everyone = requirement(
         &api,
         &org,
@@ -486,7 +448,7 @@ async fn gaps_agree_with_training_status_for_every_person_on_three_dates() {
     // A completion of 400 days ago: expired before today (365-day module).
     complete(&lapsed, now.minus_days(400)).await;
     // Someone the engine never heard of: never assigned.
-    let unheard = import_members(&api, &org, 1).await[0].to_string();
+    let unheard = api.import_members(&org, 1).await[0].to_string();
 
     let admin = org.admin_id.to_string();
     let people = [admin.as_str(), &done, &pending, &lapsed, &unheard];
@@ -618,4 +580,42 @@ async fn requirements_are_validated_permissioned_and_kept_to_their_organization(
     )
     .await
     .expect_error(409, "conflict");
+}
+
+#[tokio::test]
+async fn a_person_who_accepts_an_invitation_is_assigned_what_their_roles_require() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    let access = module(&api, &org, "Access control for developers").await;
+    let developers = requirement(
+        &api,
+        &org,
+        json!({ "trainingModuleId": access, "appliesTo": { "roles": ["developer"] }, "dueWithinDays": 14 }),
+    )
+    .await;
+    let address = format!(
+        "invitee.{}@utility.example",
+        UserId::new().as_str().trim_start_matches("usr_")
+    );
+    api.post(
+        "/invitations",
+        &org.admin_key,
+        json!({ "email": address, "displayName": "Invitee", "roles": ["developer"] }),
+    )
+    .await
+    .expect(201);
+    let token = integration_tests::sent_emails_to(&address)
+        .pop()
+        .expect("the invitation email")
+        .token();
+    let joined = api
+        .call("POST", "/invitations/accept", None, Some(json!({ "token": token })))
+        .await
+        .expect(201);
+    let person = joined["id"].as_str().unwrap();
+    let report = api.run_training_rules(org.id.as_str()).await.expect("the acceptance");
+    assert_eq!(report["assignmentsCreated"], 1, "{report}");
+    let mine = assignments_of(&api, &org, person).await;
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0]["requirementId"], id_of(&developers).as_str());
 }
