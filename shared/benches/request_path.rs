@@ -77,7 +77,11 @@ fn roles_document() -> RolesDocument {
             },
         );
     }
-    RolesDocument { version: 3, roles }
+    RolesDocument {
+        version: 3,
+        roles,
+        group_grants: Default::default(),
+    }
 }
 
 /// What authentication computes from the records it read: the member's roles' grants,
@@ -113,6 +117,7 @@ fn member(index: usize) -> Member {
         roles: vec![RoleRef::System(SystemRole::Viewer)],
         status: MemberStatus::Active,
         facility_ids: Vec::new(),
+        group_ids: Vec::new(),
         created_at: Timestamp::now(),
         updated_at: Timestamp::now(),
         deleted_at: None,
@@ -122,10 +127,14 @@ fn member(index: usize) -> Member {
 
 #[divan::bench]
 fn serialize_a_page_of_100_users(bencher: divan::Bencher) {
+    let roles = roles_document();
     let members: Vec<Member> = (0..100).map(member).collect();
     bencher.bench(|| {
         let page = ListPage {
-            data: members.iter().map(UserView::of).collect::<Vec<_>>(),
+            data: members
+                .iter()
+                .map(|member| UserView::of(member, &roles))
+                .collect::<Vec<_>>(),
             next_cursor: Some("eyJQSyI6Ik9SRyMuLi4ifQ".into()),
         };
         black_box(serde_json::to_vec(&page).expect("serialisable"))
@@ -144,7 +153,10 @@ fn one_request_without_io(bencher: divan::Bencher) {
         black_box(parse_and_validate_create_user(black_box(CREATE_USER)));
         black_box(effective_permissions(&roles, &held, &scope));
         let page = ListPage {
-            data: members.iter().map(UserView::of).collect::<Vec<_>>(),
+            data: members
+                .iter()
+                .map(|member| UserView::of(member, &roles))
+                .collect::<Vec<_>>(),
             next_cursor: None,
         };
         black_box(serde_json::to_vec(&page).expect("serialisable"))

@@ -24,10 +24,17 @@ pub enum ApiError {
     NotFoundId { resource: &'static str, id: String },
     #[error("{message}")]
     Conflict { message: String },
+    /// A value that must be unique in the organization is already used (an email, a
+    /// group's name): a 409 like any conflict, told apart for SCIM's `uniqueness`.
+    #[error("{message}")]
+    Taken { message: String },
     /// An `Idempotency-Key` that names another request, or one still being served
     /// (`docs/idempotency.md`).
     #[error("{message}")]
     IdempotencyConflict { message: String },
+    /// The caller's `If-Match` names a version the record is no longer at.
+    #[error("{message}")]
+    PreconditionFailed { message: String },
     /// A quota is used up; the client may retry after `retry_after_seconds`.
     #[error("{message}")]
     RateLimited { message: String, retry_after_seconds: u64 },
@@ -94,7 +101,8 @@ impl ApiError {
             ApiError::Unauthenticated => 401,
             ApiError::Forbidden { .. } | ApiError::ForbiddenAction { .. } => 403,
             ApiError::NotFound { .. } | ApiError::NotFoundId { .. } => 404,
-            ApiError::Conflict { .. } | ApiError::IdempotencyConflict { .. } => 409,
+            ApiError::Conflict { .. } | ApiError::Taken { .. } | ApiError::IdempotencyConflict { .. } => 409,
+            ApiError::PreconditionFailed { .. } => 412,
             ApiError::RateLimited { .. } => 429,
             ApiError::Internal { .. } => 500,
             ApiError::Unavailable { .. } => 503,
@@ -107,8 +115,9 @@ impl ApiError {
             ApiError::Unauthenticated => "unauthenticated",
             ApiError::Forbidden { .. } | ApiError::ForbiddenAction { .. } => "forbidden",
             ApiError::NotFound { .. } | ApiError::NotFoundId { .. } => "not_found",
-            ApiError::Conflict { .. } => "conflict",
+            ApiError::Conflict { .. } | ApiError::Taken { .. } => "conflict",
             ApiError::IdempotencyConflict { .. } => "idempotency_conflict",
+            ApiError::PreconditionFailed { .. } => "precondition_failed",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Internal { .. } => "internal",
             ApiError::Unavailable { .. } => "unavailable",

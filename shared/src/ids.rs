@@ -152,6 +152,7 @@ typed_id!(TrainingAssignmentId, "ta_", "a training assignment");
 typed_id!(EvidencePackageId, "evp_", "an evidence package");
 typed_id!(WebhookEndpointId, "whe_", "a webhook endpoint");
 typed_id!(TrainingRequirementId, "trq_", "a training requirement");
+typed_id!(GroupId, "grp_", "a group");
 
 impl UserId {
     /// The actor of changes Raptor Comply makes on its own (the daily training job): the

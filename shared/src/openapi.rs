@@ -20,8 +20,8 @@ use utoipa::{PartialSchema, ToSchema};
 
 use crate::error::ErrorBody;
 use crate::ids::{
-    ApiKeyId, CsmAssignmentId, EventId, EvidencePackageId, FacilityId, InvitationId, OrgId, TrainingAssignmentId,
-    TrainingModuleId, TrainingRequirementId, UserId, WebhookEndpointId,
+    ApiKeyId, CsmAssignmentId, EventId, EvidencePackageId, FacilityId, GroupId, InvitationId, OrgId,
+    TrainingAssignmentId, TrainingModuleId, TrainingRequirementId, UserId, WebhookEndpointId,
 };
 use crate::model::audit::AuditEvent;
 use crate::model::audit_digest::{AuditDigest, PublicKey, VerificationReport};
@@ -36,6 +36,7 @@ use crate::rest::cip_senior_manager::{Correct, CsmAssignmentView, Designate};
 use crate::rest::evidence_packages::{CreateEvidencePackage, EvidencePackageView};
 use crate::rest::exports::ExportLink;
 use crate::rest::facilities::{CreateFacility, FacilityView, UpdateFacility};
+use crate::rest::groups::{AddGroupMembers, CreateGroup, GroupMembersAdded, GroupView, UpdateGroup};
 use crate::rest::invitations::{
     AcceptInvitation, BatchResult, InvitationBatch, InvitationView, NewInvitation, ValidInvitation,
 };
@@ -61,9 +62,9 @@ use crate::rest::webhooks::{
 };
 use crate::routes::{
     ApiKeysOperation as K, AuditEventsOperation as A, CipSeniorManagerOperation as C, FacilitiesOperation as F,
-    InvitationsOperation as I, Operation, ROUTES, RolesOperation as R, Route, TrainingAssignmentsOperation as T,
-    TrainingModulesOperation as M, TrainingRequirementsOperation, UsersOperation as U, WebhooksOperation,
-    XapiOperation,
+    GroupsOperation, InvitationsOperation as I, Operation, ROUTES, RolesOperation as R, Route,
+    TrainingAssignmentsOperation as T, TrainingModulesOperation as M, TrainingRequirementsOperation,
+    UsersOperation as U, WebhooksOperation, XapiOperation,
 };
 use crate::time::{Date, Timestamp};
 
@@ -541,6 +542,7 @@ fn describe(operation: Operation, schemas: &mut Schemas) -> Description {
         Operation::Xapi(operation) => describe_xapi(operation),
         Operation::Webhooks(operation) => describe_webhooks(operation, schemas),
         Operation::TrainingRequirements(operation) => describe_training_requirements(operation, schemas),
+        Operation::Groups(operation) => describe_groups(operation, schemas),
     }
 }
 
@@ -599,6 +601,84 @@ fn describe_training_requirements(operation: TrainingRequirementsOperation, sche
             200,
             schemas.list_of::<TrainingGapView>(),
             &[],
+        ),
+    }
+}
+
+/// A JSON operation's description: what most operations are.
+fn json_operation(
+    summary: &'static str,
+    request: Body,
+    success: u16,
+    response: RefOr<Schema>,
+    more_errors: &'static [u16],
+) -> Description {
+    Description {
+        summary,
+        request,
+        success,
+        content_type: "application/json",
+        response,
+        other_success: None,
+        success_also: None,
+        more_errors,
+    }
+}
+
+fn describe_groups(operation: GroupsOperation, schemas: &mut Schemas) -> Description {
+    use Body::{None as NoBody, Required};
+    use GroupsOperation as G;
+    let d = json_operation;
+    match operation {
+        G::ListGroups => d(
+            "List the organization's groups",
+            NoBody,
+            200,
+            schemas.list_of::<GroupView>(),
+            &[],
+        ),
+        G::CreateGroup => d(
+            "Create a group, with the roles it grants and its first members",
+            Required(schemas.of::<CreateGroup>()),
+            201,
+            schemas.of::<GroupView>(),
+            WRITES,
+        ),
+        G::GetGroup => d("Get a group", NoBody, 200, schemas.of::<GroupView>(), &[]),
+        G::UpdateGroup => d(
+            "Rename a group or change the roles it grants",
+            Required(schemas.of::<UpdateGroup>()),
+            200,
+            schemas.of::<GroupView>(),
+            WRITES,
+        ),
+        G::DeleteGroup => d(
+            "Delete a group: its members stop holding its roles",
+            NoBody,
+            200,
+            schemas.of::<GroupView>(),
+            WRITES,
+        ),
+        G::ListGroupMembers => d(
+            "List a group's members",
+            NoBody,
+            200,
+            schemas.list_of::<UserView>(),
+            &[],
+        ),
+        G::AddGroupMembers => d(
+            "Add members to a group",
+            Required(schemas.of::<AddGroupMembers>()),
+            200,
+            schemas.of::<GroupMembersAdded>(),
+            WRITES,
+        ),
+        G::RemoveGroupMember => d(
+            "Remove a member from a group",
+            NoBody,
+            200,
+            schemas.of::<GroupView>(),
+            WRITES,
         ),
     }
 }
@@ -844,6 +924,8 @@ fn path_parameter(route: &Route, name: &str) -> RefOr<Schema> {
         Operation::Webhooks(_) if name == "eventId" => EventId::schema(),
         Operation::Webhooks(_) => WebhookEndpointId::schema(),
         Operation::TrainingRequirements(_) => TrainingRequirementId::schema(),
+        Operation::Groups(_) if name == "userId" => UserId::schema(),
+        Operation::Groups(_) => GroupId::schema(),
     }
 }
 

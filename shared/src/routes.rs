@@ -26,10 +26,11 @@ pub enum Function {
     Xapi,
     Webhooks,
     TrainingRequirements,
+    Groups,
 }
 
 impl Function {
-    pub const ALL: [Function; 12] = [
+    pub const ALL: [Function; 13] = [
         Function::Users,
         Function::Roles,
         Function::ApiKeys,
@@ -42,6 +43,7 @@ impl Function {
         Function::Xapi,
         Function::Webhooks,
         Function::TrainingRequirements,
+        Function::Groups,
     ];
 
     pub fn binary(self) -> &'static str {
@@ -58,6 +60,7 @@ impl Function {
             Function::Xapi => "xapi",
             Function::Webhooks => "webhooks",
             Function::TrainingRequirements => "training-requirements",
+            Function::Groups => "groups",
         }
     }
 
@@ -76,6 +79,7 @@ impl Function {
             Function::Xapi => "XapiFunction",
             Function::Webhooks => "WebhooksFunction",
             Function::TrainingRequirements => "TrainingRequirementsFunction",
+            Function::Groups => "GroupsFunction",
         }
     }
 }
@@ -216,6 +220,19 @@ pub enum TrainingRequirementsOperation {
     ListTrainingGaps,
 }
 
+/// Groups of members that carry roles (docs/groups.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupsOperation {
+    ListGroups,
+    CreateGroup,
+    GetGroup,
+    UpdateGroup,
+    DeleteGroup,
+    ListGroupMembers,
+    AddGroupMembers,
+    RemoveGroupMember,
+}
+
 /// Each function's operations are their own enum, so its dispatch `match` is exhaustive:
 /// a route added here without a handler does not compile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -232,6 +249,7 @@ pub enum Operation {
     Xapi(XapiOperation),
     Webhooks(WebhooksOperation),
     TrainingRequirements(TrainingRequirementsOperation),
+    Groups(GroupsOperation),
 }
 
 impl Operation {
@@ -249,6 +267,7 @@ impl Operation {
             Operation::Xapi(_) => Function::Xapi,
             Operation::Webhooks(_) => Function::Webhooks,
             Operation::TrainingRequirements(_) => Function::TrainingRequirements,
+            Operation::Groups(_) => Function::Groups,
         }
     }
 }
@@ -307,10 +326,11 @@ use ApiKeysOperation as K;
 use AuditEventsOperation as A;
 use CipSeniorManagerOperation as C;
 use FacilitiesOperation as F;
+use GroupsOperation as G;
 use InvitationsOperation as I;
 use Operation::{
-    ApiKeys, AuditEvents, CipSeniorManager, Facilities, Invitations, Roles, TrainingAssignments, TrainingModules,
-    TrainingRequirements, Users, Webhooks, Xapi,
+    ApiKeys, AuditEvents, CipSeniorManager, Facilities, Groups, Invitations, Roles, TrainingAssignments,
+    TrainingModules, TrainingRequirements, Users, Webhooks, Xapi,
 };
 use RolesOperation as R;
 use TrainingAssignmentsOperation as T;
@@ -783,6 +803,31 @@ pub static ROUTES: &[Route] = &[
         "/training-requirements/{id}",
         "deleteTrainingRequirement",
         TrainingRequirements(Q::DeleteTrainingRequirement),
+    ),
+    // Seed 003's user groups: members that hold the group's roles (docs/groups.md).
+    route("GET", "/groups", "listGroups", Groups(G::ListGroups)).with_query(PAGE),
+    route("POST", "/groups", "createGroup", Groups(G::CreateGroup)),
+    route("GET", "/groups/{id}", "getGroup", Groups(G::GetGroup)),
+    route("PATCH", "/groups/{id}", "updateGroup", Groups(G::UpdateGroup)),
+    route("DELETE", "/groups/{id}", "deleteGroup", Groups(G::DeleteGroup)),
+    route(
+        "GET",
+        "/groups/{id}/members",
+        "listGroupMembers",
+        Groups(G::ListGroupMembers),
+    )
+    .with_query(PAGE),
+    route(
+        "POST",
+        "/groups/{id}/members",
+        "addGroupMembers",
+        Groups(G::AddGroupMembers),
+    ),
+    route(
+        "DELETE",
+        "/groups/{id}/members/{userId}",
+        "removeGroupMember",
+        Groups(G::RemoveGroupMember),
     ),
 ];
 

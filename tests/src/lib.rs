@@ -484,6 +484,7 @@ impl TestApi {
             Function::CipSeniorManager => cip_senior_manager::handle(&self.app, request).await,
             Function::Invitations => invitations::handle(&self.invitations, request).await,
             Function::Facilities => facilities::handle(&self.app, request).await,
+            Function::Groups => groups::handle(&self.app, request).await,
             Function::TrainingModules => training_modules::handle(&self.app, request).await,
             Function::TrainingAssignments => training_assignments::handle(&self.exporting, request).await,
             Function::Xapi => xapi::handle(&self.app, request).await,

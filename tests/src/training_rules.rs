@@ -39,6 +39,7 @@ impl TestApi {
                 roles: vec![RoleRef::System(SystemRole::Viewer)],
                 status: MemberStatus::Active,
                 facility_ids: Vec::new(),
+                group_ids: Vec::new(),
                 created_at: now,
                 updated_at: now,
                 deleted_at: None,

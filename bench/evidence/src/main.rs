@@ -49,6 +49,7 @@ async fn seed_members(api: &TestApi, org: &TestOrg, count: usize) -> Vec<UserId>
             updated_at: now.minus_days(400),
             deleted_at: None,
             facility_ids: Vec::new(),
+            group_ids: Vec::new(),
             version: 1,
         };
         people.push(member.user_id.clone());

@@ -48,7 +48,11 @@ async fn dispatch(app: &App, request: &Request) -> ApiResult<Reply> {
             let page = query.page(principal.org(), format!("facilities/{id}/members"))?;
             let members = facilities::list_facility_members(store, &principal, &id, &page).await?;
             Reply::ok(&ListPage {
-                data: members.data.iter().map(UserView::of).collect(),
+                data: members
+                    .data
+                    .iter()
+                    .map(|member| UserView::of(member, &principal.roles))
+                    .collect(),
                 next_cursor: members.next_cursor,
             })
         }

@@ -70,7 +70,7 @@ async fn dispatch(exporting: &ExportingApp, request: &Request) -> ApiResult<Repl
             })
             .await
         }
-        UsersOperation::GetCurrentUser => Reply::ok(&UserView::of(principal.acting_member()?)),
+        UsersOperation::GetCurrentUser => Reply::ok(&UserView::of(principal.acting_member()?, &principal.roles)),
         UsersOperation::GetOpenApiDocument
         | UsersOperation::GetApiReference
         | UsersOperation::GetApiReferenceScript => {
@@ -83,7 +83,10 @@ async fn dispatch(exporting: &ExportingApp, request: &Request) -> ApiResult<Repl
         UsersOperation::CheckAccess => Reply::ok(&rest::users::check_access(&principal, query.get("permission"))?),
         UsersOperation::GetUser => {
             let id = UserId::parse("id", route.param("id")?)?;
-            Reply::ok(&UserView::of(&users::read_member(store, &principal, &id).await?))
+            Reply::ok(&UserView::of(
+                &users::read_member(store, &principal, &id).await?,
+                &principal.roles,
+            ))
         }
         UsersOperation::UpdateUser => {
             let id = UserId::parse("id", route.param("id")?)?;
@@ -92,7 +95,10 @@ async fn dispatch(exporting: &ExportingApp, request: &Request) -> ApiResult<Repl
         }
         UsersOperation::DeleteUser => {
             let id = UserId::parse("id", route.param("id")?)?;
-            Reply::ok(&UserView::of(&users::delete_member(store, &principal, &id).await?))
+            Reply::ok(&UserView::of(
+                &users::delete_member(store, &principal, &id).await?,
+                &principal.roles,
+            ))
         }
         UsersOperation::AssignRoleToUser => {
             idempotency::for_caller(store, request, &principal, async {

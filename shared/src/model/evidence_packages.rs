@@ -382,6 +382,7 @@ mod tests {
             roles: vec![RoleRef::System(SystemRole::Viewer)],
             status: MemberStatus::Deleted,
             facility_ids: Vec::new(),
+            group_ids: Vec::new(),
             created_at: created,
             updated_at: created,
             deleted_at: None,

@@ -15,6 +15,7 @@ pub mod evidence_packages;
 pub mod evidence_summary;
 pub mod evidence_tables;
 pub mod facilities;
+pub mod groups;
 pub mod idempotency;
 pub mod invitation_email;
 pub mod invitations;

@@ -149,7 +149,7 @@ impl Principal {
     /// nobody can demote, suspend, delete, or mint or revoke keys for someone more
     /// privileged than themselves.
     pub fn require_can_manage(&self, member: &Member) -> ApiResult<()> {
-        let held: PermissionSet = self.roles.permissions_of(&member.roles);
+        let held: PermissionSet = self.roles.permissions_of(&member.effective_roles(&self.roles));
         self.require_all(&held, "managing this user")
     }
 

@@ -10,7 +10,7 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{ApiError, ApiResult};
-use crate::ids::RoleId;
+use crate::ids::{GroupId, RoleId};
 use crate::permissions::{Permission, PermissionSet, all_permissions};
 use crate::time::Timestamp;
 
@@ -170,11 +170,41 @@ pub struct RolesDocument {
     pub version: u64,
     #[serde(default)]
     pub roles: BTreeMap<String, CustomRole>,
+    /// The roles each group grants, by group id (only groups that grant any): read with
+    /// the role definitions, so a member's effective roles cost authentication nothing more.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub group_grants: BTreeMap<String, Vec<RoleRef>>,
 }
 
 impl RolesDocument {
     pub fn get(&self, id: &RoleId) -> Option<&CustomRole> {
         self.roles.get(id.as_str())
+    }
+
+    /// The roles `group` grants; none for a group that grants none or no longer exists.
+    pub fn granted_by(&self, group: &GroupId) -> &[RoleRef] {
+        self.group_grants
+            .get(group.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
+    /// The groups that grant `role`.
+    pub fn groups_granting(&self, role: &RoleRef) -> Vec<GroupId> {
+        self.group_grants
+            .iter()
+            .filter(|(_, roles)| roles.contains(role))
+            .filter_map(|(id, _)| GroupId::parse("groupId", id).ok())
+            .collect()
+    }
+
+    /// Sets (or, with no roles, drops) what `group` grants.
+    pub fn set_grants(&mut self, group: &GroupId, roles: &[RoleRef]) {
+        if roles.is_empty() {
+            self.group_grants.remove(group.as_str());
+        } else {
+            self.group_grants.insert(group.to_string(), roles.to_vec());
+        }
     }
 
     /// The permissions a set of held roles grants; unknown custom roles grant nothing.

@@ -410,6 +410,7 @@ mod tests {
             roles,
             status: MemberStatus::Active,
             facility_ids: facilities,
+            group_ids: Vec::new(),
             created_at: at("2026-01-01T00:00:00Z"),
             updated_at: at("2026-01-01T00:00:00Z"),
             deleted_at: None,

@@ -5,8 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
-use crate::ids::{FacilityId, OrgId, UserId};
-use crate::model::roles::{RoleRef, SystemRole};
+use crate::ids::{FacilityId, GroupId, OrgId, UserId};
+use crate::model::roles::{RoleRef, RolesDocument, SystemRole};
 use crate::time::Timestamp;
 use crate::validation::{DisplayName, Email};
 
@@ -70,6 +70,10 @@ pub struct Member {
     /// members stored before they existed.
     #[serde(default)]
     pub facility_ids: Vec<FacilityId>,
+    /// The groups the person belongs to (`model::groups`), each granting its roles; absent
+    /// on members stored before groups existed.
+    #[serde(default)]
+    pub group_ids: Vec<GroupId>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub deleted_at: Option<Timestamp>,
@@ -77,11 +81,55 @@ pub struct Member {
 }
 
 impl Member {
-    /// An active member holding the `admin` system role: every permission there is, so
-    /// somebody can always grant roles, read the audit trail and manage keys.
+    /// An active member holding the `admin` system role themselves: every permission there
+    /// is, so somebody can always grant roles, read the audit trail and manage keys. Admin
+    /// through a group does not count: deleting a group must never leave an organization
+    /// without one.
     pub fn is_active_admin(&self) -> bool {
         self.status == MemberStatus::Active && self.roles.contains(&RoleRef::System(SystemRole::Admin))
     }
+
+    /// The roles the member holds: their own, then those of their groups, each once.
+    pub fn effective_roles(&self, roles: &RolesDocument) -> Vec<RoleRef> {
+        self.role_grants(roles).into_iter().map(|grant| grant.role).collect()
+    }
+
+    /// Each role the member holds with where it comes from: held directly, and/or through
+    /// which groups.
+    pub fn role_grants(&self, roles: &RolesDocument) -> Vec<RoleGrant> {
+        let mut grants: Vec<RoleGrant> = self
+            .roles
+            .iter()
+            .map(|role| RoleGrant {
+                role: role.clone(),
+                direct: true,
+                group_ids: Vec::new(),
+            })
+            .collect();
+        for group in &self.group_ids {
+            for role in roles.granted_by(group) {
+                match grants.iter_mut().find(|grant| grant.role == *role) {
+                    Some(grant) => grant.group_ids.push(group.clone()),
+                    None => grants.push(RoleGrant {
+                        role: role.clone(),
+                        direct: false,
+                        group_ids: vec![group.clone()],
+                    }),
+                }
+            }
+        }
+        grants
+    }
+}
+
+/// A role a member holds and its sources.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleGrant {
+    pub role: RoleRef,
+    /// The member holds it themselves (`roles`).
+    pub direct: bool,
+    /// The member's groups that grant it.
+    pub group_ids: Vec<GroupId>,
 }
 
 /// A new member as a command takes it: every value already parsed.
@@ -184,6 +232,8 @@ impl RolesEdit {
 pub struct UserFilter {
     pub statuses: Vec<MemberStatus>,
     pub role: Option<RoleRef>,
+    /// The groups that grant `role` (`with_groups_of`): a member of one holds it too.
+    pub role_groups: Vec<GroupId>,
 }
 
 impl UserFilter {
@@ -193,7 +243,20 @@ impl UserFilter {
             Some(text) => vec![MemberStatus::parse("status", text)?],
         };
         let role = role.map(|text| RoleRef::parse("role", text)).transpose()?;
-        Ok(UserFilter { statuses, role })
+        Ok(UserFilter {
+            statuses,
+            role,
+            role_groups: Vec::new(),
+        })
+    }
+
+    /// The filter with the groups that grant its role, so it selects by effective roles.
+    pub fn with_groups_of(mut self, roles: &RolesDocument) -> UserFilter {
+        self.role_groups = match &self.role {
+            Some(role) => roles.groups_granting(role),
+            None => Vec::new(),
+        };
+        self
     }
 
     /// Names the query for cursor binding.

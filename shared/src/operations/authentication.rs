@@ -32,12 +32,13 @@ pub async fn authenticate(store: &Store, presented: Option<&str>) -> ApiResult<P
     };
     let roles = records.roles;
 
-    // A key never outranks its member, nor the member who minted it, as they are now.
-    let granted = roles.permissions_of(&member.roles);
+    // A key never outranks its member, nor the member who minted it, as they are now:
+    // their own roles and their groups' (effective roles).
+    let granted = roles.permissions_of(&member.effective_roles(&roles));
     let creator_grants = records
         .creator
         .as_ref()
-        .map(|creator| roles.permissions_of(&creator.roles));
+        .map(|creator| roles.permissions_of(&creator.effective_roles(&roles)));
     let permissions = key
         .permissions
         .iter()

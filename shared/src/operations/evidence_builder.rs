@@ -373,6 +373,7 @@ async fn all_members(store: &Store, org: &OrgId) -> ApiResult<Vec<Member>> {
     let filter = UserFilter {
         statuses: vec![MemberStatus::Active, MemberStatus::Suspended, MemberStatus::Deleted],
         role: None,
+        role_groups: Vec::new(),
     };
     let mut members = Vec::new();
     let mut after = None;

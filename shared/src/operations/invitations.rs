@@ -441,7 +441,7 @@ async fn admitted(store: &Store, token: &str, now: Timestamp) -> ApiResult<Admit
         .member
         .filter(|inviter| inviter.status == MemberStatus::Active)
         .filter(|inviter| {
-            let held = roles.permissions_of(&inviter.roles);
+            let held = roles.permissions_of(&inviter.effective_roles(&roles));
             held.contains(&Permission::InvitationsWrite) && held.is_superset(&granted)
         })
         .ok_or_else(|| {
@@ -505,6 +505,7 @@ pub async fn accept(store: &Store, principal: Option<&Principal>, input: Accepta
         roles: before.roles.clone(),
         status: MemberStatus::Active,
         facility_ids: Vec::new(),
+        group_ids: Vec::new(),
         created_at: now,
         updated_at: now,
         deleted_at: None,

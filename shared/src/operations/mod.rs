@@ -9,6 +9,7 @@ pub mod cip_senior_manager;
 pub mod evidence_builder;
 pub mod evidence_packages;
 pub mod facilities;
+pub mod groups;
 pub mod invitations;
 pub mod lms_statements;
 pub mod organizations;

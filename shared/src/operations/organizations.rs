@@ -44,6 +44,7 @@ pub async fn bootstrap(store: &Store, input: NewOrganization) -> ApiResult<Boots
         roles: vec![RoleRef::System(SystemRole::Admin)],
         status: MemberStatus::Active,
         facility_ids: Vec::new(),
+        group_ids: Vec::new(),
         created_at: now,
         updated_at: now,
         deleted_at: None,

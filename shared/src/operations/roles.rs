@@ -211,6 +211,16 @@ pub async fn update_role(store: &Store, principal: &Principal, id: &str, input: 
 pub async fn delete_role(store: &Store, principal: &Principal, id: &str) -> ApiResult<Role> {
     principal.require(Permission::RolesWrite)?;
     let role = custom_role_for_change(principal, id)?.clone();
+    // Groups' grants are in the document itself, so this check holds until the commit
+    // below, which is conditioned on the document's version.
+    let granting = principal.roles.groups_granting(&RoleRef::Custom(role.id.clone()));
+    if let Some(group) = granting.first() {
+        return Err(ApiError::conflict(format!(
+            "role `{}` is granted by {} group(s), such as `{group}`; take it off them first",
+            role.name,
+            granting.len()
+        )));
+    }
     let org = principal.org();
     let until = store::links::fence_until(store.clock().now());
     let mut fenced = principal.roles.clone();

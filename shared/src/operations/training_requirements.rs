@@ -306,6 +306,7 @@ pub async fn backfill_batch(store: &Store, seen: &Backfill) -> ApiResult<BatchOu
     let filter = UserFilter {
         statuses: vec![MemberStatus::Active],
         role: None,
+        role_groups: Vec::new(),
     };
     let page = store::members::list(store, org, &filter, BACKFILL_BATCH, backfill.after.as_ref()).await?;
     let requirements = std::slice::from_ref(&requirement);
@@ -523,6 +524,7 @@ pub async fn list_gaps(
     let filter = UserFilter {
         statuses: vec![MemberStatus::Active],
         role: None,
+        role_groups: Vec::new(),
     };
     let mut gaps = Vec::new();
     let mut examined = 0;

@@ -37,7 +37,8 @@ pub async fn list_members(
     page: &PageRequest,
 ) -> ApiResult<ListPage<Member>> {
     principal.require(Permission::UsersRead)?;
-    let result = store::members::list(store, principal.org(), filter, page.limit, page.after.as_ref()).await?;
+    let filter = filter.clone().with_groups_of(&principal.roles);
+    let result = store::members::list(store, principal.org(), &filter, page.limit, page.after.as_ref()).await?;
     Ok(ListPage {
         data: result.items,
         next_cursor: page.next_cursor(result.next),
@@ -64,7 +65,7 @@ impl<'a> MemberReader<'a> {
         Ok(MemberReader {
             store,
             org: principal.org().clone(),
-            filter,
+            filter: filter.with_groups_of(&principal.roles),
             today: store.clock().today(),
             after: None,
             done: false,
@@ -138,6 +139,7 @@ pub async fn create_member(store: &Store, principal: &Principal, input: NewMembe
         roles,
         status: MemberStatus::Active,
         facility_ids: Vec::new(),
+        group_ids: Vec::new(),
         created_at: now,
         updated_at: now,
         deleted_at: None,
@@ -379,9 +381,13 @@ pub async fn delete_member(store: &Store, principal: &Principal, user: &UserId) 
     let mut transaction = Transaction::new();
     store::members::put_updated(&mut transaction, &before, &after)?;
     update_role_holders(&mut transaction, store, principal.org(), user, &before.roles, &[])?;
-    // The record keeps the facilities it held; they are no longer kept in use by it.
+    // The record keeps the facilities and groups it held; it no longer keeps the
+    // facilities in use nor shows among the groups' members.
     for facility in &before.facility_ids {
         store::facilities::unlink_member(&mut transaction, principal.org(), facility, user)?;
+    }
+    for group in &before.group_ids {
+        store::groups::unlink_member(&mut transaction, principal.org(), group, user)?;
     }
     store::cip_senior_manager::check_not_current_designee(&mut transaction, principal.org(), user)?;
     let event = Event::UserDeleted(UserDeleted {

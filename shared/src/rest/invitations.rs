@@ -12,6 +12,7 @@ use crate::model::invitations::{
     InvitationTerms,
 };
 use crate::model::principal::Principal;
+use crate::model::roles::RolesDocument;
 use crate::model::roles::{RoleRef, SystemRole};
 use crate::model::secret_tokens::{self, SecretString};
 use crate::model::users::{MAX_NAME_LENGTH, normalize_roles};
@@ -337,7 +338,9 @@ pub async fn validate(store: &Store, token: Option<&str>) -> ApiResult<ValidInvi
 /// `POST /invitations/accept`: the new membership as a user.
 pub async fn accept(store: &Store, principal: Option<&Principal>, body: AcceptInvitation) -> ApiResult<UserView> {
     let member = commands::accept(store, principal, body.parse()?).await?;
-    Ok(UserView::of(&member))
+    // A membership just made belongs to no group: its roles are its own, whichever
+    // organization's document is at hand (the principal's may be another's).
+    Ok(UserView::of(&member, &RolesDocument::default()))
 }
 
 pub async fn cancel(store: &Store, principal: &Principal, id: &InvitationId) -> ApiResult<InvitationView> {

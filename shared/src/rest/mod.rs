@@ -8,6 +8,7 @@ pub mod cip_senior_manager;
 pub mod evidence_packages;
 pub mod exports;
 pub mod facilities;
+pub mod groups;
 pub mod invitations;
 pub mod roles;
 pub mod training_assignments;

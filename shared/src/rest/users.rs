@@ -4,10 +4,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
-use crate::ids::{FacilityId, OrgId, UserId};
+use crate::ids::{FacilityId, GroupId, OrgId, UserId};
 use crate::model::facilities::Facility;
 use crate::model::principal::Principal;
-use crate::model::roles::{RoleRef, SystemRole};
+use crate::model::roles::{RoleRef, RolesDocument, SystemRole};
 use crate::model::users::{
     FacilitiesEdit, MAX_NAME_LENGTH, Member, MemberChanges, MemberStatus, NewMember, RolesEdit, UserFilter,
     member_facility_ids, normalize_roles,
@@ -34,13 +34,31 @@ pub struct UserView {
     /// The facilities the person is authorised for (CIP-004 R4); `GET /users/{id}/facilities`
     /// names them.
     pub facility_ids: Vec<FacilityId>,
+    /// The groups the person belongs to; each grants its roles.
+    pub group_ids: Vec<GroupId>,
+    /// Every role the person holds, from `roles` and from their groups, with where each
+    /// comes from: what permission checks use.
+    pub effective_roles: Vec<RoleGrantView>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub deleted_at: Option<Timestamp>,
 }
 
+/// A role a person holds and where it comes from.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleGrantView {
+    pub role: RoleRef,
+    /// Held in the person's own `roles`.
+    pub direct: bool,
+    /// The person's groups that grant it.
+    pub group_ids: Vec<GroupId>,
+}
+
 impl UserView {
-    pub fn of(member: &Member) -> Self {
+    /// The member as the API shows it, their effective roles read from `roles`, the
+    /// organization's roles document.
+    pub fn of(member: &Member, roles: &RolesDocument) -> Self {
         UserView {
             id: member.user_id.clone(),
             email: member.email.to_string(),
@@ -50,6 +68,16 @@ impl UserView {
             roles: member.roles.clone(),
             status: member.status,
             facility_ids: member.facility_ids.clone(),
+            group_ids: member.group_ids.clone(),
+            effective_roles: member
+                .role_grants(roles)
+                .into_iter()
+                .map(|grant| RoleGrantView {
+                    role: grant.role,
+                    direct: grant.direct,
+                    group_ids: grant.group_ids,
+                })
+                .collect(),
             created_at: member.created_at,
             updated_at: member.updated_at,
             deleted_at: member.deleted_at,
@@ -219,14 +247,14 @@ pub fn check_access(principal: &Principal, permission: Option<&str>) -> ApiResul
 pub async fn create(store: &Store, principal: &Principal, body: CreateUser) -> ApiResult<UserView> {
     principal.require(Permission::UsersWrite)?;
     let member = users::create_member(store, principal, body.parse()?).await?;
-    Ok(UserView::of(&member))
+    Ok(UserView::of(&member, &principal.roles))
 }
 
 /// `PATCH /users/{id}`.
 pub async fn update(store: &Store, principal: &Principal, user: &UserId, body: UpdateUser) -> ApiResult<UserView> {
     principal.require(Permission::UsersWrite)?;
     let member = users::update_member(store, principal, user, body.parse()?).await?;
-    Ok(UserView::of(&member))
+    Ok(UserView::of(&member, &principal.roles))
 }
 
 /// `POST /users/{id}/roles` (seed 004): `{ "roleId": "role_…" }`, or a system role's name.
@@ -361,7 +389,11 @@ pub async fn list(
 ) -> ApiResult<ListPage<UserView>> {
     let page = users::list_members(store, principal, filter, page).await?;
     Ok(ListPage {
-        data: page.data.iter().map(UserView::of).collect(),
+        data: page
+            .data
+            .iter()
+            .map(|member| UserView::of(member, &principal.roles))
+            .collect(),
         next_cursor: page.next_cursor,
     })
 }

@@ -101,7 +101,7 @@ impl ExportTable for UsersTable<'_> {
         serde_json::to_writer(
             out,
             &UserExportObject {
-                user: UserView::of(member),
+                user: UserView::of(member, self.roles),
                 role_names: self.role_names(member),
             },
         )
@@ -145,6 +145,7 @@ mod tests {
             roles,
             status: MemberStatus::Active,
             facility_ids: Vec::new(),
+            group_ids: Vec::new(),
             created_at: now,
             updated_at: now,
             deleted_at: None,

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::Item;
 use crate::ids::{
-    ApiKeyId, CsmAssignmentId, FacilityId, InvitationId, OrgId, TrainingAssignmentId, TrainingModuleId, UserId,
+    ApiKeyId, CsmAssignmentId, FacilityId, GroupId, InvitationId, OrgId, TrainingAssignmentId, TrainingModuleId, UserId,
 };
 use crate::model::idempotency::{IdempotencyKey, IdempotencyScope};
 
@@ -157,6 +157,22 @@ pub fn facility_sort_key(id: &FacilityId) -> String {
 /// Uniqueness marker for a facility's name within one organization (case-insensitive).
 pub fn facility_name_sort_key(name_key: &str) -> String {
     format!("FACNAME#{name_key}")
+}
+
+pub const GROUP_PREFIX: &str = "GRP#";
+
+pub fn group_sort_key(id: &GroupId) -> String {
+    format!("{GROUP_PREFIX}{id}")
+}
+
+/// Uniqueness marker for a group's name within one organization (case-insensitive).
+pub fn group_name_sort_key(name_key: &str) -> String {
+    format!("GRPNAME#{name_key}")
+}
+
+/// GSI3 partition of an organization's groups with one `externalId` (sparse).
+pub fn groups_with_external_id_partition(org: &OrgId, external_id: &str) -> String {
+    format!("ORG#{org}#GROUP_EXTID#{}", digest_part(external_id))
 }
 
 pub const TRAINING_MODULE_PREFIX: &str = "TM#";

@@ -1,7 +1,8 @@
 //! Link items: one item per child that keeps a parent in use, in a partition of the
 //! parent's own: `ORG#<org>#TM_OPEN#<tm> / <ta>` (an open assignment of a module),
 //! `ORG#<org>#FAC_OPEN#<fac> / <ta>` (an open assignment with the facility in scope),
-//! `ORG#<org>#ROLE_HOLDER#<role> / <usr>` (a member, not deleted, holding a custom role).
+//! `ORG#<org>#ROLE_HOLDER#<role> / <usr>` (a member, not deleted, holding a custom role),
+//! `ORG#<org>#GROUP_MEMBER#<grp> / <usr>` (a member of a group).
 //!
 //! Why not a counter on the parent: every assignment change would rewrite the same
 //! counter item, so parallel writers (SCIM pushes, xAPI completions, rule backfills)
@@ -24,7 +25,7 @@ use super::query::{QuerySpec, SortRange};
 use super::transaction::Condition;
 use super::{Item, Store, Transaction};
 use crate::error::{ApiError, ApiResult};
-use crate::ids::{FacilityId, OrgId, RoleId, TrainingModuleId};
+use crate::ids::{FacilityId, GroupId, OrgId, RoleId, TrainingModuleId};
 use crate::time::Timestamp;
 
 /// The parent attribute holding the fence: epoch milliseconds until which no child may
@@ -42,6 +43,8 @@ pub enum Parent<'a> {
     Facility(&'a FacilityId),
     /// Its fence is the role's own entry in the roles document (`operations::roles`).
     Role(&'a RoleId),
+    /// A group's members; a group takes members only while active (`store::groups`).
+    Group(&'a GroupId),
 }
 
 fn partition(org: &OrgId, parent: Parent<'_>) -> String {
@@ -49,6 +52,7 @@ fn partition(org: &OrgId, parent: Parent<'_>) -> String {
         Parent::Module(id) => format!("{}#TM_OPEN#{id}", keys::org_partition(org)),
         Parent::Facility(id) => format!("{}#FAC_OPEN#{id}", keys::org_partition(org)),
         Parent::Role(id) => format!("{}#ROLE_HOLDER#{id}", keys::org_partition(org)),
+        Parent::Group(id) => format!("{}#GROUP_MEMBER#{id}", keys::org_partition(org)),
     }
 }
 
@@ -126,6 +130,24 @@ pub async fn children(
             .collect(),
         next: page.next,
     })
+}
+
+/// The parent's first `limit` children whose ids start with `prefix`, read strongly
+/// consistent: what a change that must see every child reads.
+pub async fn first_children(
+    store: &Store,
+    org: &OrgId,
+    parent: Parent<'_>,
+    prefix: &str,
+    limit: usize,
+) -> ApiResult<Vec<String>> {
+    let spec = QuerySpec::table(partition(org, parent), SortRange::BeginsWith(prefix.to_string())).consistent();
+    let page = store.query_page(&spec, limit, None).await?;
+    Ok(page
+        .items
+        .iter()
+        .filter_map(|item| keys::string_attribute(item, keys::SK))
+        .collect())
 }
 
 /// How many children link to the parent: strongly consistent, counted by DynamoDB

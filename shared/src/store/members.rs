@@ -61,9 +61,9 @@ fn member_item(member: &Member) -> ApiResult<super::Item> {
 }
 
 fn email_taken(email: &str) -> ApiError {
-    ApiError::conflict(format!(
-        "a user with the email `{email}` already exists in this organization"
-    ))
+    ApiError::Taken {
+        message: format!("a user with the email `{email}` already exists in this organization"),
+    }
 }
 
 fn put_email_marker(transaction: &mut Transaction, member: &Member) -> ApiResult<()> {
@@ -258,7 +258,17 @@ pub async fn list(
     if let Some(role) = &filter.role {
         names.insert("#roles".into(), "roles".into());
         values.insert(":role".into(), AttributeValue::S(role.to_string()));
-        expression.push_str(" AND contains(#roles, :role)");
+        // Held directly, or through a group that grants it: short placeholders keep the
+        // most groups (`MAX_GROUPS_GRANTING_ROLES`) within the expression's 4 KB.
+        let mut held = vec!["contains(#roles, :role)".to_string()];
+        if !filter.role_groups.is_empty() {
+            names.insert("#g".into(), "groupIds".into());
+        }
+        for (index, group) in filter.role_groups.iter().enumerate() {
+            values.insert(format!(":g{index}"), AttributeValue::S(group.to_string()));
+            held.push(format!("contains(#g,:g{index})"));
+        }
+        expression.push_str(&format!(" AND ({})", held.join(" OR ")));
     }
     let spec = QuerySpec::table(
         keys::org_partition(org),

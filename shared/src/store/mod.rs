@@ -9,6 +9,7 @@ pub mod audit_digests;
 pub mod cip_senior_manager;
 pub mod evidence_packages;
 pub mod facilities;
+pub mod groups;
 pub mod idempotency;
 pub mod invitations;
 mod item_reader;

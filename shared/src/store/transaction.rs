@@ -198,6 +198,34 @@ impl Transaction {
         Ok(())
     }
 
+    /// Updates an existing item in place with `changes`, an update expression with its
+    /// placeholders (held as a `Condition` is), if `condition` holds; for a write that
+    /// must not depend on the version it read (a group's version counted up by each
+    /// membership change, which parallel changes make in any order).
+    pub fn update(
+        &mut self,
+        key: Item,
+        changes: Condition,
+        condition: Condition,
+        on_failure: ApiError,
+    ) -> ApiResult<()> {
+        let mut names = changes.names.clone();
+        names.extend(condition.names.clone());
+        let mut values = changes.values.clone();
+        values.extend(condition.values.clone());
+        let update = Update::builder()
+            .table_name("")
+            .set_key(Some(key))
+            .update_expression(&changes.expression)
+            .condition_expression(&condition.expression)
+            .set_expression_attribute_names((!names.is_empty()).then_some(names))
+            .set_expression_attribute_values((!values.is_empty()).then_some(values))
+            .build()
+            .map_err(ApiError::internal)?;
+        self.push(TransactWriteItem::builder().update(update).build(), Some(on_failure));
+        Ok(())
+    }
+
     pub fn condition_check(&mut self, key: Item, condition: Condition, on_failure: ApiError) -> ApiResult<()> {
         let check = ConditionCheck::builder()
             .table_name("")

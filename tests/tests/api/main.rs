@@ -12,6 +12,7 @@ mod evidence_builds;
 mod evidence_packages;
 mod facilities;
 mod faults;
+mod groups;
 mod hot_items;
 mod idempotency;
 mod invitation_security;

@@ -550,6 +550,36 @@ async fn walk<'a>(
     m.call("DELETE", &format!("/webhook-endpoints/{endpoint}"), None, 204)
         .await;
 
+    // Groups: made with a member, changed, emptied, filled and deleted.
+    let group = id(&m
+        .call(
+            "POST",
+            "/groups",
+            Some(json!({ "displayName": "Round trips", "roles": ["viewer"], "userIds": [user] })),
+            201,
+        )
+        .await);
+    m.call("GET", "/groups", None, 200).await;
+    m.call("GET", &format!("/groups/{group}"), None, 200).await;
+    m.call(
+        "PATCH",
+        &format!("/groups/{group}"),
+        Some(json!({ "displayName": "Round trips, renamed" })),
+        200,
+    )
+    .await;
+    m.call("GET", &format!("/groups/{group}/members"), None, 200).await;
+    m.call("DELETE", &format!("/groups/{group}/members/{user}"), None, 200)
+        .await;
+    m.call(
+        "POST",
+        &format!("/groups/{group}/members"),
+        Some(json!({ "userIds": [user] })),
+        200,
+    )
+    .await;
+    m.call("DELETE", &format!("/groups/{group}"), None, 200).await;
+
     m.call("DELETE", &format!("/users/{user}"), None, 200).await;
     m.call("DELETE", &format!("/roles/{role}"), None, 200).await;
 

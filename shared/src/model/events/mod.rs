@@ -17,6 +17,7 @@ pub mod api_keys;
 pub mod cip_senior_manager;
 pub mod evidence_packages;
 pub mod facilities;
+pub mod groups;
 pub mod invitations;
 pub mod organizations;
 pub mod roles;
@@ -161,6 +162,7 @@ domain_events! {
     UserUpdated(users::UserUpdated) = "user.updated", version 1, target "user";
     UserDeleted(users::UserDeleted) = "user.deleted", version 1, target "user";
     UserFacilitiesChanged(users::UserFacilitiesChanged) = "user.facilities_changed", version 1, target "user";
+    UserGroupsChanged(users::UserGroupsChanged) = "user.groups_changed", version 1, target "user";
     OrganizationCreated(organizations::OrganizationCreated) = "organization.created", version 1, target "organization";
     ApiKeyCreated(api_keys::ApiKeyCreated) = "api_key.created", version 1, target "api_key";
     ApiKeyRevoked(api_keys::ApiKeyRevoked) = "api_key.revoked", version 1, target "api_key";
@@ -177,6 +179,9 @@ domain_events! {
     FacilityCreated(facilities::FacilityCreated) = "facility.created", version 1, target "facility";
     FacilityUpdated(facilities::FacilityUpdated) = "facility.updated", version 1, target "facility";
     FacilityDeleted(facilities::FacilityDeleted) = "facility.deleted", version 1, target "facility";
+    GroupCreated(groups::GroupCreated) = "group.created", version 1, target "group";
+    GroupUpdated(groups::GroupUpdated) = "group.updated", version 1, target "group";
+    GroupDeleted(groups::GroupDeleted) = "group.deleted", version 1, target "group";
     TrainingModuleCreated(training_modules::TrainingModuleCreated) = "training_module.created", version 1, target "training_module";
     TrainingModuleUpdated(training_modules::TrainingModuleUpdated) = "training_module.updated", version 1, target "training_module";
     TrainingModuleRetired(training_modules::TrainingModuleRetired) = "training_module.retired", version 1, target "training_module";

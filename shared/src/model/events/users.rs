@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::{MemberStatusChange, OptionalTextChange, RolesChange, TextChange};
-use crate::ids::{FacilityId, InvitationId};
+use crate::ids::{FacilityId, GroupId, InvitationId};
 use crate::model::roles::RoleRef;
 
 /// A member was added: by an admin, by accepting an invitation (`invitationId`), or as
@@ -28,6 +28,16 @@ pub struct UserFacilitiesChanged {
     pub added: Vec<FacilityId>,
     pub removed: Vec<FacilityId>,
     pub facility_ids: Vec<FacilityId>,
+}
+
+/// A member joined or left groups, changing their effective roles: the groups added,
+/// those removed, and every group they belong to after.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserGroupsChanged {
+    pub added: Vec<GroupId>,
+    pub removed: Vec<GroupId>,
+    pub group_ids: Vec<GroupId>,
 }
 
 /// A member's fields changed; only the changed ones are present.
