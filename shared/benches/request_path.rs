@@ -118,6 +118,7 @@ fn member(index: usize) -> Member {
         status: MemberStatus::Active,
         facility_ids: Vec::new(),
         group_ids: Vec::new(),
+        profile: Default::default(),
         created_at: Timestamp::now(),
         updated_at: Timestamp::now(),
         deleted_at: None,

@@ -40,6 +40,7 @@ impl TestApi {
                 status: MemberStatus::Active,
                 facility_ids: Vec::new(),
                 group_ids: Vec::new(),
+                profile: Default::default(),
                 created_at: now,
                 updated_at: now,
                 deleted_at: None,

@@ -50,6 +50,7 @@ async fn seed_members(api: &TestApi, org: &TestOrg, count: usize) -> Vec<UserId>
             deleted_at: None,
             facility_ids: Vec::new(),
             group_ids: Vec::new(),
+            profile: Default::default(),
             version: 1,
         };
         people.push(member.user_id.clone());

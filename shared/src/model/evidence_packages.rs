@@ -383,6 +383,7 @@ mod tests {
             status: MemberStatus::Deleted,
             facility_ids: Vec::new(),
             group_ids: Vec::new(),
+            profile: Default::default(),
             created_at: created,
             updated_at: created,
             deleted_at: None,

@@ -411,6 +411,7 @@ mod tests {
             status: MemberStatus::Active,
             facility_ids: facilities,
             group_ids: Vec::new(),
+            profile: Default::default(),
             created_at: at("2026-01-01T00:00:00Z"),
             updated_at: at("2026-01-01T00:00:00Z"),
             deleted_at: None,

@@ -74,6 +74,10 @@ pub struct Member {
     /// on members stored before groups existed.
     #[serde(default)]
     pub group_ids: Vec<GroupId>,
+    /// What the identity directory says of the person beyond the above (SCIM's `name` and
+    /// enterprise extension), kept as sent; absent on members stored before it existed.
+    #[serde(default)]
+    pub profile: DirectoryProfile,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub deleted_at: Option<Timestamp>,
@@ -132,6 +136,66 @@ pub struct RoleGrant {
     pub group_ids: Vec<GroupId>,
 }
 
+/// The person as their identity directory describes them, beyond email, display name,
+/// title and external id: each value one line of at most `MAX_NAME_LENGTH` characters.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectoryProfile {
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub employee_number: Option<String>,
+    pub department: Option<String>,
+    /// Another member of the same organization (checked by the command).
+    pub manager_id: Option<UserId>,
+}
+
+impl DirectoryProfile {
+    pub fn is_empty(&self) -> bool {
+        *self == DirectoryProfile::default()
+    }
+}
+
+/// Changes to a `DirectoryProfile`: `None` leaves a value, `Some(None)` clears it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProfileChanges {
+    pub given_name: Option<Option<String>>,
+    pub family_name: Option<Option<String>>,
+    pub employee_number: Option<Option<String>>,
+    pub department: Option<Option<String>>,
+    pub manager_id: Option<Option<UserId>>,
+}
+
+impl ProfileChanges {
+    /// Every value replaced by `profile`'s (a full replacement, as SCIM's PUT).
+    pub fn replacing_with(profile: DirectoryProfile) -> ProfileChanges {
+        ProfileChanges {
+            given_name: Some(profile.given_name),
+            family_name: Some(profile.family_name),
+            employee_number: Some(profile.employee_number),
+            department: Some(profile.department),
+            manager_id: Some(profile.manager_id),
+        }
+    }
+
+    pub fn apply(&self, held: &DirectoryProfile) -> DirectoryProfile {
+        fn pick<T: Clone>(change: &Option<Option<T>>, held: &Option<T>) -> Option<T> {
+            change.clone().unwrap_or_else(|| held.clone())
+        }
+        DirectoryProfile {
+            given_name: pick(&self.given_name, &held.given_name),
+            family_name: pick(&self.family_name, &held.family_name),
+            employee_number: pick(&self.employee_number, &held.employee_number),
+            department: pick(&self.department, &held.department),
+            manager_id: pick(&self.manager_id, &held.manager_id),
+        }
+    }
+}
+
+/// A directory profile's text value: one line, at most `MAX_NAME_LENGTH` characters.
+pub fn profile_text(field: &str, value: Option<&str>) -> ApiResult<Option<String>> {
+    crate::validation::optional_one_line_text(field, value, MAX_NAME_LENGTH)
+}
+
 /// A new member as a command takes it: every value already parsed.
 #[derive(Debug, Clone)]
 pub struct NewMember {
@@ -141,6 +205,7 @@ pub struct NewMember {
     pub external_id: Option<String>,
     /// Each once, at most `MAX_ROLES_PER_MEMBER` (`normalize_roles`).
     pub roles: Vec<RoleRef>,
+    pub profile: DirectoryProfile,
 }
 
 /// The changes to a member a command takes; `None` leaves a field as it is, and
@@ -155,6 +220,7 @@ pub struct MemberChanges {
     /// `active` or `suspended`; deletion is its own command.
     pub status: Option<MemberStatus>,
     pub facilities: Option<FacilitiesEdit>,
+    pub profile: ProfileChanges,
 }
 
 /// How a command changes the facilities a member is authorised for: the whole set

@@ -506,6 +506,7 @@ pub async fn accept(store: &Store, principal: Option<&Principal>, input: Accepta
         status: MemberStatus::Active,
         facility_ids: Vec::new(),
         group_ids: Vec::new(),
+        profile: Default::default(),
         created_at: now,
         updated_at: now,
         deleted_at: None,
@@ -539,6 +540,7 @@ pub async fn accept(store: &Store, principal: Option<&Principal>, input: Accepta
         display_name: Some(member.display_name.to_string()),
         roles: member.roles.clone(),
         invitation_id: Some(before.id.clone()),
+        profile: Default::default(),
     });
     store::audit::record(&mut transaction, &actor, now, user_id.as_str(), &created)?;
     transaction.commit(store).await?;

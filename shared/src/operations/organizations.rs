@@ -45,6 +45,7 @@ pub async fn bootstrap(store: &Store, input: NewOrganization) -> ApiResult<Boots
         status: MemberStatus::Active,
         facility_ids: Vec::new(),
         group_ids: Vec::new(),
+        profile: Default::default(),
         created_at: now,
         updated_at: now,
         deleted_at: None,
@@ -84,6 +85,7 @@ pub async fn bootstrap(store: &Store, input: NewOrganization) -> ApiResult<Boots
                 display_name: None,
                 roles: admin.roles.clone(),
                 invitation_id: None,
+                profile: Default::default(),
             }),
         ),
         (

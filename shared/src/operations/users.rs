@@ -11,7 +11,7 @@ use crate::model::events::{Event, MemberStatusChange, OptionalTextChange, RolesC
 use crate::model::facilities::Facility;
 use crate::model::principal::Principal;
 use crate::model::roles::RoleRef;
-use crate::model::users::{Member, MemberChanges, MemberStatus, NewMember, UserFilter};
+use crate::model::users::{DirectoryProfile, Member, MemberChanges, MemberStatus, NewMember, UserFilter};
 use crate::operations::row_pages::RowPages;
 use crate::pagination::{ListPage, PageRequest};
 use crate::permissions::Permission;
@@ -124,8 +124,10 @@ pub async fn create_member(store: &Store, principal: &Principal, input: NewMembe
         title,
         external_id,
         roles,
+        profile,
     } = input;
     principal.require_can_grant(&roles)?;
+    check_manager(store, principal.org(), None, &profile).await?;
 
     let now = store.clock().now();
     let member = Member {
@@ -140,6 +142,7 @@ pub async fn create_member(store: &Store, principal: &Principal, input: NewMembe
         status: MemberStatus::Active,
         facility_ids: Vec::new(),
         group_ids: Vec::new(),
+        profile,
         created_at: now,
         updated_at: now,
         deleted_at: None,
@@ -160,10 +163,37 @@ pub async fn create_member(store: &Store, principal: &Principal, input: NewMembe
         display_name: Some(member.display_name.to_string()),
         roles: member.roles.clone(),
         invitation_id: None,
+        profile: member.profile.clone(),
     });
     store::audit::record(&mut transaction, &principal.actor, now, member.user_id.as_str(), &event)?;
     transaction.commit(store).await?;
     Ok(member)
+}
+
+/// A profile's manager is another member of the organization, not deleted; `member` is
+/// the one whose profile it is, when it exists.
+async fn check_manager(
+    store: &Store,
+    org: &OrgId,
+    member: Option<&UserId>,
+    profile: &DirectoryProfile,
+) -> ApiResult<()> {
+    let Some(manager) = &profile.manager_id else {
+        return Ok(());
+    };
+    if Some(manager) == member {
+        return Err(ApiError::validation(
+            "managerId",
+            "a person cannot be their own manager",
+        ));
+    }
+    match store::members::get(store, org, manager).await? {
+        Some(found) if found.status != MemberStatus::Deleted => Ok(()),
+        _ => Err(ApiError::validation(
+            "managerId",
+            format!("`{manager}` is not a member of this organization"),
+        )),
+    }
 }
 
 /// Keeps the role-holder links true in the member change's own transaction: a member
@@ -270,6 +300,10 @@ pub async fn update_member_and_facilities(
             });
         }
     }
+    after.profile = input.profile.apply(&before.profile);
+    if after.profile.manager_id != before.profile.manager_id {
+        check_manager(store, principal.org(), Some(user), &after.profile).await?;
+    }
     if let Some(status) = input.status {
         if status == MemberStatus::Deleted {
             return Err(ApiError::validation(
@@ -289,6 +323,14 @@ pub async fn update_member_and_facilities(
         external_id: OptionalTextChange::of(&before.external_id, &after.external_id),
         roles: RolesChange::of(&before.roles, &after.roles),
         status: MemberStatusChange::of(&before.status, &after.status),
+        given_name: OptionalTextChange::of(&before.profile.given_name, &after.profile.given_name),
+        family_name: OptionalTextChange::of(&before.profile.family_name, &after.profile.family_name),
+        employee_number: OptionalTextChange::of(&before.profile.employee_number, &after.profile.employee_number),
+        department: OptionalTextChange::of(&before.profile.department, &after.profile.department),
+        manager_id: OptionalTextChange::of(
+            &before.profile.manager_id.as_ref().map(ToString::to_string),
+            &after.profile.manager_id.as_ref().map(ToString::to_string),
+        ),
     };
     if changes.is_empty() && facilities_changed.is_none() {
         return Ok((before, facilities_held));

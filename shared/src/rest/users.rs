@@ -9,8 +9,8 @@ use crate::model::facilities::Facility;
 use crate::model::principal::Principal;
 use crate::model::roles::{RoleRef, RolesDocument, SystemRole};
 use crate::model::users::{
-    FacilitiesEdit, MAX_NAME_LENGTH, Member, MemberChanges, MemberStatus, NewMember, RolesEdit, UserFilter,
-    member_facility_ids, normalize_roles,
+    DirectoryProfile, FacilitiesEdit, MAX_NAME_LENGTH, Member, MemberChanges, MemberStatus, NewMember, ProfileChanges,
+    RolesEdit, UserFilter, member_facility_ids, normalize_roles, profile_text,
 };
 use crate::operations::users;
 use crate::pagination::{ListPage, PageRequest};
@@ -34,6 +34,12 @@ pub struct UserView {
     /// The facilities the person is authorised for (CIP-004 R4); `GET /users/{id}/facilities`
     /// names them.
     pub facility_ids: Vec<FacilityId>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub employee_number: Option<String>,
+    pub department: Option<String>,
+    /// The person's manager, another member.
+    pub manager_id: Option<UserId>,
     /// The groups the person belongs to; each grants its roles.
     pub group_ids: Vec<GroupId>,
     /// Every role the person holds, from `roles` and from their groups, with where each
@@ -68,6 +74,11 @@ impl UserView {
             roles: member.roles.clone(),
             status: member.status,
             facility_ids: member.facility_ids.clone(),
+            given_name: member.profile.given_name.clone(),
+            family_name: member.profile.family_name.clone(),
+            employee_number: member.profile.employee_number.clone(),
+            department: member.profile.department.clone(),
+            manager_id: member.profile.manager_id.clone(),
             group_ids: member.group_ids.clone(),
             effective_roles: member
                 .role_grants(roles)
@@ -113,6 +124,12 @@ pub struct CreateUser {
     /// Defaults to `["viewer"]`.
     #[serde(default, deserialize_with = "patch::not_null")]
     pub roles: Option<Vec<RoleRef>>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub employee_number: Option<String>,
+    pub department: Option<String>,
+    /// Another member of the organization.
+    pub manager_id: Option<UserId>,
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -134,6 +151,16 @@ pub struct UpdateUser {
     /// The whole set of facilities the person is authorised for (at most 30; `[]` for none).
     #[serde(default, deserialize_with = "patch::not_null")]
     pub facility_ids: Option<Vec<FacilityId>>,
+    #[serde(default, deserialize_with = "patch::clearable")]
+    pub given_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::clearable")]
+    pub family_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::clearable")]
+    pub employee_number: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::clearable")]
+    pub department: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::clearable")]
+    pub manager_id: Option<Option<UserId>>,
 }
 
 /// `POST /users/{id}/facilities`: facilities to authorise the person for, beside those held.
@@ -199,6 +226,13 @@ impl CreateUser {
                 MAX_NAME_LENGTH,
             )?,
             roles: normalize_roles(self.roles.unwrap_or_else(|| vec![RoleRef::System(SystemRole::Viewer)]))?,
+            profile: DirectoryProfile {
+                given_name: profile_text("givenName", self.given_name.as_deref())?,
+                family_name: profile_text("familyName", self.family_name.as_deref())?,
+                employee_number: profile_text("employeeNumber", self.employee_number.as_deref())?,
+                department: profile_text("department", self.department.as_deref())?,
+                manager_id: self.manager_id,
+            },
         })
     }
 }
@@ -226,8 +260,20 @@ impl UpdateUser {
                 .map(|ids| member_facility_ids("facilityIds", ids))
                 .transpose()?
                 .map(FacilitiesEdit::Replace),
+            profile: ProfileChanges {
+                given_name: clear_or_set("givenName", self.given_name)?,
+                family_name: clear_or_set("familyName", self.family_name)?,
+                employee_number: clear_or_set("employeeNumber", self.employee_number)?,
+                department: clear_or_set("department", self.department)?,
+                manager_id: self.manager_id,
+            },
         })
     }
+}
+
+/// A profile value a PATCH sets (`Some(Some)`), clears (`Some(None)`) or leaves.
+fn clear_or_set(field: &str, value: Option<Option<String>>) -> ApiResult<Option<Option<String>>> {
+    value.map(|value| profile_text(field, value.as_deref())).transpose()
 }
 
 /// `GET /users/me/access?permission=…`: whether the principal holds a permission.

@@ -146,6 +146,7 @@ mod tests {
             status: MemberStatus::Active,
             facility_ids: Vec::new(),
             group_ids: Vec::new(),
+            profile: Default::default(),
             created_at: now,
             updated_at: now,
             deleted_at: None,

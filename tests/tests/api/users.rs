@@ -884,3 +884,67 @@ async fn roles_given_at_the_same_time_are_never_lost() {
     }
     assert!(held.contains(&"viewer"), "{held:?}");
 }
+
+/// What an identity directory says of a person beyond email and name (SCIM's `name` and
+/// enterprise extension) is kept as sent, changed and cleared like any field, and audited.
+#[tokio::test]
+async fn a_directory_profile_is_kept_changed_cleared_and_audited_and_names_a_manager_of_the_organization() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    let other = api.new_organization().await;
+    let key = &org.admin_key;
+    let manager = api.create_user(&org, "boss@utility.example", "The Boss").await;
+    let stranger = api.create_user(&other, "boss@else.example", "Their Boss").await;
+    let created = api
+        .post(
+            "/users",
+            key,
+            json!({
+                "email": "jane@utility.example", "displayName": "Jane Doe",
+                "givenName": "Jane", "familyName": "Doe", "employeeNumber": "E-0042",
+                "department": "Substations", "managerId": manager,
+            }),
+        )
+        .await
+        .expect(201);
+    let id = created["id"].as_str().unwrap().to_string();
+    assert_eq!(created["givenName"], "Jane");
+    assert_eq!(created["managerId"], manager.as_str());
+    let read = api.get(&format!("/users/{id}"), key).await.expect(200);
+    assert_eq!(read["employeeNumber"], "E-0042");
+    assert_eq!(read["department"], "Substations");
+
+    let changed = api
+        .patch(
+            &format!("/users/{id}"),
+            key,
+            json!({ "department": "Control Center", "employeeNumber": null }),
+        )
+        .await
+        .expect(200);
+    assert_eq!(changed["department"], "Control Center");
+    assert_eq!(changed["employeeNumber"], serde_json::Value::Null);
+    assert_eq!(changed["familyName"], "Doe", "a field not named is kept");
+    let trail = api.audit_trail_of(&org, &id).await;
+    assert_eq!(trail[0]["action"], "user.updated");
+    assert_eq!(
+        trail[0]["summary"],
+        json!({
+            "department": { "from": "Substations", "to": "Control Center" },
+            "employeeNumber": { "from": "E-0042", "to": null },
+        })
+    );
+    assert_eq!(trail[1]["summary"]["profile"]["givenName"], "Jane");
+
+    // A manager is another member of this organization.
+    for body in [
+        json!({ "managerId": stranger }),
+        json!({ "managerId": id }),
+        json!({ "managerId": "usr_nope" }),
+        json!({ "department": "x\ny" }),
+    ] {
+        api.patch(&format!("/users/{id}"), key, body)
+            .await
+            .expect_error(400, "validation_error");
+    }
+}

@@ -5,6 +5,7 @@ use serde::Serialize;
 use super::{MemberStatusChange, OptionalTextChange, RolesChange, TextChange};
 use crate::ids::{FacilityId, GroupId, InvitationId};
 use crate::model::roles::RoleRef;
+use crate::model::users::DirectoryProfile;
 
 /// A member was added: by an admin, by accepting an invitation (`invitationId`), or as
 /// the first admin of a new organization (no `displayName`).
@@ -18,6 +19,10 @@ pub struct UserCreated {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub invitation_id: Option<InvitationId>,
+    /// What the identity directory said of the person (name parts, employee number,
+    /// department, manager), when it said anything.
+    #[serde(skip_serializing_if = "DirectoryProfile::is_empty")]
+    pub profile: DirectoryProfile,
 }
 
 /// The facilities a member is authorised for changed: which were added and removed, and
@@ -56,6 +61,16 @@ pub struct UserUpdated {
     pub roles: Option<RolesChange>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<MemberStatusChange>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<OptionalTextChange>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<OptionalTextChange>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub employee_number: Option<OptionalTextChange>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub department: Option<OptionalTextChange>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manager_id: Option<OptionalTextChange>,
 }
 
 impl UserUpdated {
