@@ -8,7 +8,8 @@
 //! 4. `operations`: what a handler calls (authorize, load, decide, write);
 //! 5. the edge for handlers: `http`, `routes`, `app`, `idempotency` (the `Idempotency-Key` guard),
 //!    `openapi` and `api_reference` (the document and the page that renders it), and `rest`
-//!    (the REST door's bodies and views over the commands).
+//!    (the REST door's bodies and views over the commands); `scim` and `xapi` are doors of
+//!    their own over the same commands.
 
 pub mod clock;
 pub mod error;
@@ -39,5 +40,6 @@ pub mod idempotency;
 pub mod openapi;
 pub mod rest;
 pub mod routes;
+pub mod scim;
 pub mod webhook_events;
 pub mod xapi;

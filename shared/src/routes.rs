@@ -27,10 +27,11 @@ pub enum Function {
     Webhooks,
     TrainingRequirements,
     Groups,
+    Scim,
 }
 
 impl Function {
-    pub const ALL: [Function; 13] = [
+    pub const ALL: [Function; 14] = [
         Function::Users,
         Function::Roles,
         Function::ApiKeys,
@@ -44,6 +45,7 @@ impl Function {
         Function::Webhooks,
         Function::TrainingRequirements,
         Function::Groups,
+        Function::Scim,
     ];
 
     pub fn binary(self) -> &'static str {
@@ -61,6 +63,7 @@ impl Function {
             Function::Webhooks => "webhooks",
             Function::TrainingRequirements => "training-requirements",
             Function::Groups => "groups",
+            Function::Scim => "scim",
         }
     }
 
@@ -80,6 +83,7 @@ impl Function {
             Function::Webhooks => "WebhooksFunction",
             Function::TrainingRequirements => "TrainingRequirementsFunction",
             Function::Groups => "GroupsFunction",
+            Function::Scim => "ScimFunction",
         }
     }
 }
@@ -233,6 +237,28 @@ pub enum GroupsOperation {
     RemoveGroupMember,
 }
 
+/// SCIM 2.0 provisioning (docs/scim.md): RFC 7644's endpoints under `/scim/v2`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScimOperation {
+    GetServiceProviderConfig,
+    ListResourceTypes,
+    GetResourceType,
+    ListSchemas,
+    GetSchema,
+    ListUsers,
+    CreateUser,
+    GetUser,
+    ReplaceUser,
+    PatchUser,
+    DeleteUser,
+    ListGroups,
+    CreateGroup,
+    GetGroup,
+    ReplaceGroup,
+    PatchGroup,
+    DeleteGroup,
+}
+
 /// Each function's operations are their own enum, so its dispatch `match` is exhaustive:
 /// a route added here without a handler does not compile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -250,6 +276,7 @@ pub enum Operation {
     Webhooks(WebhooksOperation),
     TrainingRequirements(TrainingRequirementsOperation),
     Groups(GroupsOperation),
+    Scim(ScimOperation),
 }
 
 impl Operation {
@@ -268,6 +295,7 @@ impl Operation {
             Operation::Webhooks(_) => Function::Webhooks,
             Operation::TrainingRequirements(_) => Function::TrainingRequirements,
             Operation::Groups(_) => Function::Groups,
+            Operation::Scim(_) => Function::Scim,
         }
     }
 }
@@ -285,9 +313,14 @@ pub struct Route {
     pub query: &'static [&'static str],
     /// Served without an API key (the invitee has none); throttled in the template.
     pub public: bool,
-    /// A POST made idempotent by ids the request itself carries (xAPI statement ids), so
-    /// it takes no `Idempotency-Key`.
+    /// A POST made idempotent by what the request itself carries (xAPI statement ids;
+    /// SCIM's `userName` and `displayName`, unique in the organization, so a retried create
+    /// is a `409 uniqueness` a directory resolves by a lookup), so it takes no
+    /// `Idempotency-Key`.
     pub idempotent_by_own_ids: bool,
+    /// A route of another protocol that describes itself (SCIM's `/Schemas`), so it is
+    /// not in the OpenAPI document.
+    pub outside_openapi: bool,
 }
 
 const fn route(method: &'static str, path: &'static str, operation_id: &'static str, operation: Operation) -> Route {
@@ -299,6 +332,7 @@ const fn route(method: &'static str, path: &'static str, operation_id: &'static 
         query: &[],
         public: false,
         idempotent_by_own_ids: false,
+        outside_openapi: false,
     }
 }
 
@@ -317,6 +351,11 @@ impl Route {
         self.idempotent_by_own_ids = true;
         self
     }
+
+    const fn outside_openapi(mut self) -> Route {
+        self.outside_openapi = true;
+        self
+    }
 }
 
 /// What every list takes.
@@ -329,10 +368,11 @@ use FacilitiesOperation as F;
 use GroupsOperation as G;
 use InvitationsOperation as I;
 use Operation::{
-    ApiKeys, AuditEvents, CipSeniorManager, Facilities, Groups, Invitations, Roles, TrainingAssignments,
+    ApiKeys, AuditEvents, CipSeniorManager, Facilities, Groups, Invitations, Roles, Scim, TrainingAssignments,
     TrainingModules, TrainingRequirements, Users, Webhooks, Xapi,
 };
 use RolesOperation as R;
+use ScimOperation as S;
 use TrainingAssignmentsOperation as T;
 use TrainingModulesOperation as M;
 use TrainingRequirementsOperation as Q;
@@ -829,7 +869,53 @@ pub static ROUTES: &[Route] = &[
         "removeGroupMember",
         Groups(G::RemoveGroupMember),
     ),
+    // SCIM 2.0 (docs/scim.md): an identity directory's door, `Authorization: Bearer <key>`.
+    // The discovery documents are public, as RFC 7644 §4 allows; they hold no tenant data.
+    scim(
+        "GET",
+        "/scim/v2/ServiceProviderConfig",
+        "scimGetServiceProviderConfig",
+        S::GetServiceProviderConfig,
+    )
+    .public(),
+    scim(
+        "GET",
+        "/scim/v2/ResourceTypes",
+        "scimListResourceTypes",
+        S::ListResourceTypes,
+    )
+    .public(),
+    scim(
+        "GET",
+        "/scim/v2/ResourceTypes/{id}",
+        "scimGetResourceType",
+        S::GetResourceType,
+    )
+    .public(),
+    scim("GET", "/scim/v2/Schemas", "scimListSchemas", S::ListSchemas).public(),
+    scim("GET", "/scim/v2/Schemas/{id}", "scimGetSchema", S::GetSchema).public(),
+    scim("GET", "/scim/v2/Users", "scimListUsers", S::ListUsers).with_query(SCIM_LIST),
+    scim("POST", "/scim/v2/Users", "scimCreateUser", S::CreateUser).idempotent_by_own_ids(),
+    scim("GET", "/scim/v2/Users/{id}", "scimGetUser", S::GetUser).with_query(SCIM_ATTRIBUTES),
+    scim("PUT", "/scim/v2/Users/{id}", "scimReplaceUser", S::ReplaceUser),
+    scim("PATCH", "/scim/v2/Users/{id}", "scimPatchUser", S::PatchUser),
+    scim("DELETE", "/scim/v2/Users/{id}", "scimDeleteUser", S::DeleteUser),
+    scim("GET", "/scim/v2/Groups", "scimListGroups", S::ListGroups).with_query(SCIM_LIST),
+    scim("POST", "/scim/v2/Groups", "scimCreateGroup", S::CreateGroup).idempotent_by_own_ids(),
+    scim("GET", "/scim/v2/Groups/{id}", "scimGetGroup", S::GetGroup).with_query(SCIM_ATTRIBUTES),
+    scim("PUT", "/scim/v2/Groups/{id}", "scimReplaceGroup", S::ReplaceGroup),
+    scim("PATCH", "/scim/v2/Groups/{id}", "scimPatchGroup", S::PatchGroup),
+    scim("DELETE", "/scim/v2/Groups/{id}", "scimDeleteGroup", S::DeleteGroup),
 ];
+
+/// What a SCIM list reads (RFC 7644 §3.4.2, §3.9).
+const SCIM_LIST: &[&str] = &["filter", "startIndex", "count", "attributes", "excludedAttributes"];
+/// What a SCIM read of one resource reads.
+const SCIM_ATTRIBUTES: &[&str] = &["attributes", "excludedAttributes"];
+
+const fn scim(method: &'static str, path: &'static str, operation_id: &'static str, operation: ScimOperation) -> Route {
+    route(method, path, operation_id, Scim(operation)).outside_openapi()
+}
 
 /// A route matched against a request, with its path parameters.
 #[derive(Debug)]

@@ -14,7 +14,7 @@ fn layer_of(file: &str) -> usize {
         "store" | "mail.rs" | "signing.rs" | "export_files.rs" | "webhook_client.rs" | "webhook_queue.rs" => 2,
         "operations" => 3,
         "http.rs" | "rest" | "routes.rs" | "app.rs" | "idempotency.rs" | "openapi.rs" | "asyncapi.rs"
-        | "api_reference.rs" | "xapi.rs" | "webhook_events.rs" | "lib.rs" | "bin" => 4,
+        | "api_reference.rs" | "xapi.rs" | "scim" | "webhook_events.rs" | "lib.rs" | "bin" => 4,
         other => panic!("{file}: `{other}` belongs to no layer; add it to docs/architecture.md and this test"),
     }
 }

@@ -1,5 +1,6 @@
 //! The committed OpenAPI document is what the code generates, and it describes exactly
-//! the routes of the route table.
+//! the routes of the route table (but SCIM's, which describe themselves at
+//! `/scim/v2/Schemas`).
 
 use std::collections::BTreeSet;
 
@@ -28,6 +29,7 @@ fn every_route_has_one_operation_and_every_operation_a_route() {
     }
     let routed: BTreeSet<(String, String, String)> = ROUTES
         .iter()
+        .filter(|route| !route.outside_openapi)
         .map(|route| {
             (
                 route.method.to_string(),
@@ -44,7 +46,7 @@ fn public_routes_and_only_they_need_no_api_key() {
     let document: serde_json::Value = serde_json::from_str(openapi::DOCUMENT).expect("JSON");
     assert_eq!(document["openapi"], "3.1.0");
     assert_eq!(document["components"]["securitySchemes"]["ApiKey"]["name"], "X-API-Key");
-    for route in ROUTES {
+    for route in ROUTES.iter().filter(|route| !route.outside_openapi) {
         let operation = &document["paths"][route.path][route.method.to_lowercase()];
         let open = operation["security"].as_array().is_some_and(Vec::is_empty);
         assert_eq!(open, route.public, "{} {}", route.method, route.path);

@@ -221,6 +221,9 @@ pub struct MemberChanges {
     pub status: Option<MemberStatus>,
     pub facilities: Option<FacilitiesEdit>,
     pub profile: ProfileChanges,
+    /// The version the caller read (SCIM's `If-Match`): the change is refused (`412`) if
+    /// the member is at another.
+    pub expected_version: Option<u64>,
 }
 
 /// How a command changes the facilities a member is authorised for: the whole set

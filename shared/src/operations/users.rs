@@ -170,6 +170,75 @@ pub async fn create_member(store: &Store, principal: &Principal, input: NewMembe
     Ok(member)
 }
 
+fn check_version(member: &Member, expected: Option<u64>) -> ApiResult<()> {
+    match expected {
+        Some(version) if version != member.version => Err(ApiError::PreconditionFailed {
+            message: format!(
+                "the user is at version {}, not {version}; read it again",
+                member.version
+            ),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// How a directory finds a member: by email (any case) or by its `externalId`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MemberLookup {
+    Email(String),
+    ExternalId(String),
+}
+
+/// The members a lookup names that are not deleted (`users:read`): the email's marker
+/// then the member, or the `externalId` index.
+pub async fn find_members(store: &Store, principal: &Principal, lookup: &MemberLookup) -> ApiResult<Vec<Member>> {
+    principal.require(Permission::UsersRead)?;
+    let org = principal.org();
+    let found = match lookup {
+        MemberLookup::Email(email) => match store::members::user_with_email(store, org, email).await? {
+            Some(user) => store::members::get(store, org, &user).await?.into_iter().collect(),
+            None => Vec::new(),
+        },
+        MemberLookup::ExternalId(id) => store::members::with_external_id(store, org, id).await?,
+    };
+    Ok(found
+        .into_iter()
+        .filter(|member| member.status != MemberStatus::Deleted)
+        .collect())
+}
+
+/// A window of the members not deleted, in id order, by position (SCIM pages by
+/// `startIndex`): `take` members after the first `skip`, and how many there are in all.
+/// Reads the pages before the window; identity directories page through in order.
+pub async fn members_window(
+    store: &Store,
+    principal: &Principal,
+    skip: usize,
+    take: usize,
+) -> ApiResult<(Vec<Member>, u64)> {
+    principal.require(Permission::UsersRead)?;
+    let org = principal.org();
+    let filter = UserFilter::parse(None, None)?;
+    let total = store::members::count(store, org, &filter).await?;
+    let mut window = Vec::with_capacity(take);
+    let mut seen = 0;
+    let mut after = None;
+    while window.len() < take {
+        let page = store::members::list(store, org, &filter, 1000, after.as_ref()).await?;
+        for member in page.items {
+            if seen >= skip && window.len() < take {
+                window.push(member);
+            }
+            seen += 1;
+        }
+        match page.next {
+            Some(next) if window.len() < take => after = Some(next),
+            _ => break,
+        }
+    }
+    Ok((window, total))
+}
+
 /// A profile's manager is another member of the organization, not deleted; `member` is
 /// the one whose profile it is, when it exists.
 async fn check_manager(
@@ -255,6 +324,7 @@ pub async fn update_member_and_facilities(
             "this user is deleted; create the user again to restore access",
         ));
     }
+    check_version(&before, input.expected_version)?;
     principal.require_can_manage(&before)?;
 
     let mut after = before.clone();
@@ -404,11 +474,23 @@ pub async fn facilities_of(store: &Store, member: &Member) -> ApiResult<Vec<Faci
 /// working at once (authentication checks the member), and its email is released so the
 /// person can be created again.
 pub async fn delete_member(store: &Store, principal: &Principal, user: &UserId) -> ApiResult<Member> {
+    delete_member_at(store, principal, user, None).await
+}
+
+/// `delete_member`, refused (`412`) when the member is not at `expected_version` (SCIM's
+/// `If-Match`).
+pub async fn delete_member_at(
+    store: &Store,
+    principal: &Principal,
+    user: &UserId,
+    expected_version: Option<u64>,
+) -> ApiResult<Member> {
     principal.require(Permission::UsersWrite)?;
     let before = get_member(store, principal.org(), user).await?;
     if before.status == MemberStatus::Deleted {
         return Ok(before);
     }
+    check_version(&before, expected_version)?;
     if user == principal.user() {
         return Err(ApiError::conflict("you cannot delete yourself"));
     }

@@ -267,6 +267,7 @@ impl UpdateUser {
                 department: clear_or_set("department", self.department)?,
                 manager_id: self.manager_id,
             },
+            expected_version: None,
         })
     }
 }

@@ -282,6 +282,47 @@ pub async fn list(
     store.query_records(&spec, limit, after).await
 }
 
+/// How many members the filter's statuses select (its role is not applied): a
+/// `Select COUNT` through the organization's member items, page after page.
+pub async fn count(store: &Store, org: &OrgId, filter: &UserFilter) -> ApiResult<u64> {
+    let mut values = std::collections::HashMap::from([
+        (":pk".to_string(), AttributeValue::S(keys::org_partition(org))),
+        (
+            ":members".to_string(),
+            AttributeValue::S(keys::MEMBER_PREFIX.to_string()),
+        ),
+    ]);
+    let mut placeholders = Vec::new();
+    for (index, status) in filter.statuses.iter().enumerate() {
+        let placeholder = format!(":status{index}");
+        values.insert(placeholder.clone(), AttributeValue::S(status.as_str().to_string()));
+        placeholders.push(placeholder);
+    }
+    let mut total = 0;
+    let mut start_key = None;
+    loop {
+        let output = store
+            .client()
+            .query()
+            .table_name(store.table())
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :members)")
+            .filter_expression(format!("#status IN ({})", placeholders.join(", ")))
+            .expression_attribute_names("#pk", keys::PK)
+            .expression_attribute_names("#sk", keys::SK)
+            .expression_attribute_names("#status", "status")
+            .set_expression_attribute_values(Some(values.clone()))
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .set_exclusive_start_key(start_key)
+            .send()
+            .await?;
+        total += u64::try_from(output.count()).unwrap_or_default();
+        match output.last_evaluated_key {
+            Some(key) => start_key = Some(key),
+            None => return Ok(total),
+        }
+    }
+}
+
 /// Every membership of one account, across organizations (GSI1).
 pub async fn memberships_of(store: &Store, user: &UserId) -> ApiResult<Vec<Member>> {
     let spec = QuerySpec::index(

@@ -424,7 +424,8 @@ async fn a_malformed_key_is_a_validation_error_naming_the_header() {
 async fn every_post_route_reads_the_key() {
     let api = TestApi::new().await;
     let org = api.new_organization().await;
-    // xAPI's POST is idempotent by the statement ids it carries (tests/tests/api/xapi.rs).
+    // xAPI's POST is idempotent by the statement ids it carries (tests/tests/api/xapi.rs),
+    // SCIM's by the unique `userName` or `displayName` (tests/tests/api/scim.rs).
     for route in ROUTES
         .iter()
         .filter(|route| route.method == "POST" && !route.idempotent_by_own_ids)

@@ -21,6 +21,7 @@ mod member_facilities;
 mod roles;
 mod round_trips;
 mod route_table;
+mod scim;
 mod soak;
 mod tenancy;
 mod time_ranges;

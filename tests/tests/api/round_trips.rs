@@ -78,7 +78,13 @@ impl Meter<'_> {
                     "{method} {path}: {landed} write(s) landed before the call that failed"
                 );
                 let retry_after = failed.headers.get("retry-after").cloned();
-                failed.expect_error(503, "unavailable");
+                if path.starts_with("/scim/") {
+                    // SCIM's error shape (RFC 7644 §3.12).
+                    assert_eq!(failed.status, 503, "{method} {path}: {}", failed.body);
+                    assert_eq!(failed.body["status"], "503", "{method} {path}");
+                } else {
+                    failed.expect_error(503, "unavailable");
+                }
                 assert!(retry_after.is_some(), "{method} {path}: 503 without Retry-After");
                 self.failed_first.push(route.route.operation_id);
             }
@@ -97,8 +103,15 @@ impl Meter<'_> {
 }
 
 /// A call as its client sends it: the xAPI door's with the version header LRS clients send.
+/// The SCIM door's with its key as a bearer token, as identity directories send it.
 async fn send(api: &TestApi, method: &str, path: &str, key: Option<&str>, body: Option<Value>) -> TestResponse {
-    if path.starts_with("/xapi/") {
+    if path.starts_with("/scim/") {
+        let body = body.map(|body| body.to_string());
+        let bearer = key.map(|key| format!("Bearer {key}"));
+        let headers: Vec<(&str, &str)> = bearer.iter().map(|bearer| ("Authorization", bearer.as_str())).collect();
+        api.call_with_headers(method, path, None, body.as_deref(), &headers)
+            .await
+    } else if path.starts_with("/xapi/") {
         let body = body.map(|body| body.to_string());
         api.call_with_headers(
             method,
@@ -548,6 +561,78 @@ async fn walk<'a>(
     )
     .await;
     m.call("DELETE", &format!("/webhook-endpoints/{endpoint}"), None, 204)
+        .await;
+
+    // SCIM: discovery (no key), then a user and a group through their lives, as an
+    // identity directory drives them.
+    for path in [
+        "/scim/v2/ServiceProviderConfig".to_string(),
+        "/scim/v2/ResourceTypes".to_string(),
+        "/scim/v2/ResourceTypes/User".to_string(),
+        "/scim/v2/Schemas".to_string(),
+        "/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:User".to_string(),
+    ] {
+        m.call_as("GET", &path, None, None, 200).await;
+    }
+    let scim_email = format!("scim-{}@utility.example", UserId::new().as_str());
+    let scim_user = id(&m
+        .call(
+            "POST",
+            "/scim/v2/Users",
+            Some(json!({ "userName": scim_email, "displayName": "Scim Person" })),
+            201,
+        )
+        .await);
+    m.call(
+        "GET",
+        &format!("/scim/v2/Users?filter=userName eq \"{scim_email}\""),
+        None,
+        200,
+    )
+    .await;
+    m.call("GET", &format!("/scim/v2/Users/{scim_user}"), None, 200).await;
+    m.call(
+        "PUT",
+        &format!("/scim/v2/Users/{scim_user}"),
+        Some(json!({ "userName": scim_email, "displayName": "Scim Person", "title": "Operator" })),
+        200,
+    )
+    .await;
+    m.call(
+        "PATCH",
+        &format!("/scim/v2/Users/{scim_user}"),
+        Some(json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{ "op": "replace", "path": "active", "value": false }] })),
+        200,
+    )
+    .await;
+    let scim_group = id(&m
+        .call(
+            "POST",
+            "/scim/v2/Groups",
+            Some(json!({ "displayName": "Scim Crew", "members": [{ "value": scim_user }] })),
+            201,
+        )
+        .await);
+    m.call("GET", "/scim/v2/Groups?filter=displayName eq \"Scim Crew\"", None, 200)
+        .await;
+    m.call("GET", &format!("/scim/v2/Groups/{scim_group}"), None, 200).await;
+    m.call(
+        "PATCH",
+        &format!("/scim/v2/Groups/{scim_group}"),
+        Some(json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{ "op": "remove", "path": format!("members[value eq \"{scim_user}\"]") }] })),
+        200,
+    )
+    .await;
+    m.call(
+        "PUT",
+        &format!("/scim/v2/Groups/{scim_group}"),
+        Some(json!({ "displayName": "Scim Crew, renamed", "members": [] })),
+        200,
+    )
+    .await;
+    m.call("DELETE", &format!("/scim/v2/Groups/{scim_group}"), None, 204)
+        .await;
+    m.call("DELETE", &format!("/scim/v2/Users/{scim_user}"), None, 204)
         .await;
 
     // Groups: made with a member, changed, emptied, filled and deleted.
