@@ -112,6 +112,13 @@ ensure_chromium() {
   fi
 }
 
+# scim2-tester in a venv of its own (scripts/requirements-scim.txt says why), for
+# scripts/scim-check.
+SCIM_VENV="$VENV/scim"
+ensure_scim_tester() {
+  ensure_venv "$SCIM_VENV" "$RAPTOR_ROOT/scripts/requirements-scim.txt"
+}
+
 # The SAM CLI in a venv of its own (scripts/requirements-sam.txt says why), for
 # scripts/package.
 SAM_VENV="$VENV/sam"

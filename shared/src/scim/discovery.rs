@@ -233,10 +233,13 @@ fn user_schema(base: &str) -> Value {
                 .mutability("readOnly"),
             ],
         ),
+        // Every member has one (made from the names, or the email, when a client sends
+        // none), so it is never removed.
         Attr::string(
             "displayName",
             "The name of the User, suitable for display to end-users.",
-        ),
+        )
+        .required(),
         Attr::string("title", "The user's title, such as \"Vice President\"."),
         Attr::complex(
             "emails",

@@ -83,6 +83,17 @@ fn attribute_slot<'a>(resource: &'a mut Value, path: &AttrPath) -> Result<&'a mu
             format!("`{path}` is not an attribute this service keeps"),
         )
     };
+    // A path that is a whole extension (`urn:…:enterprise:2.0:User`) names its object.
+    if let (Some(uri), None) = (&path.uri, &path.sub_attr) {
+        let whole = format!("{uri}:{}", path.name);
+        if field(resource, &whole).is_some() {
+            let slot = field(resource, &whole).ok_or_else(unknown)?;
+            if slot.is_null() {
+                *slot = Value::Object(Map::new());
+            }
+            return Ok(slot);
+        }
+    }
     let mut scope = resource;
     if let Some(uri) = &path.uri
         && !uri
@@ -356,6 +367,18 @@ mod tests {
         assert_eq!(removed["members"], json!([{ "value": "usr_b" }]));
         let emptied = patched(added, ops(json!([{ "op": "remove", "path": "members" }]))).unwrap();
         assert_eq!(emptied["members"], Value::Null);
+    }
+
+    #[test]
+    fn a_path_naming_a_whole_extension_changes_its_object() {
+        let after = patched(
+            user(),
+            ops(json!([{ "op": "add", "path": ENTERPRISE, "value": { "department": "Substations" } }])),
+        )
+        .unwrap();
+        assert_eq!(after[ENTERPRISE]["department"], "Substations");
+        let after = patched(after, ops(json!([{ "op": "remove", "path": ENTERPRISE }]))).unwrap();
+        assert_eq!(after[ENTERPRISE], Value::Null);
     }
 
     #[test]

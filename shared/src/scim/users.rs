@@ -425,7 +425,15 @@ pub async fn patch(
     let operations = parse_patch_request(body)?;
     let before = visible(store, principal, id).await?;
     let mut resource = writable(&before);
+    let emails_before = resource["emails"].clone();
     super::patch::apply(&mut resource, &operations)?;
+    // `emails` shows the `userName`: operations that leave it as it was let it follow a
+    // new `userName` rather than hold the old address against it.
+    if resource["emails"] == emails_before
+        && let Some(object) = resource.as_object_mut()
+    {
+        object.remove("emails");
+    }
     let input = parse_user(&resource)?;
     // The operations were applied to the member as read: a change made since would be
     // undone, so the member must still be at that version (a retryable `409` when the

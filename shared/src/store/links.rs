@@ -18,7 +18,7 @@
 //! committed before the fence is seen by the query; none can commit while it stands. A
 //! fence left by a function that died expires by itself.
 
-use aws_sdk_dynamodb::types::{AttributeValue, Select};
+use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::keys;
 use super::query::{QuerySpec, SortRange};
@@ -153,27 +153,9 @@ pub async fn first_children(
 /// How many children link to the parent: strongly consistent, counted by DynamoDB
 /// (`Select COUNT`), page after page.
 pub async fn count(store: &Store, org: &OrgId, parent: Parent<'_>) -> ApiResult<u64> {
-    let mut total = 0;
-    let mut start_key = None;
-    loop {
-        let output = store
-            .client()
-            .query()
-            .table_name(store.table())
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", keys::PK)
-            .expression_attribute_values(":pk", AttributeValue::S(partition(org, parent)))
-            .select(Select::Count)
-            .consistent_read(true)
-            .set_exclusive_start_key(start_key)
-            .send()
-            .await?;
-        total += u64::try_from(output.count()).unwrap_or_default();
-        match output.last_evaluated_key {
-            Some(key) => start_key = Some(key),
-            None => return Ok(total),
-        }
-    }
+    store
+        .count(&QuerySpec::table(partition(org, parent), SortRange::All).consistent())
+        .await
 }
 
 /// The time until which a fence raised at `now` holds, in epoch milliseconds.

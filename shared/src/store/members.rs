@@ -246,6 +246,11 @@ pub async fn list(
     limit: usize,
     after: Option<&BTreeMap<String, String>>,
 ) -> ApiResult<Page<Member>> {
+    store.query_records(&members_query(org, filter), limit, after).await
+}
+
+/// The organization's member items that `filter` selects, in id order.
+fn members_query(org: &OrgId, filter: &UserFilter) -> QuerySpec {
     let mut names = std::collections::HashMap::from([("#status".to_string(), "status".to_string())]);
     let mut values = std::collections::HashMap::new();
     let mut status_placeholders = Vec::new();
@@ -270,7 +275,7 @@ pub async fn list(
         }
         expression.push_str(&format!(" AND ({})", held.join(" OR ")));
     }
-    let spec = QuerySpec::table(
+    QuerySpec::table(
         keys::org_partition(org),
         SortRange::BeginsWith(keys::MEMBER_PREFIX.to_string()),
     )
@@ -278,49 +283,17 @@ pub async fn list(
         expression,
         names,
         values,
-    }));
-    store.query_records(&spec, limit, after).await
+    }))
 }
 
 /// How many members the filter's statuses select (its role is not applied): a
 /// `Select COUNT` through the organization's member items, page after page.
 pub async fn count(store: &Store, org: &OrgId, filter: &UserFilter) -> ApiResult<u64> {
-    let mut values = std::collections::HashMap::from([
-        (":pk".to_string(), AttributeValue::S(keys::org_partition(org))),
-        (
-            ":members".to_string(),
-            AttributeValue::S(keys::MEMBER_PREFIX.to_string()),
-        ),
-    ]);
-    let mut placeholders = Vec::new();
-    for (index, status) in filter.statuses.iter().enumerate() {
-        let placeholder = format!(":status{index}");
-        values.insert(placeholder.clone(), AttributeValue::S(status.as_str().to_string()));
-        placeholders.push(placeholder);
-    }
-    let mut total = 0;
-    let mut start_key = None;
-    loop {
-        let output = store
-            .client()
-            .query()
-            .table_name(store.table())
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :members)")
-            .filter_expression(format!("#status IN ({})", placeholders.join(", ")))
-            .expression_attribute_names("#pk", keys::PK)
-            .expression_attribute_names("#sk", keys::SK)
-            .expression_attribute_names("#status", "status")
-            .set_expression_attribute_values(Some(values.clone()))
-            .select(aws_sdk_dynamodb::types::Select::Count)
-            .set_exclusive_start_key(start_key)
-            .send()
-            .await?;
-        total += u64::try_from(output.count()).unwrap_or_default();
-        match output.last_evaluated_key {
-            Some(key) => start_key = Some(key),
-            None => return Ok(total),
-        }
-    }
+    let statuses = UserFilter {
+        role: None,
+        ..filter.clone()
+    };
+    store.count(&members_query(org, &statuses)).await
 }
 
 /// Every membership of one account, across organizations (GSI1).

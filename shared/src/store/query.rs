@@ -260,6 +260,44 @@ impl Store {
         }
     }
 
+    /// How many items a query selects (after its filter), counted by DynamoDB
+    /// (`Select COUNT`), page after page: nothing but the count crosses the wire.
+    pub async fn count(&self, spec: &QuerySpec) -> ApiResult<u64> {
+        let mut total = 0;
+        let mut start_key = None;
+        loop {
+            let KeyCondition {
+                expression: key_condition,
+                mut names,
+                mut values,
+            } = spec.key_condition()?;
+            let mut request = self
+                .client()
+                .query()
+                .table_name(self.table())
+                .set_index_name(spec.index.map(str::to_string))
+                .key_condition_expression(key_condition)
+                .set_consistent_read(spec.consistent.then_some(true))
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .set_exclusive_start_key(start_key);
+            if let Some(filter) = &spec.filter {
+                names.extend(filter.names.clone());
+                values.extend(filter.values.clone());
+                request = request.filter_expression(&filter.expression);
+            }
+            let output = request
+                .set_expression_attribute_names(Some(names))
+                .set_expression_attribute_values(Some(values))
+                .send()
+                .await?;
+            total += u64::try_from(output.count()).unwrap_or_default();
+            match output.last_evaluated_key {
+                Some(key) => start_key = Some(key),
+                None => return Ok(total),
+            }
+        }
+    }
+
     /// Every item of a query, for small bounded collections (a user's memberships).
     pub async fn query_all(&self, spec: &QuerySpec) -> ApiResult<Vec<Item>> {
         let mut items = Vec::new();

@@ -353,6 +353,19 @@ async fn entra_id_filters_patches_with_its_quirks_and_reads_a_deactivated_user()
         json!({ "from": "active", "to": "suspended" })
     );
     assert_eq!(trail[0]["summary"]["managerId"]["from"], manager_id);
+    // A new userName is the member's new email; `emails` follows it.
+    let moved = scim(
+        &api,
+        "PATCH",
+        &format!("/Users/{id}"),
+        &token,
+        Some(json!({ "schemas": [PATCH], "Operations": [{ "op": "Replace", "path": "userName", "value": "samuel@utility.example" }] })),
+    )
+    .await
+    .expect(200);
+    assert_eq!(moved["emails"][0]["value"], "samuel@utility.example");
+    let member = api.get(&format!("/users/{id}"), &org.admin_key).await.expect(200);
+    assert_eq!(member["email"], "samuel@utility.example");
     // Reactivated with the string "True".
     let back = scim(
         &api,
