@@ -2,7 +2,7 @@
 //! markers that make a name unique in the organization. The open training assignments
 //! whose scope holds a facility link to it (`store::links`); deleting it needs none left.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -186,11 +186,7 @@ pub async fn list(
     limit: usize,
     after: Option<&BTreeMap<String, String>>,
 ) -> ApiResult<Page<Facility>> {
-    let filter = Filter {
-        expression: "#status = :active".into(),
-        names: HashMap::from([("#status".to_string(), "status".to_string())]),
-        values: HashMap::from([(":active".to_string(), AttributeValue::S("active".into()))]),
-    };
+    let filter = Filter::active();
     let spec = QuerySpec::table(
         keys::org_partition(org),
         SortRange::BeginsWith(keys::FACILITY_PREFIX.into()),

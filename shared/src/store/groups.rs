@@ -4,7 +4,6 @@
 //! `ORG#<org>#GROUP_MEMBER#<grp> / <usr>`) for a group's members.
 
 use std::collections::BTreeMap;
-use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -16,7 +15,6 @@ use super::{Item, Page, Store, Transaction, from_item, to_item};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{GroupId, OrgId, UserId};
 use crate::model::groups::{Group, name_key};
-use crate::model::roles::RolesDocument;
 use crate::time::Timestamp;
 
 fn group_key(org: &OrgId, id: &GroupId) -> Item {
@@ -74,25 +72,6 @@ pub async fn get(store: &Store, org: &OrgId, id: &GroupId) -> ApiResult<Option<G
     store.get(group_key(org, id)).await
 }
 
-/// A group and the organization's roles document, in one BatchGetItem: what a change of
-/// the group's roles or its deletion writes together.
-pub async fn get_with_roles(store: &Store, org: &OrgId, id: &GroupId) -> ApiResult<(Option<Group>, RolesDocument)> {
-    let group_key = group_key(org, id);
-    let roles_key = super::roles::document_key(org);
-    let mut items = store.get_many(vec![group_key.clone(), roles_key.clone()]).await?;
-    let take = |items: &mut HashMap<(String, String), Item>, key: &Item| {
-        let pk = keys::string_attribute(key, keys::PK).unwrap_or_default();
-        let sk = keys::string_attribute(key, keys::SK).unwrap_or_default();
-        items.remove(&(pk, sk))
-    };
-    let group = take(&mut items, &group_key).map(from_item).transpose()?;
-    let roles = take(&mut items, &roles_key)
-        .map(from_item)
-        .transpose()?
-        .unwrap_or_default();
-    Ok((group, roles))
-}
-
 /// The group of `org` with this name (any case), by its marker and then the group.
 pub async fn with_name(store: &Store, org: &OrgId, name: &str) -> ApiResult<Option<Group>> {
     let marker = store.get_many(vec![name_marker_key(org, name)]).await?;
@@ -134,11 +113,7 @@ pub async fn list(
     limit: usize,
     after: Option<&BTreeMap<String, String>>,
 ) -> ApiResult<Page<Group>> {
-    let filter = Filter {
-        expression: "#status = :active".into(),
-        names: HashMap::from([("#status".to_string(), "status".to_string())]),
-        values: HashMap::from([(":active".to_string(), AttributeValue::S("active".into()))]),
-    };
+    let filter = Filter::active();
     let spec = QuerySpec::table(
         keys::org_partition(org),
         SortRange::BeginsWith(keys::GROUP_PREFIX.into()),

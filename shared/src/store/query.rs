@@ -60,6 +60,18 @@ pub struct Filter {
     pub values: HashMap<String, AttributeValue>,
 }
 
+impl Filter {
+    /// Only the items whose `status` is `active` (what lists of records that are
+    /// retired or deleted in place show).
+    pub fn active() -> Filter {
+        Filter {
+            expression: "#status = :active".into(),
+            names: HashMap::from([("#status".to_string(), "status".to_string())]),
+            values: HashMap::from([(":active".to_string(), AttributeValue::S("active".into()))]),
+        }
+    }
+}
+
 impl QuerySpec {
     pub fn table(partition: String, sort: SortRange) -> Self {
         QuerySpec {

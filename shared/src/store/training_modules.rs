@@ -1,7 +1,7 @@
 //! Training modules: `ORG#<org> / TM#<tm>`. The open assignments that name a module link
 //! to it (`store::links`); retiring it needs none left.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -147,11 +147,7 @@ pub async fn list(
     limit: usize,
     after: Option<&BTreeMap<String, String>>,
 ) -> ApiResult<Page<TrainingModule>> {
-    let filter = (!include_retired).then(|| Filter {
-        expression: "#status = :active".into(),
-        names: HashMap::from([("#status".to_string(), "status".to_string())]),
-        values: HashMap::from([(":active".to_string(), AttributeValue::S("active".into()))]),
-    });
+    let filter = (!include_retired).then(Filter::active);
     let spec = QuerySpec::table(
         keys::org_partition(org),
         SortRange::BeginsWith(keys::TRAINING_MODULE_PREFIX.into()),
