@@ -74,6 +74,9 @@ def get_routes():
         router = tomllib.load(file)["workspace"]["metadata"]["lambda"]["watch"]["router"]
     routes = {}
     for path, targets in router.items():
+        # A function's name alone: every method of the path goes to it.
+        if isinstance(targets, str):
+            targets = [{"method": "GET", "function": targets}]
         for target in targets:
             if target["method"] == "GET" and "{" not in path:
                 routes.setdefault(target["function"], path)

@@ -63,15 +63,19 @@ class RequestLog:
 
 class Router:
     """The function `cargo lambda watch` sends a request to: its router in Cargo.toml, where a
-    literal segment wins over a `{parameter}`, as in shared/src/routes.rs."""
+    literal segment wins over a `{parameter}`, as in shared/src/routes.rs. A path given a
+    function's name alone takes every method (`*` here), and a last segment `{*name}` takes
+    the rest of any path that no other route matches."""
 
     def __init__(self, manifest: Path):
         router = tomllib.loads(manifest.read_text())["workspace"]["metadata"]["lambda"]["watch"]["router"]
-        self.routes = [
-            (route["method"], path.strip("/").split("/"), route["function"])
-            for path, routes in router.items()
-            for route in routes
-        ]
+        self.routes = []
+        for path, targets in router.items():
+            pattern = path.strip("/").split("/")
+            if isinstance(targets, str):
+                self.routes.append(("*", pattern, targets))
+            else:
+                self.routes.extend((target["method"], pattern, target["function"]) for target in targets)
 
     def function(self, method: str, path: str) -> str:
         segments = path.split("?", 1)[0].strip("/").split("/")
@@ -79,8 +83,15 @@ class Router:
         if method == "POST" and len(segments) == 4 and segments[1] == "functions" and segments[3] == "invocations":
             return segments[2]
         best, best_literals = "-", -1
+        catch_all = "-"
         for route_method, pattern, function in self.routes:
-            if route_method != method or len(pattern) != len(segments):
+            if route_method not in (method, "*"):
+                continue
+            if pattern[-1].startswith("{*"):
+                if len(segments) >= len(pattern) and pattern[:-1] == segments[: len(pattern) - 1]:
+                    catch_all = function
+                continue
+            if len(pattern) != len(segments):
                 continue
             literals = 0
             for expected, actual in zip(pattern, segments):
@@ -94,7 +105,7 @@ class Router:
             else:
                 if literals > best_literals:
                     best, best_literals = function, literals
-        return best
+        return best if best != "-" else catch_all
 
 
 class Gateway(http.server.BaseHTTPRequestHandler):

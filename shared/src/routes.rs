@@ -257,6 +257,9 @@ pub enum ScimOperation {
     ReplaceGroup,
     PatchGroup,
     DeleteGroup,
+    /// Any other method or path under `/scim/v2`: answered in SCIM's error shape (`404`,
+    /// `405` with `Allow`, or `501` for what SCIM defines and we do not serve).
+    NotServed,
 }
 
 /// Each function's operations are their own enum, so its dispatch `match` is exhaustive:
@@ -906,6 +909,9 @@ pub static ROUTES: &[Route] = &[
     scim("PUT", "/scim/v2/Groups/{id}", "scimReplaceGroup", S::ReplaceGroup),
     scim("PATCH", "/scim/v2/Groups/{id}", "scimPatchGroup", S::PatchGroup),
     scim("DELETE", "/scim/v2/Groups/{id}", "scimDeleteGroup", S::DeleteGroup),
+    // Last resort under `/scim/v2` (API Gateway prefers any route of the method matched
+    // whole): identity directories read a SCIM error, never the gateway's bare 404.
+    scim("ANY", "/scim/v2/{proxy+}", "scimNotServed", S::NotServed).public(),
 ];
 
 /// What a SCIM list reads (RFC 7644 §3.4.2, §3.9).
@@ -938,19 +944,70 @@ impl MatchedRoute {
     }
 }
 
-/// Finds the route for a method and path. Literal segments win over parameters, so
-/// `/users/me` is never taken for `/users/{id}`.
+impl Route {
+    /// A route whose last segment is API Gateway's greedy `{name+}` (any method, when its
+    /// method is `ANY`): taken only when no route of the method matches the path whole.
+    pub fn is_greedy(&self) -> bool {
+        self.path.ends_with("+}")
+    }
+
+    fn serves_method(&self, method: &str) -> bool {
+        self.method == "ANY" || self.method.eq_ignore_ascii_case(method)
+    }
+}
+
+/// Finds the route for a method and path, in API Gateway's order: a route of the method
+/// matched whole (literal segments win over parameters, so `/users/me` is never taken for
+/// `/users/{id}`), then a greedy route.
 pub fn match_path(method: &str, path: &str) -> Option<MatchedRoute> {
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    whole_match(method, &segments).or_else(|| greedy_match(method, &segments))
+}
+
+/// The methods that serve this path (a route of each matches it whole): what a `405`
+/// names in `Allow`.
+pub fn methods_of_path(path: &str) -> Vec<&'static str> {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    ["GET", "POST", "PUT", "PATCH", "DELETE"]
+        .into_iter()
+        .filter(|method| whole_match(method, &segments).is_some())
+        .collect()
+}
+
+fn greedy_match(method: &str, segments: &[&str]) -> Option<MatchedRoute> {
+    ROUTES
+        .iter()
+        .filter(|route| route.is_greedy() && route.serves_method(method))
+        .find_map(|route| {
+            let (prefix, last) = route.path.rsplit_once('/')?;
+            let name = last.strip_prefix('{')?.strip_suffix("+}")?;
+            let prefix: Vec<&str> = prefix.split('/').collect();
+            // `{name+}` takes one segment or more, never none.
+            let rest = segments
+                .get(prefix.len()..)
+                .filter(|rest| rest.iter().any(|segment| !segment.is_empty()))?;
+            if prefix.iter().zip(segments).any(|(expected, actual)| expected != actual) {
+                return None;
+            }
+            let params = HashMap::from([(name, rest.join("/"))]);
+            Some(MatchedRoute { route, params })
+        })
+}
+
+/// The route of this method that matches every segment, the most literal first.
+fn whole_match(method: &str, segments: &[&str]) -> Option<MatchedRoute> {
     let mut best: Option<(usize, MatchedRoute)> = None;
-    for route in ROUTES.iter().filter(|route| route.method.eq_ignore_ascii_case(method)) {
+    for route in ROUTES
+        .iter()
+        .filter(|route| !route.is_greedy() && route.method.eq_ignore_ascii_case(method))
+    {
         let pattern: Vec<&'static str> = route.path.split('/').collect();
         if pattern.len() != segments.len() {
             continue;
         }
         let mut params = HashMap::new();
         let mut literals = 0;
-        let matches = pattern.iter().zip(&segments).all(|(expected, actual)| {
+        let matches = pattern.iter().zip(segments).all(|(expected, actual)| {
             match expected.strip_prefix('{').and_then(|name| name.strip_suffix('}')) {
                 Some(name) if !actual.is_empty() => {
                     params.insert(name, (*actual).to_string());
@@ -998,6 +1055,33 @@ mod tests {
         assert!(match_path("GET", "/nope").is_none());
         assert!(match_path("PUT", "/users").is_none());
         assert!(match_path("GET", "/users/usr_1/extra").is_none());
+    }
+
+    #[test]
+    fn the_greedy_route_takes_what_no_route_of_the_method_matches_whole() {
+        let matched = match_path("GET", "/scim/v2/Users").unwrap();
+        assert_eq!(matched.route.operation_id, "scimListUsers");
+        let matched = match_path("PUT", "/scim/v2/ServiceProviderConfig").unwrap();
+        assert_eq!(matched.route.operation_id, "scimNotServed");
+        assert_eq!(matched.param("proxy").unwrap(), "ServiceProviderConfig");
+        let matched = match_path("POST", "/scim/v2/Users/.search").unwrap();
+        assert_eq!(matched.route.operation_id, "scimNotServed");
+        assert_eq!(matched.param("proxy").unwrap(), "Users/.search");
+        // One segment at least; and only under its own prefix.
+        assert!(match_path("GET", "/scim/v2").is_none());
+        assert!(match_path("GET", "/scim/v2/").is_none());
+        assert!(match_path("GET", "/scim/v3/Users").is_none());
+        assert!(match_path("PUT", "/users").is_none());
+    }
+
+    #[test]
+    fn the_methods_of_a_path_are_those_of_the_routes_that_match_it_whole() {
+        assert_eq!(methods_of_path("/scim/v2/ServiceProviderConfig"), ["GET"]);
+        assert_eq!(
+            methods_of_path("/scim/v2/Users/usr_1"),
+            ["GET", "PUT", "PATCH", "DELETE"]
+        );
+        assert!(methods_of_path("/scim/v2/Nope").is_empty());
     }
 
     #[test]

@@ -33,6 +33,9 @@ async fn dispatch(app: &App, request: &Request) -> Result<Answer, ScimError> {
     let Operation::Scim(operation) = route.route.operation else {
         return Err(ApiError::NotFound { resource: "route" }.into());
     };
+    if operation == Op::NotServed {
+        return Err(ScimError::not_served(request.method().as_str(), &http::path(request)));
+    }
     let base = scim::base_url(request);
     let id = || route.param("id").map_err(ScimError::from);
     let query = route.query(request)?;
@@ -128,6 +131,7 @@ async fn dispatch(app: &App, request: &Request) -> Result<Answer, ScimError> {
         | Op::ListResourceTypes
         | Op::GetResourceType
         | Op::ListSchemas
-        | Op::GetSchema => Err(ApiError::internal("a discovery route served after authentication").into()),
+        | Op::GetSchema
+        | Op::NotServed => Err(ApiError::internal("a route that takes no key served after authentication").into()),
     }
 }

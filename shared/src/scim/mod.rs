@@ -47,6 +47,8 @@ pub struct ScimError {
     pub detail: String,
     /// Seconds, on a `503` or `429`.
     pub retry_after: Option<u64>,
+    /// The methods the path serves, on a `405`.
+    pub allow: Option<String>,
 }
 
 impl ScimError {
@@ -56,6 +58,44 @@ impl ScimError {
             scim_type,
             detail: detail.into(),
             retry_after: None,
+            allow: None,
+        }
+    }
+
+    /// What the last-resort route answers (a method or path under `/scim/v2` that no
+    /// route serves): `405` where the path is served with other methods, `501` for what
+    /// RFC 7644 defines and this service does not offer, else `404`.
+    pub fn not_served(method: &str, path: &str) -> ScimError {
+        let resource = path.strip_prefix("/scim/v2").unwrap_or(path).trim_end_matches('/');
+        if resource.ends_with("/.search") && method.eq_ignore_ascii_case("POST") {
+            return ScimError::new(
+                501,
+                None,
+                "searching with `POST /.search` is not supported; list with `GET` and a `filter`",
+            );
+        }
+        if resource == "/Bulk" {
+            return ScimError::new(
+                501,
+                None,
+                "bulk operations are not supported (`bulk.supported` is false)",
+            );
+        }
+        if resource == "/Me" || resource.starts_with("/Me/") {
+            return ScimError::new(501, None, "`/Me` is not supported: a provisioning key acts for no user");
+        }
+        let methods = crate::routes::methods_of_path(path);
+        if methods.is_empty() {
+            return ScimError::new(404, None, format!("no SCIM endpoint at `{resource}`"));
+        }
+        let allow = methods.join(", ");
+        ScimError {
+            allow: Some(allow.clone()),
+            ..ScimError::new(
+                405,
+                None,
+                format!("`{method}` is not allowed on `{resource}`; it serves {allow}"),
+            )
         }
     }
 
@@ -93,6 +133,7 @@ impl ScimError {
             scim_type,
             detail,
             retry_after,
+            allow: None,
         }
     }
 
@@ -455,6 +496,9 @@ pub fn reply(result: Result<Answer, ScimError>) -> crate::http::Reply {
             let mut headers = Vec::new();
             if let Some(seconds) = error.retry_after {
                 headers.push(("retry-after", seconds.to_string()));
+            }
+            if let Some(methods) = &error.allow {
+                headers.push(("allow", methods.clone()));
             }
             if error.status == 401 {
                 headers.push(("www-authenticate", "Bearer realm=\"scim\"".to_string()));

@@ -574,6 +574,8 @@ async fn walk<'a>(
     ] {
         m.call_as("GET", &path, None, None, 200).await;
     }
+    m.call_as("PUT", "/scim/v2/ServiceProviderConfig", None, None, 405)
+        .await;
     let scim_email = format!("scim-{}@utility.example", UserId::new().as_str());
     let scim_user = id(&m
         .call(

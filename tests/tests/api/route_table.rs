@@ -65,7 +65,27 @@ fn watch_router_routes() -> RouteSet {
         .expect("watch router");
     let mut routes = RouteSet::new();
     for (path, targets) in router {
-        for target in targets.as_array().expect("a list of {method, function}") {
+        // A function for every method of the path: the route table's methods of it, or
+        // `ANY` for a catch-all (`{*name}` in this router, `{name+}` in API Gateway).
+        if let Some(function) = targets.as_str() {
+            let (gateway_path, methods) = match path.split_once("{*") {
+                Some((prefix, name)) => (format!("{prefix}{{{}+}}", name.trim_end_matches('}')), vec!["ANY"]),
+                None => (
+                    path.clone(),
+                    ROUTES
+                        .iter()
+                        .filter(|route| route.path == path)
+                        .map(|route| route.method)
+                        .collect(),
+                ),
+            };
+            assert!(!methods.is_empty(), "{path} serves no route of the route table");
+            for method in methods {
+                routes.insert((method.to_string(), gateway_path.clone(), function.to_string()));
+            }
+            continue;
+        }
+        for target in targets.as_array().expect("a function, or a list of {method, function}") {
             routes.insert((
                 target["method"].as_str().expect("method").to_string(),
                 path.clone(),
@@ -148,14 +168,20 @@ async fn each_function_handles_its_own_routes_and_only_those() {
             _ => "usr_01hx2m7k3q9v8c6b5n4m3k2j1h",
         };
         let path = route.path.replace("{id}", id);
+        // The last-resort route, as a method its path does not serve.
+        let (method, path) = match route.method {
+            "ANY" => ("PUT", "/scim/v2/ServiceProviderConfig".to_string()),
+            method => (method, path),
+        };
         for function in Function::ALL {
-            let event = api_gateway_event(route.method, &path, None, None);
+            let event = api_gateway_event(method, &path, None, None);
             let request = lambda_http::request::from_str(&event.to_string()).unwrap();
             let status = api.invoke(function, request).await.status().as_u16();
             // A route of the function: no key is 401, except on the public routes, which
             // take none and refuse the missing token or body instead (the OpenAPI
             // document, the reference page and its script need neither).
             let expected = match (function == route.operation.function(), route.public) {
+                (true, _) if route.method == "ANY" => 405,
                 (true, false) => 401,
                 (true, true) if route.method == "GET" && route.query.is_empty() => 200,
                 (true, true) => 400,

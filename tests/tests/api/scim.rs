@@ -644,3 +644,55 @@ async fn errors_come_in_scims_shape_and_a_key_acts_only_with_its_permissions() {
     scim_error(scim(&api, "GET", "/Users/usr_nope", &token, None).await, 404, None);
     scim_error(scim(&api, "GET", "/Schemas/urn:nope", &token, None).await, 404, None);
 }
+
+/// What no route serves still answers in SCIM's shape, as a directory's client reads it:
+/// another method on a served path is `405` with `Allow`, an unknown path `404`, and what
+/// RFC 7644 defines but this service does not offer (`/.search`, `/Bulk`, `/Me`) `501`.
+/// None of it takes a key or reads the table.
+#[tokio::test]
+async fn methods_and_paths_no_route_serves_answer_in_scims_shape() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    let token = provisioning_key(&api, &org).await;
+    for (method, path, allow) in [
+        ("PUT", "/ServiceProviderConfig", "GET"),
+        ("POST", "/Schemas", "GET"),
+        ("DELETE", "/ResourceTypes/User", "GET"),
+        ("DELETE", "/Users", "GET, POST"),
+        (
+            "POST",
+            "/Groups/grp_01hx2m7k3q9v8c6b5n4m3k2j1h",
+            "GET, PUT, PATCH, DELETE",
+        ),
+    ] {
+        api.dynamo_calls.reset();
+        let answer = scim(&api, method, path, &token, Some(json!({}))).await;
+        let allowed = answer
+            .headers
+            .get("allow")
+            .map(|value| value.to_str().unwrap().to_string());
+        assert_eq!(content_type(&answer), "application/scim+json");
+        scim_error(answer, 405, None);
+        assert_eq!(allowed.as_deref(), Some(allow), "{method} {path}");
+        assert_eq!(api.dynamo_calls.count(), 0, "{method} {path}");
+    }
+    for path in ["/Nope", "/Users/usr_01hx2m7k3q9v8c6b5n4m3k2j1h/extra", "/v1/Users"] {
+        let body = scim_error(scim(&api, "GET", path, &token, None).await, 404, None);
+        assert!(body["detail"].as_str().unwrap().contains(path), "{body}");
+    }
+    // A query string the route does not know does not turn the 404 into a 400.
+    scim_error(scim(&api, "GET", "/Nope?filter=x", &token, None).await, 404, None);
+    for (method, path) in [
+        ("POST", "/.search"),
+        ("POST", "/Users/.search"),
+        ("POST", "/Bulk"),
+        ("GET", "/Me"),
+    ] {
+        scim_error(scim(&api, method, path, &token, Some(json!({}))).await, 501, None);
+    }
+    // Without any key: the same answers (they hold nothing of an organization).
+    let anonymous = api
+        .call_with_headers("PATCH", "/scim/v2/Schemas", None, Some("{}"), &[])
+        .await;
+    scim_error(anonymous, 405, None);
+}
