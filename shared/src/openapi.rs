@@ -62,10 +62,11 @@ use crate::rest::webhooks::{
 };
 use crate::routes::{
     ApiKeysOperation as K, AuditEventsOperation as A, CipSeniorManagerOperation as C, FacilitiesOperation as F,
-    GroupsOperation, InvitationsOperation as I, Operation, ROUTES, RolesOperation as R, Route,
+    GroupsOperation, InvitationsOperation as I, Operation, ROUTES, RolesOperation as R, Route, ScimOperation,
     TrainingAssignmentsOperation as T, TrainingModulesOperation as M, TrainingRequirementsOperation,
     UsersOperation as U, WebhooksOperation, XapiOperation,
 };
+use crate::scim;
 use crate::time::{Date, Timestamp};
 
 /// The committed document, as `GET /openapi.json` serves it.
@@ -74,6 +75,8 @@ pub const DOCUMENT: &str = include_str!("../../docs/openapi.json");
 const API_KEY_SCHEME: &str = "ApiKey";
 /// The xAPI door's other way in: HTTP Basic as LRS clients send it (docs/lms.md).
 const LRS_BASIC_SCHEME: &str = "LrsBasic";
+/// The SCIM door's: the API key as `Authorization: Bearer` (docs/scim.md).
+const SCIM_BEARER_SCHEME: &str = "ScimBearer";
 const ERROR: &str = "ErrorBody";
 
 /// Collects the component schemas as operations name them.
@@ -543,8 +546,8 @@ fn describe(operation: Operation, schemas: &mut Schemas) -> Description {
         Operation::Webhooks(operation) => describe_webhooks(operation, schemas),
         Operation::TrainingRequirements(operation) => describe_training_requirements(operation, schemas),
         Operation::Groups(operation) => describe_groups(operation, schemas),
-        // Left out of the document (`Route::outside_openapi`): SCIM describes itself at
-        // `/scim/v2/Schemas`; this only keeps the match whole.
+        // Described by `scim_operation`, in SCIM's media type and error shape; this only
+        // keeps the match whole.
         Operation::Scim(_) => d("SCIM 2.0 (docs/scim.md)", NoBody, 200, ObjectBuilder::new().into(), &[]),
     }
 }
@@ -929,7 +932,14 @@ fn path_parameter(route: &Route, name: &str) -> RefOr<Schema> {
         Operation::TrainingRequirements(_) => TrainingRequirementId::schema(),
         Operation::Groups(_) if name == "userId" => UserId::schema(),
         Operation::Groups(_) => GroupId::schema(),
-        Operation::Scim(_) => string("id"),
+        Operation::Scim(ScimOperation::GetResourceType) => enumeration(&["User", "Group"]),
+        Operation::Scim(ScimOperation::GetSchema) => enumeration(&[
+            scim::discovery::USER_SCHEMA,
+            scim::discovery::ENTERPRISE_USER_SCHEMA,
+            scim::discovery::GROUP_SCHEMA,
+        ]),
+        Operation::Scim(_) if route.path.starts_with("/scim/v2/Groups") => GroupId::schema(),
+        Operation::Scim(_) => UserId::schema(),
     }
 }
 
@@ -967,6 +977,19 @@ fn query_parameter(route: &Route, name: &str) -> RefOr<Schema> {
             ))
             .into(),
         "unmatched" => enumeration(&["true"]),
+        "filter" => string(
+            "A SCIM filter (RFC 7644 §3.4.2.2): `eq` on `userName`, `emails`, `externalId` or `id` (Users), \
+             `displayName`, `externalId` or `id` (Groups), joined by `and` (docs/scim.md).",
+        ),
+        "startIndex" => ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .description(Some("1-based index of the first result; below 1 reads as 1."))
+            .into(),
+        "count" => ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .description(Some("Results per page, at most 200; below 0 reads as 0."))
+            .into(),
+        "attributes" | "excludedAttributes" => string("Attribute names, comma-separated (RFC 7644 §3.9)."),
         "format" => enumeration(&["csv", "json"]),
         "includeRetired" => ObjectBuilder::new().schema_type(Type::Boolean).into(),
         "email" => string("An email address, matched ignoring case."),
@@ -1044,12 +1067,8 @@ fn error_response(status: u16) -> utoipa::openapi::Response {
     response.build()
 }
 
-fn operation(route: &Route, schemas: &mut Schemas) -> utoipa::openapi::path::Operation {
-    let description = describe(route.operation, schemas);
-    let mut builder = OperationBuilder::new()
-        .operation_id(Some(route.operation_id))
-        .summary(Some(description.summary))
-        .tag(route.operation.function().binary());
+/// The path and query parameters of a route, each with its schema.
+fn parameters(route: &Route, mut builder: OperationBuilder) -> OperationBuilder {
     for segment in route.path.split('/') {
         if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
             builder = builder.parameter(
@@ -1075,6 +1094,135 @@ fn operation(route: &Route, schemas: &mut Schemas) -> utoipa::openapi::path::Ope
                 .schema(Some(query_parameter(route, name))),
         );
     }
+    builder
+}
+
+/// A JSON Schema written as JSON (SCIM's, `scim::openapi`), as utoipa holds one.
+fn schema_of(value: serde_json::Value) -> RefOr<Schema> {
+    serde_json::from_value(value).expect("SCIM's schemas are JSON Schema utoipa reads")
+}
+
+/// A SCIM operation: its bodies in `application/scim+json` (a request also in
+/// `application/json`, which RFC 7644 §3.1 lets clients send), its errors in SCIM's shape,
+/// and its key as a bearer token.
+fn scim_operation(route: &Route, operation: ScimOperation) -> utoipa::openapi::path::Operation {
+    let description = scim::openapi::describe(operation);
+    let mut builder = OperationBuilder::new()
+        .operation_id(Some(route.operation_id))
+        .summary(Some(description.summary))
+        .tag(route.operation.function().binary());
+    builder = parameters(route, builder);
+    if description.if_match {
+        builder = builder.parameter(
+            ParameterBuilder::new()
+                .name("If-Match")
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .description(Some(
+                    "The resource's ETag (`meta.version`): the change applies only to that version, else `412`.",
+                ))
+                .schema(Some(string("An ETag, `W/\"<version>\"`, or `*`."))),
+        );
+    }
+    if let Some(schema) = description.request {
+        let schema = schema_of(schema);
+        builder = builder.request_body(Some(
+            RequestBodyBuilder::new()
+                .required(Some(Required::True))
+                .content(
+                    scim::CONTENT_TYPE,
+                    ContentBuilder::new().schema(Some(schema.clone())).build(),
+                )
+                .content("application/json", ContentBuilder::new().schema(Some(schema)).build())
+                .build(),
+        ));
+    }
+    let mut success = ResponseBuilder::new().description("Success");
+    if let Some(schema) = description.response {
+        success = success.content(
+            scim::CONTENT_TYPE,
+            ContentBuilder::new().schema(Some(schema_of(schema))).build(),
+        );
+    }
+    if description.success == 201 {
+        success = success.header(
+            "Location",
+            utoipa::openapi::HeaderBuilder::new()
+                .schema(Some(string("The created resource's URL.")))
+                .build(),
+        );
+    }
+    builder = builder.response(description.success.to_string(), success.build());
+    let mut errors: Vec<u16> = if route.public {
+        vec![404]
+    } else {
+        vec![400, 401, 403, 404]
+    };
+    errors.extend(description.more_errors);
+    errors.extend([500, 503]);
+    for status in errors {
+        builder = builder.response(
+            status.to_string(),
+            Ref::new(format!("#/components/responses/{}", scim_error_response_name(status))),
+        );
+    }
+    builder = if route.public {
+        builder.securities(Some(Vec::<SecurityRequirement>::new()))
+    } else {
+        builder.securities(Some([SecurityRequirement::new(
+            SCIM_BEARER_SCHEME,
+            Vec::<String>::new(),
+        )]))
+    };
+    builder.build()
+}
+
+/// The error statuses of SCIM's operations, each a shared response of the components.
+const SCIM_ERROR_STATUSES: [u16; 8] = [400, 401, 403, 404, 409, 412, 500, 503];
+
+fn scim_error_response_name(status: u16) -> String {
+    format!("ScimError{status}")
+}
+
+fn scim_error_response(status: u16) -> utoipa::openapi::Response {
+    let meaning = match status {
+        400 => "invalidValue, invalidFilter, invalidPath, invalidSyntax or noTarget (`scimType`)",
+        401 => "no valid `Authorization: Bearer <API key>`",
+        403 => "the key lacks `users:read` or `users:write`, or the change needs a permission it does not hold",
+        404 => "nothing with that id in the organization",
+        409 => "uniqueness: the `userName` or `displayName` is taken; or our rules refuse the change (`detail`)",
+        412 => "the resource is no longer at the version `If-Match` names",
+        503 => "a service we depend on failed after our retries; nothing was left half done; retry after `Retry-After`",
+        _ => "an unexpected fault (logged with its details)",
+    };
+    let mut response = ResponseBuilder::new().description(meaning).content(
+        scim::CONTENT_TYPE,
+        ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name(scim::openapi::ERROR_COMPONENT)))
+            .build(),
+    );
+    if status == 503 {
+        response = response.header(
+            "Retry-After",
+            utoipa::openapi::HeaderBuilder::new()
+                .schema(Some(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0))))
+                .description(Some("Seconds to wait before retrying"))
+                .build(),
+        );
+    }
+    response.build()
+}
+
+fn operation(route: &Route, schemas: &mut Schemas) -> utoipa::openapi::path::Operation {
+    if let Operation::Scim(operation) = route.operation {
+        return scim_operation(route, operation);
+    }
+    let description = describe(route.operation, schemas);
+    let mut builder = OperationBuilder::new()
+        .operation_id(Some(route.operation_id))
+        .summary(Some(description.summary))
+        .tag(route.operation.function().binary());
+    builder = parameters(route, builder);
     if matches!(route.operation, Operation::Xapi(operation) if operation != XapiOperation::GetAbout) {
         builder = builder.parameter(
             ParameterBuilder::new()
@@ -1200,6 +1348,14 @@ pub fn document() -> OpenApi {
         let components = std::mem::take(&mut schemas.components);
         schemas.components = components.response(error_response_name(status), error_response(status));
     }
+    for status in SCIM_ERROR_STATUSES {
+        let components = std::mem::take(&mut schemas.components);
+        schemas.components = components.response(scim_error_response_name(status), scim_error_response(status));
+    }
+    for (name, schema) in scim::openapi::components() {
+        let components = std::mem::take(&mut schemas.components);
+        schemas.components = components.schema(name, schema_of(schema));
+    }
     for route in ROUTES.iter().filter(|route| !route.outside_openapi) {
         let item = utoipa::openapi::path::PathItem::new(method(route), operation(route, &mut schemas));
         paths = paths.path(route.path, item);
@@ -1212,6 +1368,18 @@ pub fn document() -> OpenApi {
                 "X-API-Key",
                 "An API key of a member of one organization; its scope is what the member holds.",
             ))),
+        )
+        .security_scheme(
+            SCIM_BEARER_SCHEME,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The SCIM routes only: an API key as the bearer token, as identity directories send it \
+                         (docs/scim.md); `X-API-Key` is refused there.",
+                    ))
+                    .build(),
+            ),
         )
         .security_scheme(
             LRS_BASIC_SCHEME,

@@ -321,8 +321,8 @@ pub struct Route {
     /// is a `409 uniqueness` a directory resolves by a lookup), so it takes no
     /// `Idempotency-Key`.
     pub idempotent_by_own_ids: bool,
-    /// A route of another protocol that describes itself (SCIM's `/Schemas`), so it is
-    /// not in the OpenAPI document.
+    /// A route OpenAPI cannot describe (API Gateway's `ANY` with a greedy `{proxy+}`), so
+    /// it is not in the OpenAPI document.
     pub outside_openapi: bool,
 }
 
@@ -911,7 +911,9 @@ pub static ROUTES: &[Route] = &[
     scim("DELETE", "/scim/v2/Groups/{id}", "scimDeleteGroup", S::DeleteGroup),
     // Last resort under `/scim/v2` (API Gateway prefers any route of the method matched
     // whole): identity directories read a SCIM error, never the gateway's bare 404.
-    scim("ANY", "/scim/v2/{proxy+}", "scimNotServed", S::NotServed).public(),
+    scim("ANY", "/scim/v2/{proxy+}", "scimNotServed", S::NotServed)
+        .public()
+        .outside_openapi(),
 ];
 
 /// What a SCIM list reads (RFC 7644 §3.4.2, §3.9).
@@ -920,7 +922,7 @@ const SCIM_LIST: &[&str] = &["filter", "startIndex", "count", "attributes", "exc
 const SCIM_ATTRIBUTES: &[&str] = &["attributes", "excludedAttributes"];
 
 const fn scim(method: &'static str, path: &'static str, operation_id: &'static str, operation: ScimOperation) -> Route {
-    route(method, path, operation_id, Scim(operation)).outside_openapi()
+    route(method, path, operation_id, Scim(operation))
 }
 
 /// A route matched against a request, with its path parameters.

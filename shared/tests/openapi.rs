@@ -1,6 +1,6 @@
 //! The committed OpenAPI document is what the code generates, and it describes exactly
-//! the routes of the route table (but SCIM's, which describe themselves at
-//! `/scim/v2/Schemas`).
+//! the routes of the route table (but SCIM's last-resort `ANY /scim/v2/{proxy+}`, which
+//! OpenAPI has no method for).
 
 use std::collections::BTreeSet;
 

@@ -66,10 +66,10 @@ async fn dispatch(app: &App, request: &Request) -> Result<Answer, ScimError> {
             return Ok(Answer::ok(discovery::list_response(schemas.len(), 1, schemas)));
         }
         Op::GetSchema => {
-            let id = id()?;
-            return discovery::schema(&base, id)
+            let id = scim::path_text(id()?);
+            return discovery::schema(&base, &id)
                 .map(Answer::ok)
-                .ok_or_else(|| not_found("schema", id));
+                .ok_or_else(|| not_found("schema", &id));
         }
         _ => {}
     }

@@ -7,6 +7,7 @@
 pub mod discovery;
 pub mod grammar;
 pub mod groups;
+pub mod openapi;
 pub mod patch;
 pub mod users;
 
@@ -422,6 +423,14 @@ pub fn bearer_token(request: &lambda_http::Request) -> Option<&str> {
         .eq_ignore_ascii_case("bearer")
         .then(|| token.trim())
         .filter(|token| !token.is_empty())
+}
+
+/// A path segment as text: a schema's URN arrives as sent, `:` or `%3A` (clients that
+/// encode every reserved character send the latter).
+pub fn path_text(segment: &str) -> String {
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// The SCIM base URL the request came to, for `meta.location` and `Location`: the host it

@@ -12,7 +12,7 @@ use serde_json::json;
 use crate::training_program::{due_in, id_of, program};
 
 /// Items written by more than one of the requests, with how many wrote each.
-fn shared_items(writes_per_request: &[Vec<(String, String)>]) -> Vec<((String, String), usize)> {
+pub(crate) fn shared_items(writes_per_request: &[Vec<(String, String)>]) -> Vec<((String, String), usize)> {
     let mut writers: HashMap<(String, String), usize> = HashMap::new();
     for keys in writes_per_request {
         let mut keys = keys.clone();

@@ -22,6 +22,7 @@ mod roles;
 mod round_trips;
 mod route_table;
 mod scim;
+mod scim_parallel;
 mod soak;
 mod tenancy;
 mod time_ranges;

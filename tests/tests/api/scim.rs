@@ -10,7 +10,7 @@ const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 const PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 
-async fn scim(api: &TestApi, method: &str, path: &str, token: &str, body: Option<Value>) -> TestResponse {
+pub(crate) async fn scim(api: &TestApi, method: &str, path: &str, token: &str, body: Option<Value>) -> TestResponse {
     scim_with(api, method, path, token, body, &[]).await
 }
 
@@ -56,7 +56,7 @@ fn content_type(response: &TestResponse) -> &str {
 }
 
 /// A key for the directory: scoped to what provisioning needs, minted by the admin.
-async fn provisioning_key(api: &TestApi, org: &TestOrg) -> String {
+pub(crate) async fn provisioning_key(api: &TestApi, org: &TestOrg) -> String {
     let key = api
         .post(
             "/api-keys",
@@ -68,7 +68,7 @@ async fn provisioning_key(api: &TestApi, org: &TestOrg) -> String {
     key["secret"].as_str().expect("secret").to_string()
 }
 
-fn okta_user(email: &str, given: &str, family: &str) -> Value {
+pub(crate) fn okta_user(email: &str, given: &str, family: &str) -> Value {
     json!({
         "schemas": [USER],
         "userName": email,
@@ -102,6 +102,17 @@ async fn okta_checks_creates_replaces_deactivates_pushes_a_group_and_deletes() {
     scim(&api, "GET", &format!("/Schemas/{ENTERPRISE}"), &token, None)
         .await
         .expect(200);
+    // The same URN with its colons percent-encoded, as some clients send a path segment.
+    let encoded = scim(
+        &api,
+        "GET",
+        &format!("/Schemas/{}", USER.replace(':', "%3A")),
+        &token,
+        None,
+    )
+    .await
+    .expect(200);
+    assert_eq!(encoded["id"], USER);
 
     // Okta's connection test, then its existence check before a create.
     let page = scim(&api, "GET", "/Users?startIndex=1&count=2", &token, None).await;
