@@ -63,7 +63,9 @@ TRAINING_RULES_ACTIONS = {
     "user.created",
     "user.updated",
     "user.facilities_changed",
+    "user.groups_changed",
     "invitation.accepted",
+    "group.updated",
     "training_requirement.created",
     "training_requirement.updated",
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{FacilityId, OrgId, TrainingAssignmentId, TrainingModuleId, TrainingRequirementId, UserId};
-use crate::model::roles::RoleRef;
+use crate::model::roles::{RoleRef, RolesDocument};
 use crate::model::training_assignments::TrainingAssignment;
 use crate::model::training_status::{TrainingVerdict, covers, standings};
 use crate::model::users::{Member, MemberStatus};
@@ -74,15 +74,20 @@ impl AppliesTo {
         }
     }
 
-    /// Whether an active member is one of the people this applies to.
-    pub fn matches(&self, member: &Member) -> bool {
+    /// Whether an active member is one of the people this applies to: by the roles they
+    /// hold, their own or through their groups (`grants`, the organization's roles
+    /// document, says which group grants which), and their facilities.
+    pub fn matches(&self, member: &Member, grants: &RolesDocument) -> bool {
         if member.status != MemberStatus::Active {
             return false;
         }
         if self.everyone {
             return true;
         }
-        let role_fits = self.roles.is_empty() || self.roles.iter().any(|role| member.roles.contains(role));
+        let role_fits = self.roles.is_empty() || {
+            let held = member.effective_roles(grants);
+            self.roles.iter().any(|role| held.contains(role))
+        };
         let facility_fits =
             self.facility_ids.is_empty() || self.facility_ids.iter().any(|id| member.facility_ids.contains(id));
         role_fits && facility_fits
@@ -282,10 +287,11 @@ fn of_module<'a>(
 pub fn decide(
     requirement: &TrainingRequirement,
     member: &Member,
+    grants: &RolesDocument,
     assignments: &[TrainingAssignment],
     today: Date,
 ) -> Decision {
-    if !requirement.applies_to.matches(member) {
+    if !requirement.applies_to.matches(member, grants) {
         return Decision::NotApplicable;
     }
     let module = &requirement.training_module_id;
@@ -366,13 +372,14 @@ pub fn gap_of(
 pub fn requiring<'a>(
     requirements: &'a [TrainingRequirement],
     member: &Member,
+    grants: &RolesDocument,
     facility: Option<&FacilityId>,
 ) -> BTreeMap<&'a TrainingModuleId, Vec<&'a TrainingRequirement>> {
     let mut by_module: BTreeMap<&TrainingModuleId, Vec<&TrainingRequirement>> = BTreeMap::new();
     for requirement in requirements {
         let at_facility =
             facility.is_none_or(|f| member.facility_ids.contains(f) && requirement.applies_to.covers_facility(f));
-        if requirement.applies_to.matches(member) && at_facility {
+        if requirement.applies_to.matches(member, grants) && at_facility {
             by_module
                 .entry(&requirement.training_module_id)
                 .or_default()
@@ -390,6 +397,7 @@ pub fn gap_order(requirements: &mut [TrainingRequirement]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::GroupId;
     use crate::model::roles::SystemRole;
     use crate::model::training_assignments::{Completion, NewAssignment, complete, new_assignment};
     use crate::validation::{DisplayName, Email};
@@ -472,17 +480,38 @@ mod tests {
         let (f1, f2, f3) = (FacilityId::new(), FacilityId::new(), FacilityId::new());
         let viewer = RoleRef::System(SystemRole::Viewer);
         let rule = AppliesTo::parse(false, std::slice::from_ref(&viewer), &[f1.clone(), f2.clone()]).unwrap();
+        let no_groups = RolesDocument::default();
         let fits = member(vec![viewer.clone()], vec![f3.clone(), f2.clone(), f1.clone()]);
-        assert!(rule.matches(&fits));
+        assert!(rule.matches(&fits, &no_groups));
         assert_eq!(rule.scope_for(&fits), vec![f2.clone(), f1.clone()]);
-        assert!(!rule.matches(&member(vec![viewer.clone()], vec![f3.clone()])));
-        assert!(!rule.matches(&member(vec![RoleRef::System(SystemRole::Auditor)], vec![f1.clone()])));
+        assert!(!rule.matches(&member(vec![viewer.clone()], vec![f3.clone()]), &no_groups));
+        assert!(!rule.matches(
+            &member(vec![RoleRef::System(SystemRole::Auditor)], vec![f1.clone()]),
+            &no_groups
+        ));
         let mut suspended = fits.clone();
         suspended.status = MemberStatus::Suspended;
-        assert!(!rule.matches(&suspended));
+        assert!(!rule.matches(&suspended, &no_groups));
         let everyone = AppliesTo::parse(true, &[], &[]).unwrap();
-        assert!(everyone.matches(&member(vec![], vec![])));
+        assert!(everyone.matches(&member(vec![], vec![]), &no_groups));
         assert!(everyone.scope_for(&fits).is_empty());
+    }
+
+    #[test]
+    fn a_role_held_through_a_group_counts_as_one_held_directly() {
+        let (f1, group) = (FacilityId::new(), GroupId::new());
+        let operator = RoleRef::System(SystemRole::Viewer);
+        let rule = AppliesTo::parse(false, std::slice::from_ref(&operator), &[]).unwrap();
+        let mut through_group = member(vec![], vec![f1]);
+        through_group.group_ids = vec![group.clone()];
+        let mut grants = RolesDocument::default();
+        assert!(!rule.matches(&through_group, &grants), "the group grants nothing yet");
+        grants.set_grants(&group, std::slice::from_ref(&operator));
+        assert!(rule.matches(&through_group, &grants));
+        // Another group's grant is not theirs.
+        let mut elsewhere = RolesDocument::default();
+        elsewhere.set_grants(&GroupId::new(), &[operator]);
+        assert!(!rule.matches(&through_group, &elsewhere));
     }
 
     #[test]
@@ -492,7 +521,7 @@ mod tests {
         let today = Date::parse("d", "2026-06-01").unwrap();
         let Decision::Assign {
             due_date, made_before, ..
-        } = decide(&rule, &person, &[], today)
+        } = decide(&rule, &person, &RolesDocument::default(), &[], today)
         else {
             panic!("a person with nothing is assigned");
         };
@@ -501,16 +530,34 @@ mod tests {
 
         let open = assigned(&rule, &person, "2026-05-01T00:00:00Z");
         assert_eq!(
-            decide(&rule, &person, std::slice::from_ref(&open), today),
+            decide(
+                &rule,
+                &person,
+                &RolesDocument::default(),
+                std::slice::from_ref(&open),
+                today
+            ),
             Decision::Covered
         );
         let done = completed(&open, "2026-05-02T00:00:00Z", Some(365));
         assert_eq!(
-            decide(&rule, &person, std::slice::from_ref(&done), today),
+            decide(
+                &rule,
+                &person,
+                &RolesDocument::default(),
+                std::slice::from_ref(&done),
+                today
+            ),
             Decision::Covered
         );
         let later = Date::parse("d", "2027-05-03").unwrap();
-        match decide(&rule, &person, std::slice::from_ref(&done), later) {
+        match decide(
+            &rule,
+            &person,
+            &RolesDocument::default(),
+            std::slice::from_ref(&done),
+            later,
+        ) {
             Decision::Assign { made_before, .. } => assert_eq!(made_before, vec![done.id.clone()]),
             other => panic!("an expired completion needs a new assignment, got {other:?}"),
         }
@@ -525,13 +572,19 @@ mod tests {
         at_f1 = completed(&at_f1, "2026-05-02T00:00:00Z", None);
         let today = Date::parse("d", "2026-06-01").unwrap();
         assert_eq!(
-            decide(&rule, &person, std::slice::from_ref(&at_f1), today),
+            decide(
+                &rule,
+                &person,
+                &RolesDocument::default(),
+                std::slice::from_ref(&at_f1),
+                today
+            ),
             Decision::Covered
         );
         let moved = member(vec![], vec![f1.clone(), f2.clone()]);
         let mut moved_assignment = at_f1.clone();
         moved_assignment.user_id = moved.user_id.clone();
-        match decide(&rule, &moved, &[moved_assignment], today) {
+        match decide(&rule, &moved, &RolesDocument::default(), &[moved_assignment], today) {
             Decision::Assign { facility_ids, .. } => assert_eq!(facility_ids, vec![f1, f2]),
             other => panic!("a new facility needs training there, got {other:?}"),
         }

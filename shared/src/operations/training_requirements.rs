@@ -14,13 +14,14 @@ use std::time::Instant;
 use futures::future::try_join_all;
 
 use crate::error::{ApiError, ApiResult};
-use crate::ids::{FacilityId, OrgId, TrainingRequirementId, UserId};
+use crate::ids::{FacilityId, GroupId, OrgId, TrainingRequirementId, UserId};
 use crate::model::audit::AuditEvent;
 use crate::model::events::Event;
 use crate::model::events::training_requirements::{
     RequirementFields, TrainingRequirementCreated, TrainingRequirementDeleted, TrainingRequirementUpdated,
 };
 use crate::model::principal::{Job, Principal};
+use crate::model::roles::RolesDocument;
 use crate::model::training_assignments::{NewAssignment, TrainingAssignment};
 use crate::model::training_requirements::{
     BACKFILL_BATCH, Backfill, BackfillStatus, Decision, GapVerdict, MAX_REQUIREMENTS, NewRequirement, RequirementEdit,
@@ -211,6 +212,7 @@ async fn apply(
     store: &Store,
     requirements: &[TrainingRequirement],
     member: &Member,
+    grants: &RolesDocument,
     assignments: &[TrainingAssignment],
 ) -> ApiResult<EngineReport> {
     let job = Principal::job(&member.organization_id, Job::TrainingRequirements);
@@ -226,7 +228,7 @@ async fn apply(
             facility_ids,
             due_date,
             made_before,
-        } = decide(requirement, member, &known, today)
+        } = decide(requirement, member, grants, &known, today)
         else {
             continue;
         };
@@ -264,7 +266,8 @@ async fn apply(
 /// Every requirement of the organization, applied to one member (an active one: the
 /// others need nothing new).
 pub async fn apply_to_member(store: &Store, org: &OrgId, user: &UserId) -> ApiResult<EngineReport> {
-    let Some(member) = store::members::get(store, org, user).await? else {
+    // The roles document says which roles the member's groups grant them.
+    let (Some(member), grants) = store::members::get_with_roles(store, org, user).await? else {
         return Ok(EngineReport::default());
     };
     if member.status != MemberStatus::Active {
@@ -275,7 +278,7 @@ pub async fn apply_to_member(store: &Store, org: &OrgId, user: &UserId) -> ApiRe
         return Ok(EngineReport::default());
     }
     let assignments = store::training_assignments::of_user(store, org, user).await?;
-    apply(store, &requirements, &member, &assignments).await
+    apply(store, &requirements, &member, &grants, &assignments).await
 }
 
 /// What one batch of a backfill came to.
@@ -309,10 +312,18 @@ pub async fn backfill_batch(store: &Store, seen: &Backfill) -> ApiResult<BatchOu
         role_groups: Vec::new(),
     };
     let page = store::members::list(store, org, &filter, BACKFILL_BATCH, backfill.after.as_ref()).await?;
+    let grants = store::roles::document(store, org).await?;
     let requirements = std::slice::from_ref(&requirement);
     let mut reports: Vec<EngineReport> = Vec::with_capacity(page.items.len());
     for chunk in page.items.chunks(CONCURRENT_PEOPLE) {
-        reports.extend(try_join_all(chunk.iter().map(|member| apply_in_batch(store, requirements, member))).await?);
+        reports.extend(
+            try_join_all(
+                chunk
+                    .iter()
+                    .map(|member| apply_in_batch(store, requirements, member, &grants)),
+            )
+            .await?,
+        );
     }
     let mut report = EngineReport {
         backfill_batches: 1,
@@ -347,10 +358,11 @@ async fn apply_in_batch(
     store: &Store,
     requirements: &[TrainingRequirement],
     member: &Member,
+    grants: &RolesDocument,
 ) -> ApiResult<EngineReport> {
     if !requirements
         .iter()
-        .any(|requirement| requirement.applies_to.matches(member))
+        .any(|requirement| requirement.applies_to.matches(member, grants))
     {
         return Ok(EngineReport {
             members_examined: 1,
@@ -358,7 +370,7 @@ async fn apply_in_batch(
         });
     }
     let assignments = store::training_assignments::of_user(store, &member.organization_id, &member.user_id).await?;
-    apply(store, requirements, member, &assignments).await
+    apply(store, requirements, member, grants, &assignments).await
 }
 
 /// How long a run may go on.
@@ -400,18 +412,48 @@ pub async fn run_backfills(store: &Store, only: Option<&OrgId>, limits: RunLimit
     Ok(report)
 }
 
+/// The actions `on_events` reacts to: what the engine's event source lets through
+/// (`infra/template.yaml`'s FilterCriteria, `scripts/local_event_sources.py`; a test holds
+/// all three the same).
+pub const ENGINE_ACTIONS: [&str; 8] = [
+    "user.created",
+    "user.updated",
+    "user.facilities_changed",
+    "user.groups_changed",
+    "invitation.accepted",
+    "group.updated",
+    "training_requirement.created",
+    "training_requirement.updated",
+];
+
 /// The audit events that change what requirements ask of someone: a member created,
-/// joined through an invitation, changed (roles, status) or given facilities; a
-/// requirement declared or changed. Each person is gone through once per call; each
-/// organization's running backfills go on within `limits`.
+/// joined through an invitation, changed (roles, status), given facilities, or joining or
+/// leaving a group; a group whose roles changed (each of its members); a requirement
+/// declared or changed. Each person is gone through once per call; each organization's
+/// running backfills go on within `limits`.
 pub async fn on_events(store: &Store, events: &[AuditEvent], limits: RunLimits) -> ApiResult<EngineReport> {
     let mut people: Vec<(OrgId, UserId)> = Vec::new();
     let mut backfilling: Vec<OrgId> = Vec::new();
     for event in events {
         let org = event.organization_id.clone();
         let person = match event.action.as_str() {
-            "user.created" | "user.updated" | "user.facilities_changed" => Some(event.target_id.as_str()),
+            "user.created" | "user.updated" | "user.facilities_changed" | "user.groups_changed" => {
+                Some(event.target_id.as_str())
+            }
             "invitation.accepted" => event.summary.get("userId").and_then(serde_json::Value::as_str),
+            // The group's members now hold other roles: each is gone through. (A group
+            // created with members, or a member joining, is each member's own event.)
+            "group.updated" if event.summary.get("roles").is_some() => {
+                let Ok(group) = GroupId::parse("targetId", &event.target_id) else {
+                    continue;
+                };
+                for user in store::groups::all_members(store, &org, &group).await? {
+                    if !people.contains(&(org.clone(), user.clone())) {
+                        people.push((org.clone(), user));
+                    }
+                }
+                continue;
+            }
             "training_requirement.created" | "training_requirement.updated" => {
                 if !backfilling.contains(&org) {
                     backfilling.push(org);
@@ -534,7 +576,7 @@ pub async fn list_gaps(
             let candidates: Vec<&Member> = members
                 .items
                 .iter()
-                .filter(|member| requirement.applies_to.matches(member))
+                .filter(|member| requirement.applies_to.matches(member, &principal.roles))
                 .filter(|member| facility.is_none_or(|f| member.facility_ids.contains(f)))
                 .collect();
             for chunk in candidates.chunks(CONCURRENT_PEOPLE) {

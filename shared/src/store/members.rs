@@ -87,6 +87,13 @@ pub async fn get(store: &Store, org: &OrgId, user: &UserId) -> ApiResult<Option<
     store.get(member_key(org, user)).await
 }
 
+/// A member and the organization's roles document (which says what their groups grant),
+/// in one BatchGetItem.
+pub async fn get_with_roles(store: &Store, org: &OrgId, user: &UserId) -> ApiResult<(Option<Member>, RolesDocument)> {
+    let records = get_for_authentication(store, org, user, None).await?;
+    Ok((records.member, records.roles))
+}
+
 /// What authentication reads in its second round trip.
 pub struct AuthenticationRecords {
     pub member: Option<Member>,

@@ -155,6 +155,36 @@ fn no_deployed_function_may_send_webhooks_to_loopback() {
     );
 }
 
+/// The training requirements' engine hears of exactly the actions it reacts to: the
+/// template's FilterCriteria and the local run's stand-in name the same ones.
+#[test]
+fn the_engines_event_filters_name_the_actions_it_reacts_to() {
+    use raptor_shared::operations::training_requirements::ENGINE_ACTIONS;
+    let expected: BTreeSet<String> = ENGINE_ACTIONS.iter().map(|action| action.to_string()).collect();
+    let template: Yaml = serde_norway::from_str(&workspace_file("infra/template.yaml")).expect("template parses");
+    let events = &template["Resources"]["TrainingRulesFunction"]["Properties"]["Events"];
+    let pattern = events["PeopleAndRequirementsChanged"]["Properties"]["FilterCriteria"]["Filters"][0]["Pattern"]
+        .as_str()
+        .expect("the filter's pattern");
+    let pattern: serde_json::Value = serde_json::from_str(pattern).expect("the pattern is JSON");
+    let filtered: BTreeSet<String> = pattern["dynamodb"]["NewImage"]["action"]["S"]
+        .as_array()
+        .expect("a list of actions")
+        .iter()
+        .map(|action| action.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(filtered, expected, "infra/template.yaml");
+    let local = workspace_file("scripts/local_event_sources.py");
+    let (_, after) = local.split_once("TRAINING_RULES_ACTIONS = {").expect("the local set");
+    let (set, _) = after.split_once('}').expect("the set's end");
+    let listed: BTreeSet<String> = set
+        .split(',')
+        .map(|item| item.trim().trim_matches('"').to_string())
+        .filter(|item| !item.is_empty())
+        .collect();
+    assert_eq!(listed, expected, "scripts/local_event_sources.py");
+}
+
 /// Each function answers its own routes (here 401: it reached authentication) and none of
 /// another function's (404), so the route table is what every dispatch follows.
 #[tokio::test]

@@ -39,7 +39,11 @@ fn landed_or_unavailable(answer: &TestResponse, expected: u16) -> bool {
     assert_eq!(answer.status, 503, "neither {expected} nor 503: {}", answer.body);
     // SCIM's error shape, or the REST door's.
     let scim_shape = answer.body["status"] == "503";
-    assert!(scim_shape || answer.body["error"]["code"] == "unavailable", "{}", answer.body);
+    assert!(
+        scim_shape || answer.body["error"]["code"] == "unavailable",
+        "{}",
+        answer.body
+    );
     assert!(answer.headers.get("retry-after").is_some(), "503 without Retry-After");
     false
 }

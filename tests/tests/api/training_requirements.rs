@@ -619,3 +619,106 @@ async fn a_person_who_accepts_an_invitation_is_assigned_what_their_roles_require
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0]["requirementId"], id_of(&developers).as_str());
 }
+
+/// A role held through a group asks for the same training as one held directly (docs/groups.md):
+/// joining the group, and the group being given the role, each make the assignment; the
+/// person's training status and the gaps count them; and nothing is made twice.
+#[tokio::test]
+async fn a_role_held_through_a_group_asks_for_its_training_as_a_role_held_directly() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    let org_id = org.id.to_string();
+    let access = module(&api, &org, "Access control for developers").await;
+    let developers = requirement(
+        &api,
+        &org,
+        json!({ "trainingModuleId": access, "appliesTo": { "roles": ["developer"] }, "dueWithinDays": 14 }),
+    )
+    .await;
+    let joiner = api.create_user(&org, "joiner@utility.example", "Joins A Group").await;
+    let member = api
+        .create_user(&org, "member@utility.example", "Already A Member")
+        .await;
+    let crew = api
+        .post(
+            "/groups",
+            &org.admin_key,
+            json!({ "displayName": "Release crew", "roles": [], "userIds": [member] }),
+        )
+        .await
+        .expect(201);
+    let crew_id = id_of(&crew);
+    let devs = api
+        .post(
+            "/groups",
+            &org.admin_key,
+            json!({ "displayName": "Developers", "roles": ["developer"] }),
+        )
+        .await
+        .expect(201);
+    api.run_training_rules(&org_id).await;
+    assert!(assignments_of(&api, &org, &joiner).await.is_empty());
+    assert!(assignments_of(&api, &org, &member).await.is_empty());
+
+    // Joining a group that grants the role.
+    api.post(
+        &format!("/groups/{}/members", id_of(&devs)),
+        &org.admin_key,
+        json!({ "userIds": [joiner] }),
+    )
+    .await
+    .expect(200);
+    api.run_training_rules(&org_id)
+        .await
+        .expect("the member's groups changed");
+    let made = assignments_of(&api, &org, &joiner).await;
+    assert_eq!(made.len(), 1);
+    assert_eq!(made[0]["requirementId"], id_of(&developers).as_str());
+
+    // A group being given the role: each of its members.
+    api.patch(
+        &format!("/groups/{crew_id}"),
+        &org.admin_key,
+        json!({ "roles": ["developer"] }),
+    )
+    .await
+    .expect(200);
+    api.run_training_rules(&org_id)
+        .await
+        .expect("the group's roles changed");
+    let made = assignments_of(&api, &org, &member).await;
+    assert_eq!(made.len(), 1);
+    assert_eq!(made[0]["trainingModuleId"], access.as_str());
+    // Renaming the group again changes nobody's roles: nothing more is made.
+    api.patch(
+        &format!("/groups/{crew_id}"),
+        &org.admin_key,
+        json!({ "displayName": "Release crew (north)" }),
+    )
+    .await
+    .expect(200);
+    api.run_training_rules(&org_id).await;
+    assert_eq!(assignments_of(&api, &org, &member).await.len(), 1);
+
+    // The person's standing names the requirement; both are gaps until trained.
+    let status = api
+        .get(&format!("/users/{member}/training-status"), &org.admin_key)
+        .await
+        .expect(200);
+    let standing = &status["modules"].as_array().unwrap()[0];
+    assert_eq!(standing["requirementIds"], json!([id_of(&developers)]));
+    let gaps = api
+        .get(
+            &format!("/training-requirements/gaps?requirementId={}", id_of(&developers)),
+            &org.admin_key,
+        )
+        .await
+        .expect(200);
+    let people: BTreeSet<&str> = gaps["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|gap| gap["userId"].as_str().unwrap())
+        .collect();
+    assert_eq!(people, BTreeSet::from([joiner.as_str(), member.as_str()]));
+}
