@@ -707,3 +707,148 @@ async fn methods_and_paths_no_route_serves_answer_in_scims_shape() {
         .await;
     scim_error(anonymous, 405, None);
 }
+
+/// Deprovisioning as CIP-004 R5 needs it: `active: false` stops every key of the person at
+/// once, `DELETE` revokes them and ends their groups, each change is an audit event naming
+/// the directory's key, and our own rules still refuse (the sole admin, the current CIP
+/// Senior Manager) with the reason, in SCIM's shape.
+#[tokio::test]
+async fn deprovisioning_stops_keys_at_once_and_our_rules_still_refuse_in_scims_shape() {
+    let api = TestApi::new().await;
+    let org = api.new_organization().await;
+    let token = provisioning_key(&api, &org).await;
+    let keys = api.get("/api-keys", &org.admin_key).await.expect(200);
+    let token_id = keys["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|key| key["name"] == "Okta provisioning")
+        .and_then(|key| key["id"].as_str())
+        .unwrap()
+        .to_string();
+
+    // A person with a key of their own (a script of theirs), in a group.
+    let (person, their_key) = api.member_with_key(&org, "leaver@utility.example", &[]).await;
+    api.get("/users/me", &their_key).await.expect(200);
+    let group = scim(
+        &api,
+        "POST",
+        "/Groups",
+        &token,
+        Some(json!({ "displayName": "Leavers", "members": [{ "value": person }] })),
+    )
+    .await
+    .expect(201);
+
+    // Deactivated: the key stops at once; the audit event names the directory's key.
+    scim(
+        &api,
+        "PATCH",
+        &format!("/Users/{person}"),
+        &token,
+        Some(json!({ "schemas": [PATCH], "Operations": [{ "op": "replace", "path": "active", "value": false }] })),
+    )
+    .await
+    .expect(200);
+    api.get("/users/me", &their_key)
+        .await
+        .expect_error(401, "unauthenticated");
+    let trail = api.audit_trail_of(&org, &person).await;
+    assert_eq!(trail[0]["action"], "user.updated");
+    assert_eq!(trail[0]["actorApiKeyId"], token_id.as_str(), "{}", trail[0]);
+
+    // Deleted: the key is revoked, the group lets them go, and the events name the key too.
+    scim(&api, "DELETE", &format!("/Users/{person}"), &token, None)
+        .await
+        .expect(204);
+    let keys = api.get("/api-keys", &org.admin_key).await.expect(200);
+    let theirs: Vec<&Value> = keys["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|key| key["userId"] == person.as_str())
+        .collect();
+    // Stopped for good without a write per key (docs/authorization.md): a deleted member
+    // is never active again.
+    assert!(
+        theirs
+            .iter()
+            .all(|key| key["status"] == "inactive" && key["inactiveReason"].as_str().unwrap().contains("deleted")),
+        "every key of theirs stops: {theirs:?}"
+    );
+    let read = scim(
+        &api,
+        "GET",
+        &format!("/Groups/{}", group["id"].as_str().unwrap()),
+        &token,
+        None,
+    )
+    .await
+    .expect(200);
+    assert_eq!(read["members"], json!([]));
+    let trail = api.audit_trail_of(&org, &person).await;
+    // Everything since their creation (by the admin, through the REST API) was the directory.
+    let since: Vec<&Value> = trail.iter().filter(|event| event["action"] != "user.created").collect();
+    assert!(since.len() >= 3, "{trail:?}");
+    assert!(
+        since.iter().all(|event| event["actorApiKeyId"] == token_id.as_str()),
+        "{trail:?}"
+    );
+    api.get("/users/me", &their_key)
+        .await
+        .expect_error(401, "unauthenticated");
+    // Provisioned again (a rehire): a new member; the old key stays stopped.
+    let again = scim(
+        &api,
+        "POST",
+        "/Users",
+        &token,
+        Some(okta_user("leaver@utility.example", "Leaver", "Again")),
+    )
+    .await
+    .expect(201);
+    assert_ne!(again["id"], person.as_str());
+    api.get("/users/me", &their_key)
+        .await
+        .expect_error(401, "unauthenticated");
+
+    // Our rules refuse in SCIM's shape, with the reason: the sole admin (through a key that
+    // may manage them: one holding every permission, without being an admin), and the
+    // current CIP Senior Manager.
+    let admin = api.get("/roles/admin", &org.admin_key).await.expect(200);
+    let everything = api
+        .post(
+            "/roles",
+            &org.admin_key,
+            json!({ "name": "Directory sync", "permissions": admin["permissions"] }),
+        )
+        .await
+        .expect(201);
+    let (_, full_token) = api
+        .member_with_key(&org, "sync@utility.example", &[everything["id"].as_str().unwrap()])
+        .await;
+    let refused = scim_error(
+        scim(&api, "DELETE", &format!("/Users/{}", org.admin_id), &full_token, None).await,
+        409,
+        None,
+    );
+    assert!(refused["detail"].as_str().unwrap().contains("admin"), "{refused}");
+    let manager = api.create_user(&org, "csm@utility.example", "Senior Manager").await;
+    api.post(
+        "/cip-senior-manager-assignments",
+        &org.admin_key,
+        json!({ "userId": manager, "effectiveDate": api.clock().today().to_string() }),
+    )
+    .await
+    .expect(201);
+    let refused = scim_error(
+        scim(&api, "DELETE", &format!("/Users/{manager}"), &full_token, None).await,
+        409,
+        None,
+    );
+    assert!(
+        refused["detail"].as_str().unwrap().contains("CIP Senior Manager"),
+        "{refused}"
+    );
+    api.get(&format!("/users/{manager}"), &org.admin_key).await.expect(200);
+}
