@@ -206,6 +206,9 @@ pub struct NewMember {
     /// Each once, at most `MAX_ROLES_PER_MEMBER` (`normalize_roles`).
     pub roles: Vec<RoleRef>,
     pub profile: DirectoryProfile,
+    /// Provisioned suspended (a directory's user sent `active: false`): created already
+    /// unable to act, in the same change.
+    pub suspended: bool,
 }
 
 /// The changes to a member a command takes; `None` leaves a field as it is, and

@@ -541,6 +541,7 @@ pub async fn accept(store: &Store, principal: Option<&Principal>, input: Accepta
         roles: member.roles.clone(),
         invitation_id: Some(before.id.clone()),
         profile: Default::default(),
+        suspended: None,
     });
     store::audit::record(&mut transaction, &actor, now, user_id.as_str(), &created)?;
     transaction.commit(store).await?;

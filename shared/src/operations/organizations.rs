@@ -86,6 +86,7 @@ pub async fn bootstrap(store: &Store, input: NewOrganization) -> ApiResult<Boots
                 roles: admin.roles.clone(),
                 invitation_id: None,
                 profile: Default::default(),
+                suspended: None,
             }),
         ),
         (

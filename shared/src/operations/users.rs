@@ -125,6 +125,7 @@ pub async fn create_member(store: &Store, principal: &Principal, input: NewMembe
         external_id,
         roles,
         profile,
+        suspended,
     } = input;
     principal.require_can_grant(&roles)?;
     check_manager(store, principal.org(), None, &profile).await?;
@@ -139,7 +140,11 @@ pub async fn create_member(store: &Store, principal: &Principal, input: NewMembe
         title,
         external_id,
         roles,
-        status: MemberStatus::Active,
+        status: if suspended {
+            MemberStatus::Suspended
+        } else {
+            MemberStatus::Active
+        },
         facility_ids: Vec::new(),
         group_ids: Vec::new(),
         profile,
@@ -164,6 +169,7 @@ pub async fn create_member(store: &Store, principal: &Principal, input: NewMembe
         roles: member.roles.clone(),
         invitation_id: None,
         profile: member.profile.clone(),
+        suspended: suspended.then_some(true),
     });
     store::audit::record(&mut transaction, &principal.actor, now, member.user_id.as_str(), &event)?;
     transaction.commit(store).await?;

@@ -233,6 +233,7 @@ impl CreateUser {
                 department: profile_text("department", self.department.as_deref())?,
                 manager_id: self.manager_id,
             },
+            suspended: false,
         })
     }
 }

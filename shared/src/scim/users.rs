@@ -363,17 +363,11 @@ pub async fn create(store: &Store, principal: &Principal, body: &Value) -> Resul
             // pushes (whose roles an admin sets) or from the REST API.
             roles: Vec::new(),
             profile: input.profile,
+            // A user provisioned inactive is created suspended, in the same change.
+            suspended: input.active == Some(false),
         },
     )
     .await?;
-    if input.active == Some(false) {
-        // A user provisioned inactive is created, then suspended: two changes, each audited.
-        let changes = MemberChanges {
-            status: Some(MemberStatus::Suspended),
-            ..MemberChanges::default()
-        };
-        return Ok(users::update_member(store, principal, &created.user_id, changes).await?);
-    }
     Ok(created)
 }
 

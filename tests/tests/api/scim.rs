@@ -851,4 +851,17 @@ async fn deprovisioning_stops_keys_at_once_and_our_rules_still_refuse_in_scims_s
         "{refused}"
     );
     api.get(&format!("/users/{manager}"), &org.admin_key).await.expect(200);
+
+    // A user the directory sends already inactive is created suspended, in one change.
+    let mut inactive = okta_user("contractor@utility.example", "Off", "Boarded");
+    inactive["active"] = json!(false);
+    let created = scim(&api, "POST", "/Users", &token, Some(inactive)).await.expect(201);
+    assert_eq!(created["active"], false);
+    let id = created["id"].as_str().unwrap();
+    let member = api.get(&format!("/users/{id}"), &org.admin_key).await.expect(200);
+    assert_eq!(member["status"], "suspended");
+    let trail = api.audit_trail_of(&org, id).await;
+    assert_eq!(trail.len(), 1, "{trail:?}");
+    assert_eq!(trail[0]["action"], "user.created");
+    assert_eq!(trail[0]["summary"]["suspended"], true);
 }

@@ -158,7 +158,7 @@ macro_rules! domain_events {
 }
 
 domain_events! {
-    UserCreated(users::UserCreated) = "user.created", version 2, target "user";
+    UserCreated(users::UserCreated) = "user.created", version 3, target "user";
     UserUpdated(users::UserUpdated) = "user.updated", version 2, target "user";
     UserDeleted(users::UserDeleted) = "user.deleted", version 1, target "user";
     UserFacilitiesChanged(users::UserFacilitiesChanged) = "user.facilities_changed", version 1, target "user";

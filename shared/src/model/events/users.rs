@@ -23,6 +23,11 @@ pub struct UserCreated {
     /// department, manager), when it said anything.
     #[serde(skip_serializing_if = "DirectoryProfile::is_empty")]
     pub profile: DirectoryProfile,
+    /// `true` when the member was created suspended (a directory's inactive user);
+    /// absent when created active.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<bool>)]
+    pub suspended: Option<bool>,
 }
 
 /// The facilities a member is authorised for changed: which were added and removed, and
