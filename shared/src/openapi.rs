@@ -1051,11 +1051,19 @@ fn error_response(status: u16) -> utoipa::openapi::Response {
         }
         _ => "internal: an unexpected fault (logged with its details)",
     };
+    described_error(meaning, "application/json", ERROR, matches!(status, 429 | 503))
+}
+
+/// An error response: what it means, its body's media type and schema, and whether it
+/// says when to retry.
+fn described_error(meaning: &str, media_type: &str, schema: &str, retry_after: bool) -> utoipa::openapi::Response {
     let mut response = ResponseBuilder::new().description(meaning).content(
-        "application/json",
-        ContentBuilder::new().schema(Some(Ref::from_schema_name(ERROR))).build(),
+        media_type,
+        ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name(schema)))
+            .build(),
     );
-    if matches!(status, 429 | 503) {
+    if retry_after {
         response = response.header(
             "Retry-After",
             utoipa::openapi::HeaderBuilder::new()
@@ -1195,22 +1203,12 @@ fn scim_error_response(status: u16) -> utoipa::openapi::Response {
         503 => "a service we depend on failed after our retries; nothing was left half done; retry after `Retry-After`",
         _ => "an unexpected fault (logged with its details)",
     };
-    let mut response = ResponseBuilder::new().description(meaning).content(
+    described_error(
+        meaning,
         scim::CONTENT_TYPE,
-        ContentBuilder::new()
-            .schema(Some(Ref::from_schema_name(scim::openapi::ERROR_COMPONENT)))
-            .build(),
-    );
-    if status == 503 {
-        response = response.header(
-            "Retry-After",
-            utoipa::openapi::HeaderBuilder::new()
-                .schema(Some(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0))))
-                .description(Some("Seconds to wait before retrying"))
-                .build(),
-        );
-    }
-    response.build()
+        scim::openapi::ERROR_COMPONENT,
+        status == 503,
+    )
 }
 
 fn operation(route: &Route, schemas: &mut Schemas) -> utoipa::openapi::path::Operation {
