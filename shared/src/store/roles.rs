@@ -28,15 +28,15 @@ fn document_item(org: &OrgId, document: &RolesDocument) -> ApiResult<Item> {
     Ok(item)
 }
 
-/// Role text is bounded in characters, but an emoji is 4 bytes: a role change (not a
-/// holder count, which barely moves the size) must keep the whole document within
-/// `MAX_ROLES_DOCUMENT_BYTES`.
 /// The organization's roles document (the default, with no custom role and no group
 /// grant, before the first is written).
 pub async fn document(store: &Store, org: &OrgId) -> ApiResult<RolesDocument> {
     Ok(store.get(document_key(org)).await?.unwrap_or_default())
 }
 
+/// Role text is bounded in characters, but an emoji is 4 bytes: a role change (not a
+/// holder count, which barely moves the size) must keep the whole document within
+/// `MAX_ROLES_DOCUMENT_BYTES`.
 pub fn check_document_fits(org: &OrgId, document: &RolesDocument) -> ApiResult<()> {
     let size = item_size(&document_item(org, document)?);
     if size > MAX_ROLES_DOCUMENT_BYTES {
