@@ -1194,7 +1194,7 @@ fn scim_error_response_name(status: u16) -> String {
 
 fn scim_error_response(status: u16) -> utoipa::openapi::Response {
     let meaning = match status {
-        400 => "invalidValue, invalidFilter, invalidPath, invalidSyntax or noTarget (`scimType`)",
+        400 => "invalidValue, invalidFilter, invalidPath, invalidSyntax, noTarget or mutability (`scimType`)",
         401 => "no valid `Authorization: Bearer <API key>`",
         403 => "the key lacks `users:read` or `users:write`, or the change needs a permission it does not hold",
         404 => "nothing with that id in the organization",

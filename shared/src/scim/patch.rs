@@ -74,9 +74,19 @@ fn apply_at(
     }
 }
 
+/// The attributes a request may name but never change (RFC 7643: `id` and `meta` are the
+/// service's; a User's `groups` follow the groups' own members).
+const READ_ONLY: [&str; 3] = ["id", "meta", "groups"];
+
 /// The JSON slot an attribute path names, created (as `null`) for a sub-attribute of a
 /// complex attribute that is unset; an attribute the resource does not have is refused.
 fn attribute_slot<'a>(resource: &'a mut Value, path: &AttrPath) -> Result<&'a mut Value, PatchRefused> {
+    if path.uri.is_none() && READ_ONLY.iter().any(|name| path.name.eq_ignore_ascii_case(name)) {
+        return Err(refused(
+            "mutability",
+            format!("`{path}` is read-only (`/Schemas` says so); the service sets it"),
+        ));
+    }
     let unknown = || {
         refused(
             "invalidPath",
@@ -395,5 +405,16 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(refused.scim_type, "noTarget");
+    }
+
+    #[test]
+    fn a_read_only_attribute_is_refused_as_mutability() {
+        for path in ["id", "meta.version", "groups", "ID"] {
+            let refused = patched(user(), ops(json!([{ "op": "replace", "path": path, "value": "x" }]))).unwrap_err();
+            assert_eq!(refused.scim_type, "mutability", "{path}");
+        }
+        // Without a path, an object naming one is refused the same way.
+        let refused = patched(user(), ops(json!([{ "op": "replace", "value": { "id": "usr_x" } }]))).unwrap_err();
+        assert_eq!(refused.scim_type, "mutability");
     }
 }

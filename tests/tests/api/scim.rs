@@ -640,6 +640,19 @@ async fn errors_come_in_scims_shape_and_a_key_acts_only_with_its_permissions() {
         400,
         Some("invalidPath"),
     );
+    // A read-only attribute: the service's own.
+    scim_error(
+        scim(
+            &api,
+            "PATCH",
+            &format!("/Users/{id}"),
+            &token,
+            Some(json!({ "schemas": [PATCH], "Operations": [{ "op": "replace", "path": "id", "value": "usr_mine" }] })),
+        )
+        .await,
+        400,
+        Some("mutability"),
+    );
     scim_error(
         scim(
             &api,
