@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::keys::{self, PK, SK};
@@ -167,6 +168,12 @@ impl QuerySpec {
     }
 }
 
+/// The expression attribute names and values a request has so far.
+struct Placeholders {
+    names: HashMap<String, String>,
+    values: HashMap<String, AttributeValue>,
+}
+
 /// A Query's KeyConditionExpression with exactly the placeholders it uses (DynamoDB
 /// refuses an unused name or value).
 #[derive(Debug)]
@@ -278,26 +285,9 @@ impl Store {
         let mut total = 0;
         let mut start_key = None;
         loop {
-            let KeyCondition {
-                expression: key_condition,
-                mut names,
-                mut values,
-            } = spec.key_condition()?;
-            let mut request = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .set_index_name(spec.index.map(str::to_string))
-                .key_condition_expression(key_condition)
-                .set_consistent_read(spec.consistent.then_some(true))
-                .select(aws_sdk_dynamodb::types::Select::Count)
-                .set_exclusive_start_key(start_key);
-            if let Some(filter) = &spec.filter {
-                names.extend(filter.names.clone());
-                values.extend(filter.values.clone());
-                request = request.filter_expression(&filter.expression);
-            }
+            let (request, Placeholders { names, values }) = self.query_request(spec, start_key)?;
             let output = request
+                .select(aws_sdk_dynamodb::types::Select::Count)
                 .set_expression_attribute_names(Some(names))
                 .set_expression_attribute_values(Some(values))
                 .send()
@@ -308,6 +298,35 @@ impl Store {
                 None => return Ok(total),
             }
         }
+    }
+
+    /// The Query a read and a count both send (table, index, key condition, consistency,
+    /// filter, start key), with the names and values so far: the caller adds what it
+    /// reads, then sets them.
+    fn query_request(
+        &self,
+        spec: &QuerySpec,
+        start_key: Option<Item>,
+    ) -> ApiResult<(QueryFluentBuilder, Placeholders)> {
+        let KeyCondition {
+            expression: key_condition,
+            mut names,
+            mut values,
+        } = spec.key_condition()?;
+        let mut request = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .set_index_name(spec.index.map(str::to_string))
+            .key_condition_expression(key_condition)
+            .set_consistent_read(spec.consistent.then_some(true))
+            .set_exclusive_start_key(start_key);
+        if let Some(filter) = &spec.filter {
+            names.extend(filter.names.clone());
+            values.extend(filter.values.clone());
+            request = request.filter_expression(&filter.expression);
+        }
+        Ok((request, Placeholders { names, values }))
     }
 
     /// Every item of a query, for small bounded collections (a user's memberships).
@@ -330,26 +349,8 @@ impl Store {
         limit: i32,
         start_key: Option<Item>,
     ) -> ApiResult<(Vec<Item>, Option<Item>)> {
-        let KeyCondition {
-            expression: key_condition,
-            mut names,
-            mut values,
-        } = spec.key_condition()?;
-        let mut request = self
-            .client()
-            .query()
-            .table_name(self.table())
-            .set_index_name(spec.index.map(str::to_string))
-            .key_condition_expression(key_condition)
-            .scan_index_forward(!spec.newest_first)
-            .set_consistent_read(spec.consistent.then_some(true))
-            .limit(limit)
-            .set_exclusive_start_key(start_key);
-        if let Some(filter) = &spec.filter {
-            names.extend(filter.names.clone());
-            values.extend(filter.values.clone());
-            request = request.filter_expression(&filter.expression);
-        }
+        let (request, Placeholders { mut names, values }) = self.query_request(spec, start_key)?;
+        let mut request = request.scan_index_forward(!spec.newest_first).limit(limit);
         if let Some(attributes) = spec.projection {
             let mut projected: Vec<&str> = attributes.to_vec();
             projected.extend(spec.key_attributes());
