@@ -19,6 +19,7 @@ pub mod lms_statements;
 pub mod members;
 pub mod organizations;
 pub mod query;
+mod raw_body;
 pub mod roles;
 pub mod table;
 pub mod training_assignments;
@@ -53,7 +54,7 @@ pub struct Store {
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Store {
-            client,
+            client: raw_body::handing_over_bodies(client),
             table: table.into(),
             clock: Clock::system(),
         }

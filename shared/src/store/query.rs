@@ -9,9 +9,12 @@ use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::keys::{self, PK, SK};
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 
-use super::{Item, Store, from_item};
+use super::item_reader::{Entries, from_entries};
+use super::raw_body::RawBody;
+use super::{Item, Store};
 use crate::error::{ApiError, ApiResult};
 
 /// DynamoDB caps a sort key at 1024 bytes (a partition key at 2048).
@@ -227,17 +230,63 @@ pub struct Page<T> {
     pub next: Option<BTreeMap<String, String>>,
 }
 
+/// What one Query call read, each item mapped as its reader asked, and what paging needs
+/// of them.
+struct Read<R> {
+    records: Vec<R>,
+    /// The position of the record at index `keep - 1`: the last one a page would keep.
+    kept_last: Option<BTreeMap<String, String>>,
+    /// The position of the last record read.
+    last: Option<BTreeMap<String, String>>,
+    last_evaluated: Option<Item>,
+}
+
+/// The part of a Query's body we read: its items and where the next call starts.
+#[derive(Default)]
+struct QueryBody<'a> {
+    items: Vec<Entries<'a>>,
+    last_evaluated_key: Option<Entries<'a>>,
+}
+
+impl<'de> Deserialize<'de> for QueryBody<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct BodyVisitor;
+        impl<'de> Visitor<'de> for BodyVisitor {
+            type Value = QueryBody<'de>;
+
+            fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+                formatter.write_str("a Query's output")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<QueryBody<'de>, A::Error> {
+                let mut body = QueryBody::default();
+                while let Some(field) = map.next_key::<String>()? {
+                    match field.as_str() {
+                        "Items" => body.items = map.next_value()?,
+                        "LastEvaluatedKey" => body.last_evaluated_key = map.next_value()?,
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(body)
+            }
+        }
+        deserializer.deserialize_map(BodyVisitor)
+    }
+}
+
 impl Store {
-    /// One page of records mapped from their items.
+    /// One page of records mapped from their items (read from the Query's body as
+    /// DynamoDB sent it, without the SDK's maps: `store::raw_body`).
     pub async fn query_records<T: DeserializeOwned>(
         &self,
         spec: &QuerySpec,
         limit: usize,
         after: Option<&BTreeMap<String, String>>,
     ) -> ApiResult<Page<T>> {
-        let page = self.query_page(spec, limit, after).await?;
-        let items = page.items.into_iter().map(from_item).collect::<ApiResult<Vec<T>>>()?;
-        Ok(Page { items, next: page.next })
+        self.paged(spec, limit, after, |entries| Ok(from_entries(entries)?))
+            .await
     }
 
     pub async fn query_page(
@@ -246,28 +295,45 @@ impl Store {
         limit: usize,
         after: Option<&BTreeMap<String, String>>,
     ) -> ApiResult<Page<Item>> {
+        self.paged(spec, limit, after, entries_into_item).await
+    }
+
+    /// `limit` items from `after` on, read one past the page: only that item's existence
+    /// says a next page follows.
+    async fn paged<R>(
+        &self,
+        spec: &QuerySpec,
+        limit: usize,
+        after: Option<&BTreeMap<String, String>>,
+        read: impl Fn(Entries<'_>) -> ApiResult<R>,
+    ) -> ApiResult<Page<R>> {
         let mut start_key = match after {
             Some(position) => Some(spec.start_key(position)?),
             None => None,
         };
-        let mut items: Vec<Item> = Vec::with_capacity(limit + 1);
+        let mut items: Vec<R> = Vec::with_capacity(limit + 1);
+        let mut last = None;
         let mut reads = 0;
         loop {
-            let wanted = limit + 1 - items.len();
+            let keep = limit - items.len();
             let read_size = if spec.filter.is_some() {
                 FILTERED_READ_SIZE
             } else {
-                i32::try_from(wanted).unwrap_or(FILTERED_READ_SIZE)
+                i32::try_from(keep + 1).unwrap_or(FILTERED_READ_SIZE)
             };
-            let output = self.query_once(spec, read_size, start_key.take()).await?;
+            let output = self.query_once(spec, read_size, start_key.take(), keep, &read).await?;
             reads += 1;
-            items.extend(output.0);
-            if items.len() > limit {
-                items.truncate(limit);
-                let next = items.last().map(|item| position_of(spec, item));
+            if items.len() + output.records.len() > limit {
+                // The page ends inside this read, or (keep 0) with the previous one.
+                let next = if keep == 0 { last } else { output.kept_last };
+                items.extend(output.records.into_iter().take(keep));
                 return Ok(Page { items, next });
             }
-            match output.1 {
+            items.extend(output.records);
+            if output.last.is_some() {
+                last = output.last;
+            }
+            match output.last_evaluated {
                 // The read budget is spent: a shorter page, and a cursor from where it stopped.
                 Some(last_evaluated) if spec.filter.is_some() && reads >= MAX_FILTERED_READS => {
                     let next = Some(position_of(spec, &last_evaluated));
@@ -334,21 +400,27 @@ impl Store {
         let mut items = Vec::new();
         let mut start_key = None;
         loop {
-            let (page, last_evaluated) = self.query_once(spec, FILTERED_READ_SIZE, start_key.take()).await?;
-            items.extend(page);
-            match last_evaluated {
+            let read = self
+                .query_once(spec, FILTERED_READ_SIZE, start_key.take(), 0, &entries_into_item)
+                .await?;
+            items.extend(read.records);
+            match read.last_evaluated {
                 Some(key) => start_key = Some(key),
                 None => return Ok(items),
             }
         }
     }
 
-    async fn query_once(
+    /// One Query call, its items mapped by `read`; the positions of the last item and of
+    /// the one at index `keep - 1` come along (only the page's end needs them).
+    async fn query_once<R>(
         &self,
         spec: &QuerySpec,
         limit: i32,
         start_key: Option<Item>,
-    ) -> ApiResult<(Vec<Item>, Option<Item>)> {
+        keep: usize,
+        read: &impl Fn(Entries<'_>) -> ApiResult<R>,
+    ) -> ApiResult<Read<R>> {
         let (request, Placeholders { mut names, values }) = self.query_request(spec, start_key)?;
         let mut request = request.scan_index_forward(!spec.newest_first).limit(limit);
         if let Some(attributes) = spec.projection {
@@ -365,9 +437,12 @@ impl Store {
             request = request.projection_expression(placeholders.join(", "));
         }
         let resuming = request.get_exclusive_start_key().is_some();
-        let output = request
+        let raw_body = RawBody::default();
+        request
             .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(values))
+            .customize()
+            .interceptor(raw_body.interceptor())
             .send()
             .await
             .map_err(|error| {
@@ -381,8 +456,73 @@ impl Store {
                     error.into()
                 }
             })?;
-        Ok((output.items.unwrap_or_default(), output.last_evaluated_key))
+        let body = raw_body.take().ok_or_else(|| {
+            ApiError::internal("a Query's body was not handed over (a Store built without Store::new)")
+        })?;
+        let unreadable = |error: &dyn std::fmt::Display| {
+            ApiError::unavailable(
+                "a service the API depends on sent an answer that could not be read; nothing was changed, retry in a moment",
+                "DynamoDB",
+                format!("Query body: {error}"),
+            )
+        };
+        let body: QueryBody<'_> = serde_json::from_slice(&body).map_err(|error| unreadable(&error))?;
+        let count = body.items.len();
+        let mut records = Vec::with_capacity(count);
+        let mut kept_last = None;
+        let mut last = None;
+        for (index, entries) in body.items.into_iter().enumerate() {
+            if keep > 0 && index == keep - 1 {
+                kept_last = Some(entries_position(spec, &entries));
+            }
+            if index + 1 == count {
+                last = Some(entries_position(spec, &entries));
+            }
+            records.push(read(entries)?);
+        }
+        let last_evaluated = match body.last_evaluated_key {
+            Some(key) => Some(
+                key.0
+                    .into_iter()
+                    .map(|(name, value)| match value.into_key_value() {
+                        Some(value) => Ok((name.into_owned(), value)),
+                        None => Err(unreadable(&format!("LastEvaluatedKey's {name} is not a key value"))),
+                    })
+                    .collect::<ApiResult<Item>>()?,
+            ),
+            None => None,
+        };
+        Ok(Read {
+            records,
+            kept_last,
+            last,
+            last_evaluated,
+        })
     }
+}
+
+/// An item of a Query's body as the SDK's map (for the readers that want one).
+fn entries_into_item(entries: Entries<'_>) -> ApiResult<Item> {
+    entries
+        .0
+        .into_iter()
+        .map(|(name, value)| match value.into_attribute_value() {
+            Some(value) => Ok((name.into_owned(), value)),
+            None => Err(ApiError::internal(format!("attribute {name} of an unknown type"))),
+        })
+        .collect()
+}
+
+/// The position of an item of a Query's body in this query's order.
+fn entries_position(spec: &QuerySpec, entries: &Entries<'_>) -> BTreeMap<String, String> {
+    spec.key_attributes()
+        .into_iter()
+        .filter_map(|attribute| {
+            entries
+                .string(attribute)
+                .map(|value| (attribute.to_string(), value.to_string()))
+        })
+        .collect()
 }
 
 fn position_of(spec: &QuerySpec, item: &Item) -> BTreeMap<String, String> {
