@@ -171,12 +171,6 @@ fn csv_writer() -> csv::Writer<Vec<u8>> {
         .from_writer(Vec::new())
 }
 
-/// Deflate at level 2 (zlib-rs' fast matcher, no lazy matches): at the default level 6
-/// deflate was a tenth of an export's CPU. Level 1 (the "quick" matcher) saved a little
-/// more CPU but made a CSV file 1.65 times the size, and a bigger body means fewer rows
-/// fit in an inline answer (README: the export benchmark).
-const EXPORT_COMPRESSION: Compression = Compression::new(2);
-
 /// The format's framing around the rows, written into the sink page by page.
 pub struct Encoder<'t, T: ExportTable> {
     table: &'t T,
@@ -188,7 +182,7 @@ pub struct Encoder<'t, T: ExportTable> {
 impl<'t, T: ExportTable> Encoder<'t, T> {
     pub fn new(table: &'t T, format: ExportFormat, gzip: bool) -> ApiResult<Self> {
         let mut sink = if gzip {
-            Sink::Gzip(Box::new(GzEncoder::new(Vec::new(), EXPORT_COMPRESSION)))
+            Sink::Gzip(Box::new(GzEncoder::new(Vec::new(), Compression::default())))
         } else {
             Sink::Plain(Vec::new())
         };
