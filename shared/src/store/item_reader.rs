@@ -137,6 +137,14 @@ impl<'a> Entries<'a> {
             _ => None,
         })
     }
+
+    /// The text of a string attribute, still borrowed from the body where it was.
+    pub fn text(&self, name: &str) -> Option<Cow<'a, str>> {
+        self.0.iter().find_map(|(entry, value)| match value {
+            Attribute::S(text) if entry == name => Some(text.clone()),
+            _ => None,
+        })
+    }
 }
 
 fn expected(what: &str, found: &Attribute<'_>) -> Error {

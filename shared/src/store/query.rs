@@ -2,6 +2,7 @@
 //! (or the emulator) returns a `LastEvaluatedKey` on an exact last page: we read one item
 //! past the page, and only its existence says there is a next page.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
@@ -9,8 +10,8 @@ use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::keys::{self, PK, SK};
-use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, Visitor};
-use serde::{Deserialize, Deserializer};
+use serde::Deserializer;
+use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::item_reader::{Entries, from_entries};
 use super::raw_body::RawBody;
@@ -230,10 +231,9 @@ pub struct Page<T> {
     pub next: Option<BTreeMap<String, String>>,
 }
 
-/// What one Query call read, each item mapped as its reader asked, and what paging needs
-/// of them.
-struct Read<R> {
-    records: Vec<R>,
+/// What paging needs of one Query call, beside the records it appended.
+#[derive(Debug)]
+struct Read {
     /// The position of the record at index `keep - 1`: the last one a page would keep.
     kept_last: Option<BTreeMap<String, String>>,
     /// The position of the last record read.
@@ -241,38 +241,115 @@ struct Read<R> {
     last_evaluated: Option<Item>,
 }
 
-/// The part of a Query's body we read: its items and where the next call starts.
+/// Reads a Query's body item by item as the parser meets them: each item is mapped by
+/// `read` and appended to `records` at once, so no page of parsed items is ever held
+/// beside the records made of them.
+struct BodyReader<'s, R, F> {
+    spec: &'s QuerySpec,
+    /// The spec's key attributes, the names a position is made of.
+    key_attributes: Vec<&'static str>,
+    keep: usize,
+    read: &'s F,
+    records: &'s mut Vec<R>,
+    /// `read`'s own error, returned as it is rather than as a parse error.
+    failed: Option<ApiError>,
+}
+
+/// The rest of a body, once its items are read.
 #[derive(Default)]
-struct QueryBody<'a> {
-    items: Vec<Entries<'a>>,
+struct BodyEnd<'a> {
+    kept_last: Option<BTreeMap<String, String>>,
+    last: Option<BTreeMap<String, String>>,
     last_evaluated_key: Option<Entries<'a>>,
 }
 
-impl<'de> Deserialize<'de> for QueryBody<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct BodyVisitor;
-        impl<'de> Visitor<'de> for BodyVisitor {
-            type Value = QueryBody<'de>;
+impl<'de, R, F: Fn(Entries<'_>) -> ApiResult<R>> DeserializeSeed<'de> for &mut BodyReader<'_, R, F> {
+    type Value = BodyEnd<'de>;
 
-            fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
-                formatter.write_str("a Query's output")
-            }
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<BodyEnd<'de>, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
 
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<QueryBody<'de>, A::Error> {
-                let mut body = QueryBody::default();
-                while let Some(field) = map.next_key::<String>()? {
-                    match field.as_str() {
-                        "Items" => body.items = map.next_value()?,
-                        "LastEvaluatedKey" => body.last_evaluated_key = map.next_value()?,
-                        _ => {
-                            map.next_value::<IgnoredAny>()?;
-                        }
-                    }
+impl<'de, R, F: Fn(Entries<'_>) -> ApiResult<R>> Visitor<'de> for &mut BodyReader<'_, R, F> {
+    type Value = BodyEnd<'de>;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("a Query's output")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<BodyEnd<'de>, A::Error> {
+        let mut end = BodyEnd::default();
+        while let Some(field) = map.next_key::<String>()? {
+            match field.as_str() {
+                "Items" => {
+                    let (kept_last, last) = map.next_value_seed(Items(&mut *self))?;
+                    end.kept_last = kept_last;
+                    end.last = last;
                 }
-                Ok(body)
+                "LastEvaluatedKey" => end.last_evaluated_key = map.next_value()?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
             }
         }
-        deserializer.deserialize_map(BodyVisitor)
+        Ok(end)
+    }
+}
+
+/// The `Items` array of a body: the positions of the kept last and of the last item.
+struct Items<'r, 's, R, F>(&'r mut BodyReader<'s, R, F>);
+
+type Positions = (Option<BTreeMap<String, String>>, Option<BTreeMap<String, String>>);
+
+impl<'de, R, F: Fn(Entries<'_>) -> ApiResult<R>> DeserializeSeed<'de> for Items<'_, '_, R, F> {
+    type Value = Positions;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Positions, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de, R, F: Fn(Entries<'_>) -> ApiResult<R>> Visitor<'de> for Items<'_, '_, R, F> {
+    type Value = Positions;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("a list of items")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Positions, A::Error> {
+        let reader = self.0;
+        let mut kept_last = None;
+        // The last item's key values, borrowed from the body where they can be: only the
+        // final one becomes a position.
+        let mut last_key: Vec<(&'static str, Cow<'de, str>)> = Vec::new();
+        let mut index = 0;
+        while let Some(entries) = items.next_element::<Entries<'de>>()? {
+            if reader.keep > 0 && index == reader.keep - 1 {
+                kept_last = Some(entries_position(reader.spec, &entries));
+            }
+            last_key.clear();
+            for &attribute in &reader.key_attributes {
+                if let Some(value) = entries.text(attribute) {
+                    last_key.push((attribute, value));
+                }
+            }
+            match (reader.read)(entries) {
+                Ok(record) => reader.records.push(record),
+                Err(error) => {
+                    reader.failed = Some(error);
+                    return Err(de::Error::custom("an item could not be read"));
+                }
+            }
+            index += 1;
+        }
+        let last = (index > 0).then(|| {
+            last_key
+                .into_iter()
+                .map(|(attribute, value)| (attribute.to_string(), value.into_owned()))
+                .collect()
+        });
+        Ok((kept_last, last))
     }
 }
 
@@ -321,15 +398,16 @@ impl Store {
             } else {
                 i32::try_from(keep + 1).unwrap_or(FILTERED_READ_SIZE)
             };
-            let output = self.query_once(spec, read_size, start_key.take(), keep, &read).await?;
+            let output = self
+                .query_once(spec, read_size, start_key.take(), keep, &read, &mut items)
+                .await?;
             reads += 1;
-            if items.len() + output.records.len() > limit {
+            if items.len() > limit {
                 // The page ends inside this read, or (keep 0) with the previous one.
                 let next = if keep == 0 { last } else { output.kept_last };
-                items.extend(output.records.into_iter().take(keep));
+                items.truncate(limit);
                 return Ok(Page { items, next });
             }
-            items.extend(output.records);
             if output.last.is_some() {
                 last = output.last;
             }
@@ -401,9 +479,15 @@ impl Store {
         let mut start_key = None;
         loop {
             let read = self
-                .query_once(spec, FILTERED_READ_SIZE, start_key.take(), 0, &entries_into_item)
+                .query_once(
+                    spec,
+                    FILTERED_READ_SIZE,
+                    start_key.take(),
+                    0,
+                    &entries_into_item,
+                    &mut items,
+                )
                 .await?;
-            items.extend(read.records);
             match read.last_evaluated {
                 Some(key) => start_key = Some(key),
                 None => return Ok(items),
@@ -420,7 +504,8 @@ impl Store {
         start_key: Option<Item>,
         keep: usize,
         read: &impl Fn(Entries<'_>) -> ApiResult<R>,
-    ) -> ApiResult<Read<R>> {
+        records: &mut Vec<R>,
+    ) -> ApiResult<Read> {
         let (request, Placeholders { mut names, values }) = self.query_request(spec, start_key)?;
         let mut request = request.scan_index_forward(!spec.newest_first).limit(limit);
         if let Some(attributes) = spec.projection {
@@ -459,46 +544,65 @@ impl Store {
         let body = raw_body.take().ok_or_else(|| {
             ApiError::internal("a Query's body was not handed over (a Store built without Store::new)")
         })?;
-        let unreadable = |error: &dyn std::fmt::Display| {
-            ApiError::unavailable(
-                "a service the API depends on sent an answer that could not be read; nothing was changed, retry in a moment",
-                "DynamoDB",
-                format!("Query body: {error}"),
-            )
-        };
-        let body: QueryBody<'_> = serde_json::from_slice(&body).map_err(|error| unreadable(&error))?;
-        let count = body.items.len();
-        let mut records = Vec::with_capacity(count);
-        let mut kept_last = None;
-        let mut last = None;
-        for (index, entries) in body.items.into_iter().enumerate() {
-            if keep > 0 && index == keep - 1 {
-                kept_last = Some(entries_position(spec, &entries));
-            }
-            if index + 1 == count {
-                last = Some(entries_position(spec, &entries));
-            }
-            records.push(read(entries)?);
-        }
-        let last_evaluated = match body.last_evaluated_key {
-            Some(key) => Some(
-                key.0
-                    .into_iter()
-                    .map(|(name, value)| match value.into_key_value() {
-                        Some(value) => Ok((name.into_owned(), value)),
-                        None => Err(unreadable(&format!("LastEvaluatedKey's {name} is not a key value"))),
-                    })
-                    .collect::<ApiResult<Item>>()?,
-            ),
-            None => None,
-        };
-        Ok(Read {
-            records,
-            kept_last,
-            last,
-            last_evaluated,
-        })
+        read_body(spec, keep, read, records, &body)
     }
+}
+
+/// A Query's body that is not what DynamoDB sends: DynamoDB's fault, not the caller's.
+fn unreadable(error: &dyn std::fmt::Display) -> ApiError {
+    ApiError::unavailable(
+        "a service the API depends on sent an answer that could not be read; nothing was changed, retry in a moment",
+        "DynamoDB",
+        format!("Query body: {error}"),
+    )
+}
+
+/// Reads a Query's body: its items, each mapped by `read` and appended to `records`, and
+/// what paging needs (`Read`). An error of `read` is returned as it is.
+fn read_body<R>(
+    spec: &QuerySpec,
+    keep: usize,
+    read: &impl Fn(Entries<'_>) -> ApiResult<R>,
+    records: &mut Vec<R>,
+    body: &[u8],
+) -> ApiResult<Read> {
+    // One UTF-8 check over the whole body, then the parser borrows its text unchecked.
+    let text = std::str::from_utf8(body).map_err(|error| unreadable(&error))?;
+    let mut reader = BodyReader {
+        spec,
+        key_attributes: spec.key_attributes(),
+        keep,
+        read,
+        records,
+        failed: None,
+    };
+    let mut parser = serde_json::Deserializer::from_str(text);
+    let parsed = (&mut reader).deserialize(&mut parser).and_then(|end| {
+        parser.end()?;
+        Ok(end)
+    });
+    let body = match (parsed, reader.failed) {
+        (_, Some(error)) => return Err(error),
+        (Ok(end), None) => end,
+        (Err(error), None) => return Err(unreadable(&error)),
+    };
+    let last_evaluated = match body.last_evaluated_key {
+        Some(key) => Some(
+            key.0
+                .into_iter()
+                .map(|(name, value)| match value.into_key_value() {
+                    Some(value) => Ok((name.into_owned(), value)),
+                    None => Err(unreadable(&format!("LastEvaluatedKey's {name} is not a key value"))),
+                })
+                .collect::<ApiResult<Item>>()?,
+        ),
+        None => None,
+    };
+    Ok(Read {
+        kept_last: body.kept_last,
+        last: body.last,
+        last_evaluated,
+    })
 }
 
 /// An item of a Query's body as the SDK's map (for the readers that want one).
@@ -544,6 +648,65 @@ mod tests {
             "ORG#org_x#TA_COMPLETED".into(),
             SortRange::Between(low.into(), high.into()),
         )
+    }
+
+    /// Three items of the table, `"n"` numbering them, one with an escaped key.
+    const BODY: &str = r#"{"Count":3,"Items":[
+        {"PK":{"S":"ORG#o"},"SK":{"S":"TA#1"},"n":{"N":"1"}},
+        {"n":{"N":"2"},"SK":{"S":"TA#\u0032"},"PK":{"S":"ORG#o"}},
+        {"PK":{"S":"ORG#o"},"SK":{"S":"TA#3"},"n":{"N":"3"}}],
+        "LastEvaluatedKey":{"PK":{"S":"ORG#o"},"SK":{"S":"TA#3"}},"ScannedCount":3}"#;
+
+    fn number(entries: Entries<'_>) -> ApiResult<u32> {
+        let item = entries_into_item(entries)?;
+        match item.get("n") {
+            Some(AttributeValue::N(n)) => Ok(n.parse().unwrap()),
+            _ => Err(ApiError::internal("an item without n")),
+        }
+    }
+
+    fn position(sk: &str) -> BTreeMap<String, String> {
+        BTreeMap::from([(PK.to_string(), "ORG#o".to_string()), (SK.to_string(), sk.to_string())])
+    }
+
+    #[test]
+    fn a_body_is_read_item_by_item_after_the_records_already_held() {
+        let spec = QuerySpec::table("ORG#o".into(), SortRange::All);
+        let mut records = vec![0];
+        let read = read_body(&spec, 2, &number, &mut records, BODY.as_bytes()).unwrap();
+        assert_eq!(records, [0, 1, 2, 3]);
+        assert_eq!(
+            read.kept_last,
+            Some(position("TA#2")),
+            "the second item is the page's last"
+        );
+        assert_eq!(read.last, Some(position("TA#3")));
+        let key = read.last_evaluated.unwrap();
+        assert_eq!(key.get(SK), Some(&AttributeValue::S("TA#3".into())));
+        // keep 0: no page ends inside this body.
+        let read = read_body(&spec, 0, &number, &mut Vec::new(), BODY.as_bytes()).unwrap();
+        assert_eq!((read.kept_last, read.last), (None, Some(position("TA#3"))));
+        let empty = read_body(&spec, 1, &number, &mut Vec::new(), br#"{"Items":[],"Count":0}"#).unwrap();
+        assert!(empty.kept_last.is_none() && empty.last.is_none() && empty.last_evaluated.is_none());
+    }
+
+    #[test]
+    fn a_body_that_is_not_dynamodbs_is_unavailable_and_a_readers_error_is_its_own() {
+        let spec = QuerySpec::table("ORG#o".into(), SortRange::All);
+        let mut records = Vec::new();
+        for broken in [
+            &b"{\"Items\":[{\"PK\":{\"S\":\"\xff\"}}]}"[..],
+            b"{\"Items\":[{\"n\":{\"N\":\"1\"}}]",
+            b"{\"Items\":[]} trailing",
+            b"{\"Items\":[{\"PK\":{\"X\":\"1\"}}]}",
+            b"{\"Items\":[],\"LastEvaluatedKey\":{\"PK\":{\"L\":[]}}}",
+        ] {
+            let error = read_body(&spec, 1, &number, &mut records, broken).unwrap_err();
+            assert_eq!(error.status(), 503, "{}", String::from_utf8_lossy(broken));
+        }
+        let no_n = br#"{"Items":[{"PK":{"S":"ORG#o"},"SK":{"S":"TA#1"}}]}"#;
+        let error = read_body(&spec, 1, &number, &mut records, no_n).unwrap_err();
+        assert!(matches!(error, ApiError::Internal { .. }), "{error:?}");
     }
 
     #[test]
