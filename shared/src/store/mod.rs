@@ -51,10 +51,26 @@ pub struct Store {
     clock: Clock,
 }
 
+/// The client a store calls DynamoDB with: the one given, with
+/// - connections that hand a Query's body over (`raw_body`);
+/// - no upload throughput check: a request to DynamoDB is a few hundred bytes sent at once,
+///   and the check woke the function every 100 ms for as long as an answer took (the
+///   download check, and the attempt and call timeouts, stay).
+fn store_client(client: &Client) -> Client {
+    let stalled = aws_sdk_dynamodb::config::StalledStreamProtectionConfig::enabled()
+        .upload_enabled(false)
+        .build();
+    Client::from_conf(
+        raw_body::handing_over_bodies(client)
+            .stalled_stream_protection(stalled)
+            .build(),
+    )
+}
+
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Store {
-            client: raw_body::handing_over_bodies(client),
+            client: store_client(&client),
             table: table.into(),
             clock: Clock::system(),
         }
@@ -319,4 +335,25 @@ pub(crate) fn to_item<T: serde::Serialize>(record: &T) -> ApiResult<Item> {
 
 pub(crate) fn from_item<T: DeserializeOwned>(item: Item) -> ApiResult<T> {
     Ok(item_reader::from_item(item)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_checks_download_throughput_but_not_upload() {
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+            .build();
+        let store = Store::new(Client::from_conf(config), "table");
+        let stalled = store.client().config().stalled_stream_protection().cloned().unwrap();
+        assert!(!stalled.upload_enabled());
+        assert!(stalled.download_enabled());
+        assert!(
+            store.client().config().http_client().is_some(),
+            "bodies can be handed over"
+        );
+    }
 }

@@ -82,12 +82,11 @@ impl HttpConnector for HandingOverConnector {
         HttpConnectorFuture::new(async move {
             let mut response = response.await?;
             if response.status().is_success() {
-                let body = ByteStream::new(response.take_body())
-                    .collect()
-                    .await
-                    .map_err(|error| ConnectorError::io(error.into()))?
-                    .into_bytes();
-                raw_body.put(body);
+                let length = response
+                    .headers()
+                    .get("content-length")
+                    .and_then(|length| length.parse::<usize>().ok());
+                raw_body.put(read_whole(response.take_body(), length).await?);
                 *response.body_mut() = SdkBody::from(EMPTY_OUTPUT);
                 // The SDK checks that a body is as long as its Content-Length said.
                 response
@@ -97,6 +96,22 @@ impl HttpConnector for HandingOverConnector {
             Ok(response)
         })
     }
+}
+
+/// Room reserved up front for a body of announced length: a Query's answer is at most
+/// 1 MB of items, in DynamoDB's JSON a few times that.
+const MAX_RESERVED_BYTES: usize = 8 << 20;
+
+/// The whole body in one buffer, sized by its `Content-Length`: each chunk is copied in
+/// and dropped at once, so the connection reuses its read buffer instead of growing a
+/// new one for every chunk still held.
+async fn read_whole(body: SdkBody, length: Option<usize>) -> Result<Bytes, ConnectorError> {
+    let mut stream = ByteStream::new(body);
+    let mut bytes = Vec::with_capacity(length.unwrap_or(0).min(MAX_RESERVED_BYTES));
+    while let Some(chunk) = stream.next().await {
+        bytes.extend_from_slice(&chunk.map_err(|error| ConnectorError::io(error.into()))?);
+    }
+    Ok(Bytes::from(bytes))
 }
 
 #[derive(Debug)]
@@ -112,14 +127,14 @@ impl HttpClient for HandingOverClient {
     }
 }
 
-/// The same client, with connections that can hand a body over. A client built without
-/// an HTTP client of its own gets the SDK's default one (rustls with aws-lc).
-pub fn handing_over_bodies(client: Client) -> Client {
+/// The client's configuration, with connections that can hand a body over. A client built
+/// without an HTTP client of its own gets the SDK's default one (rustls with aws-lc).
+pub fn handing_over_bodies(client: &Client) -> aws_sdk_dynamodb::config::Builder {
     let config = client.config();
     let http = config.http_client().unwrap_or_else(|| {
         aws_smithy_http_client::Builder::new()
             .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
             .build_https()
     });
-    Client::from_conf(config.to_builder().http_client(HandingOverClient(http)).build())
+    config.to_builder().http_client(HandingOverClient(http))
 }
