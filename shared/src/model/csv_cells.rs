@@ -4,10 +4,16 @@
 /// OWASP CSV injection: a spreadsheet runs a cell that starts with one of these as a
 /// formula, so such a cell is prefixed with a quote and shows as the text it is.
 pub fn neutralise(cell: String) -> String {
-    match cell.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
-        _ => cell,
+    if starts_a_formula(&cell) {
+        format!("'{cell}")
+    } else {
+        cell
     }
+}
+
+/// Whether a spreadsheet would run this cell (`neutralise`).
+pub fn starts_a_formula(cell: &str) -> bool {
+    cell.starts_with(['=', '+', '-', '@', '\t', '\r'])
 }
 
 /// An optional value as a CSV cell: empty when absent.

@@ -86,6 +86,7 @@ pub struct ExportLink {
     pub bytes: usize,
 }
 
+use crate::model::csv_cells::starts_a_formula;
 pub use crate::model::csv_cells::{LIST_SEPARATOR, neutralise, text};
 
 /// What one export's rows are and how each is written.
@@ -94,9 +95,81 @@ pub trait ExportTable {
     /// The CSV header row.
     fn csv_header(&self) -> Vec<&'static str>;
     /// One CSV row, the header's columns in order, every free-text cell neutralised.
-    fn csv_row(&self, row: &Self::Row) -> Vec<String>;
+    fn csv_row(&self, row: &Self::Row, cells: &mut CsvRow);
     /// One JSON array element.
     fn write_json(&self, row: &Self::Row, out: &mut Vec<u8>) -> serde_json::Result<()>;
+}
+
+/// The cells of one CSV row, as an export writes them: they collect in one record kept
+/// across rows, so a row allocates nothing of its own (a `String` per cell was a few per
+/// cent of an export's CPU). Free text is neutralised as it goes in.
+#[derive(Debug, Default)]
+pub struct CsvRow {
+    record: csv::StringRecord,
+    /// Where a cell is formatted before it joins the record.
+    scratch: String,
+}
+
+impl CsvRow {
+    /// An id, a date, a status, a number: its text as it is.
+    pub fn value(&mut self, value: impl std::fmt::Display) -> &mut Self {
+        self.cell(Some(value), false)
+    }
+
+    /// An optional value: an empty cell when absent.
+    pub fn optional(&mut self, value: Option<impl std::fmt::Display>) -> &mut Self {
+        self.cell(value, false)
+    }
+
+    /// Text a person or an integration wrote, neutralised (`neutralise`).
+    pub fn free_text(&mut self, text: impl std::fmt::Display) -> &mut Self {
+        self.cell(Some(text), true)
+    }
+
+    /// Optional free text: an empty cell when absent.
+    pub fn optional_free_text(&mut self, text: Option<impl std::fmt::Display>) -> &mut Self {
+        self.cell(text, true)
+    }
+
+    /// Several values in one cell, in their order, `LIST_SEPARATOR` between them.
+    pub fn list<V: std::fmt::Display>(&mut self, values: impl IntoIterator<Item = V>) -> &mut Self {
+        self.list_cell(values, false)
+    }
+
+    /// Several free texts in one cell, the cell neutralised as a whole.
+    pub fn free_text_list<V: std::fmt::Display>(&mut self, values: impl IntoIterator<Item = V>) -> &mut Self {
+        self.list_cell(values, true)
+    }
+
+    /// The cells so far.
+    pub fn record(&self) -> &csv::StringRecord {
+        &self.record
+    }
+
+    fn clear(&mut self) {
+        self.record.clear();
+    }
+
+    fn cell(&mut self, value: Option<impl std::fmt::Display>, free_text: bool) -> &mut Self {
+        self.list_cell(value, free_text)
+    }
+
+    fn list_cell<V: std::fmt::Display>(&mut self, values: impl IntoIterator<Item = V>, free_text: bool) -> &mut Self {
+        use std::fmt::Write as _;
+        self.scratch.clear();
+        for (index, value) in values.into_iter().enumerate() {
+            if index > 0 {
+                self.scratch.push_str(LIST_SEPARATOR);
+            }
+            // Writing into a String cannot fail.
+            let _ = write!(self.scratch, "{value}");
+        }
+        if free_text && starts_a_formula(&self.scratch) {
+            self.scratch.insert(0, '\'');
+        }
+        self.record.push_field(&self.scratch);
+        self
+    }
 }
 
 /// `file_name` carries the export's date, taken once: the rows' statuses, the S3 key and
@@ -165,10 +238,10 @@ fn encoding_failed(error: impl std::fmt::Display) -> ApiError {
     ApiError::internal(format!("encoding the export failed: {error}"))
 }
 
-fn csv_writer() -> csv::Writer<Vec<u8>> {
+fn csv_writer<W: Write>(out: W) -> csv::Writer<W> {
     csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::new())
+        .from_writer(out)
 }
 
 /// The format's framing around the rows, written into the sink page by page.
@@ -177,6 +250,12 @@ pub struct Encoder<'t, T: ExportTable> {
     format: ExportFormat,
     sink: Sink,
     rows: usize,
+    /// The CSV header's length: every row has as many cells.
+    columns: usize,
+    /// The row being encoded, its buffers kept from row to row.
+    csv_row: CsvRow,
+    /// The JSON of the page being encoded.
+    json_page: Vec<u8>,
 }
 
 impl<'t, T: ExportTable> Encoder<'t, T> {
@@ -186,9 +265,10 @@ impl<'t, T: ExportTable> Encoder<'t, T> {
         } else {
             Sink::Plain(Vec::new())
         };
+        let columns = table.csv_header().len();
         let opening = match format {
             ExportFormat::Csv => {
-                let mut header = csv_writer();
+                let mut header = csv_writer(Vec::new());
                 header.write_record(table.csv_header()).map_err(encoding_failed)?;
                 header.into_inner().map_err(|error| encoding_failed(error.error()))?
             }
@@ -200,32 +280,49 @@ impl<'t, T: ExportTable> Encoder<'t, T> {
             format,
             sink,
             rows: 0,
+            columns,
+            csv_row: CsvRow::default(),
+            json_page: Vec::new(),
         })
     }
 
-    /// Encodes one page of rows (the `csv` crate quotes per RFC 4180).
+    /// Encodes one page of rows straight into the sink (the `csv` crate quotes per
+    /// RFC 4180, through its own small buffer).
     pub fn page(&mut self, rows: &[T::Row]) -> ApiResult<()> {
-        let bytes = match self.format {
+        match self.format {
             ExportFormat::Csv => {
-                let mut writer = csv_writer();
+                let mut writer = csv_writer(&mut self.sink);
                 for row in rows {
-                    writer.write_record(self.table.csv_row(row)).map_err(encoding_failed)?;
+                    self.csv_row.clear();
+                    self.table.csv_row(row, &mut self.csv_row);
+                    if self.csv_row.record.len() != self.columns {
+                        return Err(ApiError::internal(format!(
+                            "an export row has {} cells under a header of {}",
+                            self.csv_row.record.len(),
+                            self.columns
+                        )));
+                    }
+                    writer.write_record(self.csv_row.record()).map_err(encoding_failed)?;
                 }
-                writer.into_inner().map_err(|error| encoding_failed(error.error()))?
+                writer.flush().map_err(encoding_failed)?;
             }
             ExportFormat::Json => {
-                let mut bytes = Vec::new();
+                // serde_json writes token by token: the page collects first, in a buffer
+                // kept across pages, and reaches the sink (gzip) in one write.
+                self.json_page.clear();
                 for (index, row) in rows.iter().enumerate() {
                     if self.rows + index > 0 {
-                        bytes.push(b',');
+                        self.json_page.push(b',');
                     }
-                    self.table.write_json(row, &mut bytes).map_err(encoding_failed)?;
+                    self.table
+                        .write_json(row, &mut self.json_page)
+                        .map_err(encoding_failed)?;
                 }
-                bytes
+                self.sink.write_all(&self.json_page).map_err(encoding_failed)?;
             }
-        };
+        }
         self.rows += rows.len();
-        self.sink.write_all(&bytes).map_err(encoding_failed)
+        Ok(())
     }
 
     /// The encoded bytes collected so far (gzip holds up to a block more).
@@ -438,6 +535,55 @@ mod tests {
         for plain in ["Substation Alpha", "José Ñúñez", "", "1=1", "a, \"b\"\nc"] {
             assert_eq!(neutralise(plain.to_string()), plain);
         }
+    }
+
+    #[test]
+    fn a_csv_row_neutralises_free_text_only_and_joins_lists() {
+        let mut cells = CsvRow::default();
+        cells
+            .value("-1")
+            .free_text("-1")
+            .optional(None::<u8>)
+            .optional_free_text(Some("=SUM(A1)"))
+            .list(["a", "b"])
+            .free_text_list(["@x", "y"])
+            .free_text_list(["x", "@y"])
+            .list(Vec::<&str>::new());
+        assert_eq!(
+            cells.record().iter().collect::<Vec<_>>(),
+            ["-1", "'-1", "", "'=SUM(A1)", "a; b", "'@x; y", "x; @y", ""]
+        );
+        cells.clear();
+        assert!(cells.record().is_empty(), "a row starts empty");
+    }
+
+    /// A table whose rows have one cell fewer than its header.
+    struct ShortRows;
+
+    impl ExportTable for ShortRows {
+        type Row = ();
+
+        fn csv_header(&self) -> Vec<&'static str> {
+            vec!["a", "b"]
+        }
+
+        fn csv_row(&self, _row: &(), cells: &mut CsvRow) {
+            cells.value("a only");
+        }
+
+        fn write_json(&self, _row: &(), out: &mut Vec<u8>) -> serde_json::Result<()> {
+            serde_json::to_writer(out, "a only")
+        }
+    }
+
+    #[test]
+    fn a_row_that_does_not_fit_its_header_is_refused_not_written() {
+        let mut encoder = Encoder::new(&ShortRows, ExportFormat::Csv, false).unwrap();
+        let refused = encoder.page(&[()]).unwrap_err();
+        assert_eq!(refused.status(), 500);
+        let mut encoder = Encoder::new(&ShortRows, ExportFormat::Json, false).unwrap();
+        encoder.page(&[(), ()]).unwrap();
+        assert_eq!(encoder.finish().unwrap(), br#"["a only","a only"]"#);
     }
 
     #[test]

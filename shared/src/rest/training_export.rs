@@ -11,7 +11,7 @@ use crate::model::principal::Principal;
 use crate::model::training_assignments::AssignmentQuery;
 use crate::operations::row_pages::RowPages;
 use crate::operations::training_export::{ExportReader, ExportRow};
-use crate::rest::exports::{self, Export, ExportFile, ExportSettings, ExportTable, LIST_SEPARATOR, neutralise, text};
+use crate::rest::exports::{self, CsvRow, Export, ExportFile, ExportSettings, ExportTable};
 use crate::rest::training_assignments::TrainingAssignmentView;
 use crate::store::Store;
 use crate::time::Date;
@@ -100,45 +100,39 @@ pub const CSV_HEADER: [&str; 27] = [
 /// The columns that name a person: shown only with `users:read`.
 pub const PERSON_COLUMNS: [&str; 2] = ["userName", "userEmail"];
 
-/// One CSV row (the columns of `columns.csv_header()`), every free-text cell neutralised.
-pub fn csv_row(view: &TrainingAssignmentView, names: &ExportNames, columns: ExportColumns) -> Vec<String> {
-    let facility_ids: Vec<&str> = view.facilities.iter().map(|f| f.id.as_str()).collect();
-    let facility_names: Vec<&str> = view.facilities.iter().map(|f| f.name.as_str()).collect();
-    let cells: [String; 27] = [
-        view.id.to_string(),
-        view.user_id.to_string(),
-        neutralise(text(names.user_name.as_ref())),
-        neutralise(text(names.user_email.as_ref())),
-        view.training_module_id.to_string(),
-        neutralise(names.module_title.clone()),
-        neutralise(text(names.cip_standard.as_ref())),
-        view.status.as_str().to_string(),
-        view.due_date.to_string(),
-        facility_ids.join(LIST_SEPARATOR),
-        neutralise(facility_names.join(LIST_SEPARATOR)),
-        neutralise(text(view.notes.as_ref())),
-        view.created_at.to_string(),
-        view.updated_at.to_string(),
-        text(view.started_at),
-        text(view.completed_at),
-        text(view.completed_by.as_ref()),
-        text(view.self_reported),
-        text(view.score),
-        neutralise(text(view.certificate_reference.as_ref())),
-        text(view.expires_at),
-        text(view.waived_at),
-        text(view.waived_by.as_ref()),
-        neutralise(text(view.waiver_reason.as_ref())),
-        text(view.renewal_of.as_ref()),
-        text(view.renewed_by.as_ref()),
-        text(view.source_statement_id.as_ref()),
-    ];
-    CSV_HEADER
-        .into_iter()
-        .zip(cells)
-        .filter(|(column, _)| columns.shows(column))
-        .map(|(_, cell)| cell)
-        .collect()
+/// One CSV row (the columns of `columns.csv_header()`, in `CSV_HEADER`'s order), every
+/// free-text cell neutralised.
+pub fn csv_row(view: &TrainingAssignmentView, names: &ExportNames, columns: ExportColumns, cells: &mut CsvRow) {
+    cells.value(&view.id).value(&view.user_id);
+    if columns.people {
+        cells
+            .optional_free_text(names.user_name.as_ref())
+            .optional_free_text(names.user_email.as_ref());
+    }
+    cells
+        .value(&view.training_module_id)
+        .free_text(&names.module_title)
+        .optional_free_text(names.cip_standard.as_ref())
+        .value(view.status.as_str())
+        .value(view.due_date)
+        .list(view.facilities.iter().map(|facility| &facility.id))
+        .free_text_list(view.facilities.iter().map(|facility| &facility.name))
+        .optional_free_text(view.notes.as_ref())
+        .value(view.created_at)
+        .value(view.updated_at)
+        .optional(view.started_at)
+        .optional(view.completed_at)
+        .optional(view.completed_by.as_ref())
+        .optional(view.self_reported)
+        .optional(view.score)
+        .optional_free_text(view.certificate_reference.as_ref())
+        .optional(view.expires_at)
+        .optional(view.waived_at)
+        .optional(view.waived_by.as_ref())
+        .optional_free_text(view.waiver_reason.as_ref())
+        .optional(view.renewal_of.as_ref())
+        .optional(view.renewed_by.as_ref())
+        .optional(view.source_statement_id.as_ref());
 }
 
 pub struct ExportRequest {
@@ -156,8 +150,8 @@ impl ExportTable for ExportColumns {
         ExportColumns::csv_header(*self)
     }
 
-    fn csv_row(&self, (view, names): &AssignmentRow) -> Vec<String> {
-        csv_row(view, names, *self)
+    fn csv_row(&self, (view, names): &AssignmentRow, cells: &mut CsvRow) {
+        csv_row(view, names, *self, cells);
     }
 
     fn write_json(&self, (view, names): &AssignmentRow, out: &mut Vec<u8>) -> serde_json::Result<()> {

@@ -10,7 +10,7 @@ use crate::model::principal::Principal;
 use crate::model::roles::{RoleRef, RolesDocument};
 use crate::model::users::{Member, UserFilter};
 use crate::operations::users::MemberReader;
-use crate::rest::exports::{self, Export, ExportFile, ExportSettings, ExportTable, LIST_SEPARATOR, neutralise, text};
+use crate::rest::exports::{self, CsvRow, Export, ExportFile, ExportSettings, ExportTable};
 use crate::rest::users::UserView;
 use crate::store::Store;
 
@@ -74,27 +74,20 @@ impl ExportTable for UsersTable<'_> {
         CSV_HEADER.to_vec()
     }
 
-    fn csv_row(&self, member: &Member) -> Vec<String> {
-        let roles: Vec<String> = member.roles.iter().map(ToString::to_string).collect();
-        vec![
-            member.user_id.to_string(),
-            neutralise(member.email.to_string()),
-            neutralise(member.display_name.to_string()),
-            neutralise(text(member.title.as_ref())),
-            neutralise(text(member.external_id.as_ref())),
-            member.status.as_str().to_string(),
-            roles.join(LIST_SEPARATOR),
-            neutralise(self.role_names(member).join(LIST_SEPARATOR)),
-            member.created_at.to_string(),
-            member.updated_at.to_string(),
-            text(member.deleted_at),
-            member
-                .facility_ids
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(LIST_SEPARATOR),
-        ]
+    fn csv_row(&self, member: &Member, cells: &mut CsvRow) {
+        cells
+            .value(&member.user_id)
+            .free_text(&member.email)
+            .free_text(&member.display_name)
+            .optional_free_text(member.title.as_ref())
+            .optional_free_text(member.external_id.as_ref())
+            .value(member.status.as_str())
+            .list(&member.roles)
+            .free_text_list(member.roles.iter().map(|role| self.role_name(role)))
+            .value(member.created_at)
+            .value(member.updated_at)
+            .optional(member.deleted_at)
+            .list(&member.facility_ids);
     }
 
     fn write_json(&self, member: &Member, out: &mut Vec<u8>) -> serde_json::Result<()> {
