@@ -165,12 +165,18 @@ async fn export(api: &TestApi, key: &str, query: &str, gzip: bool) -> Figures {
 // One thread, as the function runs it (its main is `current_thread`).
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
+    // No transparent huge pages for mimalloc's arenas (functions/training-assignments/src/main.rs).
+    let _ = rustix::thread::disable_transparent_huge_pages(true);
     let mut rows = 100_000;
+    // CPU figures of one export vary by a tenth from run to run: `--rounds 3` repeats each
+    // export over the same rows.
+    let mut rounds = 1;
     let mut exports = EXPORTS.to_vec();
     let mut arguments = std::env::args().skip(1);
     while let Some(argument) = arguments.next() {
         match argument.as_str() {
             "--rows" => rows = arguments.next().and_then(|n| n.parse().ok()).expect("--rows N"),
+            "--rounds" => rounds = arguments.next().and_then(|n| n.parse().ok()).expect("--rounds N"),
             "--only" => {
                 let names = arguments.next().expect("--only csv,csv.gz,json.gz");
                 exports = names
@@ -183,7 +189,9 @@ async fn main() {
                     })
                     .collect();
             }
-            other => panic!("unknown argument {other}; usage: export-bench [--rows N] [--only csv,csv.gz,json.gz]"),
+            other => panic!(
+                "unknown argument {other}; usage: export-bench [--rows N] [--rounds N] [--only csv,csv.gz,json.gz]"
+            ),
         }
     }
     let mut api = TestApi::new().await;
@@ -206,6 +214,9 @@ async fn main() {
         "format", "gzip", "rows", "answer", "bytes", "wall s", "CPU s", "peak MiB"
     );
     let mut raw_csv = 0;
+    let exports = exports
+        .into_iter()
+        .flat_map(|export| std::iter::repeat_n(export, rounds));
     for (_, format, gzip) in exports {
         let figures = export(&api, &org.admin_key, &format!("?format={format}"), gzip).await;
         if format == "csv" && !gzip {

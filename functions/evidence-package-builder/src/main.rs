@@ -8,6 +8,8 @@ use serde_json::Value;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
+    // No transparent huge pages for mimalloc's arenas (functions/training-assignments/src/main.rs).
+    let _ = rustix::thread::disable_transparent_huge_pages(true);
     app::init_tracing();
     let audit: &'static AuditApp = Box::leak(Box::new(AuditApp::from_env().await?));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
